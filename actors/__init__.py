@@ -1,0 +1,1 @@
+"""Actor types shared by apps (hosted by `cart` and `orders`)."""

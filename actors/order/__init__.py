@@ -1,0 +1,1 @@
+"""OrderActor: one actor per order, the order state machine (SPEC "Actors")."""

@@ -1,0 +1,195 @@
+"""OrderActor: keeps the order's state, its outbox and its reminders; rules live in logic.py.
+
+Events describe committed state only. A transition appends its event to an outbox kept in
+the same actor state, saves both in one actor-state transaction, then publishes; an event
+whose publish failed stays in the outbox and is retried by the `outbox` reminder.
+Consumers deduplicate on the deterministic event id (`{order_id}:{version}`).
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar, Protocol
+
+import structlog
+from dapr.actor import Actor, Remindable
+from pydantic import TypeAdapter, ValidationError
+
+from actors.order import logic
+from actors.order.interface import OrderActorInterface
+from apps.contracts.events import EventEnvelope
+from apps.contracts.names import Topic
+from apps.contracts.orders import (
+    ActorError,
+    ActorReply,
+    CreateOrder,
+    Order,
+    TransitionRequest,
+)
+
+log = structlog.stdlib.get_logger("OrderActor")
+
+ORDER_KEY = "order"
+OUTBOX_KEY = "outbox"
+PAYMENT_TIMEOUT_REMINDER = "payment-timeout"
+OUTBOX_REMINDER = "outbox"
+OUTBOX_RETRY = timedelta(seconds=5)
+
+_outbox_adapter = TypeAdapter(list[EventEnvelope])
+
+
+class OrderActorHost(Protocol):
+    """What the hosting app provides: configuration and a publisher."""
+
+    source_app_id: str
+    default_payment_timeout: timedelta
+
+    async def publish(self, topic: str, event: EventEnvelope) -> None: ...
+
+
+def _invalid(message: str, **details: Any) -> dict[str, Any]:
+    reply = ActorReply(ok=False, error=ActorError(code="INVALID_REQUEST", message=message,
+                                                  details=details))
+    return reply.model_dump(mode="json")
+
+
+class OrderActor(Actor, OrderActorInterface, Remindable):  # type: ignore[misc]
+    """Registered under its class name, which is `ActorType.ORDER` (checked by a unit test)."""
+
+    host: ClassVar[OrderActorHost | None] = None
+
+    # -- methods -----------------------------------------------------------------------
+    async def create(self, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            cmd = CreateOrder.model_validate(data)
+        except ValidationError as exc:
+            return _invalid("Invalid create payload", errors=exc.errors(include_url=False))
+        if cmd.order_id != self.id.id:
+            return _invalid("order_id must equal the actor id", actor_id=self.id.id)
+        existing = await self._load()
+        if existing is not None:
+            return ActorReply(ok=True, order=existing).model_dump(mode="json")
+        host = self._host()
+        timeout = (
+            timedelta(seconds=cmd.payment_timeout_seconds)
+            if cmd.payment_timeout_seconds
+            else host.default_payment_timeout
+        )
+        # Reminder first: if we crash before saving, it fires on no order and does nothing;
+        # the other order would leave a saved order without its timeout.
+        await self.register_reminder(PAYMENT_TIMEOUT_REMINDER, b"payment-timeout", timeout)
+        decision = logic.create(cmd, _now())
+        await self._commit(decision)
+        return ActorReply(ok=True, order=decision.order).model_dump(mode="json")
+
+    async def transition(self, data: dict[str, Any]) -> dict[str, Any]:
+        try:
+            req = TransitionRequest.model_validate(data)
+        except ValidationError as exc:
+            return _invalid("Invalid transition payload", errors=exc.errors(include_url=False))
+        order = await self._load()
+        if order is None:
+            return _not_found(self.id.id)
+        reply = await self._decide(order, req)
+        return reply.model_dump(mode="json")
+
+    async def get(self) -> dict[str, Any]:
+        order = await self._load()
+        if order is None:
+            return _not_found(self.id.id)
+        return ActorReply(ok=True, order=order).model_dump(mode="json")
+
+    # -- reminders ---------------------------------------------------------------------
+    async def receive_reminder(
+        self, name: str, state: bytes, due_time: timedelta, period: timedelta,
+        ttl: timedelta | None = None,
+    ) -> None:
+        if name == PAYMENT_TIMEOUT_REMINDER:
+            order = await self._load()
+            req = logic.payment_timeout(order) if order else None
+            if order is not None and req is not None:
+                await self._decide(order, req)
+                log.info("unpaid order cancelled", order_id=order.order_id)
+        elif name == OUTBOX_REMINDER:
+            await self._flush_outbox()
+
+    # -- internals ---------------------------------------------------------------------
+    async def _decide(self, order: Order, req: TransitionRequest) -> ActorReply:
+        decision = logic.transition(order, req, _now())
+        if isinstance(decision, logic.Rejected):
+            return ActorReply(ok=False, order=order, error=decision.error)
+        if isinstance(decision, logic.Applied):
+            await self._commit(decision)
+            if decision.order.status not in logic.UNPAID:
+                await self._try_unregister(PAYMENT_TIMEOUT_REMINDER)
+        return ActorReply(ok=True, order=decision.order)
+
+    async def _commit(self, decision: logic.Applied) -> None:
+        host = self._host()
+        envelope = EventEnvelope.of(
+            decision.event,
+            correlation_id=decision.order.correlation_id,
+            source=host.source_app_id,
+            event_id=logic.event_id(decision.order),
+            occurred_at=decision.order.updated_at,
+        )
+        outbox = [*await self._outbox(), envelope]
+        await self._state_manager.set_state(ORDER_KEY, decision.order.model_dump(mode="json"))
+        await self._state_manager.set_state(
+            OUTBOX_KEY, _outbox_adapter.dump_python(outbox, mode="json")
+        )
+        await self._state_manager.save_state()  # one transaction: state + outbox
+        await self._flush_outbox()
+
+    async def _flush_outbox(self) -> None:
+        host = self._host()
+        pending = await self._outbox()
+        if not pending:
+            return
+        sent = 0
+        for envelope in pending:
+            try:
+                await host.publish(Topic.ORDER_EVENTS, envelope)
+            except Exception as exc:  # the broker is down: keep it, retry by reminder
+                log.warning("publish failed; kept in outbox", event_id=envelope.event_id,
+                            error=str(exc))
+                await self.register_reminder(OUTBOX_REMINDER, b"outbox", OUTBOX_RETRY, OUTBOX_RETRY)
+                break
+            sent += 1
+        remaining = pending[sent:]
+        await self._state_manager.set_state(
+            OUTBOX_KEY, _outbox_adapter.dump_python(remaining, mode="json")
+        )
+        await self._state_manager.save_state()
+        if not remaining:
+            await self._try_unregister(OUTBOX_REMINDER)
+
+    async def _load(self) -> Order | None:
+        found, raw = await self._state_manager.try_get_state(ORDER_KEY)
+        return Order.model_validate(raw) if found else None
+
+    async def _outbox(self) -> list[EventEnvelope]:
+        found, raw = await self._state_manager.try_get_state(OUTBOX_KEY)
+        return _outbox_adapter.validate_python(raw) if found else []
+
+    async def _try_unregister(self, name: str) -> None:
+        try:
+            await self.unregister_reminder(name)
+        except Exception as exc:  # absent reminders are fine; log anything else
+            log.debug("unregister reminder", name=name, error=str(exc))
+
+    def _host(self) -> OrderActorHost:
+        if OrderActor.host is None:
+            raise RuntimeError("OrderActor.host is not set: the hosting app wires it at start")
+        return OrderActor.host
+
+
+def _not_found(order_id: str) -> dict[str, Any]:
+    reply = ActorReply(
+        ok=False,
+        error=ActorError(code="RESOURCE_NOT_FOUND", message="Order not found",
+                         details={"order_id": order_id}),
+    )
+    return reply.model_dump(mode="json")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

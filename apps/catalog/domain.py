@@ -1,0 +1,84 @@
+"""Pure catalog rules: building, changing and counting products."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from apps.contracts.catalog import Product, ProductCreate, ProductStatus, ProductUpdate
+from apps.contracts.errors import Conflict, InvalidRequest
+from apps.contracts.orders import OrderLine
+
+PS = ProductStatus
+
+#: Archived products can be restored to active; nothing goes back to draft once published.
+STATUS_TRANSITIONS: dict[ProductStatus, frozenset[ProductStatus]] = {
+    PS.DRAFT: frozenset({PS.DRAFT, PS.ACTIVE, PS.ARCHIVED}),
+    PS.ACTIVE: frozenset({PS.ACTIVE, PS.ARCHIVED}),
+    PS.ARCHIVED: frozenset({PS.ARCHIVED, PS.ACTIVE}),
+}
+
+
+def validate_variants(product: Product | ProductCreate) -> None:
+    ids = [v.variant_id for v in product.variants]
+    skus = [v.sku for v in product.variants]
+    if len(set(ids)) != len(ids) or len(set(skus)) != len(skus):
+        raise InvalidRequest("Variant ids and SKUs must be unique within a product")
+    base = product.price.amount
+    for v in product.variants:
+        if base + v.price_adjustment < 0:
+            raise InvalidRequest(
+                "A variant's price (price + adjustment) cannot be negative",
+                variant_id=v.variant_id,
+            )
+
+
+def new_product(cmd: ProductCreate, product_id: str, now: datetime) -> Product:
+    validate_variants(cmd)
+    fields = cmd.model_dump(exclude={"product_id"})
+    return Product(
+        **fields,
+        product_id=product_id,
+        created_at=now,
+        updated_at=now,
+        published_at=now if cmd.status == PS.ACTIVE else None,
+    )
+
+
+def same_content(existing: Product, cmd: ProductCreate) -> bool:
+    """Is `cmd` a retry of the create that made `existing`?"""
+    mine = existing.model_dump(include=set(type(cmd).model_fields) - {"product_id"})
+    return mine == cmd.model_dump(exclude={"product_id"})
+
+
+def apply_update(product: Product, update: ProductUpdate, now: datetime) -> tuple[Product, list[str]]:
+    changes = update.model_dump(exclude_unset=True)
+    if "status" in changes and changes["status"] not in STATUS_TRANSITIONS[product.status]:
+        raise Conflict(
+            f"A {product.status} product cannot become {changes['status']}",
+            current_status=product.status,
+        )
+    changed = sorted(k for k, v in changes.items() if getattr(product, k) != getattr(update, k))
+    data = product.model_dump()
+    data.update({k: getattr(update, k) for k in changes})
+    data["updated_at"] = now
+    if data["status"] == PS.ACTIVE and product.published_at is None:
+        data["published_at"] = now
+    updated = Product.model_validate(data)
+    validate_variants(updated)
+    return updated, changed
+
+
+def ensure_deletable(product: Product) -> None:
+    """Only drafts are deleted; a product shoppers may have seen is archived instead."""
+    if product.status != PS.DRAFT:
+        raise Conflict(
+            "Only draft products can be deleted; archive it instead",
+            current_status=product.status,
+        )
+
+
+def count_purchases(product: Product, lines: Iterable[OrderLine]) -> Product:
+    bought = sum(line.quantity for line in lines if line.product_id == product.product_id)
+    analytics = product.analytics.model_copy(
+        update={"purchases": product.analytics.purchases + bought}
+    )
+    return product.model_copy(update={"analytics": analytics})

@@ -1,0 +1,47 @@
+"""catalog: products and (later) categories, search and stock, through Dapr."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from dapr.ext.fastapi import DaprApp
+from fastapi import FastAPI
+
+from apps.catalog.adapters import DaprProductRepository, OutboxRelay
+from apps.catalog.api import on_order_events, router
+from apps.catalog.service import CatalogService
+from apps.catalog.settings import get_settings
+from apps.contracts.names import AppId, Component, Topic
+from apps.platform.dapr import Sidecar
+from apps.platform.health import health_router
+from apps.platform.http import install_common
+from apps.platform.logging import configure_logging
+from apps.platform.state import JsonStateStore
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    configure_logging(AppId.CATALOG, settings.log_level, settings.log_json)
+    sidecar = Sidecar(settings)
+    store = JsonStateStore(sidecar.client, settings.state_store)
+    app.state.sidecar = sidecar
+    app.state.store = store
+    app.state.service = CatalogService(DaprProductRepository(store), OutboxRelay(store, sidecar))
+    try:
+        yield
+    finally:
+        await sidecar.close()
+
+
+async def _store_probe() -> None:
+    await app.state.store.get("health-probe")
+
+
+app = FastAPI(title="SmartCommerce catalog", version="0.1.0", lifespan=lifespan)
+install_common(app)
+app.include_router(health_router({Component.STATE, Component.PUBSUB}, _store_probe))
+app.include_router(router)
+DaprApp(app).subscribe(
+    pubsub=Component.PUBSUB, topic=Topic.ORDER_EVENTS, route="/events/order-events",
+    dead_letter_topic=Topic.DEAD_LETTER,
+)(on_order_events)

@@ -1,0 +1,48 @@
+"""checkout: runs the checkout saga (Dapr Workflow) and reports its progress."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from dapr.ext.workflow import DaprWorkflowClient
+from fastapi import FastAPI
+
+from apps.checkout import workflows
+from apps.checkout.adapters import DaprSagaEngine, SidecarCheckoutPorts, build_runtime
+from apps.checkout.api import router
+from apps.checkout.service import CheckoutService
+from apps.checkout.settings import get_settings
+from apps.contracts.names import AppId, Component
+from apps.platform.dapr import Sidecar, SyncInvoker
+from apps.platform.health import health_router
+from apps.platform.http import install_common
+from apps.platform.logging import configure_logging
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    configure_logging(AppId.CHECKOUT, settings.log_level, settings.log_json)
+    sidecar = Sidecar(settings)
+    invoker = SyncInvoker(settings)
+    workflows.bind_ports(SidecarCheckoutPorts(invoker))
+    runtime = build_runtime(
+        "127.0.0.1", settings.dapr_grpc_port, settings.workflow_max_activities,
+        settings.workflow_max_orchestrations, settings.workflow_threads,
+    )
+    runtime.start()
+    client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
+    app.state.sidecar = sidecar
+    app.state.service = CheckoutService(DaprSagaEngine(client))
+    try:
+        yield
+    finally:
+        runtime.shutdown()
+        workflows.bind_ports(None)
+        invoker.close()
+        await sidecar.close()
+
+
+app = FastAPI(title="SmartCommerce checkout", version="0.1.0", lifespan=lifespan)
+install_common(app)
+app.include_router(health_router({Component.STATE, Component.PUBSUB}))
+app.include_router(router)

@@ -1,0 +1,138 @@
+"""Catalog wire models (seed 004 "Products Container") and catalog events."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PlainSerializer
+
+from apps.contracts.events import EventPayload
+from apps.contracts.money import Price
+from apps.contracts.names import Topic
+
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+Slug = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
+Text = Annotated[str, Field(max_length=500)]
+Attributes = Annotated[
+    dict[Annotated[str, Field(min_length=1, max_length=60)], Annotated[str, Field(max_length=200)]],
+    Field(max_length=50),
+]
+SignedAmount = Annotated[
+    Decimal,
+    Field(max_digits=14, decimal_places=2),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+]
+
+
+class ProductStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class Variant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variant_id: Id
+    sku: Sku
+    attributes: Attributes = Field(default_factory=dict)
+    price_adjustment: SignedAmount = Decimal("0.00")
+    stock: int = Field(default=0, ge=0, le=10_000_000)
+
+
+class ProductImage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    alt: Text = ""
+    order: int = Field(default=1, ge=0, le=1000)
+
+
+class Seo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    meta_title: Annotated[str, Field(max_length=200)] = ""
+    meta_description: Annotated[str, Field(max_length=500)] = ""
+    canonical_url: Annotated[str, Field(max_length=300)] = ""
+
+
+class ProductAnalytics(BaseModel):
+    views: int = 0
+    add_to_cart: int = 0
+    purchases: int = 0
+
+
+class ProductFields(BaseModel):
+    """What staff may set on a product."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category_slug: Slug
+    sku: Sku
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    slug: Slug
+    description: Annotated[str, Field(max_length=2000)] = ""
+    long_description: Annotated[str, Field(max_length=20000)] = ""
+    brand: Annotated[str, Field(max_length=100)] = ""
+    price: Price
+    images: Annotated[list[ProductImage], Field(max_length=30)] = Field(default_factory=list)
+    variants: Annotated[list[Variant], Field(min_length=1, max_length=200)]
+    attributes: Attributes = Field(default_factory=dict)
+    seo: Seo = Field(default_factory=Seo)
+    status: ProductStatus = ProductStatus.DRAFT
+
+
+class ProductCreate(ProductFields):
+    """`product_id` may be chosen by the caller, which makes a retried create idempotent."""
+
+    product_id: Id | None = None
+
+
+class ProductUpdate(BaseModel):
+    """A partial update: only the fields present change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category_slug: Slug | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    slug: Slug | None = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    long_description: Annotated[str, Field(max_length=20000)] | None = None
+    brand: Annotated[str, Field(max_length=100)] | None = None
+    price: Price | None = None
+    images: Annotated[list[ProductImage], Field(max_length=30)] | None = None
+    variants: Annotated[list[Variant], Field(min_length=1, max_length=200)] | None = None
+    attributes: Attributes | None = None
+    seo: Seo | None = None
+    status: ProductStatus | None = None
+
+
+class Product(ProductFields):
+    product_id: Id
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+    analytics: ProductAnalytics = Field(default_factory=ProductAnalytics)
+
+
+class ProductCreated(EventPayload):
+    TOPIC = Topic.PRODUCT_EVENTS
+    product: Product
+
+
+class ProductUpdated(EventPayload):
+    TOPIC = Topic.PRODUCT_EVENTS
+    product: Product
+    changed_fields: list[str]
+
+
+class ProductArchived(EventPayload):
+    TOPIC = Topic.PRODUCT_EVENTS
+    product_id: str
+
+
+class ProductDeleted(EventPayload):
+    TOPIC = Topic.PRODUCT_EVENTS
+    product_id: str

@@ -1,0 +1,186 @@
+"""Order wire models (seed 004 "Orders Container"), OrderActor payloads and order events.
+
+The OrderActor is called through the Dapr actor API with these JSON payloads, so a service
+in any language can drive it (schemas exported by `task schemas`).
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from apps.contracts.catalog import Id, Sku
+from apps.contracts.events import EventPayload
+from apps.contracts.money import Amount, Currency
+from apps.contracts.names import Topic
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    FULFILLING = "fulfilling"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    PAYMENT_FAILED = "payment_failed"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    line1: Annotated[str, Field(min_length=1, max_length=200)]
+    line2: Annotated[str, Field(max_length=200)] = ""
+    city: Annotated[str, Field(min_length=1, max_length=100)]
+    state: Annotated[str, Field(max_length=100)] = ""
+    postal_code: Annotated[str, Field(min_length=1, max_length=20)]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    phone: Annotated[str, Field(max_length=30)] = ""
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: Id
+    variant_id: Id
+    sku: Sku
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    quantity: int = Field(ge=1, le=1000)
+    unit_price: Amount
+    line_total: Amount
+
+
+class Totals(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subtotal: Amount
+    tax: Amount = Decimal("0.00")
+    shipping: Amount = Decimal("0.00")
+    discount: Amount = Decimal("0.00")
+    total: Amount
+    currency: Currency = "USD"
+
+
+class CreateOrder(BaseModel):
+    """OrderActor `create`. Idempotent: creating an existing order returns it unchanged."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: Id
+    order_number: Annotated[str, Field(pattern=r"^SC-\d{4}-\d{6,}$")]
+    email: EmailStr
+    user_id: Id | None = None
+    items: Annotated[list[OrderLine], Field(min_length=1, max_length=200)]
+    totals: Totals
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    correlation_id: Annotated[str, Field(min_length=1, max_length=200)]
+    payment_timeout_seconds: int | None = Field(
+        default=None, ge=1, le=7 * 24 * 3600,
+        description="Unpaid orders are cancelled after this; the orders app's default if absent",
+    )
+
+
+class TransitionRequest(BaseModel):
+    """OrderActor `transition`. `transition_id` makes a retried call a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: OrderStatus
+    reason: Annotated[str, Field(max_length=500)] = ""
+    transition_id: Annotated[str, Field(min_length=1, max_length=200)]
+    actor: Annotated[str, Field(max_length=100)] = "system"
+    refund_amount: Amount | None = None
+
+
+class HistoryEntry(BaseModel):
+    transition_id: str
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    at: datetime
+    reason: str = ""
+    actor: str = "system"
+
+
+class Order(BaseModel):
+    """The OrderActor's state, and what `get` returns."""
+
+    order_id: str
+    order_number: str
+    email: EmailStr
+    user_id: str | None = None
+    status: OrderStatus
+    items: list[OrderLine]
+    totals: Totals
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    refunded_amount: Amount = Decimal("0.00")
+    cancel_reason: str = ""
+    history: list[HistoryEntry]
+    created_at: datetime
+    updated_at: datetime
+    paid_at: datetime | None = None
+    correlation_id: str
+    version: int = Field(ge=1, description="Incremented by every committed transition")
+
+
+class ActorError(BaseModel):
+    code: Literal["CONFLICT", "RESOURCE_NOT_FOUND", "INVALID_REQUEST"]
+    message: str
+    current_status: OrderStatus | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActorReply(BaseModel):
+    """Every OrderActor method answers with this: the order, or why nothing changed.
+
+    Actor methods never raise for business outcomes: the Dapr actor API would turn an
+    exception into an opaque 500. Callers map `error.code` to HTTP statuses.
+    """
+
+    ok: bool
+    order: Order | None = None
+    error: ActorError | None = None
+
+
+# -- events (topic order-events) -----------------------------------------------------------
+class OrderEventData(EventPayload):
+    TOPIC = Topic.ORDER_EVENTS
+
+    order_id: str
+    order_number: str
+    email: EmailStr
+    user_id: str | None
+    status: OrderStatus
+    previous_status: OrderStatus | None
+    reason: str = ""
+    totals: Totals
+    items: list[OrderLine]
+    version: int
+    at: datetime
+
+
+class OrderCreated(OrderEventData):
+    pass
+
+
+class OrderStatusChanged(OrderEventData):
+    pass
+
+
+class OrderPaid(OrderEventData):
+    pass
+
+
+class OrderCancelled(OrderEventData):
+    pass
+
+
+class OrderCompleted(OrderEventData):
+    pass

@@ -1,0 +1,55 @@
+"""orders: hosts OrderActor and serves order commands and look-ups through Dapr."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from dapr.actor.runtime.config import ActorRuntimeConfig
+from dapr.actor.runtime.runtime import ActorRuntime
+from dapr.ext.fastapi import DaprActor
+from fastapi import FastAPI
+
+from actors.order.actor import OrderActor
+from apps.contracts.names import AppId, Component
+from apps.orders.adapters import DaprOrderActors, OrderActorHost, StateSequences
+from apps.orders.api import router
+from apps.orders.service import OrdersService
+from apps.orders.settings import get_settings
+from apps.platform.dapr import Sidecar
+from apps.platform.health import health_router
+from apps.platform.http import install_common
+from apps.platform.logging import configure_logging
+from apps.platform.state import JsonStateStore
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    configure_logging(AppId.ORDERS, settings.log_level, settings.log_json)
+    sidecar = Sidecar(settings)
+    store = JsonStateStore(sidecar.client, settings.state_store)
+    OrderActor.host = OrderActorHost(
+        sidecar, AppId.ORDERS, timedelta(seconds=settings.payment_timeout_seconds)
+    )
+    ActorRuntime.set_actor_config(
+        ActorRuntimeConfig(actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds))
+    )
+    await actors.register_actor(OrderActor)
+    app.state.sidecar = sidecar
+    app.state.store = store
+    app.state.service = OrdersService(DaprOrderActors(), StateSequences(store))
+    try:
+        yield
+    finally:
+        await sidecar.close()
+
+
+async def _store_probe() -> None:
+    await app.state.store.get("health-probe")
+
+
+app = FastAPI(title="SmartCommerce orders", version="0.1.0", lifespan=lifespan)
+install_common(app)
+actors = DaprActor(app)
+app.include_router(health_router({Component.STATE, Component.PUBSUB}, _store_probe))
+app.include_router(router)

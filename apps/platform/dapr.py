@@ -1,0 +1,163 @@
+"""Dapr I/O shared by the apps' adapters: one client set per process, made in the lifespan.
+
+- state and pub/sub: the SDK's asyncio gRPC `DaprClient` (one channel, reused);
+- service invocation: the sidecar's HTTP invoke API through one pooled `httpx.AsyncClient`.
+  The SDK's HTTP invoker opens an aiohttp session per call and turns a callee's error body
+  into an exception; the documented HTTP API keeps the callee's status and error body so
+  the gateway can pass them through unchanged.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+from dapr.aio.clients import DaprClient
+
+from apps.contracts.errors import ErrorCode
+from apps.contracts.events import EventEnvelope
+from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
+from apps.platform.settings import AppSettings
+
+log = structlog.stdlib.get_logger("dapr")
+
+FORWARDED_HEADERS = (REQUEST_ID_HEADER, CORRELATION_ID_HEADER, "traceparent", "tracestate")
+
+
+@dataclass
+class InvokeResult:
+    status: int
+    body: Any
+    headers: httpx.Headers
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+class Sidecar:
+    """The app's handles on its own sidecar. Create once in the lifespan; close at shutdown."""
+
+    def __init__(self, settings: AppSettings) -> None:
+        self.settings = settings
+        self.http = httpx.AsyncClient(
+            base_url=settings.dapr_http_endpoint,
+            timeout=httpx.Timeout(settings.invoke_timeout_seconds, connect=2.0),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+        self.client = DaprClient(address=f"127.0.0.1:{settings.dapr_grpc_port}")
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.client.close()
+
+    # -- service invocation ------------------------------------------------------------
+    async def invoke(
+        self,
+        app_id: str,
+        path: str,
+        *,
+        method: str = "GET",
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> InvokeResult:
+        """Call `path` on `app_id` through the sidecar; never raises for the callee's 4xx/5xx.
+
+        A sidecar that cannot reach the callee answers 500 with an `ERR_DIRECT_INVOKE`-style
+        body; that is reported as 503 SERVICE_UNAVAILABLE in the standard error format.
+        """
+        url = f"/v1.0/invoke/{app_id}/method/{path.lstrip('/')}"
+        try:
+            resp = await self.http.request(
+                method, url, json=json_body, params=params, headers=headers or {}
+            )
+        except httpx.HTTPError as exc:
+            log.warning("sidecar unreachable", app_id=app_id, path=path, error=str(exc))
+            return _unavailable(app_id, f"sidecar unreachable: {exc.__class__.__name__}")
+        return _result(app_id, resp)
+
+    # -- health ------------------------------------------------------------------------
+    async def ready(self, required_components: set[str]) -> list[str]:
+        """Problems that keep this app from serving: sidecar down or components not loaded."""
+        problems: list[str] = []
+        try:
+            health = await self.http.get("/v1.0/healthz", timeout=2.0)
+            if health.status_code != 204:
+                problems.append(f"sidecar not healthy ({health.status_code})")
+            meta = (await self.http.get("/v1.0/metadata", timeout=2.0)).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            return [f"sidecar unreachable: {exc.__class__.__name__}"]
+        loaded = {c.get("name") for c in meta.get("components", [])}
+        missing = sorted(required_components - loaded)
+        if missing:
+            problems.append(f"components not loaded: {', '.join(missing)}")
+        return problems
+
+    # -- pub/sub -----------------------------------------------------------------------
+    async def publish(self, topic: str, event: EventEnvelope) -> None:
+        """Publish one envelope; the CloudEvent id is the event id so consumers can dedupe."""
+        await self.client.publish_event(
+            pubsub_name=self.settings.pubsub,
+            topic_name=topic,
+            data=event.model_dump_json(),
+            data_content_type="application/json",
+            publish_metadata={
+                "cloudevent.id": event.event_id,
+                "cloudevent.type": event.event_type,
+            },
+        )
+
+
+class SyncInvoker:
+    """Blocking service invocation for workflow activities, which run in worker threads."""
+
+    def __init__(self, settings: AppSettings) -> None:
+        self.http = httpx.Client(
+            base_url=settings.dapr_http_endpoint,
+            timeout=httpx.Timeout(settings.invoke_timeout_seconds, connect=2.0),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def invoke(
+        self, app_id: str, path: str, *, method: str = "GET", json_body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> InvokeResult:
+        url = f"/v1.0/invoke/{app_id}/method/{path.lstrip('/')}"
+        try:
+            resp = self.http.request(method, url, json=json_body, headers=headers or {})
+        except httpx.HTTPError as exc:
+            return _unavailable(app_id, f"sidecar unreachable: {exc.__class__.__name__}")
+        return _result(app_id, resp)
+
+
+def _result(app_id: str, resp: httpx.Response) -> InvokeResult:
+    body: Any
+    try:
+        body = resp.json() if resp.content else None
+    except json.JSONDecodeError:
+        body = {"raw": resp.text}
+    if resp.status_code >= 500 and isinstance(body, dict) and "errorCode" in body:
+        # An error from daprd itself (callee down, no route), not from the callee app.
+        return _unavailable(app_id, str(body.get("message", body["errorCode"])))
+    return InvokeResult(resp.status_code, body, resp.headers)
+
+
+def _unavailable(app_id: str, message: str) -> InvokeResult:
+    body = {
+        "error": {
+            "code": ErrorCode.SERVICE_UNAVAILABLE.value,
+            "message": f"{app_id} is unavailable",
+            "details": {"app_id": app_id, "reason": message},
+        }
+    }
+    return InvokeResult(503, body, httpx.Headers())
+
+
+def forwarded_headers(incoming: Any) -> dict[str, str]:
+    """Headers to carry from an incoming request into the calls it makes."""
+    return {h: incoming[h] for h in FORWARDED_HEADERS if h in incoming}

@@ -1,0 +1,40 @@
+"""`/health/live` (the process answers) and `/health/ready` (sidecar, components and stores)."""
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from apps.contracts.errors import ErrorCode
+from apps.platform.dapr import Sidecar
+from apps.platform.http import error_response
+
+StoreProbe = Callable[[], Awaitable[None]]
+
+
+def health_router(required_components: set[str], store_probe: StoreProbe | None = None) -> APIRouter:
+    router = APIRouter(prefix="/health", tags=["health"])
+
+    @router.get("/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/ready", response_model=None)
+    async def ready(request: Request) -> dict[str, str] | JSONResponse:
+        sidecar: Sidecar | None = getattr(request.app.state, "sidecar", None)
+        if sidecar is None:
+            problems = ["starting"]
+        else:
+            problems = await sidecar.ready(required_components)
+            if not problems and store_probe is not None:
+                try:
+                    await store_probe()
+                except Exception as exc:
+                    problems.append(f"store check failed: {exc.__class__.__name__}: {exc}")
+        if problems:
+            return error_response(
+                request, 503, ErrorCode.SERVICE_UNAVAILABLE, "Not ready", {"problems": problems}
+            )
+        return {"status": "ready"}
+
+    return router

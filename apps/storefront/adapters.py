@@ -1,0 +1,44 @@
+"""The storefront's calls to the domain apps: Dapr service invocation, passed through.
+
+The callee's status, error body (already in the standard format) and the headers a
+client needs (ETag, Location, Idempotent-Replayed) reach the shopper unchanged; the
+request id is stamped on errors that lack one.
+"""
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from apps.platform.dapr import InvokeResult, Sidecar, forwarded_headers
+from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, request_id_of
+
+PASSED_HEADERS = ("ETag", "Location", "Idempotent-Replayed")
+
+
+async def forward(
+    request: Request, app_id: str, path: str, *, method: str = "GET", body: Any = None,
+    params: dict[str, Any] | None = None, extra_headers: dict[str, str] | None = None,
+) -> Response:
+    sidecar: Sidecar = request.app.state.sidecar
+    headers = {
+        **forwarded_headers(request.headers),
+        REQUEST_ID_HEADER: request_id_of(request),
+        CORRELATION_ID_HEADER: str(request.state.correlation_id),
+        **(extra_headers or {}),
+    }
+    result = await sidecar.invoke(
+        app_id, path, method=method, json_body=body, params=params, headers=headers
+    )
+    return to_response(request, result)
+
+
+def to_response(request: Request, result: InvokeResult) -> Response:
+    headers = {h: result.headers[h] for h in PASSED_HEADERS if h in result.headers}
+    if result.status == 204 or result.body is None:
+        return Response(status_code=result.status, headers=headers)
+    body = result.body
+    if not result.ok and isinstance(body, dict) and isinstance(body.get("error"), dict):
+        if not body["error"].get("request_id"):
+            body["error"]["request_id"] = request_id_of(request)
+    return JSONResponse(body, status_code=result.status, headers=headers)

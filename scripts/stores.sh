@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# PostgreSQL (state, actor and workflow store) and Redis (pub/sub streams, caches) on loopback,
+# data under $SC_RUN_DIR (default .run/) so a restart keeps it.
+#   stores.sh start|stop|status
+# The test harness calls it too, with its own SC_RUN_DIR and free ports.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+PG_DATA="$RUN_DIR/postgres/data"
+PG_SOCK="$RUN_DIR/postgres/sock"
+PG_LOG="$RUN_DIR/logs/postgres.log"
+REDIS_DIR="$RUN_DIR/redis"
+PG_USER=smartcommerce
+PG_DB=smartcommerce
+PG_PASSWORD="${SC_PG_PASSWORD:-smartcommerce-local}"   # local only; Azure uses Entra ID tokens
+
+pg() { local b; b=$(pg_bin_dir) || die "PostgreSQL server binaries not found (run task setup)"; as_pg_user "$b/$1" "${@:2}"; }
+
+start_postgres() {
+  mkdir -p "$RUN_DIR/postgres" "$PG_SOCK" "$RUN_DIR/logs"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$RUN_DIR/postgres" "$PG_SOCK" && touch "$PG_LOG" && chown postgres "$PG_LOG"
+  if [ ! -s "$PG_DATA/PG_VERSION" ]; then
+    info "initialising PostgreSQL cluster in $PG_DATA"
+    local pw; pw=$(mktemp); echo "$PG_PASSWORD" >"$pw"; chmod 644 "$pw"
+    pg initdb -D "$PG_DATA" -U "$PG_USER" --pwfile="$pw" -E UTF8 --locale=C.UTF-8 \
+      --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    rm -f "$pw"
+  fi
+  if pg pg_ctl -D "$PG_DATA" status >/dev/null 2>&1; then
+    info "PostgreSQL already running"
+  else
+    local opts="-p $SC_PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c max_connections=300"
+    # Test clusters trade durability for speed; `task up` keeps the defaults.
+    [ "${SC_PG_FAST:-0}" = 1 ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    pg pg_ctl -D "$PG_DATA" -o "$opts" -l "$PG_LOG" -w -t 60 start >/dev/null || { tail -20 "$PG_LOG"; die "PostgreSQL did not start"; }
+  fi
+  if ! pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d postgres -tAc \
+    "SELECT 1 FROM pg_database WHERE datname='$PG_DB'" | grep -q 1; then
+    pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d postgres -qc "CREATE DATABASE $PG_DB" >/dev/null
+  fi
+  info "PostgreSQL on 127.0.0.1:$SC_PG_PORT (db $PG_DB, data $PG_DATA)"
+}
+
+stop_postgres() {
+  [ -s "$PG_DATA/PG_VERSION" ] || return 0
+  pg pg_ctl -D "$PG_DATA" status >/dev/null 2>&1 || return 0
+  pg pg_ctl -D "$PG_DATA" -m fast -w stop >/dev/null && info "PostgreSQL stopped"
+}
+
+start_redis() {
+  command -v redis-server >/dev/null || die "redis-server not found (run task setup)"
+  mkdir -p "$REDIS_DIR" "$RUN_DIR/logs"
+  if [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null; then
+    info "Redis already running"
+  else
+    redis-server --bind 127.0.0.1 --port "$SC_REDIS_PORT" --dir "$REDIS_DIR" \
+      --appendonly yes --appendfsync everysec --save 60 1 --protected-mode yes \
+      --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$RUN_DIR/logs/redis.log"
+    wait_tcp 127.0.0.1 "$SC_REDIS_PORT" 20 Redis
+  fi
+  info "Redis on 127.0.0.1:$SC_REDIS_PORT (append-only file in $REDIS_DIR)"
+}
+
+stop_redis() {
+  local pidf="$REDIS_DIR/redis.pid" pid
+  [ -f "$pidf" ] || return 0
+  pid=$(cat "$pidf")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid"
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    info "Redis stopped"
+  fi
+  rm -f "$pidf"
+}
+
+case "${1:-}" in
+  start) step "Stores"; start_postgres; start_redis ;;
+  stop) stop_redis; stop_postgres ;;
+  status)
+    pg pg_ctl -D "$PG_DATA" status >/dev/null 2>&1 && echo "postgres: running on $SC_PG_PORT" || echo "postgres: stopped"
+    [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null &&
+      echo "redis: running on $SC_REDIS_PORT" || echo "redis: stopped" ;;
+  *) die "usage: stores.sh start|stop|status" ;;
+esac

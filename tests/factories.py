@@ -1,0 +1,56 @@
+"""Test data with random references: no two tests share a product, order or email."""
+
+import uuid
+from typing import Any
+
+
+def ref(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def product(**overrides: Any) -> dict[str, Any]:
+    pid = overrides.pop("product_id", ref("p"))
+    body: dict[str, Any] = {
+        "product_id": pid,
+        "category_slug": "laptops",
+        "sku": f"SKU-{pid}",
+        "name": "Aurora Laptop 14",
+        "slug": f"aurora-laptop-{pid.lower()}",
+        "description": "A light laptop",
+        "brand": "Aurora",
+        "price": {"amount": "999.00", "currency": "USD", "tax_rate": "0.0825"},
+        "variants": [
+            {"variant_id": f"{pid}-v1", "sku": f"SKU-{pid}-S", "attributes": {"color": "Silver"},
+             "stock": 10},
+            {"variant_id": f"{pid}-v2", "sku": f"SKU-{pid}-B", "attributes": {"color": "Black"},
+             "price_adjustment": "50.00", "stock": 3},
+        ],
+        "status": "active",
+    }
+    body.update(overrides)
+    return body
+
+
+def email() -> str:
+    return f"{ref('shopper')}@example.com"
+
+
+def order(**overrides: Any) -> dict[str, Any]:
+    """A `POST /orders` body for the orders app (as checkout sends it)."""
+    oid = overrides.pop("order_id", ref("o"))
+    body: dict[str, Any] = {
+        "order_id": oid,
+        "email": email(),
+        "items": [
+            {"product_id": "p-x", "variant_id": "p-x-v1", "sku": "SKU-X", "name": "Thing",
+             "quantity": 2, "unit_price": "10.00", "line_total": "20.00"}
+        ],
+        "totals": {"subtotal": "20.00", "tax": "1.65", "total": "21.65", "currency": "USD"},
+        "correlation_id": ref("corr"),
+    }
+    body.update(overrides)
+    return body
+
+
+def transition(to: str, **overrides: Any) -> dict[str, Any]:
+    return {"to": to, "transition_id": ref("t"), "reason": "test", **overrides}

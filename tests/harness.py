@@ -1,0 +1,324 @@
+"""Starts a real SmartCommerce cluster for tests: PostgreSQL, Redis, placement, scheduler,
+and each app from dapr.yaml with its own `daprd`, all on free loopback ports.
+
+Stores and control plane come from the same scripts `./taskw up` uses (scripts/stores.sh,
+scripts/controlplane.sh); apps run the command dapr.yaml gives them with the ports
+swapped. Components are components/local with two test-only changes: the secrets file
+(connection strings with the test ports) and the name-resolution database path, so a
+test cluster never talks to `task up` or to another test run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DAPR_BIN = Path(os.environ.get("DAPR_HOME", Path.home() / ".dapr")) / "bin"
+READY_TIMEOUT = float(os.environ.get("SC_TEST_READY_TIMEOUT", "90"))
+
+
+class HarnessError(RuntimeError):
+    pass
+
+
+def free_port(consecutive: int = 1) -> int:
+    """A free loopback port (and the `consecutive - 1` after it)."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + consecutive >= 65535:
+            continue
+        ok = True
+        for extra in range(1, consecutive):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port + extra))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return port
+    raise HarnessError("no free ports")
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return f"({path} missing)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class AppSpec:
+    app_id: str
+    command: list[str]
+
+
+@dataclass
+class AppProcess:
+    spec: AppSpec
+    app_port: int
+    http_port: int
+    grpc_port: int
+    internal_grpc_port: int
+    metrics_port: int
+    env: dict[str, str]
+    daprd: subprocess.Popen[bytes] | None = None
+    app: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.app_port}"
+
+    @property
+    def dapr_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+@dataclass
+class Cluster:
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    apps: dict[str, AppProcess] = field(default_factory=dict)
+
+    # -- paths -----------------------------------------------------------------------
+    @property
+    def logs(self) -> Path:
+        return self.workdir / "logs"
+
+    @property
+    def resources(self) -> Path:
+        return self.workdir / "resources"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @classmethod
+    def create(cls) -> Cluster:
+        workdir = Path(tempfile.mkdtemp(prefix="smartcommerce-test-"))
+        workdir.chmod(0o755)  # PostgreSQL runs as `postgres` when the tests run as root
+        pg, redis = free_port(), free_port()
+        etcd = free_port(consecutive=2)
+        env = {
+            "SC_RUN_DIR": str(workdir),
+            "SC_PG_PORT": str(pg),
+            "SC_REDIS_PORT": str(redis),
+            "SC_PG_FAST": "1",
+            "SC_PLACEMENT_PORT": str(free_port()),
+            "SC_PLACEMENT_HEALTH_PORT": str(free_port()),
+            "SC_PLACEMENT_METRICS_PORT": str(free_port()),
+            "SC_SCHEDULER_PORT": str(free_port()),
+            "SC_SCHEDULER_HEALTH_PORT": str(free_port()),
+            "SC_SCHEDULER_METRICS_PORT": str(free_port()),
+            "SC_SCHEDULER_ETCD_PORT": str(etcd),
+        }
+        return cls(workdir=workdir, env=env)
+
+    def _script(self, name: str, action: str) -> None:
+        proc = subprocess.run(
+            ["bash", str(ROOT / "scripts" / name), action],
+            env={**os.environ, **self.env}, capture_output=True, text=True, timeout=180,
+        )
+        if proc.returncode != 0:
+            raise HarnessError(f"{name} {action} failed:\n{proc.stdout}\n{proc.stderr}")
+
+    def start_infrastructure(self) -> None:
+        for binary in ("daprd", "placement", "scheduler"):
+            if not (DAPR_BIN / binary).exists():
+                raise HarnessError(f"{DAPR_BIN / binary} missing: run `./taskw setup` first")
+        self._script("stores.sh", "start")
+        self._script("controlplane.sh", "start")
+        self._write_resources()
+
+    def _write_resources(self) -> None:
+        self.resources.mkdir(parents=True, exist_ok=True)
+        secrets = self.workdir / "secrets.json"
+        secrets.write_text(json.dumps({
+            "postgres-connection-string": (
+                f"host=127.0.0.1 port={self.env['SC_PG_PORT']} user=smartcommerce "
+                "password=smartcommerce-local dbname=smartcommerce sslmode=disable connect_timeout=10"
+            ),
+            "redis-host": f"127.0.0.1:{self.env['SC_REDIS_PORT']}",
+        }))
+        for src in sorted((ROOT / "components" / "local").glob("*.yaml")):
+            doc = yaml.safe_load(src.read_text())
+            if doc.get("kind") == "Configuration":
+                doc["spec"]["nameResolution"]["configuration"]["connectionString"] = str(
+                    self.workdir / "nameresolution.db"
+                )
+                (self.workdir / "config.yaml").write_text(yaml.safe_dump(doc))
+                continue
+            if doc.get("kind") == "Component" and doc["spec"]["type"] == "secretstores.local.file":
+                for item in doc["spec"]["metadata"]:
+                    if item["name"] == "secretsFile":
+                        item["value"] = str(secrets)
+            (self.resources / src.name).write_text(yaml.safe_dump(doc))
+
+    def app_specs(self) -> dict[str, AppSpec]:
+        run_file = yaml.safe_load((ROOT / "dapr.yaml").read_text())
+        return {a["appID"]: AppSpec(a["appID"], list(a["command"])) for a in run_file["apps"]}
+
+    def start_app(self, app_id: str, env: dict[str, str] | None = None, wait: bool = True) -> AppProcess:
+        """Start (or restart, on the same ports) one app and its sidecar."""
+        proc = self.apps.get(app_id)
+        if proc is None:
+            proc = AppProcess(
+                spec=self.app_specs()[app_id], app_port=free_port(), http_port=free_port(),
+                grpc_port=free_port(), internal_grpc_port=free_port(), metrics_port=free_port(),
+                env=dict(env or {}),
+            )
+            self.apps[app_id] = proc
+        elif env:
+            proc.env.update(env)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        daprd_cmd = [
+            str(DAPR_BIN / "daprd"),
+            "--app-id", app_id,
+            "--app-port", str(proc.app_port),
+            "--app-protocol", "http",
+            "--dapr-http-port", str(proc.http_port),
+            "--dapr-grpc-port", str(proc.grpc_port),
+            "--dapr-internal-grpc-port", str(proc.internal_grpc_port),
+            "--dapr-listen-addresses", "127.0.0.1",
+            "--metrics-port", str(proc.metrics_port),
+            "--resources-path", str(self.resources),
+            "--config", str(self.workdir / "config.yaml"),
+            "--placement-host-address", f"127.0.0.1:{self.env['SC_PLACEMENT_PORT']}",
+            "--scheduler-host-address", f"127.0.0.1:{self.env['SC_SCHEDULER_PORT']}",
+            "--enable-app-health-check", "--app-health-check-path", "/health/live",
+            "--app-health-probe-interval", "1",
+            "--log-level", "info",
+        ]
+        app_cmd = list(proc.spec.command)
+        app_cmd[app_cmd.index("--port") + 1] = str(proc.app_port)
+        app_cmd[app_cmd.index("--host") + 1] = "127.0.0.1"
+        process_env = {
+            **os.environ,
+            "APP_ID": app_id,
+            "APP_PORT": str(proc.app_port),
+            "DAPR_HTTP_PORT": str(proc.http_port),
+            "DAPR_GRPC_PORT": str(proc.grpc_port),
+            "SC_ENVIRONMENT": "test",
+            "PYTHONUNBUFFERED": "1",
+            **proc.env,
+        }
+        with open(self.logs / f"{app_id}_daprd.log", "ab") as dlog, open(
+            self.logs / f"{app_id}_app.log", "ab"
+        ) as alog:
+            proc.daprd = subprocess.Popen(
+                daprd_cmd, cwd=ROOT, env=process_env, stdout=dlog, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            proc.app = subprocess.Popen(
+                app_cmd, cwd=ROOT, env=process_env, stdout=alog, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        if wait:
+            self.wait_ready(app_id)
+        return proc
+
+    def wait_ready(self, app_id: str, timeout: float = READY_TIMEOUT) -> None:
+        proc = self.apps[app_id]
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            for p, what in ((proc.daprd, "daprd"), (proc.app, "app")):
+                if p is not None and p.poll() is not None:
+                    raise HarnessError(
+                        f"{app_id} {what} exited ({p.returncode}):\n"
+                        f"{tail(self.logs / f'{app_id}_{what}.log')}"
+                    )
+            try:
+                r = httpx.get(f"{proc.url}/health/ready", timeout=2)
+                if r.status_code == 200:
+                    return
+                last = r.text
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.25)
+        raise HarnessError(
+            f"{app_id} not ready after {timeout}s (last: {last})\n"
+            f"--- daprd ---\n{tail(self.logs / f'{app_id}_daprd.log')}\n"
+            f"--- app ---\n{tail(self.logs / f'{app_id}_app.log')}"
+        )
+
+    def stop_app(self, app_id: str, crash: bool = False) -> None:
+        """Stop an app and its sidecar; `crash=True` kills both without warning (SIGKILL)."""
+        proc = self.apps[app_id]
+        sig = signal.SIGKILL if crash else signal.SIGTERM
+        # Sidecar first: a stopping daprd still deactivates actors through its app.
+        for p in (proc.daprd, proc.app):
+            if p is not None and p.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, sig)
+            if p is not None and not crash:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    p.wait(timeout=20)
+        for p in (proc.daprd, proc.app):
+            if p is None:
+                continue
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=10)
+
+    def restart_app(self, app_id: str, crash: bool = False) -> AppProcess:
+        self.stop_app(app_id, crash=crash)
+        return self.start_app(app_id)
+
+    def stop(self) -> None:
+        errors: list[str] = []
+        for app_id in list(self.apps):
+            try:
+                self.stop_app(app_id)
+            except Exception as exc:
+                errors.append(f"{app_id}: {exc}")
+        for name in ("controlplane.sh", "stores.sh"):
+            try:
+                self._script(name, "stop")
+            except Exception as exc:
+                errors.append(str(exc))
+        if errors:
+            raise HarnessError("teardown problems: " + "; ".join(errors))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- helpers for tests ------------------------------------------------------------
+    def client(self, app_id: str, timeout: float = 15) -> httpx.Client:
+        return httpx.Client(base_url=self.apps[app_id].url, timeout=timeout)
+
+    def sidecar(self, app_id: str, timeout: float = 15) -> httpx.Client:
+        """An HTTP client on `app_id`'s sidecar: call Dapr's APIs as that app would."""
+        return httpx.Client(base_url=self.apps[app_id].dapr_url, timeout=timeout)
+
+
+def eventually(check: Any, timeout: float = 30.0, interval: float = 0.25) -> Any:
+    """Retry `check()` until it returns a truthy value (or stops raising AssertionError)."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except AssertionError as exc:
+            last = exc
+        time.sleep(interval)
+    if last:
+        raise last
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -1,0 +1,36 @@
+"""Session cluster: real PostgreSQL, Redis, placement, scheduler and every app in dapr.yaml
+with its own daprd. Torn down even when tests fail; logs kept when they do."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.harness import Cluster
+
+#: Short timeouts so reminder tests finish in seconds (production: 30 minutes).
+APP_ENV = {
+    "orders": {"ORDERS_PAYMENT_TIMEOUT_SECONDS": "3600"},
+}
+
+
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    c = Cluster.create()
+    print(f"\n[harness] cluster work dir: {c.workdir}")
+    try:
+        c.start_infrastructure()
+        for app_id in c.app_specs():
+            c.start_app(app_id, env=APP_ENV.get(app_id), wait=False)
+        for app_id in c.app_specs():
+            c.wait_ready(app_id)
+        yield c
+    finally:
+        try:
+            c.stop()
+        finally:
+            failed = request.session.testsfailed > 0
+            if failed or os.environ.get("SC_KEEP_TEST_LOGS") == "1":
+                print(f"\n[harness] logs kept in {c.logs}")
+            else:
+                c.remove()

@@ -1,0 +1,102 @@
+"""Service invocation (storefront -> catalog through two sidecars) and state with ETags
+(PostgreSQL through the catalog's sidecar)."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from tests import factories
+from tests.harness import Cluster
+
+
+def test_storefront_invokes_catalog_and_errors_keep_one_format(cluster: Cluster) -> None:
+    body = factories.product()
+    with cluster.client("storefront") as api:
+        created = api.post("/api/staff/products", json=body)
+        assert created.status_code == 201, created.text
+        assert created.headers["ETag"]
+        got = api.get(f"/api/products/{body['product_id']}")
+        assert got.status_code == 200
+        assert got.json()["name"] == body["name"]
+        assert got.json()["price"]["amount"] == "999.00"
+        assert got.headers["ETag"] == created.headers["ETag"]
+
+        missing = api.get("/api/products/nope-123", headers={"X-Request-ID": "req-test-1"})
+        assert missing.status_code == 404
+        err = missing.json()["error"]
+        assert err["code"] == "RESOURCE_NOT_FOUND"
+        assert err["request_id"] == "req-test-1"
+        assert set(err) == {"code", "message", "details", "timestamp", "request_id"}
+
+
+def test_bad_input_is_rejected_at_the_gateway_and_changes_nothing(cluster: Cluster) -> None:
+    body = factories.product()
+    body["price"]["amount"] = "-5.00"
+    with cluster.client("storefront") as api:
+        resp = api.post("/api/staff/products", json=body)
+        assert resp.status_code == 400
+        assert resp.json()["error"]["code"] == "INVALID_REQUEST"
+        assert api.get(f"/api/products/{body['product_id']}").status_code == 404
+
+
+def test_create_is_idempotent_by_product_id(cluster: Cluster) -> None:
+    body = factories.product()
+    with cluster.client("storefront") as api:
+        assert api.post("/api/staff/products", json=body).status_code == 201
+        again = api.post("/api/staff/products", json=body)
+        assert again.status_code == 200
+        other = api.post("/api/staff/products", json={**body, "name": "Something else"})
+        assert other.status_code == 409
+        assert api.get(f"/api/products/{body['product_id']}").json()["name"] == body["name"]
+
+
+def test_stale_etag_is_a_conflict_and_changes_nothing(cluster: Cluster) -> None:
+    body = factories.product()
+    with cluster.client("storefront") as api:
+        etag1 = api.post("/api/staff/products", json=body).headers["ETag"]
+        path = f"/api/staff/products/{body['product_id']}"
+        first = api.patch(path, json={"name": "Renamed"}, headers={"If-Match": etag1})
+        assert first.status_code == 200, first.text
+        etag2 = first.headers["ETag"]
+        assert etag2 != etag1
+
+        stale = api.patch(path, json={"name": "Lost update"}, headers={"If-Match": etag1})
+        assert stale.status_code == 409
+        assert stale.json()["error"]["code"] == "CONFLICT"
+        current = api.get(f"/api/products/{body['product_id']}")
+        assert current.json()["name"] == "Renamed"
+        assert current.headers["ETag"] == etag2
+
+        unconditional = api.patch(path, json={"name": "No precondition"})
+        assert unconditional.status_code == 400
+
+
+def test_concurrent_writers_with_one_etag_exactly_one_wins(cluster: Cluster) -> None:
+    body = factories.product()
+    with cluster.client("storefront") as api:
+        etag = api.post("/api/staff/products", json=body).headers["ETag"]
+    path = f"/api/staff/products/{body['product_id']}"
+
+    def rename(i: int) -> int:
+        with cluster.client("storefront") as c:
+            return c.patch(path, json={"name": f"Writer {i}"}, headers={"If-Match": etag}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(rename, range(8)))
+    assert statuses.count(200) == 1, statuses
+    assert statuses.count(409) == 7, statuses
+
+
+def test_delete_needs_a_draft_and_the_current_etag(cluster: Cluster) -> None:
+    active = factories.product()
+    draft = factories.product(status="draft")
+    with cluster.client("storefront") as api:
+        etag_a = api.post("/api/staff/products", json=active).headers["ETag"]
+        etag_d = api.post("/api/staff/products", json=draft).headers["ETag"]
+        refused = api.delete(f"/api/staff/products/{active['product_id']}", headers={"If-Match": etag_a})
+        assert refused.status_code == 409
+        assert api.get(f"/api/products/{active['product_id']}").status_code == 200
+
+        stale = api.delete(f"/api/staff/products/{draft['product_id']}", headers={"If-Match": '"1"'})
+        assert stale.status_code == 409
+        gone = api.delete(f"/api/staff/products/{draft['product_id']}", headers={"If-Match": etag_d})
+        assert gone.status_code == 204
+        assert api.get(f"/api/products/{draft['product_id']}").status_code == 404
