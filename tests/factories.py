@@ -20,10 +20,19 @@ def product(**overrides: Any) -> dict[str, Any]:
         "brand": "Aurora",
         "price": {"amount": "999.00", "currency": "USD", "tax_rate": "0.0825"},
         "variants": [
-            {"variant_id": f"{pid}-v1", "sku": f"SKU-{pid}-S", "attributes": {"color": "Silver"},
-             "stock": 10},
-            {"variant_id": f"{pid}-v2", "sku": f"SKU-{pid}-B", "attributes": {"color": "Black"},
-             "price_adjustment": "50.00", "stock": 3},
+            {
+                "variant_id": f"{pid}-v1",
+                "sku": f"SKU-{pid}-S",
+                "attributes": {"color": "Silver"},
+                "stock": 10,
+            },
+            {
+                "variant_id": f"{pid}-v2",
+                "sku": f"SKU-{pid}-B",
+                "attributes": {"color": "Black"},
+                "price_adjustment": "50.00",
+                "stock": 3,
+            },
         ],
         "status": "active",
     }
@@ -42,8 +51,15 @@ def order(**overrides: Any) -> dict[str, Any]:
         "order_id": oid,
         "email": email(),
         "items": [
-            {"product_id": "p-x", "variant_id": "p-x-v1", "sku": "SKU-X", "name": "Thing",
-             "quantity": 2, "unit_price": "10.00", "line_total": "20.00"}
+            {
+                "product_id": "p-x",
+                "variant_id": "p-x-v1",
+                "sku": "SKU-X",
+                "name": "Thing",
+                "quantity": 2,
+                "unit_price": "10.00",
+                "line_total": "20.00",
+            }
         ],
         "totals": {"subtotal": "20.00", "tax": "1.65", "total": "21.65", "currency": "USD"},
         "correlation_id": ref("corr"),

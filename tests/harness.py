@@ -129,7 +129,10 @@ class Cluster:
     def _script(self, name: str, action: str) -> None:
         proc = subprocess.run(
             ["bash", str(ROOT / "scripts" / name), action],
-            env={**os.environ, **self.env}, capture_output=True, text=True, timeout=180,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
         if proc.returncode != 0:
             raise HarnessError(f"{name} {action} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -145,13 +148,18 @@ class Cluster:
     def _write_resources(self) -> None:
         self.resources.mkdir(parents=True, exist_ok=True)
         secrets = self.workdir / "secrets.json"
-        secrets.write_text(json.dumps({
-            "postgres-connection-string": (
-                f"host=127.0.0.1 port={self.env['SC_PG_PORT']} user=smartcommerce "
-                "password=smartcommerce-local dbname=smartcommerce sslmode=disable connect_timeout=10"
-            ),
-            "redis-host": f"127.0.0.1:{self.env['SC_REDIS_PORT']}",
-        }))
+        secrets.write_text(
+            json.dumps(
+                {
+                    "postgres-connection-string": (
+                        f"host=127.0.0.1 port={self.env['SC_PG_PORT']} user=smartcommerce "
+                        "password=smartcommerce-local dbname=smartcommerce sslmode=disable "
+                        "connect_timeout=10"
+                    ),
+                    "redis-host": f"127.0.0.1:{self.env['SC_REDIS_PORT']}",
+                }
+            )
+        )
         for src in sorted((ROOT / "components" / "local").glob("*.yaml")):
             doc = yaml.safe_load(src.read_text())
             if doc.get("kind") == "Configuration":
@@ -170,13 +178,19 @@ class Cluster:
         run_file = yaml.safe_load((ROOT / "dapr.yaml").read_text())
         return {a["appID"]: AppSpec(a["appID"], list(a["command"])) for a in run_file["apps"]}
 
-    def start_app(self, app_id: str, env: dict[str, str] | None = None, wait: bool = True) -> AppProcess:
+    def start_app(
+        self, app_id: str, env: dict[str, str] | None = None, wait: bool = True
+    ) -> AppProcess:
         """Start (or restart, on the same ports) one app and its sidecar."""
         proc = self.apps.get(app_id)
         if proc is None:
             proc = AppProcess(
-                spec=self.app_specs()[app_id], app_port=free_port(), http_port=free_port(),
-                grpc_port=free_port(), internal_grpc_port=free_port(), metrics_port=free_port(),
+                spec=self.app_specs()[app_id],
+                app_port=free_port(),
+                http_port=free_port(),
+                grpc_port=free_port(),
+                internal_grpc_port=free_port(),
+                metrics_port=free_port(),
                 env=dict(env or {}),
             )
             self.apps[app_id] = proc
@@ -185,21 +199,37 @@ class Cluster:
         self.logs.mkdir(parents=True, exist_ok=True)
         daprd_cmd = [
             str(DAPR_BIN / "daprd"),
-            "--app-id", app_id,
-            "--app-port", str(proc.app_port),
-            "--app-protocol", "http",
-            "--dapr-http-port", str(proc.http_port),
-            "--dapr-grpc-port", str(proc.grpc_port),
-            "--dapr-internal-grpc-port", str(proc.internal_grpc_port),
-            "--dapr-listen-addresses", "127.0.0.1",
-            "--metrics-port", str(proc.metrics_port),
-            "--resources-path", str(self.resources),
-            "--config", str(self.workdir / "config.yaml"),
-            "--placement-host-address", f"127.0.0.1:{self.env['SC_PLACEMENT_PORT']}",
-            "--scheduler-host-address", f"127.0.0.1:{self.env['SC_SCHEDULER_PORT']}",
-            "--enable-app-health-check", "--app-health-check-path", "/health/live",
-            "--app-health-probe-interval", "1",
-            "--log-level", "info",
+            "--app-id",
+            app_id,
+            "--app-port",
+            str(proc.app_port),
+            "--app-protocol",
+            "http",
+            "--dapr-http-port",
+            str(proc.http_port),
+            "--dapr-grpc-port",
+            str(proc.grpc_port),
+            "--dapr-internal-grpc-port",
+            str(proc.internal_grpc_port),
+            "--dapr-listen-addresses",
+            "127.0.0.1",
+            "--metrics-port",
+            str(proc.metrics_port),
+            "--resources-path",
+            str(self.resources),
+            "--config",
+            str(self.workdir / "config.yaml"),
+            "--placement-host-address",
+            f"127.0.0.1:{self.env['SC_PLACEMENT_PORT']}",
+            "--scheduler-host-address",
+            f"127.0.0.1:{self.env['SC_SCHEDULER_PORT']}",
+            "--enable-app-health-check",
+            "--app-health-check-path",
+            "/health/live",
+            "--app-health-probe-interval",
+            "1",
+            "--log-level",
+            "info",
         ]
         app_cmd = list(proc.spec.command)
         app_cmd[app_cmd.index("--port") + 1] = str(proc.app_port)
@@ -214,15 +244,24 @@ class Cluster:
             "PYTHONUNBUFFERED": "1",
             **proc.env,
         }
-        with open(self.logs / f"{app_id}_daprd.log", "ab") as dlog, open(
-            self.logs / f"{app_id}_app.log", "ab"
-        ) as alog:
+        with (
+            open(self.logs / f"{app_id}_daprd.log", "ab") as dlog,
+            open(self.logs / f"{app_id}_app.log", "ab") as alog,
+        ):
             proc.daprd = subprocess.Popen(
-                daprd_cmd, cwd=ROOT, env=process_env, stdout=dlog, stderr=subprocess.STDOUT,
+                daprd_cmd,
+                cwd=ROOT,
+                env=process_env,
+                stdout=dlog,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
             proc.app = subprocess.Popen(
-                app_cmd, cwd=ROOT, env=process_env, stdout=alog, stderr=subprocess.STDOUT,
+                app_cmd,
+                cwd=ROOT,
+                env=process_env,
+                stdout=alog,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         if wait:

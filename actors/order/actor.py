@@ -46,12 +46,13 @@ class OrderActorHost(Protocol):
 
 
 def _invalid(message: str, **details: Any) -> dict[str, Any]:
-    reply = ActorReply(ok=False, error=ActorError(code="INVALID_REQUEST", message=message,
-                                                  details=details))
+    reply = ActorReply(
+        ok=False, error=ActorError(code="INVALID_REQUEST", message=message, details=details)
+    )
     return reply.model_dump(mode="json")
 
 
-class OrderActor(Actor, OrderActorInterface, Remindable):  # type: ignore[misc]
+class OrderActor(Actor, OrderActorInterface, Remindable):
     """Registered under its class name, which is `ActorType.ORDER` (checked by a unit test)."""
 
     host: ClassVar[OrderActorHost | None] = None
@@ -99,7 +100,11 @@ class OrderActor(Actor, OrderActorInterface, Remindable):  # type: ignore[misc]
 
     # -- reminders ---------------------------------------------------------------------
     async def receive_reminder(
-        self, name: str, state: bytes, due_time: timedelta, period: timedelta,
+        self,
+        name: str,
+        state: bytes,
+        due_time: timedelta,
+        period: timedelta,
         ttl: timedelta | None = None,
     ) -> None:
         if name == PAYMENT_TIMEOUT_REMINDER:
@@ -149,8 +154,9 @@ class OrderActor(Actor, OrderActorInterface, Remindable):  # type: ignore[misc]
             try:
                 await host.publish(Topic.ORDER_EVENTS, envelope)
             except Exception as exc:  # the broker is down: keep it, retry by reminder
-                log.warning("publish failed; kept in outbox", event_id=envelope.event_id,
-                            error=str(exc))
+                log.warning(
+                    "publish failed; kept in outbox", event_id=envelope.event_id, error=str(exc)
+                )
                 await self.register_reminder(OUTBOX_REMINDER, b"outbox", OUTBOX_RETRY, OUTBOX_RETRY)
                 break
             sent += 1
@@ -185,8 +191,9 @@ class OrderActor(Actor, OrderActorInterface, Remindable):  # type: ignore[misc]
 def _not_found(order_id: str) -> dict[str, Any]:
     reply = ActorReply(
         ok=False,
-        error=ActorError(code="RESOURCE_NOT_FOUND", message="Order not found",
-                         details={"order_id": order_id}),
+        error=ActorError(
+            code="RESOURCE_NOT_FOUND", message="Order not found", details={"order_id": order_id}
+        ),
     )
     return reply.model_dump(mode="json")
 

@@ -5,17 +5,21 @@ Every method takes and returns plain JSON (schemas: `CreateOrder`, `TransitionRe
 `PUT /v1.0/actors/OrderActor/{order_id}/method/{create|transition|get}`.
 """
 
+from abc import abstractmethod
 from typing import Any
 
 from dapr.actor import ActorInterface, actormethod
 
 
 class OrderActorInterface(ActorInterface):
-    @actormethod(name="create")
+    @actormethod(name="create")  # type: ignore[untyped-decorator]
+    @abstractmethod
     async def create(self, data: dict[str, Any]) -> dict[str, Any]: ...
 
-    @actormethod(name="transition")
+    @actormethod(name="transition")  # type: ignore[untyped-decorator]
+    @abstractmethod
     async def transition(self, data: dict[str, Any]) -> dict[str, Any]: ...
 
-    @actormethod(name="get")
+    @actormethod(name="get")  # type: ignore[untyped-decorator]
+    @abstractmethod
     async def get(self) -> dict[str, Any]: ...

@@ -88,7 +88,10 @@ def create(cmd: CreateOrder, now: datetime) -> Applied:
         billing_address=cmd.billing_address,
         history=[
             HistoryEntry(
-                transition_id="create", from_status=None, to_status=S.PENDING, at=now,
+                transition_id="create",
+                from_status=None,
+                to_status=S.PENDING,
+                at=now,
                 reason="order created",
             )
         ],
@@ -129,13 +132,18 @@ def transition(order: Order, req: TransitionRequest, now: datetime) -> Decision:
             "version": order.version + 1,
             "refunded_amount": refunded,
             "paid_at": now if req.to == S.PAID else order.paid_at,
-            "cancel_reason": req.reason if req.to in (S.CANCELLED, S.PAYMENT_FAILED)
+            "cancel_reason": req.reason
+            if req.to in (S.CANCELLED, S.PAYMENT_FAILED)
             else order.cancel_reason,
             "history": [
                 *order.history,
                 HistoryEntry(
-                    transition_id=req.transition_id, from_status=order.status, to_status=req.to,
-                    at=now, reason=req.reason, actor=req.actor,
+                    transition_id=req.transition_id,
+                    from_status=order.status,
+                    to_status=req.to,
+                    at=now,
+                    reason=req.reason,
+                    actor=req.actor,
                 ),
             ],
         }
@@ -180,7 +188,10 @@ def event_id(order: Order) -> str:
 
 
 def _event(
-    cls: type[OrderEventData], order: Order, previous: OrderStatus | None, reason: str,
+    cls: type[OrderEventData],
+    order: Order,
+    previous: OrderStatus | None,
+    reason: str,
     now: datetime,
 ) -> OrderEventData:
     return cls(

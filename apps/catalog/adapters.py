@@ -66,7 +66,9 @@ class DaprProductRepository:
         product = Product.model_validate(raw[0]["product"])
         await self._write(product, etag, event, deleted=True)
 
-    async def _write(self, product: Product, etag: str, event: EventEnvelope, deleted: bool) -> None:
+    async def _write(
+        self, product: Product, etag: str, event: EventEnvelope, deleted: bool
+    ) -> None:
         raw = await self._raw(product.product_id)
         pending = raw[0].get("outbox", []) if raw else []
         try:
@@ -78,7 +80,9 @@ class DaprProductRepository:
         except EtagMismatch as exc:
             raise StaleWrite(product.product_id) from exc
 
-    async def update_many(self, changes: Sequence[tuple[Product, str]], processed_event_id: str) -> None:
+    async def update_many(
+        self, changes: Sequence[tuple[Product, str]], processed_event_id: str
+    ) -> None:
         ops: list[Upsert] = []
         for product, etag in changes:
             raw = await self._raw(product.product_id)
@@ -113,8 +117,9 @@ class OutboxRelay:
             for pending in outbox:
                 await self.sidecar.publish(Topic.PRODUCT_EVENTS, pending)
         except Exception as exc:  # broker down: the events stay in the document
-            log.warning("publish failed; events kept in the outbox", product_id=product_id,
-                        error=str(exc))
+            log.warning(
+                "publish failed; events kept in the outbox", product_id=product_id, error=str(exc)
+            )
             return
         try:
             if doc.get("deleted"):

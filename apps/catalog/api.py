@@ -52,8 +52,12 @@ async def get_product(product_id: str, service: Service, response: Response) -> 
 
 @router.patch("/products/{product_id}", response_model=Product)
 async def update_product(
-    product_id: str, update: ProductUpdate, service: Service, request: Request,
-    response: Response, if_match: IfMatch = None,
+    product_id: str,
+    update: ProductUpdate,
+    service: Service,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> Product:
     product, etag = await service.update(
         product_id, update, _unquote(if_match), _correlation(request)
@@ -70,6 +74,8 @@ async def delete_product(
     return Response(status_code=204)
 
 
-async def on_order_events(request: Request, cloud_event: dict[str, Any] = Body(...)) -> dict[str, str]:
+async def on_order_events(
+    request: Request, cloud_event: dict[str, Any] = Body(...)
+) -> dict[str, str]:
     service: CatalogService = request.app.state.service
     return await dispatch(cloud_event, {"OrderPaid": service.on_order_paid})

@@ -49,7 +49,9 @@ def same_content(existing: Product, cmd: ProductCreate) -> bool:
     return mine == cmd.model_dump(exclude={"product_id"})
 
 
-def apply_update(product: Product, update: ProductUpdate, now: datetime) -> tuple[Product, list[str]]:
+def apply_update(
+    product: Product, update: ProductUpdate, now: datetime
+) -> tuple[Product, list[str]]:
     changes = update.model_dump(exclude_unset=True)
     if "status" in changes and changes["status"] not in STATUS_TRANSITIONS[product.status]:
         raise Conflict(

@@ -42,6 +42,8 @@ install_common(app)
 app.include_router(health_router({Component.STATE, Component.PUBSUB}, _store_probe))
 app.include_router(router)
 DaprApp(app).subscribe(
-    pubsub=Component.PUBSUB, topic=Topic.ORDER_EVENTS, route="/events/order-events",
+    pubsub=Component.PUBSUB,
+    topic=Topic.ORDER_EVENTS,
+    route="/events/order-events",
     dead_letter_topic=Topic.DEAD_LETTER,
 )(on_order_events)

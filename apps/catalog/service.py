@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 from uuid import uuid4
 
+from apps.catalog import domain
 from apps.contracts.catalog import (
     Product,
     ProductArchived,
@@ -19,7 +20,6 @@ from apps.contracts.errors import Conflict, InvalidRequest, NotFound
 from apps.contracts.events import EventEnvelope, EventPayload
 from apps.contracts.names import AppId
 from apps.contracts.orders import OrderPaid
-from apps.catalog import domain
 
 MAX_ATTEMPTS = 20
 
@@ -66,7 +66,9 @@ class CatalogService:
             found = await self.repo.get(product_id)
             if found and domain.same_content(found[0], cmd):
                 return found[0], found[1], False
-            raise Conflict("A different product with this id exists", product_id=product_id)
+            raise Conflict(
+                "A different product with this id exists", product_id=product_id
+            ) from None
         await self.relay.relay(event)
         created = await self.repo.get(product_id)
         assert created is not None

@@ -27,9 +27,12 @@ _STATUS = {
 }
 
 
-def build_runtime(host: str, port: int, activities: int, orchestrations: int, threads: int) -> WorkflowRuntime:
+def build_runtime(
+    host: str, port: int, activities: int, orchestrations: int, threads: int
+) -> WorkflowRuntime:
     runtime = WorkflowRuntime(
-        host=host, port=str(port),
+        host=host,
+        port=str(port),
         maximum_concurrent_activity_work_items=activities,
         maximum_concurrent_orchestration_work_items=orchestrations,
         maximum_thread_pool_workers=threads,
@@ -51,7 +54,9 @@ class DaprSagaEngine:
             return False
         try:
             await asyncio.to_thread(
-                self.client.schedule_new_workflow, workflows.checkout_saga, input=payload,
+                self.client.schedule_new_workflow,
+                workflows.checkout_saga,
+                input=payload,
                 instance_id=instance_id,
             )
         except Exception as exc:  # a concurrent request with the same key won the race

@@ -32,7 +32,8 @@ async def start_checkout(
     if not started:
         response.headers["Idempotent-Replayed"] = "true"
     return CheckoutAccepted(
-        order_id=order_id, status_url=f"/api/orders/{order_id}",
+        order_id=order_id,
+        status_url=f"/api/orders/{order_id}",
         checkout_url=f"/api/checkout/{order_id}",
     )
 

@@ -36,7 +36,9 @@ def price_lines(items: list[CheckoutItem], products: dict[str, Product]) -> Pric
         seen.add((product.product_id, variant.variant_id))
         if item.quantity > variant.stock:
             raise UnprocessableError(
-                "Not enough stock", sku=variant.sku, requested=item.quantity,
+                "Not enough stock",
+                sku=variant.sku,
+                requested=item.quantity,
                 available=variant.stock,
             )
         if currency not in (None, product.price.currency):
@@ -47,8 +49,13 @@ def price_lines(items: list[CheckoutItem], products: dict[str, Product]) -> Pric
         tax += line_total * product.price.tax_rate
         lines.append(
             OrderLine(
-                product_id=product.product_id, variant_id=variant.variant_id, sku=variant.sku,
-                name=product.name, quantity=item.quantity, unit_price=unit, line_total=line_total,
+                product_id=product.product_id,
+                variant_id=variant.variant_id,
+                sku=variant.sku,
+                name=product.name,
+                quantity=item.quantity,
+                unit_price=unit,
+                line_total=line_total,
             )
         )
     subtotal = quantize(sum((line.line_total for line in lines), Decimal("0")))

@@ -22,12 +22,15 @@ from apps.platform.logging import configure_logging
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(AppId.CHECKOUT, settings.log_level, settings.log_json)
-    sidecar = Sidecar(settings)
+    sidecar = Sidecar(settings, grpc=False)
     invoker = SyncInvoker(settings)
     workflows.bind_ports(SidecarCheckoutPorts(invoker))
     runtime = build_runtime(
-        "127.0.0.1", settings.dapr_grpc_port, settings.workflow_max_activities,
-        settings.workflow_max_orchestrations, settings.workflow_threads,
+        "127.0.0.1",
+        settings.dapr_grpc_port,
+        settings.workflow_max_activities,
+        settings.workflow_max_orchestrations,
+        settings.workflow_threads,
     )
     runtime.start()
     client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))

@@ -46,12 +46,17 @@ class CheckoutService:
         self.engine = engine
 
     async def start(
-        self, request: OrderRequest, idempotency_key: str | None, correlation_id: str,
+        self,
+        request: OrderRequest,
+        idempotency_key: str | None,
+        correlation_id: str,
         user_id: str | None = None,
     ) -> tuple[str, bool]:
         order_id = order_id_for(idempotency_key, str(request.email))
         payload = CheckoutInput(
-            **request.model_dump(), order_id=order_id, correlation_id=correlation_id,
+            **request.model_dump(),
+            order_id=order_id,
+            correlation_id=correlation_id,
             user_id=user_id,
         )
         started = await self.engine.start(order_id, payload.model_dump(mode="json"))

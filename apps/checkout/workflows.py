@@ -23,7 +23,9 @@ from apps.contracts.errors import DomainError
 from apps.contracts.orders import OrderStatus, TransitionRequest
 
 RETRY = RetryPolicy(
-    first_retry_interval=timedelta(seconds=1), max_number_of_attempts=5, backoff_coefficient=2,
+    first_retry_interval=timedelta(seconds=1),
+    max_number_of_attempts=5,
+    backoff_coefficient=2,
     max_retry_interval=timedelta(seconds=10),
 )
 
@@ -42,7 +44,9 @@ def ports() -> CheckoutPorts:
     return _ports
 
 
-def checkout_saga(ctx: DaprWorkflowContext, payload: dict[str, Any]) -> Generator[Any, Any, dict[str, Any]]:
+def checkout_saga(
+    ctx: DaprWorkflowContext, payload: dict[str, Any]
+) -> Generator[Any, Any, dict[str, Any]]:
     request = CheckoutInput.model_validate(payload)
     priced = yield ctx.call_activity(price_order, input=payload, retry_policy=RETRY)
     if not priced["ok"]:
@@ -53,7 +57,8 @@ def checkout_saga(ctx: DaprWorkflowContext, payload: dict[str, Any]) -> Generato
         retry_policy=RETRY,
     )
     order = yield ctx.call_activity(
-        request_payment, input={"order_id": order["order_id"], "instance_id": ctx.instance_id},
+        request_payment,
+        input={"order_id": order["order_id"], "instance_id": ctx.instance_id},
         retry_policy=RETRY,
     )
     return {
@@ -76,8 +81,10 @@ def price_order(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> dict[s
     try:
         priced = price_lines(request.items, products)
     except DomainError as exc:
-        return {"ok": False, "error": {"code": exc.code, "message": exc.message,
-                                        "details": exc.details}}
+        return {
+            "ok": False,
+            "error": {"code": exc.code, "message": exc.message, "details": exc.details},
+        }
     return {"ok": True, "priced": priced.model_dump(mode="json")}
 
 
@@ -93,9 +100,11 @@ def create_order(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> dict[
             "items": [line.model_dump(mode="json") for line in priced.lines],
             "totals": priced.totals.model_dump(mode="json"),
             "shipping_address": request.shipping_address.model_dump(mode="json")
-            if request.shipping_address else None,
+            if request.shipping_address
+            else None,
             "billing_address": request.billing_address.model_dump(mode="json")
-            if request.billing_address else None,
+            if request.billing_address
+            else None,
             "correlation_id": request.correlation_id,
         }
     )

@@ -62,9 +62,7 @@ class DomainError(Exception):
 
     code: ErrorCode = ErrorCode.UNPROCESSABLE_ENTITY
 
-    def __init__(
-        self, message: str, *, code: ErrorCode | None = None, **details: Any
-    ) -> None:
+    def __init__(self, message: str, *, code: ErrorCode | None = None, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:

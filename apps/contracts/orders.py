@@ -82,7 +82,9 @@ class CreateOrder(BaseModel):
     billing_address: Address | None = None
     correlation_id: Annotated[str, Field(min_length=1, max_length=200)]
     payment_timeout_seconds: int | None = Field(
-        default=None, ge=1, le=7 * 24 * 3600,
+        default=None,
+        ge=1,
+        le=7 * 24 * 3600,
         description="Unpaid orders are cancelled after this; the orders app's default if absent",
     )
 

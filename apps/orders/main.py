@@ -32,7 +32,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sidecar, AppId.ORDERS, timedelta(seconds=settings.payment_timeout_seconds)
     )
     ActorRuntime.set_actor_config(
-        ActorRuntimeConfig(actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds))
+        ActorRuntimeConfig(
+            actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds)
+        )
     )
     await actors.register_actor(OrderActor)
     app.state.sidecar = sidecar

@@ -69,9 +69,7 @@ class OrdersService:
         return order
 
     async def transition(self, order_id: str, req: TransitionRequest) -> Order:
-        return _order_or_raise(
-            await self.actors.transition(order_id, req.model_dump(mode="json"))
-        )
+        return _order_or_raise(await self.actors.transition(order_id, req.model_dump(mode="json")))
 
 
 def _order_or_raise(reply: ActorReply) -> Order:

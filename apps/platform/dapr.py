@@ -39,18 +39,26 @@ class InvokeResult:
 class Sidecar:
     """The app's handles on its own sidecar. Create once in the lifespan; close at shutdown."""
 
-    def __init__(self, settings: AppSettings) -> None:
+    def __init__(self, settings: AppSettings, *, grpc: bool = True) -> None:
+        """`grpc=False` for apps that only invoke (the SDK client waits for the sidecar)."""
         self.settings = settings
         self.http = httpx.AsyncClient(
             base_url=settings.dapr_http_endpoint,
             timeout=httpx.Timeout(settings.invoke_timeout_seconds, connect=2.0),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
-        self.client = DaprClient(address=f"127.0.0.1:{settings.dapr_grpc_port}")
+        self._client = DaprClient(address=f"127.0.0.1:{settings.dapr_grpc_port}") if grpc else None
+
+    @property
+    def client(self) -> DaprClient:
+        if self._client is None:
+            raise RuntimeError("this app's Sidecar was made without the gRPC client")
+        return self._client
 
     async def close(self) -> None:
         await self.http.aclose()
-        await self.client.close()
+        if self._client is not None:
+            await self._client.close()
 
     # -- service invocation ------------------------------------------------------------
     async def invoke(
@@ -124,7 +132,12 @@ class SyncInvoker:
         self.http.close()
 
     def invoke(
-        self, app_id: str, path: str, *, method: str = "GET", json_body: Any = None,
+        self,
+        app_id: str,
+        path: str,
+        *,
+        method: str = "GET",
+        json_body: Any = None,
         headers: dict[str, str] | None = None,
     ) -> InvokeResult:
         url = f"/v1.0/invoke/{app_id}/method/{path.lstrip('/')}"

@@ -12,7 +12,9 @@ from apps.platform.http import error_response
 StoreProbe = Callable[[], Awaitable[None]]
 
 
-def health_router(required_components: set[str], store_probe: StoreProbe | None = None) -> APIRouter:
+def health_router(
+    required_components: set[str], store_probe: StoreProbe | None = None
+) -> APIRouter:
     router = APIRouter(prefix="/health", tags=["health"])
 
     @router.get("/live")

@@ -84,7 +84,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(
-            request, 400, ErrorCode.INVALID_REQUEST, "Request validation failed",
+            request,
+            400,
+            ErrorCode.INVALID_REQUEST,
+            "Request validation failed",
             _validation_details(exc),
         )
 

@@ -41,4 +41,3 @@ class AppSettings(BaseSettings):
     @property
     def dapr_http_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.dapr_http_port}"
-

@@ -28,19 +28,24 @@ async def dispatch(cloud_event: dict[str, Any], handlers: dict[str, Handler]) ->
     try:
         envelope = EventEnvelope.model_validate(data)
     except ValidationError as exc:
-        log.error("poison message dropped", cloudevent_id=cloud_event.get("id"),
-                  errors=exc.errors(include_url=False)[:3])
+        log.error(
+            "poison message dropped",
+            cloudevent_id=cloud_event.get("id"),
+            errors=exc.errors(include_url=False)[:3],
+        )
         return DROP
     handler = handlers.get(envelope.event_type)
     if handler is None:
         return SUCCESS
-    structlog.contextvars.bind_contextvars(correlation_id=envelope.correlation_id,
-                                          event_id=envelope.event_id)
+    structlog.contextvars.bind_contextvars(
+        correlation_id=envelope.correlation_id, event_id=envelope.event_id
+    )
     try:
         await handler(envelope)
     except (ValidationError, DomainError) as exc:
-        log.error("event cannot be handled; dropped", event_type=envelope.event_type,
-                  error=str(exc))
+        log.error(
+            "event cannot be handled; dropped", event_type=envelope.event_type, error=str(exc)
+        )
         return DROP
     except Exception:
         log.exception("event handling failed; will retry", event_type=envelope.event_type)

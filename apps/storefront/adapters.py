@@ -17,8 +17,14 @@ PASSED_HEADERS = ("ETag", "Location", "Idempotent-Replayed")
 
 
 async def forward(
-    request: Request, app_id: str, path: str, *, method: str = "GET", body: Any = None,
-    params: dict[str, Any] | None = None, extra_headers: dict[str, str] | None = None,
+    request: Request,
+    app_id: str,
+    path: str,
+    *,
+    method: str = "GET",
+    body: Any = None,
+    params: dict[str, Any] | None = None,
+    extra_headers: dict[str, str] | None = None,
 ) -> Response:
     sidecar: Sidecar = request.app.state.sidecar
     headers = {
@@ -38,7 +44,7 @@ def to_response(request: Request, result: InvokeResult) -> Response:
     if result.status == 204 or result.body is None:
         return Response(status_code=result.status, headers=headers)
     body = result.body
-    if not result.ok and isinstance(body, dict) and isinstance(body.get("error"), dict):
-        if not body["error"].get("request_id"):
-            body["error"]["request_id"] = request_id_of(request)
+    error = body.get("error") if isinstance(body, dict) and not result.ok else None
+    if isinstance(error, dict) and not error.get("request_id"):
+        error["request_id"] = request_id_of(request)
     return JSONResponse(body, status_code=result.status, headers=headers)

@@ -41,16 +41,24 @@ async def update_product(
     product_id: PathId, body: ProductUpdate, request: Request, if_match: IfMatch = None
 ) -> Response:
     return await forward(
-        request, AppId.CATALOG, f"products/{product_id}", method="PATCH",
+        request,
+        AppId.CATALOG,
+        f"products/{product_id}",
+        method="PATCH",
         body=body.model_dump(mode="json", exclude_unset=True),
         extra_headers={"If-Match": if_match} if if_match else None,
     )
 
 
 @router.delete("/staff/products/{product_id}", status_code=204, tags=["staff"])
-async def delete_product(product_id: PathId, request: Request, if_match: IfMatch = None) -> Response:
+async def delete_product(
+    product_id: PathId, request: Request, if_match: IfMatch = None
+) -> Response:
     return await forward(
-        request, AppId.CATALOG, f"products/{product_id}", method="DELETE",
+        request,
+        AppId.CATALOG,
+        f"products/{product_id}",
+        method="DELETE",
         extra_headers={"If-Match": if_match} if if_match else None,
     )
 
@@ -59,11 +67,17 @@ async def delete_product(product_id: PathId, request: Request, if_match: IfMatch
 async def place_order(
     body: OrderRequest,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=8, max_length=200)
+    ] = None,
 ) -> Response:
     """Start checkout. Send an `Idempotency-Key`: retries then answer the same order."""
     return await forward(
-        request, AppId.CHECKOUT, "checkouts", method="POST", body=body.model_dump(mode="json"),
+        request,
+        AppId.CHECKOUT,
+        "checkouts",
+        method="POST",
+        body=body.model_dump(mode="json"),
         extra_headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
     )
 
@@ -81,5 +95,3 @@ async def get_order(
 @router.get("/checkout/{order_id}", response_model=CheckoutState, tags=["orders"])
 async def checkout_status(order_id: PathId, request: Request) -> Response:
     return await forward(request, AppId.CHECKOUT, f"checkouts/{order_id}")
-
-

@@ -18,7 +18,7 @@ from apps.storefront.settings import get_settings
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(AppId.STOREFRONT, settings.log_level, settings.log_json)
-    app.state.sidecar = Sidecar(settings)
+    app.state.sidecar = Sidecar(settings, grpc=False)
     try:
         yield
     finally:

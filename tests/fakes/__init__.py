@@ -1,0 +1,1 @@
+"""In-memory implementations of our own ports (never of Dapr itself)."""

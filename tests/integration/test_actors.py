@@ -69,6 +69,7 @@ def test_guest_lookup_needs_the_right_email(cluster: Cluster) -> None:
 def test_payment_timeout_reminder_cancels_unpaid_order(cluster: Cluster) -> None:
     order = _place(cluster, payment_timeout_seconds=2)
     with _orders(cluster) as orders:
+
         def cancelled() -> dict[str, Any]:
             current = orders.get(f"/orders/{order['order_id']}").json()
             assert current["status"] == "cancelled", current["status"]

@@ -18,7 +18,9 @@ def test_sidecars_loaded_the_components_of_their_scopes(cluster: Cluster) -> Non
         meta = dapr.get("/v1.0/metadata").json()
     names = {c["name"] for c in meta["components"]}
     assert {"statestore", "pubsub", "secretstore"} <= names
-    assert any(a["type"] == "OrderActor" for a in meta.get("actorRuntime", {}).get("activeActors", []))
+    assert any(
+        a["type"] == "OrderActor" for a in meta.get("actorRuntime", {}).get("activeActors", [])
+    )
     with cluster.sidecar("storefront") as dapr:
         names = {c["name"] for c in dapr.get("/v1.0/metadata").json()["components"]}
     assert "statestore" not in names  # scoped away: the gateway keeps no state

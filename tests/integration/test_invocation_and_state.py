@@ -77,7 +77,9 @@ def test_concurrent_writers_with_one_etag_exactly_one_wins(cluster: Cluster) -> 
 
     def rename(i: int) -> int:
         with cluster.client("storefront") as c:
-            return c.patch(path, json={"name": f"Writer {i}"}, headers={"If-Match": etag}).status_code
+            return c.patch(
+                path, json={"name": f"Writer {i}"}, headers={"If-Match": etag}
+            ).status_code
 
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(rename, range(8)))
@@ -91,12 +93,18 @@ def test_delete_needs_a_draft_and_the_current_etag(cluster: Cluster) -> None:
     with cluster.client("storefront") as api:
         etag_a = api.post("/api/staff/products", json=active).headers["ETag"]
         etag_d = api.post("/api/staff/products", json=draft).headers["ETag"]
-        refused = api.delete(f"/api/staff/products/{active['product_id']}", headers={"If-Match": etag_a})
+        refused = api.delete(
+            f"/api/staff/products/{active['product_id']}", headers={"If-Match": etag_a}
+        )
         assert refused.status_code == 409
         assert api.get(f"/api/products/{active['product_id']}").status_code == 200
 
-        stale = api.delete(f"/api/staff/products/{draft['product_id']}", headers={"If-Match": '"1"'})
+        stale = api.delete(
+            f"/api/staff/products/{draft['product_id']}", headers={"If-Match": '"1"'}
+        )
         assert stale.status_code == 409
-        gone = api.delete(f"/api/staff/products/{draft['product_id']}", headers={"If-Match": etag_d})
+        gone = api.delete(
+            f"/api/staff/products/{draft['product_id']}", headers={"If-Match": etag_d}
+        )
         assert gone.status_code == 204
         assert api.get(f"/api/products/{draft['product_id']}").status_code == 404

@@ -16,15 +16,23 @@ def _purchases(api: httpx.Client, product_id: str) -> int:
 
 def _pay(cluster: Cluster, product: dict[str, Any], quantity: int) -> dict[str, Any]:
     variant = product["variants"][0]
-    line = {"product_id": product["product_id"], "variant_id": variant["variant_id"],
-            "sku": variant["sku"], "name": product["name"], "quantity": quantity,
-            "unit_price": "999.00", "line_total": f"{999 * quantity}.00"}
+    line = {
+        "product_id": product["product_id"],
+        "variant_id": variant["variant_id"],
+        "sku": variant["sku"],
+        "name": product["name"],
+        "quantity": quantity,
+        "unit_price": "999.00",
+        "line_total": f"{999 * quantity}.00",
+    }
     body = factories.order(items=[line], totals={"subtotal": "1.00", "total": "1.00"})
     base = f"{cluster.apps['storefront'].dapr_url}/v1.0/invoke/orders/method"
     with httpx.Client(base_url=base, timeout=20) as orders:
         assert orders.post("/orders", json=body).status_code == 201
         for to in ("awaiting_payment", "paid"):
-            r = orders.post(f"/orders/{body['order_id']}/transitions", json=factories.transition(to))
+            r = orders.post(
+                f"/orders/{body['order_id']}/transitions", json=factories.transition(to)
+            )
             assert r.status_code == 200, r.text
     return body
 
@@ -42,14 +50,23 @@ def test_order_paid_event_reaches_catalog_once(cluster: Cluster) -> None:
             paid = get["order"]
             envelope = {
                 "event_id": f"{paid['order_id']}:{paid['version']}",
-                "event_type": "OrderPaid", "event_version": 1,
-                "occurred_at": paid["updated_at"], "correlation_id": paid["correlation_id"],
+                "event_type": "OrderPaid",
+                "event_version": 1,
+                "occurred_at": paid["updated_at"],
+                "correlation_id": paid["correlation_id"],
                 "source": "orders",
                 "data": {
-                    "order_id": paid["order_id"], "order_number": paid["order_number"],
-                    "email": paid["email"], "user_id": None, "status": "paid",
-                    "previous_status": "awaiting_payment", "reason": "", "totals": paid["totals"],
-                    "items": paid["items"], "version": paid["version"], "at": paid["updated_at"],
+                    "order_id": paid["order_id"],
+                    "order_number": paid["order_number"],
+                    "email": paid["email"],
+                    "user_id": None,
+                    "status": "paid",
+                    "previous_status": "awaiting_payment",
+                    "reason": "",
+                    "totals": paid["totals"],
+                    "items": paid["items"],
+                    "version": paid["version"],
+                    "at": paid["updated_at"],
                 },
             }
             for _ in range(2):

@@ -19,11 +19,17 @@ def _wait_completed(api: Any, order_id: str) -> dict[str, Any]:
 def test_checkout_workflow_runs_to_completion(cluster: Cluster) -> None:
     product = factories.product()
     shopper = factories.email()
-    request = {"email": shopper, "items": [
-        {"product_id": product["product_id"], "quantity": 2},
-        {"product_id": product["product_id"], "variant_id": product["variants"][1]["variant_id"],
-         "quantity": 1},
-    ]}
+    request = {
+        "email": shopper,
+        "items": [
+            {"product_id": product["product_id"], "quantity": 2},
+            {
+                "product_id": product["product_id"],
+                "variant_id": product["variants"][1]["variant_id"],
+                "quantity": 1,
+            },
+        ],
+    }
     key = factories.ref("idem")
     with cluster.client("storefront") as api:
         assert api.post("/api/staff/products", json=product).status_code == 201

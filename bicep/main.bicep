@@ -1,0 +1,92 @@
+// SmartCommerce on Azure Container Apps: the environment (with Dapr telemetry to
+// Application Insights), a user-assigned identity for the apps, Service Bus topics and
+// subscriptions, the Dapr components (same names as components/local) with their
+// resiliency policies, and one Container App per Dapr app-id.
+// First version (foundation issue): PostgreSQL and Key Vault are passed in by name; the
+// Azure issue adds their provisioning, Entra ID role set-up and KEDA scaling rules.
+targetScope = 'resourceGroup'
+
+@description('Azure region')
+param location string = resourceGroup().location
+
+@description('Short name used as a prefix for every resource')
+@minLength(3)
+@maxLength(12)
+param prefix string = 'smartcomm'
+
+@description('Azure Database for PostgreSQL flexible server host name (Entra ID auth enabled)')
+param postgresHost string
+
+@description('Key Vault name holding application secrets')
+param keyVaultName string
+
+@description('Container image tag for every app (registry/smartcommerce:<tag>)')
+param image string
+
+@description('Registry server of the image, pulled with the apps\' managed identity')
+param registryServer string
+
+var topics = [
+  'user-events'
+  'product-events'
+  'order-events'
+  'inventory-events'
+  'payment-events'
+  'shipping-events'
+  'support-events'
+  'dead-letter-events'
+]
+
+// Subscribers per topic (consumerID = app-id), mirrored from the apps' subscriptions.
+var subscriptions = [
+  { topic: 'order-events', app: 'catalog' }
+]
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: { location: location, prefix: prefix }
+}
+
+module environment 'modules/environment.bicep' = {
+  name: 'environment'
+  params: { location: location, prefix: prefix }
+}
+
+module servicebus 'modules/servicebus.bicep' = {
+  name: 'servicebus'
+  params: {
+    location: location
+    prefix: prefix
+    topics: topics
+    subscriptions: subscriptions
+    identityPrincipalId: identity.outputs.principalId
+  }
+}
+
+module components 'modules/dapr-components.bicep' = {
+  name: 'dapr-components'
+  params: {
+    environmentName: environment.outputs.name
+    identityClientId: identity.outputs.clientId
+    identityName: identity.outputs.name
+    postgresHost: postgresHost
+    serviceBusNamespace: servicebus.outputs.namespaceName
+    keyVaultName: keyVaultName
+  }
+}
+
+module apps 'modules/apps.bicep' = {
+  name: 'apps'
+  dependsOn: [components]
+  params: {
+    location: location
+    environmentId: environment.outputs.id
+    identityId: identity.outputs.id
+    image: image
+    registryServer: registryServer
+  }
+}
+
+output storefrontUrl string = apps.outputs.storefrontUrl
+output identityClientId string = identity.outputs.clientId
+output serviceBusNamespace string = servicebus.outputs.namespaceName

@@ -1,0 +1,74 @@
+// One Container App per Dapr app-id (the apps of dapr.yaml), Dapr enabled with the same
+// app-id and port. Only storefront has external ingress. Actor and workflow hosts keep a
+// replica so reminders and timers fire. App resiliency mirrors the `apps` targets of
+// components/local/resiliency.yaml (timeout 5 s, 3 retries on 502-504, breaker at 5).
+param location string
+param environmentId string
+param identityId string
+param image string
+param registryServer string
+
+var apps = [
+  { appId: 'storefront', external: true, minReplicas: 1, maxReplicas: 10, module: 'storefront' }
+  { appId: 'catalog', external: false, minReplicas: 1, maxReplicas: 10, module: 'catalog' }
+  { appId: 'orders', external: false, minReplicas: 1, maxReplicas: 5, module: 'orders' }
+  { appId: 'checkout', external: false, minReplicas: 1, maxReplicas: 5, module: 'checkout' }
+]
+
+resource containerApps 'Microsoft.App/containerApps@2024-03-01' = [for a in apps: {
+  name: a.appId
+  location: location
+  identity: { type: 'UserAssigned', userAssignedIdentities: { '${identityId}': {} } }
+  properties: {
+    environmentId: environmentId
+    configuration: {
+      activeRevisionsMode: 'Single'
+      ingress: { external: a.external, targetPort: 8000, transport: 'http', allowInsecure: false }
+      dapr: {
+        enabled: true
+        appId: a.appId
+        appPort: 8000
+        appProtocol: 'http'
+        enableApiLogging: false
+        logLevel: 'info'
+      }
+      registries: [ { server: registryServer, identity: identityId } ]
+    }
+    template: {
+      containers: [
+        {
+          name: a.appId
+          image: image
+          command: [ 'python', '-m', 'uvicorn', 'apps.${a.module}.main:app', '--host', '0.0.0.0', '--port', '8000', '--no-access-log' ]
+          env: [ { name: 'SC_ENVIRONMENT', value: 'azure' } ]
+          resources: { cpu: json('0.5'), memory: '1Gi' }
+          probes: [
+            { type: 'Liveness', httpGet: { path: '/health/live', port: 8000 }, periodSeconds: 10 }
+            { type: 'Readiness', httpGet: { path: '/health/ready', port: 8000 }, periodSeconds: 5 }
+          ]
+        }
+      ]
+      scale: {
+        minReplicas: a.minReplicas
+        maxReplicas: a.maxReplicas
+        rules: [ { name: 'http-concurrency', http: { metadata: { concurrentRequests: '50' } } } ]
+      }
+    }
+  }
+}]
+
+resource appResiliency 'Microsoft.App/containerApps/resiliencyPolicies@2024-10-02-preview' = [for (a, i) in apps: if (!a.external) {
+  parent: containerApps[i]
+  name: 'resiliency'
+  properties: {
+    timeoutPolicy: { responseTimeoutInSeconds: 5, connectionTimeoutInSeconds: 2 }
+    httpRetryPolicy: {
+      maxRetries: 3
+      retryBackOff: { initialDelayInMilliseconds: 100, maxIntervalInMilliseconds: 2000 }
+      matches: { httpStatusCodes: [ 502, 503, 504 ] }
+    }
+    circuitBreakerPolicy: { consecutiveErrors: 5, intervalInSeconds: 10, maxEjectionPercent: 100 }
+  }
+}]
+
+output storefrontUrl string = 'https://${containerApps[0].properties.configuration.ingress.fqdn}'

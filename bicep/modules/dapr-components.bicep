@@ -1,0 +1,95 @@
+// The Dapr components of the environment: the same names, scopes and settings as
+// components/azure/*.yaml (tests/unit/test_local_azure_consistency.py checks it), and the
+// resiliency policies of components/local/resiliency.yaml in ACA's form.
+param environmentName string
+param identityClientId string
+param identityName string
+param postgresHost string
+param serviceBusNamespace string
+param keyVaultName string
+
+resource env 'Microsoft.App/managedEnvironments@2024-03-01' existing = {
+  name: environmentName
+}
+
+var components = [
+  {
+    name: 'statestore'
+    componentType: 'state.postgresql'
+    metadata: [
+      { name: 'connectionString', value: 'host=${postgresHost} port=5432 user=${identityName} dbname=smartcommerce sslmode=require connect_timeout=10' }
+      { name: 'useAzureAD', value: 'true' }
+      { name: 'azureClientId', value: identityClientId }
+      { name: 'actorStateStore', value: 'true' }
+      { name: 'tableName', value: 'dapr_state' }
+      { name: 'metadataTableName', value: 'dapr_metadata' }
+      { name: 'timeout', value: '20s' }
+      { name: 'cleanupInterval', value: '1h' }
+    ]
+    scopes: [ 'catalog', 'orders', 'checkout' ]
+  }
+  {
+    name: 'pubsub'
+    componentType: 'pubsub.azure.servicebus.topics'
+    metadata: [
+      { name: 'namespaceName', value: '${serviceBusNamespace}.servicebus.windows.net' }
+      { name: 'azureClientId', value: identityClientId }
+      { name: 'disableEntityManagement', value: 'true' }
+      { name: 'maxDeliveryCount', value: '10' }
+      { name: 'lockDurationInSec', value: '60' }
+      { name: 'maxConcurrentHandlers', value: '20' }
+    ]
+    scopes: [ 'storefront', 'catalog', 'orders', 'checkout' ]
+  }
+  {
+    name: 'secretstore'
+    componentType: 'secretstores.azure.keyvault'
+    metadata: [
+      { name: 'vaultName', value: keyVaultName }
+      { name: 'azureClientId', value: identityClientId }
+    ]
+    scopes: [ 'storefront', 'catalog', 'orders', 'checkout' ]
+  }
+]
+
+resource daprComponents 'Microsoft.App/managedEnvironments/daprComponents@2024-03-01' = [for c in components: {
+  parent: env
+  name: c.name
+  properties: {
+    componentType: c.componentType
+    version: 'v1'
+    ignoreErrors: false
+    initTimeout: '30s'
+    metadata: c.metadata
+    scopes: c.scopes
+  }
+}]
+
+// components/local/resiliency.yaml -> statestore and pubsub policies (outbound: state
+// and publish calls; inbound: event delivery to the apps).
+resource statestoreResiliency 'Microsoft.App/managedEnvironments/daprComponents/resiliencyPolicies@2024-10-02-preview' = {
+  name: '${environmentName}/statestore/resiliency'
+  dependsOn: [daprComponents]
+  properties: {
+    outboundPolicy: {
+      timeoutPolicy: { responseTimeoutInSeconds: 5 }
+      httpRetryPolicy: { maxRetries: 3, retryBackOff: { initialDelayInMilliseconds: 50, maxIntervalInMilliseconds: 1000 } }
+    }
+  }
+}
+
+resource pubsubResiliency 'Microsoft.App/managedEnvironments/daprComponents/resiliencyPolicies@2024-10-02-preview' = {
+  name: '${environmentName}/pubsub/resiliency'
+  dependsOn: [daprComponents]
+  properties: {
+    outboundPolicy: {
+      timeoutPolicy: { responseTimeoutInSeconds: 30 }
+      httpRetryPolicy: { maxRetries: 3, retryBackOff: { initialDelayInMilliseconds: 50, maxIntervalInMilliseconds: 1000 } }
+    }
+    inboundPolicy: {
+      timeoutPolicy: { responseTimeoutInSeconds: 30 }
+      httpRetryPolicy: { maxRetries: 5, retryBackOff: { initialDelayInMilliseconds: 500, maxIntervalInMilliseconds: 10000 } }
+      circuitBreakerPolicy: { consecutiveErrors: 10, intervalInSeconds: 10, timeoutInSeconds: 30 }
+    }
+  }
+}

@@ -1,0 +1,115 @@
+"""Fakes of the apps' ports: same protocols, in memory, with ETags like the real store."""
+
+import copy
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from actors.order import logic
+from apps.catalog.service import StaleWrite
+from apps.contracts.catalog import Product
+from apps.contracts.events import EventEnvelope, utcnow
+from apps.contracts.orders import ActorError, ActorReply, CreateOrder, Order, TransitionRequest
+
+_etags = itertools.count(1)
+
+
+class FakeProductRepository:
+    def __init__(self) -> None:
+        self.docs: dict[str, tuple[Product, str]] = {}
+        self.processed: set[str] = set()
+        self.outbox: list[EventEnvelope] = []
+        self.fail_next_update_many = 0
+
+    async def get(self, product_id: str) -> tuple[Product, str] | None:
+        found = self.docs.get(product_id)
+        return copy.deepcopy(found) if found else None
+
+    async def insert(self, product: Product, event: EventEnvelope) -> None:
+        if product.product_id in self.docs:
+            raise StaleWrite(product.product_id)
+        self.docs[product.product_id] = (product, str(next(_etags)))
+        self.outbox.append(event)
+
+    async def replace(self, product: Product, etag: str, event: EventEnvelope) -> None:
+        current = self.docs.get(product.product_id)
+        if current is None or current[1] != etag:
+            raise StaleWrite(product.product_id)
+        self.docs[product.product_id] = (product, str(next(_etags)))
+        self.outbox.append(event)
+
+    async def delete(self, product_id: str, etag: str, event: EventEnvelope) -> None:
+        current = self.docs.get(product_id)
+        if current is None or current[1] != etag:
+            raise StaleWrite(product_id)
+        del self.docs[product_id]
+        self.outbox.append(event)
+
+    async def update_many(
+        self, changes: Sequence[tuple[Product, str]], processed_event_id: str
+    ) -> None:
+        if self.fail_next_update_many:
+            self.fail_next_update_many -= 1
+            # Someone else wrote one of the products in between.
+            for pid in list(self.docs):
+                product, _ = self.docs[pid]
+                self.docs[pid] = (product, str(next(_etags)))
+            raise StaleWrite(processed_event_id)
+        for product, etag in changes:
+            if self.docs[product.product_id][1] != etag:
+                raise StaleWrite(product.product_id)
+        for product, _ in changes:
+            self.docs[product.product_id] = (product, str(next(_etags)))
+        self.processed.add(processed_event_id)
+
+    async def was_processed(self, event_id: str) -> bool:
+        return event_id in self.processed
+
+
+class FakeRelay:
+    def __init__(self) -> None:
+        self.relayed: list[EventEnvelope] = []
+
+    async def relay(self, event: EventEnvelope) -> None:
+        self.relayed.append(event)
+
+
+class FakeOrderActors:
+    """Runs the real state machine (actors.order.logic) in memory, like one actor per id."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, Order] = {}
+
+    async def create(self, order_id: str, payload: dict[str, Any]) -> ActorReply:
+        if order_id in self.orders:
+            return ActorReply(ok=True, order=self.orders[order_id])
+        applied = logic.create(CreateOrder.model_validate(payload), utcnow())
+        self.orders[order_id] = applied.order
+        return ActorReply(ok=True, order=applied.order)
+
+    async def transition(self, order_id: str, payload: dict[str, Any]) -> ActorReply:
+        if order_id not in self.orders:
+            return ActorReply(ok=False, error=ActorError(code="RESOURCE_NOT_FOUND", message="no"))
+        decision = logic.transition(
+            self.orders[order_id], TransitionRequest.model_validate(payload), utcnow()
+        )
+        if isinstance(decision, logic.Rejected):
+            return ActorReply(ok=False, order=self.orders[order_id], error=decision.error)
+        self.orders[order_id] = decision.order
+        return ActorReply(ok=True, order=decision.order)
+
+    async def get(self, order_id: str) -> ActorReply:
+        if order_id not in self.orders:
+            return ActorReply(
+                ok=False, error=ActorError(code="RESOURCE_NOT_FOUND", message="Order not found")
+            )
+        return ActorReply(ok=True, order=self.orders[order_id])
+
+
+class FakeSequences:
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+
+    async def next(self, name: str) -> int:
+        self.values[name] = self.values.get(name, 0) + 1
+        return self.values[name]

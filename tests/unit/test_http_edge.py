@@ -1,0 +1,37 @@
+"""The standard error format for every error the gateway can produce, framework ones
+included. (HTTP edge only: no sidecar is called by these requests.)"""
+
+from fastapi.testclient import TestClient
+
+from apps.storefront.main import app
+
+KEYS = {"code", "message", "details", "timestamp", "request_id"}
+
+
+def test_unknown_route_405_and_validation_errors_use_the_standard_format() -> None:
+    with TestClient(app) as client:
+        r404 = client.get("/api/nowhere", headers={"X-Request-ID": "req-abc"})
+        assert r404.status_code == 404
+        assert set(r404.json()["error"]) == KEYS
+        assert r404.json()["error"]["request_id"] == "req-abc"
+        assert r404.headers["X-Request-ID"] == "req-abc"
+
+        r405 = client.put("/api/orders")
+        assert r405.status_code == 405
+        assert r405.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+        malformed = client.post(
+            "/api/orders", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert malformed.status_code == 400
+        assert malformed.json()["error"]["code"] == "INVALID_REQUEST"
+
+        invalid = client.post("/api/orders", json={"email": "not-an-email", "items": []})
+        assert invalid.status_code == 400
+        locs = [e["loc"] for e in invalid.json()["error"]["details"]["errors"]]
+        assert ["body", "email"] in locs and ["body", "items"] in locs
+
+
+def test_liveness_needs_no_sidecar() -> None:
+    with TestClient(app) as client:
+        assert client.get("/health/live").json() == {"status": "ok"}

@@ -1,0 +1,104 @@
+"""Names in apps/contracts, dapr.yaml, components/local, components/azure and Bicep agree,
+so what runs locally has the same shape in Azure."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from apps.contracts.names import DAPR_CONFIGURATION, RESILIENCY_POLICY, AppId, Component, Topic
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL = ROOT / "components" / "local"
+AZURE = ROOT / "components" / "azure"
+BICEP = ROOT / "bicep"
+
+#: local type -> Azure type for the same component name (SPEC "Azure mapping").
+AZURE_TYPE = {
+    "state.postgresql": "state.postgresql",
+    "pubsub.redis": "pubsub.azure.servicebus.topics",
+    "secretstores.local.file": "secretstores.azure.keyvault",
+}
+
+
+def components(folder: Path) -> dict[str, dict[str, Any]]:
+    docs = (yaml.safe_load(p.read_text()) for p in sorted(folder.glob("*.yaml")))
+    return {d["metadata"]["name"]: d for d in docs if d.get("kind") == "Component"}
+
+
+def bicep_components() -> dict[str, dict[str, Any]]:
+    text = (BICEP / "modules" / "dapr-components.bicep").read_text()
+    found = {}
+    pattern = r"name: '([\w-]+)'\s+componentType: '([\w.]+)'.*?scopes: \[([^\]]*)\]"
+    for name, ctype, scopes in re.findall(pattern, text, re.S):
+        found[name] = {"type": ctype, "scopes": re.findall(r"'([\w-]+)'", scopes)}
+    return found
+
+
+def run_file_apps() -> dict[str, dict[str, Any]]:
+    return {a["appID"]: a for a in yaml.safe_load((ROOT / "dapr.yaml").read_text())["apps"]}
+
+
+def test_component_names_are_the_contract_names() -> None:
+    assert set(components(LOCAL)) == {c.value for c in Component}
+    assert set(components(AZURE)) == set(components(LOCAL))
+    assert set(bicep_components()) == set(components(LOCAL))
+    for name in components(LOCAL):
+        assert "." not in name
+
+
+@pytest.mark.parametrize("name", [c.value for c in Component])
+def test_azure_form_matches_local(name: str) -> None:
+    local, azure, bicep = components(LOCAL)[name], components(AZURE)[name], bicep_components()[name]
+    assert AZURE_TYPE[local["spec"]["type"]] == azure["spec"]["type"] == bicep["type"]
+    assert sorted(local["scopes"]) == sorted(azure["scopes"]) == sorted(bicep["scopes"])
+    assert set(local["scopes"]) <= {a.value for a in AppId}
+
+
+def test_azure_components_hold_no_secrets() -> None:
+    for doc in components(AZURE).values():
+        items = {m["name"]: str(m.get("value", "")) for m in doc["spec"]["metadata"]}
+        assert not any(
+            "password" in k.lower() or (k.lower() == "connectionstring" and "password" in v.lower())
+            for k, v in items.items()
+        )
+        assert "azureClientId" in items  # managed identity
+
+
+def test_actor_store_is_postgres_on_both_sides() -> None:
+    for folder in (LOCAL, AZURE):
+        store = components(folder)["statestore"]
+        meta = {m["name"]: m.get("value") for m in store["spec"]["metadata"]}
+        assert store["spec"]["type"] == "state.postgresql"
+        assert meta["actorStateStore"] == "true"
+
+
+def test_run_file_apps_are_known_and_scoped() -> None:
+    apps = run_file_apps()
+    assert set(apps) <= {a.value for a in AppId}
+    for name, doc in components(LOCAL).items():
+        assert set(doc["scopes"]) <= set(apps), name
+    bicep_apps = set(
+        re.findall(r"appId: '([\w-]+)'", (BICEP / "modules" / "apps.bicep").read_text())
+    )
+    assert bicep_apps == set(apps)
+    ports = [a["appPort"] for a in apps.values()]
+    assert len(set(ports)) == len(ports)
+
+
+def test_configuration_and_resiliency_names() -> None:
+    docs = [yaml.safe_load(p.read_text()) for p in LOCAL.glob("*.yaml")]
+    kinds = {d["kind"]: d["metadata"]["name"] for d in docs}
+    assert kinds["Configuration"] == DAPR_CONFIGURATION
+    assert kinds["Resiliency"] == RESILIENCY_POLICY
+    resiliency = next(d for d in docs if d["kind"] == "Resiliency")
+    assert set(resiliency["spec"]["targets"]["components"]) <= {c.value for c in Component}
+    assert set(resiliency["spec"]["targets"]["apps"]) <= set(run_file_apps())
+
+
+def test_topics_exist_in_bicep() -> None:
+    main = (BICEP / "main.bicep").read_text()
+    for topic in Topic:
+        assert f"'{topic.value}'" in main
