@@ -89,3 +89,13 @@ else
   echo "$cli_stamp" >"$cli_stamp_file"
 fi
 info "$("$DAPR_BIN/dapr" version 2>/dev/null | tr '\n' ' ')"
+
+# Like the official installer, make `dapr` callable from any shell (`dapr list`).
+if ! command -v dapr >/dev/null; then
+  if [ -w /usr/local/bin ]; then
+    ln -sf "$DAPR_BIN/dapr" /usr/local/bin/dapr
+    info "linked /usr/local/bin/dapr -> $DAPR_BIN/dapr"
+  else
+    info "add $DAPR_BIN to your PATH to call \`dapr\` directly (./taskw does it for its tasks)"
+  fi
+fi

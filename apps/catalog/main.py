@@ -21,7 +21,7 @@ from apps.platform.state import JsonStateStore
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    configure_logging(AppId.CATALOG, settings.log_level, settings.log_json)
+    configure_logging(AppId.CATALOG, settings.log_level, settings.log_json, settings.trace_console)
     sidecar = Sidecar(settings)
     store = JsonStateStore(sidecar.client, settings.state_store)
     app.state.sidecar = sidecar
@@ -33,13 +33,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await sidecar.close()
 
 
-async def _store_probe() -> None:
-    await app.state.store.get("health-probe")
-
-
 app = FastAPI(title="SmartCommerce catalog", version="0.1.0", lifespan=lifespan)
 install_common(app)
-app.include_router(health_router({Component.STATE, Component.PUBSUB}, _store_probe))
+app.include_router(health_router({Component.STATE, Component.PUBSUB}, check_store=True))
 app.include_router(router)
 DaprApp(app).subscribe(
     pubsub=Component.PUBSUB,

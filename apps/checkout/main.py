@@ -21,7 +21,7 @@ from apps.platform.logging import configure_logging
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    configure_logging(AppId.CHECKOUT, settings.log_level, settings.log_json)
+    configure_logging(AppId.CHECKOUT, settings.log_level, settings.log_json, settings.trace_console)
     sidecar = Sidecar(settings, grpc=False)
     invoker = SyncInvoker(settings)
     workflows.bind_ports(SidecarCheckoutPorts(invoker))

@@ -25,7 +25,7 @@ from apps.platform.state import JsonStateStore
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    configure_logging(AppId.ORDERS, settings.log_level, settings.log_json)
+    configure_logging(AppId.ORDERS, settings.log_level, settings.log_json, settings.trace_console)
     sidecar = Sidecar(settings)
     store = JsonStateStore(sidecar.client, settings.state_store)
     OrderActor.host = OrderActorHost(
@@ -46,12 +46,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await sidecar.close()
 
 
-async def _store_probe() -> None:
-    await app.state.store.get("health-probe")
-
-
 app = FastAPI(title="SmartCommerce orders", version="0.1.0", lifespan=lifespan)
 install_common(app)
 actors = DaprActor(app)
-app.include_router(health_router({Component.STATE, Component.PUBSUB}, _store_probe))
+app.include_router(health_router({Component.STATE, Component.PUBSUB}, check_store=True))
 app.include_router(router)

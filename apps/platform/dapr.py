@@ -19,6 +19,7 @@ from apps.contracts.errors import ErrorCode
 from apps.contracts.events import EventEnvelope
 from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
 from apps.platform.settings import AppSettings
+from apps.platform.telemetry import inject_trace_headers
 
 log = structlog.stdlib.get_logger("dapr")
 
@@ -172,5 +173,7 @@ def _unavailable(app_id: str, message: str) -> InvokeResult:
 
 
 def forwarded_headers(incoming: Any) -> dict[str, str]:
-    """Headers to carry from an incoming request into the calls it makes."""
-    return {h: incoming[h] for h in FORWARDED_HEADERS if h in incoming}
+    """Headers to carry from an incoming request into the calls it makes: request and
+    correlation ids, and the current span's trace context (a child of the caller's)."""
+    headers = {h: incoming[h] for h in FORWARDED_HEADERS if h in incoming}
+    return inject_trace_headers(headers)

@@ -1,20 +1,18 @@
 """`/health/live` (the process answers) and `/health/ready` (sidecar, components and stores)."""
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from apps.contracts.errors import ErrorCode
 from apps.platform.dapr import Sidecar
 from apps.platform.http import error_response
+from apps.platform.state import JsonStateStore
 
-StoreProbe = Callable[[], Awaitable[None]]
+PROBE_KEY = "health-probe"
 
 
-def health_router(
-    required_components: set[str], store_probe: StoreProbe | None = None
-) -> APIRouter:
+def health_router(required_components: set[str], check_store: bool = False) -> APIRouter:
+    """`check_store`: also read a key through `app.state.store` (a round trip to the store)."""
     router = APIRouter(prefix="/health", tags=["health"])
 
     @router.get("/live")
@@ -28,9 +26,12 @@ def health_router(
             problems = ["starting"]
         else:
             problems = await sidecar.ready(required_components)
-            if not problems and store_probe is not None:
+            store: JsonStateStore | None = getattr(request.app.state, "store", None)
+            if not problems and check_store:
                 try:
-                    await store_probe()
+                    if store is None:
+                        raise RuntimeError("no state store wired")
+                    await store.get(PROBE_KEY)
                 except Exception as exc:
                     problems.append(f"store check failed: {exc.__class__.__name__}: {exc}")
         if problems:

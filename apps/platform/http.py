@@ -4,6 +4,7 @@ Every error — ours, FastAPI's validation errors, Starlette's 404/405, an unexp
 exception — leaves as `{"error": {code, message, details, timestamp, request_id}}`.
 """
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,6 +13,8 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
@@ -23,6 +26,7 @@ from apps.contracts.errors import (
     ErrorDetail,
     ErrorResponse,
 )
+from apps.platform.telemetry import current_trace_id, tracer
 
 REQUEST_ID_HEADER = "X-Request-ID"
 CORRELATION_ID_HEADER = "X-Correlation-ID"
@@ -51,18 +55,37 @@ def error_response(
 
 
 class RequestContextMiddleware(BaseHTTPMiddleware):
-    """Takes or makes a request id, binds it (and the correlation id) into every log line."""
+    """Takes or makes a request id; opens a server span continuing the caller's W3C trace;
+    binds request, correlation and trace ids into every log line of the request."""
 
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         rid = request.headers.get(REQUEST_ID_HEADER) or f"req-{uuid.uuid4()}"
         cid = request.headers.get(CORRELATION_ID_HEADER) or rid
         request.state.request_id = rid
         request.state.correlation_id = cid
-        structlog.contextvars.bind_contextvars(request_id=rid, correlation_id=cid)
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id", "correlation_id")
+        parent = propagate.extract(dict(request.headers))
+        with tracer().start_as_current_span(
+            f"{request.method} {request.url.path}", context=parent, kind=SpanKind.SERVER
+        ) as span:
+            span.set_attribute("http.request.method", request.method)
+            span.set_attribute("smartcommerce.request_id", rid)
+            structlog.contextvars.bind_contextvars(
+                request_id=rid, correlation_id=cid, trace_id=current_trace_id()
+            )
+            started = time.perf_counter()
+            try:
+                response = await call_next(request)
+                span.set_attribute("http.response.status_code", response.status_code)
+                if not request.url.path.startswith("/health"):
+                    log.info(
+                        "request",
+                        method=request.method,
+                        path=request.url.path,
+                        status=response.status_code,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    )
+            finally:
+                structlog.contextvars.unbind_contextvars("request_id", "correlation_id", "trace_id")
         response.headers[REQUEST_ID_HEADER] = rid
         return response
 

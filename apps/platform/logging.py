@@ -5,9 +5,15 @@ import sys
 
 import structlog
 
+from apps.platform.telemetry import configure_tracing
 
-def configure_logging(app_id: str, level: str = "INFO", json: bool = True) -> None:
-    """Route stdlib logging (uvicorn, dapr SDK) and structlog through one JSON renderer."""
+
+def configure_logging(
+    app_id: str, level: str = "INFO", json: bool = True, trace_console: bool = False
+) -> None:
+    """Route stdlib logging (uvicorn, dapr SDK) and structlog through one JSON renderer,
+    and set up tracing (apps.platform.telemetry) for the same app."""
+    configure_tracing(app_id, console=trace_console)
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,

@@ -18,6 +18,7 @@ class AppSettings(BaseSettings):
     environment: Literal["local", "test", "azure"] = "local"
     log_level: str = "INFO"
     log_json: bool = True
+    trace_console: bool = Field(False, description="print this app's spans to stdout")
     state_store: str = Component.STATE
     pubsub: str = Component.PUBSUB
     secret_store: str = Component.SECRETS

@@ -17,7 +17,9 @@ from apps.storefront.settings import get_settings
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    configure_logging(AppId.STOREFRONT, settings.log_level, settings.log_json)
+    configure_logging(
+        AppId.STOREFRONT, settings.log_level, settings.log_json, settings.trace_console
+    )
     app.state.sidecar = Sidecar(settings, grpc=False)
     try:
         yield

@@ -4,7 +4,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 from tests import factories
-from tests.harness import Cluster
+from tests.harness import Cluster, eventually
 
 
 def test_storefront_invokes_catalog_and_errors_keep_one_format(cluster: Cluster) -> None:
@@ -108,3 +108,19 @@ def test_delete_needs_a_draft_and_the_current_etag(cluster: Cluster) -> None:
         )
         assert gone.status_code == 204
         assert api.get(f"/api/products/{draft['product_id']}").status_code == 404
+
+
+def test_trace_context_and_request_id_reach_the_called_app(cluster: Cluster) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    headers = {
+        "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
+        "X-Request-ID": "req-trace-test",
+    }
+    with cluster.client("storefront") as api:
+        assert api.get("/api/products/p-traced-1", headers=headers).status_code == 404
+
+    def logged() -> bool:
+        lines = (cluster.logs / "catalog_app.log").read_text().splitlines()
+        return any(trace_id in line and "req-trace-test" in line for line in lines)
+
+    eventually(logged, timeout=10)

@@ -1,0 +1,218 @@
+"""Benchmark: catalog and storefront reads, product writes and checkouts through real
+sidecars, on a cluster started by the test harness (free ports; `./taskw up` untouched).
+
+    ./taskw bench            # defaults below
+    ./taskw bench -- --seconds 20 --concurrency 16
+
+Prints p50/p95/p99 latency and throughput per scenario, the ratios between them, and writes
+bench-results/latest.json. Load is closed-loop (each worker waits for its answer), bounded in
+time and count, on loopback only; the load generator shares the machine's 2 cores.
+"""
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests import factories
+from tests.harness import Cluster
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def closed_loop(
+    url: str, seconds: float, concurrency: int, max_requests: int
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline and len(latencies) + errors < max_requests:
+                t0 = time.perf_counter()
+                r = await client.get(url)
+                if r.status_code == 200:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return summary(latencies, errors, elapsed)
+
+
+def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, Any]:
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p95_ms": round(pct(latencies, 95), 2) if latencies else None,
+        "p99_ms": round(pct(latencies, 99), 2) if latencies else None,
+    }
+
+
+def writes(cluster: Cluster, product_id: str, count: int) -> dict[str, Any]:
+    """Sequential compare-and-set updates through the storefront (each needs the last ETag)."""
+    latencies = []
+    with cluster.client("storefront") as api:
+        etag = api.get(f"/api/products/{product_id}").headers["ETag"]
+        started = time.perf_counter()
+        for i in range(count):
+            t0 = time.perf_counter()
+            r = api.patch(
+                f"/api/staff/products/{product_id}",
+                json={"name": f"Bench {i}"},
+                headers={"If-Match": etag},
+            )
+            r.raise_for_status()
+            etag = r.headers["ETag"]
+            latencies.append((time.perf_counter() - t0) * 1000)
+        elapsed = time.perf_counter() - started
+    return summary(latencies, 0, elapsed)
+
+
+async def checkouts(
+    cluster: Cluster, product_id: str, count: int, concurrency: int
+) -> dict[str, Any]:
+    """Start `count` sagas (bounded concurrency), time each from POST to completed."""
+    base = cluster.apps["storefront"].url
+    latencies: list[float] = []
+    failures = 0
+    sem = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as api:
+
+        async def one() -> None:
+            nonlocal failures
+            async with sem:
+                t0 = time.perf_counter()
+                r = await api.post(
+                    "/api/orders",
+                    json={
+                        "email": factories.email(),
+                        "items": [{"product_id": product_id, "quantity": 1}],
+                    },
+                    headers={"Idempotency-Key": factories.ref("bench")},
+                )
+                order_id = r.json()["order_id"]
+                while time.perf_counter() - t0 < 60:
+                    state = (await api.get(f"/api/checkout/{order_id}")).json()
+                    if state["status"] in ("completed", "failed"):
+                        if (
+                            state["status"] == "completed"
+                            and state["result"]["outcome"] == "awaiting_payment"
+                        ):
+                            latencies.append((time.perf_counter() - t0) * 1000)
+                        else:
+                            failures += 1
+                        return
+                    await asyncio.sleep(0.05)
+                failures += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        elapsed = time.perf_counter() - started
+    return summary(latencies, failures, elapsed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--max-requests", type=int, default=50_000)
+    parser.add_argument("--writes", type=int, default=200)
+    parser.add_argument("--checkouts", type=int, default=40)
+    args = parser.parse_args()
+
+    cluster = Cluster.create()
+    try:
+        cluster.start_infrastructure()
+        for app_id in cluster.app_specs():
+            cluster.start_app(app_id, env={"SC_LOG_LEVEL": "WARNING"}, wait=False)
+        for app_id in cluster.app_specs():
+            cluster.wait_ready(app_id)
+        body = factories.product()
+        body["variants"][0]["stock"] = 1_000_000
+        with cluster.client("storefront") as api:
+            api.post("/api/staff/products", json=body).raise_for_status()
+        pid = body["product_id"]
+        catalog_sidecar = cluster.apps["catalog"].dapr_url
+        storefront = cluster.apps["storefront"].url
+        scenarios = {
+            "state read (catalog sidecar -> PostgreSQL)": (
+                f"{catalog_sidecar}/v1.0/state/statestore/product:{pid}"
+            ),
+            "catalog read (sidecar -> catalog app -> state)": (
+                f"{catalog_sidecar}/v1.0/invoke/catalog/method/products/{pid}"
+            ),
+            "storefront API read (GET /api/products/{id})": f"{storefront}/api/products/{pid}",
+        }
+        results: dict[str, Any] = {}
+        for name, url in scenarios.items():
+            asyncio.run(closed_loop(url, 2, args.concurrency, 2000))  # warm-up
+            results[name] = asyncio.run(
+                closed_loop(url, args.seconds, args.concurrency, args.max_requests)
+            )
+        results["storefront product update (PATCH, If-Match, sequential)"] = writes(
+            cluster, pid, args.writes
+        )
+        results["checkout saga, POST to completed"] = asyncio.run(
+            checkouts(cluster, pid, args.checkouts, args.concurrency)
+        )
+    finally:
+        cluster.stop()
+        cluster.remove()
+
+    names = list(results)
+    print(
+        f"\nmachine: {platform.processor() or platform.machine()}, "
+        f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}; "
+        f"concurrency {args.concurrency}, {args.seconds:.0f} s per read scenario\n"
+    )
+    print("| scenario | requests | errors | req/s | p50 ms | p95 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in names:
+        r = results[name]
+        print(
+            f"| {name} | {r['requests']} | {r['errors']} | {r['rps']} | {r['p50_ms']} | "
+            f"{r['p95_ms']} | {r['p99_ms']} |"
+        )
+    state, cat, front = (results[n] for n in names[:3])
+    print(
+        f"\nratios (p95): catalog/state {cat['p95_ms'] / state['p95_ms']:.2f}x, "
+        f"storefront/catalog {front['p95_ms'] / cat['p95_ms']:.2f}x; "
+        f"throughput storefront/catalog {front['rps'] / cat['rps']:.2f}x"
+    )
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(
+        json.dumps(
+            {
+                "args": vars(args),
+                "results": results,
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Exports JSON Schemas of actor payloads and events to schemas/, so services in other
+languages can call the same actors and consume the same topics.
+
+    .venv/bin/python scripts/export_schemas.py          # write
+    .venv/bin/python scripts/export_schemas.py --check  # fail if schemas/ is out of date
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from apps.contracts import catalog, orders
+from apps.contracts.events import EventEnvelope, EventPayload
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "schemas"
+
+ACTORS: dict[str, dict[str, type[BaseModel]]] = {
+    "OrderActor": {
+        "create.request": orders.CreateOrder,
+        "transition.request": orders.TransitionRequest,
+        "reply": orders.ActorReply,
+    },
+}
+EVENTS: list[type[EventPayload]] = [
+    catalog.ProductCreated,
+    catalog.ProductUpdated,
+    catalog.ProductArchived,
+    catalog.ProductDeleted,
+    orders.OrderCreated,
+    orders.OrderStatusChanged,
+    orders.OrderPaid,
+    orders.OrderCancelled,
+    orders.OrderCompleted,
+]
+
+
+def documents() -> dict[str, str]:
+    docs: dict[str, dict[str, object]] = {"event-envelope.json": EventEnvelope.model_json_schema()}
+    for actor, methods in ACTORS.items():
+        for name, model in methods.items():
+            docs[f"actors/{actor}.{name}.json"] = model.model_json_schema(
+                mode="serialization" if name == "reply" else "validation"
+            )
+    for event in EVENTS:
+        schema = event.model_json_schema(mode="serialization")
+        schema["x-topic"] = event.TOPIC.value
+        schema["x-event-type"] = event.EVENT_TYPE
+        schema["x-event-version"] = event.EVENT_VERSION
+        docs[f"events/{event.TOPIC.value}/{event.EVENT_TYPE}.v{event.EVENT_VERSION}.json"] = schema
+    return {k: json.dumps(v, indent=2, sort_keys=True) + "\n" for k, v in docs.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    docs = documents()
+    if args.check:
+        stale = [
+            n for n, text in docs.items() if not (OUT / n).exists() or (OUT / n).read_text() != text
+        ]
+        extra = [
+            str(p.relative_to(OUT))
+            for p in OUT.rglob("*.json")
+            if str(p.relative_to(OUT)) not in docs
+        ]
+        if stale or extra:
+            print(f"schemas/ out of date: {stale + extra}; run ./taskw schemas", file=sys.stderr)
+            return 1
+        return 0
+    for name, text in docs.items():
+        (OUT / name).parent.mkdir(parents=True, exist_ok=True)
+        (OUT / name).write_text(text)
+    print(f"wrote {len(docs)} schemas to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
