@@ -1,7 +1,9 @@
 // One Container App per Dapr app-id (the apps of dapr.yaml), Dapr enabled with the same
 // app-id and port. Only storefront has external ingress. Actor and workflow hosts keep a
 // replica so reminders and timers fire. App resiliency mirrors the `apps` targets of
-// components/local/resiliency.yaml (timeout 5 s, 3 retries on 502-504, breaker at 5).
+// components/local/resiliency.yaml (timeout 5 s, 3 retries on 502-504) and adds the
+// environment's circuit breaker, which counts only 5xx answers (Dapr 1.16's own breaker
+// would count business 404/409s, see components/local/resiliency.yaml).
 param location string
 param environmentId string
 param identityId string
