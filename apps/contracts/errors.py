@@ -86,9 +86,5 @@ class InvalidRequest(DomainError):
     code = ErrorCode.INVALID_REQUEST
 
 
-class Unavailable(DomainError):
-    code = ErrorCode.SERVICE_UNAVAILABLE
-
-
 class UnprocessableError(DomainError):
     code = ErrorCode.UNPROCESSABLE_ENTITY

@@ -6,7 +6,6 @@ exception — leaves as `{"error": {code, message, details, timestamp, request_i
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -126,9 +125,6 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             request, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Unexpected server error"
         )
-
-
-ReadinessCheck = Callable[[], Awaitable[None]]
 
 
 def install_common(app: FastAPI) -> None:

@@ -25,7 +25,6 @@ class AppSettings(BaseSettings):
     # Set by `dapr run` / the sidecar injector, shared by the SDK; no prefix.
     dapr_http_port: int = Field(3500, validation_alias=AliasChoices("DAPR_HTTP_PORT"))
     dapr_grpc_port: int = Field(50001, validation_alias=AliasChoices("DAPR_GRPC_PORT"))
-    app_port: int = Field(8000, validation_alias=AliasChoices("APP_PORT"))
     # Timeout for calls this app makes through its sidecar (service invocation).
     invoke_timeout_seconds: float = Field(10.0, gt=0, le=120)
 
