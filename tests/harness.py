@@ -179,13 +179,19 @@ class Cluster:
         return {a["appID"]: AppSpec(a["appID"], list(a["command"])) for a in run_file["apps"]}
 
     def start_app(
-        self, app_id: str, env: dict[str, str] | None = None, wait: bool = True
+        self,
+        name: str,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
+        app_id: str | None = None,
     ) -> AppProcess:
-        """Start (or restart, on the same ports) one app and its sidecar."""
-        proc = self.apps.get(app_id)
+        """Start (or restart, on the same ports) one app and its sidecar. `name` is the app-id,
+        or the name of a further replica when `app_id` is given (e.g. "catalog-2" of
+        "catalog"), as a scaled-out app runs."""
+        proc = self.apps.get(name)
         if proc is None:
             proc = AppProcess(
-                spec=self.app_specs()[app_id],
+                spec=self.app_specs()[app_id or name],
                 app_port=free_port(),
                 http_port=free_port(),
                 grpc_port=free_port(),
@@ -193,9 +199,10 @@ class Cluster:
                 metrics_port=free_port(),
                 env=dict(env or {}),
             )
-            self.apps[app_id] = proc
+            self.apps[name] = proc
         elif env:
             proc.env.update(env)
+        app_id = proc.spec.app_id
         self.logs.mkdir(parents=True, exist_ok=True)
         daprd_cmd = [
             str(DAPR_BIN / "daprd"),
@@ -245,8 +252,8 @@ class Cluster:
             **proc.env,
         }
         with (
-            open(self.logs / f"{app_id}_daprd.log", "ab") as dlog,
-            open(self.logs / f"{app_id}_app.log", "ab") as alog,
+            open(self.logs / f"{name}_daprd.log", "ab") as dlog,
+            open(self.logs / f"{name}_app.log", "ab") as alog,
         ):
             proc.daprd = subprocess.Popen(
                 daprd_cmd,
@@ -265,7 +272,7 @@ class Cluster:
                 start_new_session=True,
             )
         if wait:
-            self.wait_ready(app_id)
+            self.wait_ready(name)
         return proc
 
     def wait_ready(self, app_id: str, timeout: float = READY_TIMEOUT) -> None:
@@ -297,14 +304,13 @@ class Cluster:
         """Stop an app and its sidecar; `crash=True` kills both without warning (SIGKILL)."""
         proc = self.apps[app_id]
         sig = signal.SIGKILL if crash else signal.SIGTERM
-        # Sidecar first: a stopping daprd still deactivates actors through its app.
+        # Both at once: a sidecar stopping first waits for the app's workflow stream to end,
+        # an app stopping first makes its sidecar's actor deactivation calls fail; together
+        # each finishes its own graceful shutdown.
         for p in (proc.daprd, proc.app):
             if p is not None and p.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(p.pid, sig)
-            if p is not None and not crash:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    p.wait(timeout=20)
         for p in (proc.daprd, proc.app):
             if p is None:
                 continue

@@ -3,9 +3,17 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from apps.catalog.service import CatalogService
+from apps.catalog.service import CatalogService, InventoryService
 from apps.contracts.catalog import Product, ProductCreate, ProductUpdate
+from apps.contracts.inventory import (
+    ProductInventory,
+    Reservation,
+    ReserveRequest,
+    StockAdjustment,
+    StockLevel,
+)
 from apps.platform.subscriptions import dispatch
 
 router = APIRouter(tags=["catalog"])
@@ -79,3 +87,68 @@ async def on_order_events(
 ) -> dict[str, str]:
     service: CatalogService = request.app.state.service
     return await dispatch(cloud_event, {"OrderPaid": service.on_order_paid})
+
+
+# -- inventory (invoked by checkout and staff through Dapr) ----------------------------------
+inventory_router = APIRouter(tags=["inventory"])
+
+
+def get_inventory(request: Request) -> InventoryService:
+    service: InventoryService = request.app.state.inventory
+    return service
+
+
+Inventory = Annotated[InventoryService, Depends(get_inventory)]
+
+
+class ReleaseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=1, max_length=300)] = "released"
+
+
+@inventory_router.get("/products/{product_id}/inventory", response_model=ProductInventory)
+async def product_inventory(
+    product_id: str, service: Service, inventory: Inventory
+) -> ProductInventory:
+    product, _ = await service.get(product_id)
+    return await inventory.product_inventory(product)
+
+
+@inventory_router.post("/inventory/reservations", status_code=201, response_model=Reservation)
+async def reserve(
+    req: ReserveRequest, inventory: Inventory, request: Request, response: Response
+) -> Reservation:
+    """Hold every line or none (409 with the shortages). Idempotent by order id."""
+    reservation, created = await inventory.reserve(req, _correlation(request))
+    if not created:
+        response.status_code = 200
+    return reservation
+
+
+@inventory_router.get("/inventory/reservations/{order_id}", response_model=Reservation)
+async def get_reservation(order_id: str, inventory: Inventory) -> Reservation:
+    return await inventory.get(order_id)
+
+
+@inventory_router.post("/inventory/reservations/{order_id}/release", response_model=Reservation)
+async def release(
+    order_id: str,
+    inventory: Inventory,
+    request: Request,
+    body: ReleaseRequest | None = None,
+) -> Reservation:
+    reason = body.reason if body else "released"
+    return await inventory.release(order_id, reason, _correlation(request))
+
+
+@inventory_router.post("/inventory/reservations/{order_id}/commit", response_model=Reservation)
+async def commit(order_id: str, inventory: Inventory, request: Request) -> Reservation:
+    return await inventory.commit(order_id, _correlation(request))
+
+
+@inventory_router.post("/inventory/{sku}/adjust", response_model=StockLevel)
+async def adjust(
+    sku: str, adj: StockAdjustment, inventory: Inventory, request: Request
+) -> StockLevel:
+    return await inventory.adjust(sku, adj, _correlation(request))

@@ -2,13 +2,19 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from dapr.ext.fastapi import DaprApp
 from fastapi import FastAPI
 
-from apps.catalog.adapters import DaprProductRepository, OutboxRelay
-from apps.catalog.api import on_order_events, router
-from apps.catalog.service import CatalogService
+from apps.catalog.adapters import (
+    BatchRelay,
+    DaprInventoryRepository,
+    DaprProductRepository,
+    OutboxRelay,
+)
+from apps.catalog.api import inventory_router, on_order_events, router
+from apps.catalog.service import CatalogService, InventoryService
 from apps.catalog.settings import get_settings
 from apps.contracts.names import AppId, Component, Topic
 from apps.platform.dapr import Sidecar
@@ -26,7 +32,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     store = JsonStateStore(sidecar.client, settings.state_store)
     app.state.sidecar = sidecar
     app.state.store = store
-    app.state.service = CatalogService(DaprProductRepository(store), OutboxRelay(store, sidecar))
+    inventory_repo = DaprInventoryRepository(store)
+    app.state.service = CatalogService(
+        DaprProductRepository(store), OutboxRelay(store, sidecar), inventory_repo
+    )
+    app.state.inventory = InventoryService(
+        inventory_repo,
+        BatchRelay(store, sidecar),
+        timedelta(seconds=settings.reservation_ttl_seconds),
+    )
     try:
         yield
     finally:
@@ -37,6 +51,7 @@ app = FastAPI(title="SmartCommerce catalog", version="0.1.0", lifespan=lifespan)
 install_common(app)
 app.include_router(health_router({Component.STATE, Component.PUBSUB}, check_store=True))
 app.include_router(router)
+app.include_router(inventory_router)
 DaprApp(app).subscribe(
     pubsub=Component.PUBSUB,
     topic=Topic.ORDER_EVENTS,

@@ -1,11 +1,14 @@
 """Catalog use cases. Dapr stays behind the protocols; rules stay in domain.py."""
 
+import asyncio
+import random
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import uuid4
 
-from apps.catalog import domain
+from apps.catalog import domain, inventory
+from apps.catalog.inventory import StockRecord
 from apps.contracts.catalog import (
     Product,
     ProductArchived,
@@ -16,8 +19,21 @@ from apps.contracts.catalog import (
     ProductUpdate,
     ProductUpdated,
 )
-from apps.contracts.errors import Conflict, InvalidRequest, NotFound
+from apps.contracts.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from apps.contracts.events import EventEnvelope, EventPayload
+from apps.contracts.inventory import (
+    LowStock,
+    ProductInventory,
+    Reservation,
+    ReservationStatus,
+    ReserveRequest,
+    StockAdjustment,
+    StockCommitted,
+    StockLevel,
+    StockLevelChanged,
+    StockReleased,
+    StockReserved,
+)
 from apps.contracts.names import AppId
 from apps.contracts.orders import OrderPaid
 
@@ -50,29 +66,47 @@ class EventRelay(Protocol):
     async def relay(self, event: EventEnvelope) -> None: ...
 
 
+class SkuIndex(Protocol):
+    async def index_skus(self, product: Product) -> None:
+        """Claim the product's SKUs; Conflict if one belongs to another product."""
+        ...
+
+
 class CatalogService:
-    def __init__(self, repo: ProductRepository, relay: EventRelay) -> None:
+    def __init__(self, repo: ProductRepository, relay: EventRelay, skus: SkuIndex) -> None:
         self.repo = repo
         self.relay = relay
+        self.skus = skus
 
     async def create(self, cmd: ProductCreate, correlation_id: str) -> tuple[Product, str, bool]:
         """Create once. A retry with the same id and content answers the existing product."""
         product_id = cmd.product_id or str(uuid4())
+        existing = await self._existing(product_id, cmd)
+        if existing is not None:
+            return existing[0], existing[1], False
         product = domain.new_product(cmd, product_id, _now())
         event = _event(ProductCreated(product=product), correlation_id)
+        await self.skus.index_skus(product)
         try:
             await self.repo.insert(product, event)
-        except StaleWrite:
-            found = await self.repo.get(product_id)
-            if found and domain.same_content(found[0], cmd):
-                return found[0], found[1], False
-            raise Conflict(
-                "A different product with this id exists", product_id=product_id
-            ) from None
+        except StaleWrite:  # created concurrently
+            existing = await self._existing(product_id, cmd)
+            if existing is None:
+                raise
+            return existing[0], existing[1], False
         await self.relay.relay(event)
         created = await self.repo.get(product_id)
         assert created is not None
         return created[0], created[1], True
+
+    async def _existing(self, product_id: str, cmd: ProductCreate) -> tuple[Product, str] | None:
+        """The product if `cmd` retries its creation; Conflict if the id holds another one."""
+        found = await self.repo.get(product_id)
+        if found is None:
+            return None
+        if not domain.same_content(found[0], cmd):
+            raise Conflict("A different product with this id exists", product_id=product_id)
+        return found
 
     async def get(self, product_id: str) -> tuple[Product, str]:
         found = await self.repo.get(product_id)
@@ -96,6 +130,8 @@ class CatalogService:
         else:
             payload = ProductUpdated(product=updated, changed_fields=changed)
         event = _event(payload, correlation_id)
+        if update.variants is not None:
+            await self.skus.index_skus(updated)
         try:
             await self.repo.replace(updated, etag, event)
         except StaleWrite:
@@ -148,3 +184,205 @@ def _event(payload: EventPayload, correlation_id: str) -> EventEnvelope:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# -- inventory -------------------------------------------------------------------------------
+class InventoryRepository(Protocol):
+    async def index_skus(self, product: Product) -> None: ...
+
+    async def stock(self, skus: list[str]) -> dict[str, tuple[StockRecord, str]]: ...
+
+    async def reservation(self, order_id: str) -> tuple[Reservation, str] | None: ...
+
+    async def save(
+        self,
+        stocks: list[tuple[StockRecord, str]],
+        reservation: Reservation | None,
+        reservation_etag: str | None,
+        events: list[EventEnvelope],
+    ) -> str: ...
+
+
+class BatchPublisher(Protocol):
+    async def relay(self, batch_key: str) -> None: ...
+
+
+#: Compare-and-set retries under contention (jittered backoff between them).
+INVENTORY_ATTEMPTS = 60
+
+
+class InventoryService:
+    def __init__(
+        self, repo: InventoryRepository, outbox: BatchPublisher, default_ttl: timedelta
+    ) -> None:
+        self.repo = repo
+        self.outbox = outbox
+        self.default_ttl = default_ttl
+
+    async def reserve(self, req: ReserveRequest, correlation_id: str) -> tuple[Reservation, bool]:
+        """All lines or none; idempotent by order id (a retry answers the same reservation)."""
+        for attempt in range(INVENTORY_ATTEMPTS):
+            now = _now()
+            existing = await self.repo.reservation(req.order_id)
+            if existing is not None:
+                current = existing[0]
+                if not inventory.same_lines(current.lines, req.lines):
+                    raise Conflict(
+                        "This order already holds a different reservation", order_id=req.order_id
+                    )
+                if current.status == ReservationStatus.RESERVED and current.expires_at > now:
+                    return current, False
+                if current.status != ReservationStatus.RESERVED:
+                    return inventory.effective_status(current, now), False
+            stocks = await self.repo.stock([line.sku for line in req.lines])
+            ttl = timedelta(seconds=req.ttl_seconds) if req.ttl_seconds else self.default_ttl
+            changed, reservation = inventory.reserve(
+                {sku: rec for sku, (rec, _) in stocks.items()}, req, now, ttl
+            )
+            events = [
+                _event(
+                    StockReserved(
+                        order_id=req.order_id, lines=req.lines, expires_at=reservation.expires_at
+                    ),
+                    correlation_id,
+                ),
+                *_level_events(stocks, changed, now, "reserved", correlation_id),
+            ]
+            try:
+                batch = await self.repo.save(
+                    [(rec, stocks[sku][1]) for sku, rec in changed.items()],
+                    reservation,
+                    existing[1] if existing else None,
+                    events,
+                )
+            except StaleWrite:
+                await _backoff(attempt)
+                continue
+            await self.outbox.relay(batch)
+            return reservation, True
+        raise Unavailable("Stock is too contended right now; retry", order_id=req.order_id)
+
+    async def release(self, order_id: str, reason: str, correlation_id: str) -> Reservation:
+        """Idempotent: releasing a released reservation answers it unchanged."""
+        return await self._settle(order_id, correlation_id, release_reason=reason)
+
+    async def commit(self, order_id: str, correlation_id: str) -> Reservation:
+        """Idempotent: committing a committed reservation answers it unchanged."""
+        return await self._settle(order_id, correlation_id, release_reason=None)
+
+    async def _settle(
+        self, order_id: str, correlation_id: str, release_reason: str | None
+    ) -> Reservation:
+        target = (
+            ReservationStatus.RELEASED
+            if release_reason is not None
+            else ReservationStatus.COMMITTED
+        )
+        for attempt in range(INVENTORY_ATTEMPTS):
+            now = _now()
+            existing = await self.repo.reservation(order_id)
+            if existing is None:
+                raise NotFound("No reservation for this order", order_id=order_id)
+            current, etag = existing
+            if current.status == target:
+                return current
+            stocks = await self.repo.stock([line.sku for line in current.lines])
+            records = {sku: rec for sku, (rec, _) in stocks.items()}
+            payload: EventPayload
+            if release_reason is not None:
+                changed, updated = inventory.release(records, current, now, release_reason)
+                payload = StockReleased(
+                    order_id=order_id, lines=current.lines, reason=release_reason
+                )
+            else:
+                changed, updated = inventory.commit(records, current, now)
+                payload = StockCommitted(order_id=order_id, lines=current.lines)
+            events = [
+                _event(payload, correlation_id),
+                *_level_events(stocks, changed, now, target.value, correlation_id),
+            ]
+            try:
+                batch = await self.repo.save(
+                    [(rec, stocks[sku][1]) for sku, rec in changed.items()], updated, etag, events
+                )
+            except StaleWrite:
+                await _backoff(attempt)
+                continue
+            await self.outbox.relay(batch)
+            return updated
+        raise Unavailable("Stock is too contended right now; retry", order_id=order_id)
+
+    async def get(self, order_id: str) -> Reservation:
+        existing = await self.repo.reservation(order_id)
+        if existing is None:
+            raise NotFound("No reservation for this order", order_id=order_id)
+        return inventory.effective_status(existing[0], _now())
+
+    async def product_inventory(self, product: Product) -> ProductInventory:
+        stocks = await self.repo.stock([v.sku for v in product.variants])
+        now = _now()
+        levels = [inventory.level(stocks[v.sku][0], now) for v in product.variants]
+        return ProductInventory(
+            product_id=product.product_id,
+            variants=levels,
+            available=sum(max(lv.available, 0) for lv in levels),
+        )
+
+    async def adjust(self, sku: str, adj: StockAdjustment, correlation_id: str) -> StockLevel:
+        for attempt in range(INVENTORY_ATTEMPTS):
+            now = _now()
+            stocks = await self.repo.stock([sku])
+            before, etag = stocks[sku]
+            after = inventory.adjust(before, adj, now)
+            events = _level_events(stocks, {sku: after}, now, adj.reason, correlation_id)
+            try:
+                batch = await self.repo.save([(after, etag)], None, None, events)
+            except StaleWrite:
+                await _backoff(attempt)
+                continue
+            await self.outbox.relay(batch)
+            return inventory.level(after, now)
+        raise Unavailable("Stock is too contended right now; retry", sku=sku)
+
+
+def _level_events(
+    before: dict[str, tuple[StockRecord, str]],
+    after: dict[str, StockRecord],
+    now: datetime,
+    reason: str,
+    correlation_id: str,
+) -> list[EventEnvelope]:
+    events = []
+    for sku, rec in after.items():
+        lv = inventory.level(rec, now)
+        events.append(
+            _event(
+                StockLevelChanged(
+                    sku=sku,
+                    product_id=rec.product_id,
+                    on_hand=lv.on_hand,
+                    reserved=lv.reserved,
+                    available=lv.available,
+                    reason=reason,
+                ),
+                correlation_id,
+            )
+        )
+        if inventory.crossed_low_stock(before[sku][0], rec, now):
+            events.append(
+                _event(
+                    LowStock(
+                        sku=sku,
+                        product_id=rec.product_id,
+                        available=lv.available,
+                        low_stock_threshold=rec.low_stock_threshold,
+                    ),
+                    correlation_id,
+                )
+            )
+    return events
+
+
+async def _backoff(attempt: int) -> None:
+    """Jittered, growing pause so racing writers spread out instead of colliding again."""
+    await asyncio.sleep(random.uniform(0, min(0.2, 0.005 * (attempt + 1))))

@@ -1,5 +1,6 @@
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from apps.platform.settings import AppSettings
@@ -7,6 +8,13 @@ from apps.platform.settings import AppSettings
 
 class CatalogSettings(AppSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
+
+    reservation_ttl_seconds: int = Field(
+        45 * 60,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="holds lapse after this unless committed (longer than the payment timeout)",
+    )
 
 
 @lru_cache(maxsize=1)

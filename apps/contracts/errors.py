@@ -88,3 +88,7 @@ class InvalidRequest(DomainError):
 
 class UnprocessableError(DomainError):
     code = ErrorCode.UNPROCESSABLE_ENTITY
+
+
+class Unavailable(DomainError):
+    code = ErrorCode.SERVICE_UNAVAILABLE

@@ -65,3 +65,13 @@ class EventPayload(BaseModel):
         super().__init_subclass__(**kwargs)
         if "EVENT_TYPE" not in cls.__dict__:
             cls.EVENT_TYPE = cls.__name__
+        if hasattr(cls, "TOPIC"):
+            _REGISTRY[cls.EVENT_TYPE] = cls
+
+
+_REGISTRY: dict[str, type[EventPayload]] = {}
+
+
+def topic_of(envelope: EventEnvelope) -> str:
+    """The topic an event type is published on (from its payload class)."""
+    return _REGISTRY[envelope.event_type].TOPIC.value

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from apps.contracts.catalog import Product, ProductCreate, ProductUpdate
 from apps.contracts.checkout import CheckoutAccepted, CheckoutState, OrderRequest
 from apps.contracts.errors import ErrorResponse
+from apps.contracts.inventory import ProductInventory, StockAdjustment, StockLevel
 from apps.contracts.names import AppId
 from apps.contracts.orders import Order
 from apps.storefront.adapters import forward
@@ -27,6 +28,23 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=200)]
 @router.get("/products/{product_id}", response_model=Product, tags=["products"])
 async def get_product(product_id: PathId, request: Request) -> Response:
     return await forward(request, AppId.CATALOG, f"products/{product_id}")
+
+
+@router.get("/products/{product_id}/inventory", response_model=ProductInventory, tags=["products"])
+async def product_inventory(product_id: PathId, request: Request) -> Response:
+    """Per-variant stock; `available` excludes units held for orders."""
+    return await forward(request, AppId.CATALOG, f"products/{product_id}/inventory")
+
+
+@router.post("/staff/inventory/{sku}/adjust", response_model=StockLevel, tags=["staff"])
+async def adjust_stock(sku: PathId, body: StockAdjustment, request: Request) -> Response:
+    return await forward(
+        request,
+        AppId.CATALOG,
+        f"inventory/{sku}/adjust",
+        method="POST",
+        body=body.model_dump(mode="json", exclude_unset=True),
+    )
 
 
 @router.post("/staff/products", status_code=201, response_model=Product, tags=["staff"])

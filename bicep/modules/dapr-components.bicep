@@ -73,7 +73,7 @@ resource statestoreResiliency 'Microsoft.App/managedEnvironments/daprComponents/
   properties: {
     outboundPolicy: {
       timeoutPolicy: { responseTimeoutInSeconds: 5 }
-      httpRetryPolicy: { maxRetries: 3, retryBackOff: { initialDelayInMilliseconds: 50, maxIntervalInMilliseconds: 1000 } }
+      httpRetryPolicy: { maxRetries: 2, retryBackOff: { initialDelayInMilliseconds: 20, maxIntervalInMilliseconds: 200 } }
     }
   }
 }

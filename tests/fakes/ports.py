@@ -113,3 +113,15 @@ class FakeSequences:
     async def next(self, name: str) -> int:
         self.values[name] = self.values.get(name, 0) + 1
         return self.values[name]
+
+
+class FakeSkuIndex:
+    def __init__(self) -> None:
+        self.owner: dict[str, str] = {}
+
+    async def index_skus(self, product: Product) -> None:
+        from apps.contracts.errors import Conflict
+
+        for v in product.variants:
+            if self.owner.setdefault(v.sku, product.product_id) != product.product_id:
+                raise Conflict("SKU already used by another product", sku=v.sku)

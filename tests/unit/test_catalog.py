@@ -13,7 +13,7 @@ from apps.contracts.errors import Conflict, InvalidRequest, NotFound
 from apps.contracts.events import EventEnvelope
 from apps.contracts.orders import OrderLine, OrderPaid, OrderStatus, Totals
 from tests import factories
-from tests.fakes.ports import FakeProductRepository, FakeRelay
+from tests.fakes.ports import FakeProductRepository, FakeRelay, FakeSkuIndex
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -100,7 +100,7 @@ def _paid_event(product: Product, qty: int) -> EventEnvelope:
 
 def test_service_create_update_and_conflicts() -> None:
     repo, relay = FakeProductRepository(), FakeRelay()
-    svc = CatalogService(repo, relay)
+    svc = CatalogService(repo, relay, FakeSkuIndex())
     cmd = ProductCreate.model_validate(factories.product())
     product, etag, created = run(svc.create(cmd, "corr"))
     assert created and relay.relayed[-1].event_type == "ProductCreated"
@@ -126,7 +126,7 @@ def test_service_create_update_and_conflicts() -> None:
 
 def test_order_paid_counts_once_and_survives_a_race() -> None:
     repo, relay = FakeProductRepository(), FakeRelay()
-    svc = CatalogService(repo, relay)
+    svc = CatalogService(repo, relay, FakeSkuIndex())
     product, _, _ = run(svc.create(ProductCreate.model_validate(factories.product()), "c"))
     event = _paid_event(product, 3)
     repo.fail_next_update_many = 1  # a concurrent writer wins the first attempt

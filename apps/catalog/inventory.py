@@ -1,0 +1,188 @@
+"""Pure inventory rules: holds per order on a SKU's stock, reserve all-or-nothing, release,
+commit, staff adjustments, low-stock detection.
+
+A SKU's stock record keeps `on_hand` and the active holds (order id -> quantity, expiry).
+`available = on_hand - sum(active holds)`; a hold past its expiry no longer counts and is
+dropped at the next write, so an abandoned reservation frees its units without a sweeper.
+Committing turns the hold into a decrement of `on_hand`. No rule here ever lets the sum of
+committed and held units exceed the stock.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+
+from apps.contracts.errors import Conflict
+from apps.contracts.inventory import Reservation as ReservationView
+from apps.contracts.inventory import (
+    ReservationLine,
+    ReservationStatus,
+    ReserveRequest,
+    StockAdjustment,
+    StockLevel,
+)
+
+
+class Hold(BaseModel):
+    quantity: int = Field(ge=1)
+    expires_at: datetime
+
+
+class StockRecord(BaseModel):
+    sku: str
+    product_id: str
+    variant_id: str
+    on_hand: int = Field(ge=0)
+    holds: dict[str, Hold] = Field(default_factory=dict)
+    low_stock_threshold: int = Field(default=5, ge=0)
+
+
+class InsufficientStock(Conflict):
+    """Not every line can be held: nothing was reserved."""
+
+
+Records = Mapping[str, StockRecord]
+
+
+def active_holds(rec: StockRecord, now: datetime) -> dict[str, Hold]:
+    return {oid: h for oid, h in rec.holds.items() if h.expires_at > now}
+
+
+def reserved(rec: StockRecord, now: datetime) -> int:
+    return sum(h.quantity for h in active_holds(rec, now).values())
+
+
+def available(rec: StockRecord, now: datetime) -> int:
+    return rec.on_hand - reserved(rec, now)
+
+
+def level(rec: StockRecord, now: datetime) -> StockLevel:
+    held = reserved(rec, now)
+    return StockLevel(
+        sku=rec.sku,
+        product_id=rec.product_id,
+        variant_id=rec.variant_id,
+        on_hand=rec.on_hand,
+        reserved=held,
+        available=rec.on_hand - held,
+        low_stock_threshold=rec.low_stock_threshold,
+    )
+
+
+def _pruned(rec: StockRecord, now: datetime) -> StockRecord:
+    return rec.model_copy(update={"holds": active_holds(rec, now)})
+
+
+def reserve(
+    records: Records, req: ReserveRequest, now: datetime, ttl: timedelta
+) -> tuple[dict[str, StockRecord], ReservationView]:
+    shortages = []
+    for line in req.lines:
+        rec = records[line.sku]
+        free = available(rec, now) + _own_hold(rec, req.order_id, now)
+        if line.quantity > free:
+            shortages.append({"sku": line.sku, "requested": line.quantity, "available": free})
+    if shortages:
+        raise InsufficientStock(
+            "Not enough stock for every line; nothing was reserved", shortages=shortages
+        )
+    expires = now + ttl
+    changed = {}
+    for line in req.lines:
+        rec = _pruned(records[line.sku], now)
+        holds = {**rec.holds, req.order_id: Hold(quantity=line.quantity, expires_at=expires)}
+        changed[line.sku] = rec.model_copy(update={"holds": holds})
+    reservation = ReservationView(
+        order_id=req.order_id,
+        lines=req.lines,
+        status=ReservationStatus.RESERVED,
+        created_at=now,
+        updated_at=now,
+        expires_at=expires,
+    )
+    return changed, reservation
+
+
+def release(
+    records: Records, reservation: ReservationView, now: datetime, reason: str
+) -> tuple[dict[str, StockRecord], ReservationView]:
+    if reservation.status == ReservationStatus.COMMITTED:
+        raise Conflict("A committed reservation cannot be released", order_id=reservation.order_id)
+    changed = {}
+    for line in reservation.lines:
+        rec = _pruned(records[line.sku], now)
+        holds = {k: v for k, v in rec.holds.items() if k != reservation.order_id}
+        changed[line.sku] = rec.model_copy(update={"holds": holds})
+    return changed, reservation.model_copy(
+        update={"status": ReservationStatus.RELEASED, "updated_at": now, "reason": reason}
+    )
+
+
+def commit(
+    records: Records, reservation: ReservationView, now: datetime
+) -> tuple[dict[str, StockRecord], ReservationView]:
+    """Turn the holds into sales. A lapsed hold is re-taken from what is free, if enough is."""
+    if reservation.status == ReservationStatus.RELEASED:
+        raise Conflict("A released reservation cannot be committed", order_id=reservation.order_id)
+    shortages = []
+    for line in reservation.lines:
+        rec = records[line.sku]
+        free = available(rec, now) + _own_hold(rec, reservation.order_id, now)
+        if line.quantity > free:
+            shortages.append({"sku": line.sku, "requested": line.quantity, "available": free})
+    if shortages:
+        raise InsufficientStock("The reservation lapsed and the stock is gone", shortages=shortages)
+    changed = {}
+    for line in reservation.lines:
+        rec = _pruned(records[line.sku], now)
+        holds = {k: v for k, v in rec.holds.items() if k != reservation.order_id}
+        changed[line.sku] = rec.model_copy(
+            update={"on_hand": rec.on_hand - line.quantity, "holds": holds}
+        )
+    return changed, reservation.model_copy(
+        update={"status": ReservationStatus.COMMITTED, "updated_at": now}
+    )
+
+
+def adjust(rec: StockRecord, adj: StockAdjustment, now: datetime) -> StockRecord:
+    on_hand = rec.on_hand
+    if adj.on_hand is not None:
+        on_hand = adj.on_hand
+    elif adj.delta is not None:
+        on_hand = rec.on_hand + adj.delta
+    held = reserved(rec, now)
+    if on_hand < held:
+        raise Conflict(
+            "Stock cannot go below the units held for orders",
+            sku=rec.sku,
+            reserved=held,
+            requested_on_hand=on_hand,
+        )
+    threshold = (
+        rec.low_stock_threshold if adj.low_stock_threshold is None else adj.low_stock_threshold
+    )
+    return _pruned(rec, now).model_copy(
+        update={"on_hand": on_hand, "low_stock_threshold": threshold}
+    )
+
+
+def crossed_low_stock(before: StockRecord, after: StockRecord, now: datetime) -> bool:
+    """True when this change takes the SKU to or below its threshold (once, not on every write)."""
+    return available(after, now) <= after.low_stock_threshold < available(before, now)
+
+
+def effective_status(reservation: ReservationView, now: datetime) -> ReservationView:
+    if reservation.status == ReservationStatus.RESERVED and reservation.expires_at <= now:
+        return reservation.model_copy(update={"status": ReservationStatus.EXPIRED})
+    return reservation
+
+
+def same_lines(a: list[ReservationLine], b: list[ReservationLine]) -> bool:
+    return sorted((x.sku, x.quantity) for x in a) == sorted((x.sku, x.quantity) for x in b)
+
+
+def _own_hold(rec: StockRecord, order_id: str, now: datetime) -> int:
+    """A retried reserve replaces the order's own hold instead of adding to it."""
+    hold = active_holds(rec, now).get(order_id)
+    return hold.quantity if hold else 0
