@@ -26,6 +26,8 @@ fi
   tail -30 "$RUN_DIR/logs/dapr-run.log" >&2
   exit 1
 }
+step "Catalog data"
+"$VENV/bin/python" "$ROOT/scripts/seed.py" --if-empty
 cat <<MSG
 
   SmartCommerce is up.

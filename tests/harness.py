@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -35,25 +36,33 @@ class HarnessError(RuntimeError):
     pass
 
 
+#: Ports are drawn below Linux's ephemeral range (32768+), so the outgoing connections the
+#: stores and sidecars open cannot take a port between the moment it is chosen and bound.
+PORT_RANGE = (20000, 32000)
+_handed_out: set[int] = set()
+
+
 def free_port(consecutive: int = 1) -> int:
-    """A free loopback port (and the `consecutive - 1` after it)."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + consecutive >= 65535:
+    """A free loopback port (and the `consecutive - 1` after it), never handed out before."""
+    rng = random.Random()
+    for _ in range(2000):
+        port = rng.randrange(PORT_RANGE[0], PORT_RANGE[1] - consecutive)
+        wanted = range(port, port + consecutive)
+        if any(p in _handed_out for p in wanted):
             continue
-        ok = True
-        for extra in range(1, consecutive):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port + extra))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
+        if all(_bindable(p) for p in wanted):
+            _handed_out.update(wanted)
             return port
     raise HarnessError("no free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def tail(path: Path, lines: int = 40) -> str:

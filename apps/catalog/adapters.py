@@ -16,7 +16,7 @@ import structlog
 
 from apps.catalog.inventory import StockRecord
 from apps.catalog.service import StaleWrite
-from apps.contracts.catalog import Product
+from apps.contracts.catalog import Category, Product
 from apps.contracts.errors import Conflict, UnprocessableError
 from apps.contracts.events import EventEnvelope, topic_of, utcnow
 from apps.contracts.inventory import Reservation
@@ -36,7 +36,19 @@ def processed_key(event_id: str) -> str:
 
 
 def _doc(product: Product, outbox: list[dict[str, Any]], deleted: bool = False) -> dict[str, Any]:
-    return {"product": product.model_dump(mode="json"), "outbox": outbox, "deleted": deleted}
+    return {
+        "kind": "product",  # lets a full scan (state query API) find the documents
+        "product": product.model_dump(mode="json"),
+        "outbox": outbox,
+        "deleted": deleted,
+    }
+
+
+def category_key(slug: str) -> str:
+    return f"category:{slug}"
+
+
+SEED_MARKER = "seed:marker"
 
 
 class DaprProductRepository:
@@ -283,3 +295,31 @@ class BatchRelay:
             return
         with contextlib.suppress(EtagMismatch):
             await self.store.delete(batch_key, found.etag)
+
+
+class DaprSeedRepository:
+    """Bulk writes for loading generated data into an empty catalog (no events: nothing
+    consumes a catalog that did not exist; read models load from the store)."""
+
+    def __init__(self, store: JsonStateStore) -> None:
+        self.store = store
+
+    async def marker(self) -> dict[str, Any] | None:
+        found = await self.store.get(SEED_MARKER)
+        return found.value if found else None
+
+    async def load(self, categories: list[Category], products: list[Product]) -> None:
+        items: list[tuple[str, Any]] = [
+            (category_key(c.slug), {"kind": "category", "category": c.model_dump(mode="json")})
+            for c in categories
+        ]
+        for p in products:
+            items.append((product_key(p.product_id), _doc(p, [])))
+            items.extend(
+                (sku_key(v.sku), {"product_id": p.product_id, "variant_id": v.variant_id})
+                for v in p.variants
+            )
+        await self.store.bulk_upsert(items)
+
+    async def mark(self, marker: dict[str, Any]) -> None:
+        await self.store.bulk_upsert([(SEED_MARKER, marker)])

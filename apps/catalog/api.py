@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.catalog.service import CatalogService, InventoryService
-from apps.contracts.catalog import Product, ProductCreate, ProductUpdate
+from apps.catalog.service import CatalogService, InventoryService, SeedService
+from apps.contracts.catalog import Product, ProductCreate, ProductUpdate, SeedBatch
 from apps.contracts.inventory import (
     ProductInventory,
     Reservation,
@@ -152,3 +152,39 @@ async def adjust(
     sku: str, adj: StockAdjustment, inventory: Inventory, request: Request
 ) -> StockLevel:
     return await inventory.adjust(sku, adj, _correlation(request))
+
+
+# -- seeding (invoked by `task seed` through the catalog's sidecar) --------------------------
+admin_router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+class SeedDone(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    products: int = Field(ge=0)
+    seed: int
+
+
+def get_seeder(request: Request) -> SeedService:
+    service: SeedService = request.app.state.seeder
+    return service
+
+
+Seeder = Annotated[SeedService, Depends(get_seeder)]
+
+
+@admin_router.get("/seed")
+async def seed_status(seeder: Seeder) -> dict[str, Any]:
+    """The seed marker: `{"seeded": false}` until a load finished."""
+    marker = await seeder.status()
+    return {"seeded": marker is not None, **(marker or {})}
+
+
+@admin_router.post("/seed/batches", status_code=201)
+async def seed_batch(batch: SeedBatch, seeder: Seeder) -> dict[str, int]:
+    return {"products": await seeder.load(batch)}
+
+
+@admin_router.put("/seed")
+async def seed_finished(done: SeedDone, seeder: Seeder) -> dict[str, Any]:
+    return await seeder.finish(done.products, done.seed)

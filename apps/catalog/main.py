@@ -11,10 +11,11 @@ from apps.catalog.adapters import (
     BatchRelay,
     DaprInventoryRepository,
     DaprProductRepository,
+    DaprSeedRepository,
     OutboxRelay,
 )
-from apps.catalog.api import inventory_router, on_order_events, router
-from apps.catalog.service import CatalogService, InventoryService
+from apps.catalog.api import admin_router, inventory_router, on_order_events, router
+from apps.catalog.service import CatalogService, InventoryService, SeedService
 from apps.catalog.settings import get_settings
 from apps.contracts.names import AppId, Component, Topic
 from apps.platform.dapr import Sidecar
@@ -36,6 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.service = CatalogService(
         DaprProductRepository(store), OutboxRelay(store, sidecar), inventory_repo
     )
+    app.state.seeder = SeedService(DaprSeedRepository(store))
     app.state.inventory = InventoryService(
         inventory_repo,
         BatchRelay(store, sidecar),
@@ -52,6 +54,7 @@ install_common(app)
 app.include_router(health_router({Component.STATE, Component.PUBSUB}, check_store=True))
 app.include_router(router)
 app.include_router(inventory_router)
+app.include_router(admin_router)
 DaprApp(app).subscribe(
     pubsub=Component.PUBSUB,
     topic=Topic.ORDER_EVENTS,

@@ -4,12 +4,13 @@ import asyncio
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import uuid4
 
 from apps.catalog import domain, inventory
 from apps.catalog.inventory import StockRecord
 from apps.contracts.catalog import (
+    Category,
     Product,
     ProductArchived,
     ProductCreate,
@@ -18,6 +19,7 @@ from apps.contracts.catalog import (
     ProductStatus,
     ProductUpdate,
     ProductUpdated,
+    SeedBatch,
 )
 from apps.contracts.errors import Conflict, InvalidRequest, NotFound, Unavailable
 from apps.contracts.events import EventEnvelope, EventPayload
@@ -386,3 +388,31 @@ def _level_events(
 async def _backoff(attempt: int) -> None:
     """Jittered, growing pause so racing writers spread out instead of colliding again."""
     await asyncio.sleep(random.uniform(0, min(0.2, 0.005 * (attempt + 1))))
+
+
+# -- seeding ---------------------------------------------------------------------------------
+class SeedRepository(Protocol):
+    async def marker(self) -> dict[str, Any] | None: ...
+
+    async def load(self, categories: list[Category], products: list[Product]) -> None: ...
+
+    async def mark(self, marker: dict[str, Any]) -> None: ...
+
+
+class SeedService:
+    """Bulk load for `task seed`: batches, then a marker that says the catalog is seeded."""
+
+    def __init__(self, repo: SeedRepository) -> None:
+        self.repo = repo
+
+    async def status(self) -> dict[str, Any] | None:
+        return await self.repo.marker()
+
+    async def load(self, batch: SeedBatch) -> int:
+        await self.repo.load(batch.categories, batch.products)
+        return len(batch.products)
+
+    async def finish(self, products: int, seed: int) -> dict[str, Any]:
+        marker = {"products": products, "seed": seed, "at": _now().isoformat()}
+        await self.repo.mark(marker)
+        return marker

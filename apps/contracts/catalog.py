@@ -136,3 +136,24 @@ class ProductArchived(EventPayload):
 class ProductDeleted(EventPayload):
     TOPIC = Topic.PRODUCT_EVENTS
     product_id: str
+
+
+class Category(BaseModel):
+    """A node of the category tree; `parent_slug` None for a department."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Slug
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    parent_slug: Slug | None = None
+    description: Annotated[str, Field(max_length=2000)] = ""
+    sort_order: int = Field(default=0, ge=0, le=100_000)
+
+
+class SeedBatch(BaseModel):
+    """Bulk load of generated data into an empty catalog (`task seed`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    categories: Annotated[list[Category], Field(max_length=1000)] = Field(default_factory=list)
+    products: Annotated[list[Product], Field(max_length=1000)] = Field(default_factory=list)

@@ -13,7 +13,7 @@ import grpc
 from dapr.aio.clients import DaprClient
 from dapr.clients.exceptions import DaprGrpcError, DaprInternalError
 from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
-from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
+from dapr.clients.grpc._state import Concurrency, Consistency, StateItem, StateOptions
 
 FIRST_WRITE = StateOptions(concurrency=Concurrency.first_write, consistency=Consistency.strong)
 
@@ -83,6 +83,13 @@ class JsonStateStore:
             if _is_conflict(exc):
                 raise EtagMismatch(key) from exc
             raise
+
+    async def bulk_upsert(self, items: list[tuple[str, Any]]) -> None:
+        """Unconditional writes of many keys in one call (not atomic): for bulk loads only."""
+        if items:
+            await self.client.save_bulk_state(
+                self.store, [StateItem(key=k, value=json.dumps(v)) for k, v in items]
+            )
 
     async def transact(self, ops: list[Upsert | Delete]) -> None:
         """All or nothing; any stale ETag aborts the whole transaction."""
