@@ -30,7 +30,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(AppId.CATALOG, settings.log_level, settings.log_json, settings.trace_console)
     sidecar = Sidecar(settings)
-    store = JsonStateStore(sidecar.client, settings.state_store)
+    store = JsonStateStore(sidecar.http, settings.state_store)
     app.state.sidecar = sidecar
     app.state.store = store
     inventory_repo = DaprInventoryRepository(store)

@@ -157,3 +157,65 @@ class SeedBatch(BaseModel):
 
     categories: Annotated[list[Category], Field(max_length=1000)] = Field(default_factory=list)
     products: Annotated[list[Product], Field(max_length=1000)] = Field(default_factory=list)
+
+
+class SortField(StrEnum):
+    PRICE = "price"
+    NAME = "name"
+    NEWEST = "newest"
+    POPULARITY = "popularity"
+    RATING = "rating"
+    RELEVANCE = "relevance"
+
+
+class ListFilters(BaseModel):
+    """The `filters` JSON of `GET /api/products` and `/search` (seed 004 vocabulary)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    brand: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=50)] = Field(
+        default_factory=list
+    )
+    price_min: Annotated[Decimal, Field(ge=0, le=10_000_000)] | None = None
+    price_max: Annotated[Decimal, Field(ge=0, le=10_000_000)] | None = None
+    in_stock: bool | None = None
+    rating_min: Annotated[Decimal, Field(ge=0, le=5)] | None = None
+    attributes: Annotated[
+        dict[Annotated[str, Field(max_length=60)], list[Annotated[str, Field(max_length=200)]]],
+        Field(max_length=20),
+    ] = Field(default_factory=dict)
+
+
+class ProductSummary(BaseModel):
+    product_id: str
+    name: str
+    slug: str
+    brand: str
+    category_slug: str
+    price: Price
+    image: ProductImage | None
+    rating: Decimal = Decimal("0")
+    review_count: int = 0
+    available: int
+    in_stock: bool
+
+
+class ProductPage(BaseModel):
+    items: list[ProductSummary]
+    total: int
+    page: int
+    limit: int
+
+
+class FacetValue(BaseModel):
+    value: str
+    count: int
+
+
+class Facets(BaseModel):
+    total: int
+    categories: list[FacetValue]
+    brands: list[FacetValue]
+    price_ranges: list[FacetValue]
+    in_stock: list[FacetValue]
+    attributes: dict[str, list[FacetValue]]

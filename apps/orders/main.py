@@ -27,7 +27,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(AppId.ORDERS, settings.log_level, settings.log_json, settings.trace_console)
     sidecar = Sidecar(settings)
-    store = JsonStateStore(sidecar.client, settings.state_store)
+    store = JsonStateStore(sidecar.http, settings.state_store)
     OrderActor.host = OrderActorHost(
         sidecar, AppId.ORDERS, timedelta(seconds=settings.payment_timeout_seconds)
     )

@@ -3,23 +3,29 @@
 Every write names the ETag it read (`first-write` concurrency), so two writers racing on
 one key cannot both win: the loser gets `EtagMismatch` and re-reads. Inserts without an
 ETag succeed only if the key is absent.
+
+It speaks the sidecar's HTTP state API rather than the SDK's gRPC client: over gRPC, Dapr
+hands values (and every transactional write) to the PostgreSQL store as opaque bytes, stored
+base64-encoded; over HTTP a JSON value is stored as JSONB, readable in psql and queryable
+through the state query API (which the catalog's read model uses to load its documents).
 """
 
-import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
-from dapr.aio.clients import DaprClient
-from dapr.clients.exceptions import DaprGrpcError, DaprInternalError
-from dapr.clients.grpc._request import TransactionalStateOperation, TransactionOperationType
-from dapr.clients.grpc._state import Concurrency, Consistency, StateItem, StateOptions
+import httpx
 
-FIRST_WRITE = StateOptions(concurrency=Concurrency.first_write, consistency=Consistency.strong)
+FIRST_WRITE = {"concurrency": "first-write", "consistency": "strong"}
+CONFLICT_MARKERS = ("etag", "no item was updated")
 
 
 class EtagMismatch(Exception):
     """Someone else wrote the key since it was read (or it exists, on insert)."""
+
+
+class StateError(RuntimeError):
+    """The sidecar or the store failed (not a conflict)."""
 
 
 @dataclass(frozen=True)
@@ -41,82 +47,83 @@ class Delete:
     etag: str | None = None
 
 
-CONFLICT_MARKERS = ("etag", "no item was updated")
-
-
-def _is_conflict(exc: DaprGrpcError | DaprInternalError) -> bool:
-    """ETag mismatch, an invalid ETag, or an insert over an existing key.
-
-    The SDK raises DaprGrpcError or DaprInternalError depending on the call, and the
-    store reports "possible etag mismatch" or "no item was updated"; read both.
-    """
-    if isinstance(exc, DaprGrpcError) and exc.code() == grpc.StatusCode.ABORTED:
-        return True
-    text = str(exc).lower()
-    if isinstance(exc, DaprGrpcError):
-        text += " " + (exc.details() or "").lower()
-    return any(marker in text for marker in CONFLICT_MARKERS)
+def _raise_for(resp: httpx.Response, what: str) -> None:
+    if resp.status_code < 300:
+        return
+    text = resp.text.lower()
+    if resp.status_code == 409 or any(marker in text for marker in CONFLICT_MARKERS):
+        raise EtagMismatch(what)
+    raise StateError(f"{what}: {resp.status_code} {resp.text[:300]}")
 
 
 class JsonStateStore:
-    def __init__(self, client: DaprClient, store_name: str) -> None:
-        self.client = client
+    def __init__(self, http: httpx.AsyncClient, store_name: str) -> None:
+        self.http = http
         self.store = store_name
+        self.base = f"/v1.0/state/{store_name}"
 
     async def get(self, key: str) -> Versioned | None:
-        resp = await self.client.get_state(self.store, key, state_metadata={})
-        if not resp.data:
+        resp = await self.http.get(f"{self.base}/{key}", params={"consistency": "strong"})
+        if resp.status_code == 204 or not resp.content:
             return None
-        return Versioned(json.loads(resp.data), resp.etag)
+        _raise_for(resp, key)
+        return Versioned(resp.json(), resp.headers.get("ETag", ""))
 
     async def insert(self, key: str, value: Any) -> None:
         """Create `key`; `EtagMismatch` if it exists already."""
-        await self._save(key, value, None)
+        await self._save([{"key": key, "value": value, "options": FIRST_WRITE}], key)
 
     async def replace(self, key: str, value: Any, etag: str) -> None:
-        await self._save(key, value, etag)
+        await self._save(
+            [{"key": key, "value": value, "etag": etag, "options": FIRST_WRITE}], key
+        )
 
     async def delete(self, key: str, etag: str) -> None:
-        try:
-            await self.client.delete_state(self.store, key, etag=etag, options=FIRST_WRITE)
-        except (DaprGrpcError, DaprInternalError) as exc:
-            if _is_conflict(exc):
-                raise EtagMismatch(key) from exc
-            raise
+        resp = await self.http.delete(
+            f"{self.base}/{key}", headers={"If-Match": etag},
+            params={"concurrency": "first-write", "consistency": "strong"},
+        )
+        _raise_for(resp, key)
 
     async def bulk_upsert(self, items: list[tuple[str, Any]]) -> None:
         """Unconditional writes of many keys in one call (not atomic): for bulk loads only."""
         if items:
-            await self.client.save_bulk_state(
-                self.store, [StateItem(key=k, value=json.dumps(v)) for k, v in items]
-            )
+            await self._save([{"key": k, "value": v} for k, v in items], "bulk")
 
     async def transact(self, ops: list[Upsert | Delete]) -> None:
         """All or nothing; any stale ETag aborts the whole transaction."""
-        operations = [
-            TransactionalStateOperation(
-                key=op.key,
-                data=json.dumps(op.value) if isinstance(op, Upsert) else "",
-                etag=op.etag,
-                operation_type=TransactionOperationType.upsert
-                if isinstance(op, Upsert)
-                else TransactionOperationType.delete,
+        operations = []
+        for op in ops:
+            request: dict[str, Any] = {"key": op.key}
+            if isinstance(op, Upsert):
+                request["value"] = op.value
+            if op.etag is not None:
+                request["etag"] = op.etag
+            operations.append(
+                {"operation": "upsert" if isinstance(op, Upsert) else "delete", "request": request}
             )
-            for op in ops
-        ]
-        try:
-            await self.client.execute_state_transaction(self.store, operations)
-        except (DaprGrpcError, DaprInternalError) as exc:
-            if _is_conflict(exc):
-                raise EtagMismatch(",".join(op.key for op in ops)) from exc
-            raise
+        resp = await self.http.post(f"{self.base}/transaction", json={"operations": operations})
+        _raise_for(resp, ",".join(op.key for op in ops))
 
-    async def _save(self, key: str, value: Any, etag: str | None) -> None:
-        try:
-            await self.client.save_state(
-                self.store, key, json.dumps(value), etag=etag, options=FIRST_WRITE
+    async def query(self, filter_: dict[str, Any], page_size: int = 1000) -> AsyncIterator[Any]:
+        """Every value matching `filter_` (state query API, paginated)."""
+        token: str | None = None
+        while True:
+            page: dict[str, Any] = {"limit": page_size}
+            if token:
+                page["token"] = token
+            resp = await self.http.post(
+                f"/v1.0-alpha1/state/{self.store}/query", json={"filter": filter_, "page": page}
             )
-        except (DaprGrpcError, DaprInternalError) as exc:
-            if _is_conflict(exc):
-                raise EtagMismatch(key) from exc
-            raise
+            _raise_for(resp, "query")
+            body = resp.json() if resp.content else {}
+            results = body.get("results") or []
+            for item in results:
+                yield item.get("data")
+            token = body.get("token")
+            if not results or not token or len(results) < page_size:
+                return
+
+    async def _save(self, items: list[dict[str, Any]], what: str) -> None:
+        resp = await self.http.post(self.base, json=items)
+        _raise_for(resp, what)
