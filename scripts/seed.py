@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
         http.put(base, json={"products": done, "seed": args.seed}).raise_for_status()
+        # The instance that answers reloads now; other replicas at their next refresh.
+        http.post(base.replace("/admin/seed", "/admin/index/reload")).raise_for_status()
     print(
         f"    catalog seeded: {done} products, {len(categories())} categories "
         f"in {time.perf_counter() - started:.1f} s"

@@ -9,7 +9,7 @@ deduplicate on event id). A delete leaves a tombstone until its event is out.
 
 import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import structlog
@@ -161,6 +161,10 @@ def sku_key(sku: str) -> str:
     return f"sku:{sku}"
 
 
+def stock_doc(record: StockRecord) -> dict[str, Any]:
+    return {"kind": "stock", **record.model_dump(mode="json")}
+
+
 def reservation_key(order_id: str) -> str:
     return f"reservation:{order_id}"
 
@@ -225,7 +229,7 @@ class DaprInventoryRepository:
             on_hand=variant.stock,
         )
         with contextlib.suppress(EtagMismatch):
-            await self.store.insert(stock_key(sku), record.model_dump(mode="json"))
+            await self.store.insert(stock_key(sku), stock_doc(record))
         return await self.store.get(stock_key(sku))
 
     async def reservation(self, order_id: str) -> tuple[Reservation, str] | None:
@@ -243,7 +247,7 @@ class DaprInventoryRepository:
     ) -> str:
         batch = outbox_key(str(uuid.uuid4()))
         ops: list[Upsert] = [
-            Upsert(stock_key(rec.sku), rec.model_dump(mode="json"), etag) for rec, etag in stocks
+            Upsert(stock_key(rec.sku), stock_doc(rec), etag) for rec, etag in stocks
         ]
         if reservation is not None:
             ops.append(
@@ -323,3 +327,25 @@ class DaprSeedRepository:
 
     async def mark(self, marker: dict[str, Any]) -> None:
         await self.store.bulk_upsert([(SEED_MARKER, marker)])
+
+
+class DaprIndexSource:
+    """Everything the read model needs, read with the state query API (`kind` field)."""
+
+    def __init__(self, store: JsonStateStore) -> None:
+        self.store = store
+
+    async def products(self) -> AsyncIterator[Product]:
+        async for doc in self.store.query({"EQ": {"kind": "product"}}):
+            if not doc.get("deleted"):
+                yield Product.model_validate(doc["product"])
+
+    async def stock_records(self) -> AsyncIterator[StockRecord]:
+        async for doc in self.store.query({"EQ": {"kind": "stock"}}):
+            yield StockRecord.model_validate(doc)
+
+    async def categories(self) -> list[Category]:
+        return [
+            Category.model_validate(doc["category"])
+            async for doc in self.store.query({"EQ": {"kind": "category"}})
+        ]

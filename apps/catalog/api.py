@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.catalog.browse import BrowseService
 from apps.catalog.service import CatalogService, InventoryService, SeedService
 from apps.contracts.catalog import Product, ProductCreate, ProductUpdate, SeedBatch
 from apps.contracts.inventory import (
@@ -188,3 +189,10 @@ async def seed_batch(batch: SeedBatch, seeder: Seeder) -> dict[str, int]:
 @admin_router.put("/seed")
 async def seed_finished(done: SeedDone, seeder: Seeder) -> dict[str, Any]:
     return await seeder.finish(done.products, done.seed)
+
+
+@admin_router.post("/index/reload")
+async def reload_index(request: Request) -> dict[str, int]:
+    """Rebuild this instance's read model from the store now (after a bulk load)."""
+    browse: BrowseService = request.app.state.browse
+    return {"products": await browse.reload()}

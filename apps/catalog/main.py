@@ -1,28 +1,36 @@
 """catalog: products and (later) categories, search and stock, through Dapr."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from dapr.ext.fastapi import DaprApp
 from fastapi import FastAPI
 
 from apps.catalog.adapters import (
     BatchRelay,
+    DaprIndexSource,
     DaprInventoryRepository,
     DaprProductRepository,
     DaprSeedRepository,
     OutboxRelay,
 )
 from apps.catalog.api import admin_router, inventory_router, on_order_events, router
+from apps.catalog.browse import BrowseService
+from apps.catalog.browse_api import browse_router
 from apps.catalog.service import CatalogService, InventoryService, SeedService
 from apps.catalog.settings import get_settings
 from apps.contracts.names import AppId, Component, Topic
 from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
-from apps.platform.logging import configure_logging
+from apps.platform.logging import configure_logging, get_logger
 from apps.platform.state import JsonStateStore
+
+log = get_logger("catalog")
 
 
 @asynccontextmanager
@@ -34,24 +42,47 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sidecar = sidecar
     app.state.store = store
     inventory_repo = DaprInventoryRepository(store)
+    browse = BrowseService(DaprIndexSource(store))
+    app.state.browse = browse
     app.state.service = CatalogService(
-        DaprProductRepository(store), OutboxRelay(store, sidecar), inventory_repo
+        DaprProductRepository(store), OutboxRelay(store, sidecar), inventory_repo, browse
     )
     app.state.seeder = SeedService(DaprSeedRepository(store))
     app.state.inventory = InventoryService(
         inventory_repo,
         BatchRelay(store, sidecar),
         timedelta(seconds=settings.reservation_ttl_seconds),
+        browse,
     )
+    try:
+        log.info("read model loaded", products=await browse.reload())
+    except Exception as exc:  # not ready until the refresher loads it (see /health/ready)
+        log.warning("read model not loaded yet", error=str(exc))
+    refresher = asyncio.create_task(browse.refresh_forever(settings.index_refresh_seconds))
     try:
         yield
     finally:
+        refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
         await sidecar.close()
 
 
 app = FastAPI(title="SmartCommerce catalog", version="0.1.0", lifespan=lifespan)
 install_common(app)
-app.include_router(health_router({Component.STATE, Component.PUBSUB}, check_store=True))
+
+
+def _read_model_loaded(state: Any) -> str | None:
+    browse = getattr(state, "browse", None)
+    return None if browse is not None and browse.loaded_at else "read model not loaded"
+
+
+app.include_router(
+    health_router(
+        {Component.STATE, Component.PUBSUB}, check_store=True, checks=[_read_model_loaded]
+    )
+)
+app.include_router(browse_router)
 app.include_router(router)
 app.include_router(inventory_router)
 app.include_router(admin_router)

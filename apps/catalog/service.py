@@ -74,11 +74,28 @@ class SkuIndex(Protocol):
         ...
 
 
+class ReadModel(Protocol):
+    """Told of every committed change so this instance's reads show it at once."""
+
+    def product_written(self, product: Product) -> None: ...
+
+    def product_removed(self, product_id: str) -> None: ...
+
+    def stock_written(self, records: list[StockRecord]) -> None: ...
+
+
 class CatalogService:
-    def __init__(self, repo: ProductRepository, relay: EventRelay, skus: SkuIndex) -> None:
+    def __init__(
+        self,
+        repo: ProductRepository,
+        relay: EventRelay,
+        skus: SkuIndex,
+        read_model: ReadModel | None = None,
+    ) -> None:
         self.repo = repo
         self.relay = relay
         self.skus = skus
+        self.read_model = read_model
 
     async def create(self, cmd: ProductCreate, correlation_id: str) -> tuple[Product, str, bool]:
         """Create once. A retry with the same id and content answers the existing product."""
@@ -97,6 +114,8 @@ class CatalogService:
                 raise
             return existing[0], existing[1], False
         await self.relay.relay(event)
+        if self.read_model:
+            self.read_model.product_written(product)
         created = await self.repo.get(product_id)
         assert created is not None
         return created[0], created[1], True
@@ -139,6 +158,8 @@ class CatalogService:
         except StaleWrite:
             raise Conflict("The product changed since you read it") from None
         await self.relay.relay(event)
+        if self.read_model:
+            self.read_model.product_written(updated)
         return await self.get(product_id)
 
     async def delete(self, product_id: str, if_match: str | None, correlation_id: str) -> None:
@@ -154,6 +175,8 @@ class CatalogService:
         except StaleWrite:
             raise Conflict("The product changed since you read it") from None
         await self.relay.relay(event)
+        if self.read_model:
+            self.read_model.product_removed(product_id)
 
     async def on_order_paid(self, event: EventEnvelope) -> None:
         """Count purchases for popularity. Idempotent: each event id counts once.
@@ -174,9 +197,12 @@ class CatalogService:
                     changes.append((domain.count_purchases(found[0], paid.items), found[1]))
             try:
                 await self.repo.update_many(changes, event.event_id)
-                return
             except StaleWrite:
                 continue
+            if self.read_model:
+                for product, _ in changes:
+                    self.read_model.product_written(product)
+            return
         raise RuntimeError(f"could not apply {event.event_id}: too contended")
 
 
@@ -215,11 +241,20 @@ INVENTORY_ATTEMPTS = 60
 
 class InventoryService:
     def __init__(
-        self, repo: InventoryRepository, outbox: BatchPublisher, default_ttl: timedelta
+        self,
+        repo: InventoryRepository,
+        outbox: BatchPublisher,
+        default_ttl: timedelta,
+        read_model: ReadModel | None = None,
     ) -> None:
         self.repo = repo
         self.outbox = outbox
         self.default_ttl = default_ttl
+        self.read_model = read_model
+
+    def _stock_written(self, records: list[StockRecord]) -> None:
+        if self.read_model:
+            self.read_model.stock_written(records)
 
     async def reserve(self, req: ReserveRequest, correlation_id: str) -> tuple[Reservation, bool]:
         """All lines or none; idempotent by order id (a retry answers the same reservation)."""
@@ -261,6 +296,7 @@ class InventoryService:
                 await _backoff(attempt)
                 continue
             await self.outbox.relay(batch)
+            self._stock_written(list(changed.values()))
             return reservation, True
         raise Unavailable("Stock is too contended right now; retry", order_id=req.order_id)
 
@@ -311,6 +347,7 @@ class InventoryService:
                 await _backoff(attempt)
                 continue
             await self.outbox.relay(batch)
+            self._stock_written(list(changed.values()))
             return updated
         raise Unavailable("Stock is too contended right now; retry", order_id=order_id)
 
@@ -343,6 +380,7 @@ class InventoryService:
                 await _backoff(attempt)
                 continue
             await self.outbox.relay(batch)
+            self._stock_written([after])
             return inventory.level(after, now)
         raise Unavailable("Stock is too contended right now; retry", sku=sku)
 

@@ -9,6 +9,9 @@ from apps.platform.settings import AppSettings
 class CatalogSettings(AppSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
 
+    index_refresh_seconds: float = Field(
+        30, gt=0, le=3600, description="reload of the read model (writes of other replicas)"
+    )
     reservation_ttl_seconds: int = Field(
         45 * 60,
         ge=1,

@@ -1,5 +1,8 @@
 """`/health/live` (the process answers) and `/health/ready` (sidecar, components and stores)."""
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -11,8 +14,14 @@ from apps.platform.state import JsonStateStore
 PROBE_KEY = "health-probe"
 
 
-def health_router(required_components: set[str], check_store: bool = False) -> APIRouter:
-    """`check_store`: also read a key through `app.state.store` (a round trip to the store)."""
+AppCheck = Callable[[Any], str | None]
+
+
+def health_router(
+    required_components: set[str], check_store: bool = False, checks: Sequence[AppCheck] = ()
+) -> APIRouter:
+    """`check_store`: also read a key through `app.state.store` (a round trip to the store);
+    `checks`: app-specific readiness (given `app.state`, a problem or None)."""
     router = APIRouter(prefix="/health", tags=["health"])
 
     @router.get("/live")
@@ -34,6 +43,7 @@ def health_router(required_components: set[str], check_store: bool = False) -> A
                     await store.get(PROBE_KEY)
                 except Exception as exc:
                     problems.append(f"store check failed: {exc.__class__.__name__}: {exc}")
+            problems += [p for check in checks if (p := check(request.app.state))]
         if problems:
             return error_response(
                 request, 503, ErrorCode.SERVICE_UNAVAILABLE, "Not ready", {"problems": problems}

@@ -74,13 +74,12 @@ class JsonStateStore:
         await self._save([{"key": key, "value": value, "options": FIRST_WRITE}], key)
 
     async def replace(self, key: str, value: Any, etag: str) -> None:
-        await self._save(
-            [{"key": key, "value": value, "etag": etag, "options": FIRST_WRITE}], key
-        )
+        await self._save([{"key": key, "value": value, "etag": etag, "options": FIRST_WRITE}], key)
 
     async def delete(self, key: str, etag: str) -> None:
         resp = await self.http.delete(
-            f"{self.base}/{key}", headers={"If-Match": etag},
+            f"{self.base}/{key}",
+            headers={"If-Match": etag},
             params={"concurrency": "first-write", "consistency": "strong"},
         )
         _raise_for(resp, key)

@@ -3,12 +3,19 @@
 Role checks on `/api/staff/*` arrive with the identity issue.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 
-from apps.contracts.catalog import Product, ProductCreate, ProductUpdate
+from apps.contracts.catalog import (
+    Facets,
+    Product,
+    ProductCreate,
+    ProductPage,
+    ProductUpdate,
+    SortField,
+)
 from apps.contracts.checkout import CheckoutAccepted, CheckoutState, OrderRequest
 from apps.contracts.errors import ErrorResponse
 from apps.contracts.inventory import ProductInventory, StockAdjustment, StockLevel
@@ -23,6 +30,113 @@ ERRORS: dict[int | str, dict[str, object]] = {
 router = APIRouter(prefix="/api", responses=ERRORS)
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=200)]
+
+
+CategoryParam = Annotated[str | None, Query(max_length=120, pattern=r"^[a-z0-9-]+$")]
+FiltersParam = Annotated[
+    str | None,
+    Query(
+        max_length=4000,
+        description='JSON, e.g. {"brand": ["Aurora"], "price_max": 500, '
+        '"in_stock": true, "attributes": {"color": ["Black"]}}',
+    ),
+]
+Page = Annotated[int, Query(ge=1, le=10_000)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+SortOrder = Annotated[Literal["asc", "desc"] | None, Query()]
+
+
+def _params(**values: object) -> dict[str, object]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@router.get("/products", response_model=ProductPage, tags=["products"])
+async def list_products(
+    request: Request,
+    category: CategoryParam = None,
+    filters: FiltersParam = None,
+    sort: SortField | None = None,
+    order: SortOrder = None,
+    page: Page = 1,
+    limit: Limit = 24,
+) -> Response:
+    """Active products of a category (and its sub-categories), filtered, sorted, paged."""
+    return await forward(
+        request,
+        AppId.CATALOG,
+        "products",
+        params=_params(
+            category=category, filters=filters, sort=sort, order=order, page=page, limit=limit
+        ),
+    )
+
+
+@router.get("/products/search", response_model=ProductPage, tags=["products"])
+async def search_products(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    category: CategoryParam = None,
+    filters: FiltersParam = None,
+    sort: SortField | None = None,
+    order: SortOrder = None,
+    page: Page = 1,
+    limit: Limit = 24,
+) -> Response:
+    """Relevance-ranked search over name, brand, category, attributes and description;
+    tolerant of case, accents and small typos; combines with the filters."""
+    return await forward(
+        request,
+        AppId.CATALOG,
+        "products/search",
+        params=_params(
+            q=q, category=category, filters=filters, sort=sort, order=order, page=page, limit=limit
+        ),
+    )
+
+
+@router.get("/products/filters", response_model=Facets, tags=["products"])
+async def product_filters(
+    request: Request,
+    category: CategoryParam = None,
+    filters: FiltersParam = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Facets with counts for the current filter set (each facet ignores its own filter)."""
+    return await forward(
+        request,
+        AppId.CATALOG,
+        "products/filters",
+        params=_params(category=category, filters=filters, q=q),
+    )
+
+
+@router.get("/products/featured", response_model=ProductPage, tags=["products"])
+async def featured_products(
+    request: Request, limit: Annotated[int, Query(ge=1, le=50)] = 12
+) -> Response:
+    return await forward(request, AppId.CATALOG, "products/featured", params={"limit": limit})
+
+
+@router.get("/products/{product_id}/related", response_model=ProductPage, tags=["products"])
+async def related_products(
+    product_id: PathId, request: Request, limit: Annotated[int, Query(ge=1, le=50)] = 8
+) -> Response:
+    return await forward(
+        request, AppId.CATALOG, f"products/{product_id}/related", params={"limit": limit}
+    )
+
+
+@router.get("/categories", tags=["categories"])
+async def categories(request: Request) -> Response:
+    """The category tree with product counts."""
+    return await forward(request, AppId.CATALOG, "categories")
+
+
+@router.get("/categories/{slug}", tags=["categories"])
+async def category(
+    slug: Annotated[str, Path(max_length=120, pattern=r"^[a-z0-9-]+$")], request: Request
+) -> Response:
+    return await forward(request, AppId.CATALOG, f"categories/{slug}")
 
 
 @router.get("/products/{product_id}", response_model=Product, tags=["products"])

@@ -1,0 +1,182 @@
+"""Browsing use cases over the read model (apps/catalog/search.py).
+
+Each catalog instance holds the index in memory. It is loaded from the state store at start
+(state query API: every product, category and stock document), updated at once by this
+instance's own writes, and reloaded every `CATALOG_INDEX_REFRESH_SECONDS` so writes made by
+other replicas show within that bound. Reads never touch the store: browsing stays fast as
+the catalog grows, and a reload swaps a fully built index in one assignment.
+"""
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+from pydantic import BaseModel
+
+from apps.catalog import inventory
+from apps.catalog.inventory import StockRecord
+from apps.catalog.search import CatalogIndex
+from apps.contracts.catalog import (
+    Category,
+    Facets,
+    ListFilters,
+    Product,
+    ProductPage,
+    ProductStatus,
+    SortField,
+)
+from apps.contracts.errors import NotFound
+
+log = structlog.stdlib.get_logger("catalog.browse")
+
+
+class IndexSource(Protocol):
+    def products(self) -> AsyncIterator[Product]: ...
+
+    def stock_records(self) -> AsyncIterator[StockRecord]: ...
+
+    async def categories(self) -> list[Category]: ...
+
+
+class CategoryNode(BaseModel):
+    slug: str
+    name: str
+    parent_slug: str | None
+    description: str
+    product_count: int
+    children: list["CategoryNode"]
+
+
+class CategoryDetail(CategoryNode):
+    breadcrumb: list[Category]
+
+
+class BrowseService:
+    def __init__(self, source: IndexSource) -> None:
+        self.source = source
+        self.index = CatalogIndex()
+        self.loaded_at: datetime | None = None
+
+    # -- keeping the index current --------------------------------------------------------
+    async def reload(self) -> int:
+        fresh = CatalogIndex()
+        fresh.set_categories(await self.source.categories())
+        async for product in self.source.products():
+            fresh.upsert(product)
+        now = datetime.now(UTC)
+        async for record in self.source.stock_records():
+            fresh.set_sku_available(record.product_id, record.sku, inventory.available(record, now))
+        self.index = fresh  # one assignment: readers see the old or the new index, whole
+        self.loaded_at = now
+        return len(fresh.entries)
+
+    async def refresh_forever(self, every_seconds: float) -> None:
+        while True:
+            # Retry soon while never loaded, then at the configured interval.
+            await asyncio.sleep(every_seconds if self.loaded_at else min(every_seconds, 2))
+            try:
+                await self.reload()
+            except Exception as exc:  # keep serving the last good index
+                log.warning("index refresh failed", error=str(exc))
+
+    def product_written(self, product: Product) -> None:
+        self.index.upsert(product)
+
+    def product_removed(self, product_id: str) -> None:
+        self.index.remove(product_id)
+
+    def stock_written(self, records: list[StockRecord]) -> None:
+        now = datetime.now(UTC)
+        for rec in records:
+            self.index.set_sku_available(rec.product_id, rec.sku, inventory.available(rec, now))
+
+    # -- queries --------------------------------------------------------------------------
+    def products(
+        self,
+        *,
+        category: str | None,
+        filters: ListFilters,
+        q: str | None,
+        sort: SortField | None,
+        descending: bool | None,
+        page: int,
+        limit: int,
+    ) -> ProductPage:
+        if category and category not in self.index.categories:
+            raise NotFound("Category not found", category=category)
+        return self.index.query(
+            category=category,
+            filters=filters,
+            q=q,
+            sort=sort,
+            descending=descending,
+            page=page,
+            limit=limit,
+        )
+
+    def facets(self, *, category: str | None, filters: ListFilters, q: str | None) -> Facets:
+        if category and category not in self.index.categories:
+            raise NotFound("Category not found", category=category)
+        return self.index.facets(category=category, filters=filters, q=q)
+
+    def featured(self, limit: int) -> ProductPage:
+        """Best sellers that can be bought now."""
+        return self.index.query(
+            filters=ListFilters(in_stock=True), sort=SortField.POPULARITY, limit=limit
+        )
+
+    def related(self, product_id: str, limit: int) -> ProductPage:
+        """Same category, closest in price, in stock; the recommendations app refines this."""
+        entry = self.index.entries.get(product_id)
+        if entry is None or entry.product.status != ProductStatus.ACTIVE:
+            raise NotFound("Product not found", product_id=product_id)
+        pool = self.index.query(
+            category=entry.product.category_slug, filters=ListFilters(in_stock=True), limit=10_000
+        ).items
+        pool = [p for p in pool if p.product_id != product_id]
+        pool.sort(key=lambda p: (abs(p.price.amount - entry.price), p.product_id))
+        return ProductPage(items=pool[:limit], total=len(pool), page=1, limit=limit)
+
+    def category_tree(self) -> list[CategoryNode]:
+        counts = self._counts()
+        return [self._node(c, counts) for c in self._children(None)]
+
+    def category(self, slug: str) -> CategoryDetail:
+        found = self.index.categories.get(slug)
+        if found is None:
+            raise NotFound("Category not found", slug=slug)
+        trail, current = [], found
+        while current.parent_slug:
+            current = self.index.categories[current.parent_slug]
+            trail.append(current)
+        node = self._node(found, self._counts())
+        return CategoryDetail(**node.model_dump(), breadcrumb=trail[::-1])
+
+    def _children(self, parent: str | None) -> list[Category]:
+        kids = [c for c in self.index.categories.values() if c.parent_slug == parent]
+        return sorted(kids, key=lambda c: (c.sort_order, c.name))
+
+    def _counts(self) -> Counter[str]:
+        """Active products per category, each counted in its category and every ancestor."""
+        counts: Counter[str] = Counter()
+        for entry in self.index.entries.values():
+            if entry.product.status != ProductStatus.ACTIVE:
+                continue
+            slug: str | None = entry.product.category_slug
+            while slug is not None and slug in self.index.categories:
+                counts[slug] += 1
+                slug = self.index.categories[slug].parent_slug
+        return counts
+
+    def _node(self, c: Category, counts: Counter[str]) -> CategoryNode:
+        return CategoryNode(
+            slug=c.slug,
+            name=c.name,
+            parent_slug=c.parent_slug,
+            description=c.description,
+            product_count=counts[c.slug],
+            children=[self._node(k, counts) for k in self._children(c.slug)],
+        )

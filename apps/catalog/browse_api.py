@@ -1,0 +1,116 @@
+"""Browsing routes of the catalog (read model): list, search, facets, featured, related,
+categories. Declared before `/products/{product_id}` so their paths win."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import ValidationError
+
+from apps.catalog.browse import BrowseService, CategoryDetail, CategoryNode
+from apps.contracts.catalog import Facets, ListFilters, ProductPage, SortField
+from apps.contracts.errors import InvalidRequest
+
+browse_router = APIRouter(tags=["browse"])
+
+
+def get_browse(request: Request) -> BrowseService:
+    service: BrowseService = request.app.state.browse
+    return service
+
+
+Browse = Annotated[BrowseService, Depends(get_browse)]
+CategoryParam = Annotated[str | None, Query(max_length=120, pattern=r"^[a-z0-9-]+$")]
+FiltersParam = Annotated[str | None, Query(max_length=4000, description="JSON: ListFilters")]
+Page = Annotated[int, Query(ge=1, le=10_000)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+SortOrder = Annotated[Literal["asc", "desc"] | None, Query()]
+
+
+def parse_filters(raw: str | None) -> ListFilters:
+    if not raw:
+        return ListFilters()
+    try:
+        return ListFilters.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidRequest(
+            "Invalid filters", errors=exc.errors(include_url=False, include_context=False)
+        ) from None
+
+
+def _descending(order: str | None) -> bool | None:
+    return None if order is None else order == "desc"
+
+
+@browse_router.get("/products", response_model=ProductPage)
+async def list_products(
+    browse: Browse,
+    category: CategoryParam = None,
+    filters: FiltersParam = None,
+    sort: SortField | None = None,
+    order: SortOrder = None,
+    page: Page = 1,
+    limit: Limit = 24,
+) -> ProductPage:
+    return browse.products(
+        category=category,
+        filters=parse_filters(filters),
+        q=None,
+        sort=sort,
+        descending=_descending(order),
+        page=page,
+        limit=limit,
+    )
+
+
+@browse_router.get("/products/search", response_model=ProductPage)
+async def search_products(
+    browse: Browse,
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    category: CategoryParam = None,
+    filters: FiltersParam = None,
+    sort: SortField | None = None,
+    order: SortOrder = None,
+    page: Page = 1,
+    limit: Limit = 24,
+) -> ProductPage:
+    return browse.products(
+        category=category,
+        filters=parse_filters(filters),
+        q=q,
+        sort=sort,
+        descending=_descending(order),
+        page=page,
+        limit=limit,
+    )
+
+
+@browse_router.get("/products/filters", response_model=Facets)
+async def product_facets(
+    browse: Browse,
+    category: CategoryParam = None,
+    filters: FiltersParam = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> Facets:
+    return browse.facets(category=category, filters=parse_filters(filters), q=q)
+
+
+@browse_router.get("/products/featured", response_model=ProductPage)
+async def featured(browse: Browse, limit: Annotated[int, Query(ge=1, le=50)] = 12) -> ProductPage:
+    return browse.featured(limit)
+
+
+@browse_router.get("/products/{product_id}/related", response_model=ProductPage)
+async def related(
+    product_id: str, browse: Browse, limit: Annotated[int, Query(ge=1, le=50)] = 8
+) -> ProductPage:
+    return browse.related(product_id, limit)
+
+
+@browse_router.get("/categories", response_model=list[CategoryNode])
+async def categories(browse: Browse) -> list[CategoryNode]:
+    return browse.category_tree()
+
+
+@browse_router.get("/categories/{slug}", response_model=CategoryDetail)
+async def category(slug: str, browse: Browse) -> CategoryDetail:
+    return browse.category(slug)
