@@ -13,58 +13,17 @@ import argparse
 import asyncio
 import json
 import platform
-import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.common import closed_loop, start_cluster, summary, table
 from tests import factories
 from tests.harness import Cluster
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def pct(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-async def closed_loop(
-    url: str, seconds: float, concurrency: int, max_requests: int
-) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
-
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline and len(latencies) + errors < max_requests:
-                t0 = time.perf_counter()
-                r = await client.get(url)
-                if r.status_code == 200:
-                    latencies.append((time.perf_counter() - t0) * 1000)
-                else:
-                    errors += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return summary(latencies, errors, elapsed)
-
-
-def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, Any]:
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-        "p95_ms": round(pct(latencies, 95), 2) if latencies else None,
-        "p99_ms": round(pct(latencies, 99), 2) if latencies else None,
-    }
 
 
 def writes(cluster: Cluster, product_id: str, count: int) -> dict[str, Any]:
@@ -141,13 +100,8 @@ def main() -> None:
     parser.add_argument("--checkouts", type=int, default=40)
     args = parser.parse_args()
 
-    cluster = Cluster.create()
+    cluster = start_cluster()
     try:
-        cluster.start_infrastructure()
-        for app_id in cluster.app_specs():
-            cluster.start_app(app_id, env={"SC_LOG_LEVEL": "WARNING"}, wait=False)
-        for app_id in cluster.app_specs():
-            cluster.wait_ready(app_id)
         body = factories.product()
         body["variants"][0]["stock"] = 1_000_000
         with cluster.client("storefront") as api:
@@ -186,14 +140,7 @@ def main() -> None:
         f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}; "
         f"concurrency {args.concurrency}, {args.seconds:.0f} s per read scenario\n"
     )
-    print("| scenario | requests | errors | req/s | p50 ms | p95 ms | p99 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name in names:
-        r = results[name]
-        print(
-            f"| {name} | {r['requests']} | {r['errors']} | {r['rps']} | {r['p50_ms']} | "
-            f"{r['p95_ms']} | {r['p99_ms']} |"
-        )
+    table(results)
     state, cat, front = (results[n] for n in names[:3])
     print(
         f"\nratios (p95): catalog/state {cat['p95_ms'] / state['p95_ms']:.2f}x, "
@@ -202,7 +149,7 @@ def main() -> None:
     )
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(
+    (out / "reads.json").write_text(
         json.dumps(
             {
                 "args": vars(args),

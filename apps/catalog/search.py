@@ -126,7 +126,10 @@ class Entry:
 class CatalogIndex:
     entries: dict[str, Entry] = field(default_factory=dict)
     categories: dict[str, Category] = field(default_factory=dict)
-    doc_freq: Counter[str] = field(default_factory=Counter)
+    #: term -> {product id: field-weighted frequency}: search touches only matching products
+    postings: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: category slug -> product ids filed directly under it
+    by_category: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     # -- maintenance ---------------------------------------------------------------------
     def set_categories(self, categories: Iterable[Category]) -> None:
@@ -135,9 +138,8 @@ class CatalogIndex:
     def upsert(self, product: Product) -> None:
         old = self.entries.get(product.product_id)
         if old is not None:
-            self.doc_freq.subtract(old.terms.keys())
+            self._unlink(old)
         terms = self._terms(product)
-        self.doc_freq.update(terms.keys())
         entry = Entry(
             product,
             0,
@@ -148,6 +150,9 @@ class CatalogIndex:
         )
         entry.recount()
         self.entries[product.product_id] = entry
+        for term, weight in terms.items():
+            self.postings.setdefault(term, {})[product.product_id] = weight
+        self.by_category[product.category_slug].add(product.product_id)
 
     def set_sku_available(self, product_id: str, sku: str, available: int) -> None:
         entry = self.entries.get(product_id)
@@ -158,7 +163,20 @@ class CatalogIndex:
     def remove(self, product_id: str) -> None:
         old = self.entries.pop(product_id, None)
         if old is not None:
-            self.doc_freq.subtract(old.terms.keys())
+            self._unlink(old)
+
+    def doc_freq(self, term: str) -> int:
+        return len(self.postings.get(term, ()))
+
+    def _unlink(self, old: Entry) -> None:
+        pid = old.product.product_id
+        for term in old.terms:
+            docs = self.postings.get(term)
+            if docs is not None:
+                docs.pop(pid, None)
+                if not docs:
+                    del self.postings[term]
+        self.by_category[old.product.category_slug].discard(pid)
 
     def _terms(self, product: Product) -> dict[str, float]:
         category = self.categories.get(product.category_slug)
@@ -192,79 +210,87 @@ class CatalogIndex:
             stack.extend(children.get(current, []))
         return found
 
+    def candidates(self, category: str | None) -> list[Entry]:
+        """The entries a category (with its descendants) can return; all without one."""
+        if category is None:
+            return list(self.entries.values())
+        return [
+            self.entries[pid]
+            for slug in self.descendants(category)
+            for pid in self.by_category.get(slug, ())
+        ]
+
+    def expand(self, word: str, last: bool) -> dict[str, float]:
+        """Terms a query word matches, with a penalty: exact 1, prefix 0.8, typo 0.6."""
+        budget = typo_budget(word)
+        options: dict[str, float] = {}
+        if word in self.postings:
+            options[word] = 1.0
+        for term in self.postings:
+            if term == word:
+                continue
+            if last and len(word) >= 2 and term.startswith(word):
+                options[term] = 0.8
+            elif budget and within(word, term, budget):
+                options[term] = 0.6
+        return options
+
     def search(self, q: str) -> dict[str, float]:
         """Scores of the products matching every word of `q` (empty when none do)."""
         query = words(q)
         if not query:
             return {}
-        vocabulary = [t for t, n in self.doc_freq.items() if n > 0]
         total = max(len(self.entries), 1)
-        expansions = []
+        scores: dict[str, float] | None = None
         for i, word in enumerate(query):
-            budget = typo_budget(word)
-            options: dict[str, float] = {}
-            for term in vocabulary:
-                if term == word:
-                    options[term] = 1.0
-                elif i == len(query) - 1 and len(word) >= 2 and term.startswith(word):
-                    options[term] = max(options.get(term, 0), 0.8)
-                elif budget and within(word, term, budget):
-                    options[term] = max(options.get(term, 0), 0.6)
-            expansions.append(options)
-        scores: dict[str, float] = {}
-        for pid, entry in self.entries.items():
-            score = 0.0
-            for options in expansions:
-                best = 0.0
-                for term, penalty in options.items():
-                    weight = entry.terms.get(term)
-                    if weight:
-                        idf = math.log(1 + total / self.doc_freq[term])
-                        best = max(best, weight * idf * penalty)
-                if best == 0.0:
-                    break
-                score += best
-            else:
-                scores[pid] = score
-        return scores
+            best: dict[str, float] = {}
+            for term, penalty in self.expand(word, last=i == len(query) - 1).items():
+                idf = math.log(1 + total / self.doc_freq(term))
+                for pid, weight in self.postings[term].items():
+                    value = weight * idf * penalty
+                    if value > best.get(pid, 0.0):
+                        best[pid] = value
+            if scores is None:
+                scores = best
+            else:  # every word must match: keep products found by all words so far
+                scores = {pid: s + best[pid] for pid, s in scores.items() if pid in best}
+            if not scores:
+                return {}
+        return scores or {}
 
-    def _predicate(
-        self, category: str | None, filters: ListFilters, skip: str | None = None
-    ) -> Callable[[Entry], bool]:
+    def _failures(
+        self, category: str | None, filters: ListFilters
+    ) -> Callable[[Entry], frozenset[str]]:
+        """Which filters an entry fails (inactive products fail everything): one pass gives
+        both the hits (no failure) and every facet (at most its own filter failed)."""
         allowed = self.descendants(category) if category else None
         brands = {normalize(b) for b in filters.brand}
         attributes = {k: {normalize(v) for v in vs} for k, vs in filters.attributes.items() if vs}
+        inactive = frozenset({"status"})
 
-        def ok(e: Entry) -> bool:
+        def fails(e: Entry) -> frozenset[str]:
             p = e.product
             if p.status != ProductStatus.ACTIVE:
-                return False
-            if allowed is not None and skip != "category" and p.category_slug not in allowed:
-                return False
-            if brands and skip != "brand" and normalize(p.brand) not in brands:
-                return False
-            if skip != "price":
-                if filters.price_min is not None and e.price < filters.price_min:
-                    return False
-                if filters.price_max is not None and e.price > filters.price_max:
-                    return False
-            if (
-                filters.in_stock is not None
-                and skip != "in_stock"
-                and ((e.available > 0) != filters.in_stock)
+                return inactive
+            failed = []
+            if allowed is not None and p.category_slug not in allowed:
+                failed.append("category")
+            if brands and normalize(p.brand) not in brands:
+                failed.append("brand")
+            if (filters.price_min is not None and e.price < filters.price_min) or (
+                filters.price_max is not None and e.price > filters.price_max
             ):
-                return False
+                failed.append("price")
+            if filters.in_stock is not None and (e.available > 0) != filters.in_stock:
+                failed.append("in_stock")
             if filters.rating_min is not None and e.rating < filters.rating_min:
-                return False
+                failed.append("rating")
             for key, wanted in attributes.items():
-                if skip == f"attr:{key}":
-                    continue
-                values = {normalize(v) for v in _attribute_values(p, key)}
-                if not values & wanted:
-                    return False
-            return True
+                if not {normalize(v) for v in _attribute_values(p, key)} & wanted:
+                    failed.append(f"attr:{key}")
+            return frozenset(failed)
 
-        return ok
+        return fails
 
     def query(
         self,
@@ -280,13 +306,12 @@ class CatalogIndex:
         """One page of active products. Sort defaults: relevance when searching, else
         popularity; descending by default for newest/popularity/rating/relevance."""
         filters = filters or ListFilters()
-        ok = self._predicate(category, filters)
+        fails = self._failures(category, filters)
         scores = self.search(q) if q else None
-        hits = [
-            e
-            for e in self.entries.values()
-            if ok(e) and (scores is None or e.product.product_id in scores)
-        ]
+        pool = (
+            self.candidates(category) if scores is None else [self.entries[pid] for pid in scores]
+        )
+        hits = [e for e in pool if not fails(e)]
         sort = sort or (SortField.RELEVANCE if q else SortField.POPULARITY)
         if sort == SortField.RELEVANCE and scores is None:
             sort = SortField.POPULARITY
@@ -310,33 +335,42 @@ class CatalogIndex:
         q: str | None = None,
     ) -> Facets:
         filters = filters or ListFilters()
+        fails = self._failures(category, filters)
         scores = self.search(q) if q else None
-        pool = [
-            e for e in self.entries.values() if scores is None or e.product.product_id in scores
-        ]
+        pool = self.entries.values() if scores is None else [self.entries[p] for p in scores]
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        total = 0
+        for e in pool:
+            failed = fails(e)
+            if len(failed) > 1 or "status" in failed:
+                continue
+            (only,) = failed or (None,)
+            total += only is None
+            p = e.product
+            for facet, values in (
+                ("category", [p.category_slug]),
+                ("brand", [p.brand]),
+                ("price", [price_band(e.price)]),
+                ("in_stock", ["true" if e.available > 0 else "false"]),
+                *((f"attr:{k}", set(_attribute_values(p, k))) for k in _attribute_keys(p)),
+            ):
+                if only is None or only == facet:
+                    counts[facet].update(values)
 
-        def count(skip: str | None, value_of: Callable[[Entry], Iterable[str]]) -> list[FacetValue]:
-            ok = self._predicate(category, filters, skip)
-            counter: Counter[str] = Counter()
-            for e in pool:
-                if ok(e):
-                    counter.update(set(value_of(e)))
+        def listed(facet: str) -> list[FacetValue]:
             return [
                 FacetValue(value=v, count=n)
-                for v, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+                for v, n in sorted(counts[facet].items(), key=lambda kv: (-kv[1], kv[0]))
             ]
 
-        total = sum(1 for e in pool if self._predicate(category, filters)(e))
-        attribute_keys = sorted({k for e in pool for k in _attribute_keys(e.product)})
         return Facets(
             total=total,
-            categories=count("category", lambda e: [e.product.category_slug]),
-            brands=count("brand", lambda e: [e.product.brand]),
-            price_ranges=count("price", lambda e: [price_band(e.price)]),
-            in_stock=count("in_stock", lambda e: ["true" if e.available > 0 else "false"]),
+            categories=listed("category"),
+            brands=listed("brand"),
+            price_ranges=listed("price"),
+            in_stock=listed("in_stock"),
             attributes={
-                k: count(f"attr:{k}", lambda e, k=k: _attribute_values(e.product, k))
-                for k in attribute_keys
+                k.removeprefix("attr:"): listed(k) for k in sorted(counts) if k.startswith("attr:")
             },
         )
 

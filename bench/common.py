@@ -1,0 +1,75 @@
+"""Shared pieces of the benchmarks: a bounded closed-loop load generator and a cluster."""
+
+import asyncio
+import statistics
+import time
+from itertools import cycle
+from typing import Any
+
+import httpx
+
+from tests.harness import Cluster
+
+
+def pct(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def closed_loop(
+    url: str | list[str], seconds: float, concurrency: int, max_requests: int
+) -> dict[str, Any]:
+    """Each of `concurrency` workers sends the next URL (round robin) and waits for the
+    answer, until `seconds` pass or `max_requests` are made."""
+    urls = cycle([url] if isinstance(url, str) else url)
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline and len(latencies) + errors < max_requests:
+                t0 = time.perf_counter()
+                r = await client.get(next(urls))
+                if r.status_code == 200:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return summary(latencies, errors, elapsed)
+
+
+def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, Any]:
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
+        "p95_ms": round(pct(latencies, 95), 2) if latencies else None,
+        "p99_ms": round(pct(latencies, 99), 2) if latencies else None,
+    }
+
+
+def start_cluster(log_level: str = "WARNING") -> Cluster:
+    cluster = Cluster.create()
+    cluster.start_infrastructure()
+    for app_id in cluster.app_specs():
+        cluster.start_app(app_id, env={"SC_LOG_LEVEL": log_level}, wait=False)
+    for app_id in cluster.app_specs():
+        cluster.wait_ready(app_id)
+    return cluster
+
+
+def table(results: dict[str, dict[str, Any]]) -> None:
+    print("| scenario | requests | errors | req/s | p50 ms | p95 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r['requests']} | {r['errors']} | {r['rps']} | {r['p50_ms']} | "
+            f"{r['p95_ms']} | {r['p99_ms']} |"
+        )
