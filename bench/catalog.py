@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from apps.catalog.seed import DEPARTMENTS
-from bench.common import closed_loop, start_cluster, table
+from bench.common import closed_loop, save_results, start_cluster, table
 from scripts import seed as seed_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,18 +111,7 @@ def main() -> None:
             f"({via['p95_ms'] / direct_r['p95_ms']:.2f}x); throughput "
             f"{via['rps'] / direct_r['rps']:.2f}x of direct"
         )
-    out = ROOT / "bench-results"
-    out.mkdir(exist_ok=True)
-    (out / "catalog.json").write_text(
-        json.dumps(
-            {
-                "args": vars(args),
-                "results": results,
-                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            },
-            indent=2,
-        )
-    )
+    save_results("catalog", args, results)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
 """Shared pieces of the benchmarks: a bounded closed-loop load generator and a cluster."""
 
 import asyncio
+import json
 import statistics
 import time
 from itertools import cycle
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.harness import Cluster
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pct(samples: list[float], p: float) -> float:
@@ -73,3 +77,13 @@ def table(results: dict[str, dict[str, Any]]) -> None:
             f"| {name} | {r['requests']} | {r['errors']} | {r['rps']} | {r['p50_ms']} | "
             f"{r['p95_ms']} | {r['p99_ms']} |"
         )
+
+
+def save_results(name: str, args: Any, results: dict[str, Any]) -> Path:
+    """bench-results/<name>.json: the figures with the arguments that produced them."""
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    path = out / f"{name}.json"
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    path.write_text(json.dumps({"args": vars(args), "results": results, "at": at}, indent=2))
+    return path

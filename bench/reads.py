@@ -11,7 +11,6 @@ time and count, on loopback only; the load generator shares the machine's 2 core
 
 import argparse
 import asyncio
-import json
 import platform
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import closed_loop, start_cluster, summary, table
+from bench.common import closed_loop, save_results, start_cluster, summary, table
 from tests import factories
 from tests.harness import Cluster
 
@@ -147,18 +146,7 @@ def main() -> None:
         f"storefront/catalog {front['p95_ms'] / cat['p95_ms']:.2f}x; "
         f"throughput storefront/catalog {front['rps'] / cat['rps']:.2f}x"
     )
-    out = ROOT / "bench-results"
-    out.mkdir(exist_ok=True)
-    (out / "reads.json").write_text(
-        json.dumps(
-            {
-                "args": vars(args),
-                "results": results,
-                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            },
-            indent=2,
-        )
-    )
+    save_results("reads", args, results)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Browsing routes of the catalog (read model): list, search, facets, featured, related,
 categories. Declared before `/products/{product_id}` so their paths win."""
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
@@ -9,6 +9,15 @@ from pydantic import ValidationError
 from apps.catalog.browse import BrowseService, CategoryDetail, CategoryNode
 from apps.contracts.catalog import Facets, ListFilters, ProductPage, SortField
 from apps.contracts.errors import InvalidRequest
+from apps.platform.params import (
+    CategoryParam,
+    FiltersParam,
+    Limit,
+    Page,
+    SearchParam,
+    SmallLimit,
+    SortOrder,
+)
 
 browse_router = APIRouter(tags=["browse"])
 
@@ -19,11 +28,6 @@ def get_browse(request: Request) -> BrowseService:
 
 
 Browse = Annotated[BrowseService, Depends(get_browse)]
-CategoryParam = Annotated[str | None, Query(max_length=120, pattern=r"^[a-z0-9-]+$")]
-FiltersParam = Annotated[str | None, Query(max_length=4000, description="JSON: ListFilters")]
-Page = Annotated[int, Query(ge=1, le=10_000)]
-Limit = Annotated[int, Query(ge=1, le=100)]
-SortOrder = Annotated[Literal["asc", "desc"] | None, Query()]
 
 
 def parse_filters(raw: str | None) -> ListFilters:
@@ -65,7 +69,7 @@ async def list_products(
 @browse_router.get("/products/search", response_model=ProductPage)
 async def search_products(
     browse: Browse,
-    q: Annotated[str, Query(min_length=1, max_length=200)],
+    q: SearchParam,
     category: CategoryParam = None,
     filters: FiltersParam = None,
     sort: SortField | None = None,
@@ -95,14 +99,12 @@ async def product_facets(
 
 
 @browse_router.get("/products/featured", response_model=ProductPage)
-async def featured(browse: Browse, limit: Annotated[int, Query(ge=1, le=50)] = 12) -> ProductPage:
+async def featured(browse: Browse, limit: SmallLimit = 12) -> ProductPage:
     return browse.featured(limit)
 
 
 @browse_router.get("/products/{product_id}/related", response_model=ProductPage)
-async def related(
-    product_id: str, browse: Browse, limit: Annotated[int, Query(ge=1, le=50)] = 8
-) -> ProductPage:
+async def related(product_id: str, browse: Browse, limit: SmallLimit = 8) -> ProductPage:
     return browse.related(product_id, limit)
 
 

@@ -77,13 +77,7 @@ def _pruned(rec: StockRecord, now: datetime) -> StockRecord:
 def reserve(
     records: Records, req: ReserveRequest, now: datetime, ttl: timedelta
 ) -> tuple[dict[str, StockRecord], ReservationView]:
-    shortages = []
-    for line in req.lines:
-        rec = records[line.sku]
-        free = available(rec, now) + _own_hold(rec, req.order_id, now)
-        if line.quantity > free:
-            shortages.append({"sku": line.sku, "requested": line.quantity, "available": free})
-    if shortages:
+    if shortages := _shortages(records, req.order_id, req.lines, now):
         raise InsufficientStock(
             "Not enough stock for every line; nothing was reserved", shortages=shortages
         )
@@ -125,13 +119,7 @@ def commit(
     """Turn the holds into sales. A lapsed hold is re-taken from what is free, if enough is."""
     if reservation.status == ReservationStatus.RELEASED:
         raise Conflict("A released reservation cannot be committed", order_id=reservation.order_id)
-    shortages = []
-    for line in reservation.lines:
-        rec = records[line.sku]
-        free = available(rec, now) + _own_hold(rec, reservation.order_id, now)
-        if line.quantity > free:
-            shortages.append({"sku": line.sku, "requested": line.quantity, "available": free})
-    if shortages:
+    if shortages := _shortages(records, reservation.order_id, reservation.lines, now):
         raise InsufficientStock("The reservation lapsed and the stock is gone", shortages=shortages)
     changed = {}
     for line in reservation.lines:
@@ -180,6 +168,19 @@ def effective_status(reservation: ReservationView, now: datetime) -> Reservation
 
 def same_lines(a: list[ReservationLine], b: list[ReservationLine]) -> bool:
     return sorted((x.sku, x.quantity) for x in a) == sorted((x.sku, x.quantity) for x in b)
+
+
+def _shortages(
+    records: Records, order_id: str, lines: list[ReservationLine], now: datetime
+) -> list[dict[str, object]]:
+    """Lines the free stock (plus the order's own hold) cannot cover."""
+    short = []
+    for line in lines:
+        rec = records[line.sku]
+        free = available(rec, now) + _own_hold(rec, order_id, now)
+        if line.quantity > free:
+            short.append({"sku": line.sku, "requested": line.quantity, "available": free})
+    return short
 
 
 def _own_hold(rec: StockRecord, order_id: str, now: datetime) -> int:

@@ -3,7 +3,7 @@
 Role checks on `/api/staff/*` arrive with the identity issue.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
@@ -21,6 +21,15 @@ from apps.contracts.errors import ErrorResponse
 from apps.contracts.inventory import ProductInventory, StockAdjustment, StockLevel
 from apps.contracts.names import AppId
 from apps.contracts.orders import Order
+from apps.platform.params import (
+    CategoryParam,
+    FiltersParam,
+    Limit,
+    Page,
+    SearchParam,
+    SmallLimit,
+    SortOrder,
+)
 from apps.storefront.adapters import forward
 
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -30,20 +39,6 @@ ERRORS: dict[int | str, dict[str, object]] = {
 router = APIRouter(prefix="/api", responses=ERRORS)
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=200)]
-
-
-CategoryParam = Annotated[str | None, Query(max_length=120, pattern=r"^[a-z0-9-]+$")]
-FiltersParam = Annotated[
-    str | None,
-    Query(
-        max_length=4000,
-        description='JSON, e.g. {"brand": ["Aurora"], "price_max": 500, '
-        '"in_stock": true, "attributes": {"color": ["Black"]}}',
-    ),
-]
-Page = Annotated[int, Query(ge=1, le=10_000)]
-Limit = Annotated[int, Query(ge=1, le=100)]
-SortOrder = Annotated[Literal["asc", "desc"] | None, Query()]
 
 
 def _params(**values: object) -> dict[str, object]:
@@ -74,7 +69,7 @@ async def list_products(
 @router.get("/products/search", response_model=ProductPage, tags=["products"])
 async def search_products(
     request: Request,
-    q: Annotated[str, Query(min_length=1, max_length=200)],
+    q: SearchParam,
     category: CategoryParam = None,
     filters: FiltersParam = None,
     sort: SortField | None = None,
@@ -111,16 +106,12 @@ async def product_filters(
 
 
 @router.get("/products/featured", response_model=ProductPage, tags=["products"])
-async def featured_products(
-    request: Request, limit: Annotated[int, Query(ge=1, le=50)] = 12
-) -> Response:
+async def featured_products(request: Request, limit: SmallLimit = 12) -> Response:
     return await forward(request, AppId.CATALOG, "products/featured", params={"limit": limit})
 
 
 @router.get("/products/{product_id}/related", response_model=ProductPage, tags=["products"])
-async def related_products(
-    product_id: PathId, request: Request, limit: Annotated[int, Query(ge=1, le=50)] = 8
-) -> Response:
+async def related_products(product_id: PathId, request: Request, limit: SmallLimit = 8) -> Response:
     return await forward(
         request, AppId.CATALOG, f"products/{product_id}/related", params={"limit": limit}
     )
