@@ -313,10 +313,7 @@ class DaprSeedRepository:
         return found.value if found else None
 
     async def load(self, categories: list[Category], products: list[Product]) -> None:
-        items: list[tuple[str, Any]] = [
-            (category_key(c.slug), {"kind": "category", "category": c.model_dump(mode="json")})
-            for c in categories
-        ]
+        items: list[tuple[str, Any]] = [(category_key(c.slug), category_doc(c)) for c in categories]
         for p in products:
             items.append((product_key(p.product_id), _doc(p, [])))
             items.extend(
@@ -337,15 +334,56 @@ class DaprIndexSource:
 
     async def products(self) -> AsyncIterator[Product]:
         async for doc in self.store.query({"EQ": {"kind": "product"}}):
-            if not doc.get("deleted"):
-                yield Product.model_validate(doc["product"])
+            if not doc.value.get("deleted"):
+                yield Product.model_validate(doc.value["product"])
 
     async def stock_records(self) -> AsyncIterator[StockRecord]:
         async for doc in self.store.query({"EQ": {"kind": "stock"}}):
-            yield StockRecord.model_validate(doc)
+            yield StockRecord.model_validate(doc.value)
 
     async def categories(self) -> list[Category]:
-        return [
-            Category.model_validate(doc["category"])
-            async for doc in self.store.query({"EQ": {"kind": "category"}})
-        ]
+        return [c for c, _ in (await categories_with_etags(self.store)).values()]
+
+
+def category_doc(category: Category) -> dict[str, Any]:
+    return {"kind": "category", "category": category.model_dump(mode="json")}
+
+
+async def categories_with_etags(store: JsonStateStore) -> dict[str, tuple[Category, str]]:
+    found = {}
+    async for doc in store.query({"EQ": {"kind": "category"}}):
+        category = Category.model_validate(doc.value["category"])
+        found[category.slug] = (category, doc.etag)
+    return found
+
+
+class DaprCategoryRepository:
+    """Category documents; each change commits with an outbox document of its event."""
+
+    def __init__(self, store: JsonStateStore, relay: BatchRelay) -> None:
+        self.store = store
+        self.relay = relay
+
+    async def all(self) -> dict[str, tuple[Category, str]]:
+        return await categories_with_etags(self.store)
+
+    async def insert(self, category: Category, event: EventEnvelope) -> None:
+        await self._write(
+            Upsert(category_key(category.slug), category_doc(category), insert_only=True), event
+        )
+
+    async def replace(self, category: Category, etag: str, event: EventEnvelope) -> None:
+        await self._write(Upsert(category_key(category.slug), category_doc(category), etag), event)
+
+    async def _write(self, op: Upsert, event: EventEnvelope) -> None:
+        batch = outbox_key(str(uuid.uuid4()))
+        outbox = {
+            "kind": "outbox",
+            "created_at": utcnow().isoformat(),
+            "events": [_outbox_entry(event)],
+        }
+        try:
+            await self.store.transact([op, Upsert(batch, outbox)])
+        except EtagMismatch as exc:
+            raise StaleWrite(op.key) from exc
+        await self.relay.relay(batch)

@@ -6,8 +6,20 @@ from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.catalog.browse import BrowseService
-from apps.catalog.service import CatalogService, InventoryService, SeedService
-from apps.contracts.catalog import Product, ProductCreate, ProductUpdate, SeedBatch
+from apps.catalog.service import (
+    CatalogService,
+    CategoryService,
+    InventoryService,
+    SeedService,
+)
+from apps.contracts.catalog import (
+    Category,
+    CategoryUpdate,
+    Product,
+    ProductCreate,
+    ProductUpdate,
+    SeedBatch,
+)
 from apps.contracts.inventory import (
     ProductInventory,
     Reservation,
@@ -196,3 +208,40 @@ async def reload_index(request: Request) -> dict[str, int]:
     """Rebuild this instance's read model from the store now (after a bulk load)."""
     browse: BrowseService = request.app.state.browse
     return {"products": await browse.reload()}
+
+
+# -- categories (staff) ----------------------------------------------------------------------
+category_router = APIRouter(tags=["categories"])
+
+
+def get_categories(request: Request) -> CategoryService:
+    service: CategoryService = request.app.state.categories
+    return service
+
+
+Categories = Annotated[CategoryService, Depends(get_categories)]
+
+
+@category_router.post("/categories", status_code=201, response_model=Category)
+async def create_category(
+    category: Category, service: Categories, request: Request, response: Response
+) -> Category:
+    """A new node under an existing parent (or a new department). Retries answer 201 again
+    with the same category; another category with the slug is a 409."""
+    created, etag = await service.create(category, _correlation(request))
+    _etag(response, etag)
+    return created
+
+
+@category_router.patch("/categories/{slug}", response_model=Category)
+async def update_category(
+    slug: str,
+    update: CategoryUpdate,
+    service: Categories,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Category:
+    updated, etag = await service.update(slug, update, _unquote(if_match), _correlation(request))
+    _etag(response, etag)
+    return updated

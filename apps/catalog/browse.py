@@ -82,6 +82,9 @@ class BrowseService:
             except Exception as exc:  # keep serving the last good index
                 log.warning("index refresh failed", error=str(exc))
 
+    def categories_changed(self, categories: list[Category]) -> None:
+        self.index.set_categories(categories)
+
     def product_written(self, product: Product) -> None:
         self.index.upsert(product)
 

@@ -84,3 +84,17 @@ def count_purchases(product: Product, lines: Iterable[OrderLine]) -> Product:
         update={"purchases": product.analytics.purchases + bought}
     )
     return product.model_copy(update={"analytics": analytics})
+
+
+def check_parent(slug: str, parent: str | None, parents: dict[str, str | None]) -> None:
+    """`parents` maps every existing category to its parent. The new parent must exist and
+    must not be the category itself or one of its descendants (no cycles)."""
+    if parent is None:
+        return
+    if parent not in parents:
+        raise InvalidRequest("Unknown parent category", parent_slug=parent)
+    current: str | None = parent
+    while current is not None:
+        if current == slug:
+            raise Conflict("A category cannot sit under itself or its descendants", slug=slug)
+        current = parents.get(current)

@@ -12,16 +12,28 @@ from fastapi import FastAPI
 
 from apps.catalog.adapters import (
     BatchRelay,
+    DaprCategoryRepository,
     DaprIndexSource,
     DaprInventoryRepository,
     DaprProductRepository,
     DaprSeedRepository,
     OutboxRelay,
 )
-from apps.catalog.api import admin_router, inventory_router, on_order_events, router
+from apps.catalog.api import (
+    admin_router,
+    category_router,
+    inventory_router,
+    on_order_events,
+    router,
+)
 from apps.catalog.browse import BrowseService
 from apps.catalog.browse_api import browse_router
-from apps.catalog.service import CatalogService, InventoryService, SeedService
+from apps.catalog.service import (
+    CatalogService,
+    CategoryService,
+    InventoryService,
+    SeedService,
+)
 from apps.catalog.settings import get_settings
 from apps.contracts.names import AppId, Component, Topic
 from apps.platform.dapr import Sidecar
@@ -48,6 +60,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         DaprProductRepository(store), OutboxRelay(store, sidecar), inventory_repo, browse
     )
     app.state.seeder = SeedService(DaprSeedRepository(store))
+    app.state.categories = CategoryService(
+        DaprCategoryRepository(store, BatchRelay(store, sidecar)), browse
+    )
     app.state.inventory = InventoryService(
         inventory_repo,
         BatchRelay(store, sidecar),
@@ -86,6 +101,7 @@ app.include_router(browse_router)
 app.include_router(router)
 app.include_router(inventory_router)
 app.include_router(admin_router)
+app.include_router(category_router)
 DaprApp(app).subscribe(
     pubsub=Component.PUBSUB,
     topic=Topic.ORDER_EVENTS,

@@ -150,6 +150,22 @@ class Category(BaseModel):
     sort_order: int = Field(default=0, ge=0, le=100_000)
 
 
+class CategoryUpdate(BaseModel):
+    """A partial change of a category (its slug is its identity and does not change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=120)] | None = None
+    parent_slug: Slug | None = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    sort_order: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class CategoryChanged(EventPayload):
+    TOPIC = Topic.PRODUCT_EVENTS
+    category: Category
+
+
 class SeedBatch(BaseModel):
     """Bulk load of generated data into an empty catalog (`task seed`)."""
 

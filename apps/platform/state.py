@@ -39,6 +39,7 @@ class Upsert:
     key: str
     value: Any
     etag: str | None = None
+    insert_only: bool = False  # without an ETag: fail (abort) if the key exists
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,18 @@ class JsonStateStore:
                 request["value"] = op.value
             if op.etag is not None:
                 request["etag"] = op.etag
+            if op.etag is not None or (isinstance(op, Upsert) and op.insert_only):
+                request["options"] = FIRST_WRITE
             operations.append(
                 {"operation": "upsert" if isinstance(op, Upsert) else "delete", "request": request}
             )
         resp = await self.http.post(f"{self.base}/transaction", json={"operations": operations})
         _raise_for(resp, ",".join(op.key for op in ops))
 
-    async def query(self, filter_: dict[str, Any], page_size: int = 1000) -> AsyncIterator[Any]:
-        """Every value matching `filter_` (state query API, paginated)."""
+    async def query(
+        self, filter_: dict[str, Any], page_size: int = 1000
+    ) -> AsyncIterator[Versioned]:
+        """Every document matching `filter_`, with its ETag (state query API, paginated)."""
         token: str | None = None
         while True:
             page: dict[str, Any] = {"limit": page_size}
@@ -118,7 +123,7 @@ class JsonStateStore:
             body = resp.json() if resp.content else {}
             results = body.get("results") or []
             for item in results:
-                yield item.get("data")
+                yield Versioned(item.get("data"), item.get("etag", ""))
             token = body.get("token")
             if not results or not token or len(results) < page_size:
                 return

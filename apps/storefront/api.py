@@ -9,6 +9,8 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 
 from apps.contracts.catalog import (
+    Category,
+    CategoryUpdate,
     Facets,
     Product,
     ProductCreate,
@@ -149,6 +151,30 @@ async def adjust_stock(sku: PathId, body: StockAdjustment, request: Request) -> 
         f"inventory/{sku}/adjust",
         method="POST",
         body=body.model_dump(mode="json", exclude_unset=True),
+    )
+
+
+@router.post("/staff/categories", status_code=201, response_model=Category, tags=["staff"])
+async def create_category(body: Category, request: Request) -> Response:
+    return await forward(
+        request, AppId.CATALOG, "categories", method="POST", body=body.model_dump(mode="json")
+    )
+
+
+@router.patch("/staff/categories/{slug}", response_model=Category, tags=["staff"])
+async def update_category(
+    slug: Annotated[str, Path(max_length=120, pattern=r"^[a-z0-9-]+$")],
+    body: CategoryUpdate,
+    request: Request,
+    if_match: IfMatch = None,
+) -> Response:
+    return await forward(
+        request,
+        AppId.CATALOG,
+        f"categories/{slug}",
+        method="PATCH",
+        body=body.model_dump(mode="json", exclude_unset=True),
+        extra_headers={"If-Match": if_match} if if_match else None,
     )
 
 

@@ -138,3 +138,37 @@ def test_read_model_follows_writes_and_stock_at_once(api: httpx.Client, cluster:
     )
     assert archived.status_code == 200
     assert api.get("/api/products/search", params={"q": "zyxwv"}).json()["total"] == 0
+
+
+def test_staff_manage_categories(api: httpx.Client) -> None:
+    dept = {"slug": factories.ref("garden").lower(), "name": "Garden", "sort_order": 9}
+    created = api.post("/api/staff/categories", json=dept)
+    assert created.status_code == 201, created.text
+    assert api.post("/api/staff/categories", json=dept).status_code == 201  # a retry
+    assert api.post("/api/staff/categories", json={**dept, "name": "Other"}).status_code == 409
+    leaf = {"slug": f"{dept['slug']}-tools", "name": "Tools", "parent_slug": dept["slug"]}
+    assert api.post("/api/staff/categories", json=leaf).status_code == 201
+    orphan = {"slug": f"{dept['slug']}-x", "name": "X", "parent_slug": "no-such-parent"}
+    assert api.post("/api/staff/categories", json=orphan).status_code == 400
+
+    tree = {c["slug"]: c for c in api.get("/api/categories").json()}
+    assert [c["slug"] for c in tree[dept["slug"]]["children"]] == [leaf["slug"]]
+
+    etag = created.headers["ETag"]
+    loop = api.patch(
+        f"/api/staff/categories/{dept['slug']}",
+        json={"parent_slug": leaf["slug"]},
+        headers={"If-Match": etag},
+    )
+    assert loop.status_code == 409
+    renamed = api.patch(
+        f"/api/staff/categories/{dept['slug']}",
+        json={"name": "Garden & Patio"},
+        headers={"If-Match": etag},
+    )
+    assert renamed.status_code == 200, renamed.text
+    stale = api.patch(
+        f"/api/staff/categories/{dept['slug']}", json={"name": "Lost"}, headers={"If-Match": etag}
+    )
+    assert stale.status_code == 409
+    assert api.get(f"/api/categories/{dept['slug']}").json()["name"] == "Garden & Patio"

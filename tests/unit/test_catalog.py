@@ -134,3 +134,15 @@ def test_order_paid_counts_once_and_survives_a_race() -> None:
     run(svc.on_order_paid(event))  # redelivery
     current, _ = run(svc.get(product.product_id))
     assert current.analytics.purchases == 3
+
+
+def test_category_parents_must_exist_and_never_loop() -> None:
+    parents = {"home": None, "home-kitchen": "home", "home-kitchen-knives": "home-kitchen"}
+    domain.check_parent("new", "home", parents)
+    domain.check_parent("new", None, parents)
+    with pytest.raises(InvalidRequest):
+        domain.check_parent("new", "garden", parents)
+    with pytest.raises(Conflict):
+        domain.check_parent("home", "home-kitchen-knives", parents)
+    with pytest.raises(Conflict):
+        domain.check_parent("home", "home", parents)
