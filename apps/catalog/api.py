@@ -20,6 +20,7 @@ from apps.contracts.catalog import (
     ProductUpdate,
     SeedBatch,
 )
+from apps.contracts.events import EventEnvelope
 from apps.contracts.inventory import (
     ProductInventory,
     Reservation,
@@ -98,8 +99,23 @@ async def delete_product(
 async def on_order_events(
     request: Request, cloud_event: dict[str, Any] = Body(...)
 ) -> dict[str, str]:
+    """order-events: settle stock holds (paid -> commit, cancelled/payment failed -> release)
+    and count purchases for popularity."""
     service: CatalogService = request.app.state.service
-    return await dispatch(cloud_event, {"OrderPaid": service.on_order_paid})
+    inventory: InventoryService = request.app.state.inventory
+
+    async def paid(event: EventEnvelope) -> None:
+        await inventory.on_order_event(event)
+        await service.on_order_paid(event)
+
+    return await dispatch(
+        cloud_event,
+        {
+            "OrderPaid": paid,
+            "OrderCancelled": inventory.on_order_event,
+            "OrderStatusChanged": inventory.on_order_event,
+        },
+    )
 
 
 # -- inventory (invoked by checkout and staff through Dapr) ----------------------------------

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import uuid4
 
+import structlog
+
 from apps.catalog import domain, inventory
 from apps.catalog.inventory import StockRecord
 from apps.contracts.catalog import (
@@ -39,9 +41,10 @@ from apps.contracts.inventory import (
     StockReserved,
 )
 from apps.contracts.names import AppId
-from apps.contracts.orders import OrderPaid
+from apps.contracts.orders import OrderEventData, OrderPaid, OrderStatus
 
 MAX_ATTEMPTS = 20
+log = structlog.stdlib.get_logger("catalog.service")
 
 
 class StaleWrite(Exception):
@@ -352,6 +355,23 @@ class InventoryService:
             self._stock_written(list(changed.values()))
             return updated
         raise Unavailable("Stock is too contended right now; retry", order_id=order_id)
+
+    async def on_order_event(self, event: EventEnvelope) -> None:
+        """Settle an order's hold from its events: commit when paid, release when cancelled
+        or its payment failed. Orders without a reservation are none of ours; redelivery is
+        harmless (settling twice answers the settled reservation)."""
+        data = OrderEventData.model_validate(event.data)
+        if await self.repo.reservation(data.order_id) is None:
+            return
+        if data.status == OrderStatus.PAID:
+            await self.commit(data.order_id, event.correlation_id)
+        elif data.status in (OrderStatus.CANCELLED, OrderStatus.PAYMENT_FAILED):
+            try:
+                await self.release(
+                    data.order_id, data.reason or data.status.value, event.correlation_id
+                )
+            except Conflict:  # already committed: returning stock is the returns flow
+                log.info("cancelled order's stock was already committed", order_id=data.order_id)
 
     async def get(self, order_id: str) -> Reservation:
         existing = await self.repo.reservation(order_id)

@@ -38,7 +38,13 @@ def build_runtime(
         maximum_thread_pool_workers=threads,
     )
     runtime.register_workflow(workflows.checkout_saga)
-    for activity in (workflows.price_order, workflows.create_order, workflows.request_payment):
+    for activity in (
+        workflows.price_order,
+        workflows.create_order,
+        workflows.reserve_stock,
+        workflows.cancel_order,
+        workflows.request_payment,
+    ):
         runtime.register_activity(activity)
     return runtime
 
@@ -106,6 +112,12 @@ class SidecarCheckoutPorts:
             AppId.ORDERS, f"orders/{order_id}/transitions", method="POST", json_body=payload
         )
         return Order.model_validate(_ok(res))
+
+    def reserve_stock(self, payload: dict[str, Any]) -> None:
+        res = self.invoker.invoke(
+            AppId.CATALOG, "inventory/reservations", method="POST", json_body=payload
+        )
+        _ok(res)
 
 
 def _ok(res: InvokeResult) -> Any:

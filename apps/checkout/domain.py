@@ -12,7 +12,8 @@ from apps.contracts.orders import OrderLine, Totals
 def price_lines(items: list[CheckoutItem], products: dict[str, Product]) -> PricedOrder:
     """Lines and totals exactly as the order will record them.
 
-    Raises UnprocessableError (shopper-readable) for unknown, inactive or short items.
+    Raises UnprocessableError (shopper-readable) for unknown or inactive items. Stock is not
+    judged here from the product snapshot: the reservation step holds it, all or nothing.
     """
     lines: list[OrderLine] = []
     currency: str | None = None
@@ -34,13 +35,6 @@ def price_lines(items: list[CheckoutItem], products: dict[str, Product]) -> Pric
         if (product.product_id, variant.variant_id) in seen:
             raise InvalidRequest("Each product variant may appear once", sku=variant.sku)
         seen.add((product.product_id, variant.variant_id))
-        if item.quantity > variant.stock:
-            raise UnprocessableError(
-                "Not enough stock",
-                sku=variant.sku,
-                requested=item.quantity,
-                available=variant.stock,
-            )
         if currency not in (None, product.price.currency):
             raise UnprocessableError("All items must be priced in one currency")
         currency = product.price.currency

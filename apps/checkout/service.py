@@ -40,6 +40,8 @@ class CheckoutPorts(Protocol):
 
     def transition_order(self, order_id: str, payload: dict[str, Any]) -> Order: ...
 
+    def reserve_stock(self, payload: dict[str, Any]) -> None: ...
+
 
 class CheckoutService:
     def __init__(self, engine: SagaEngine) -> None:

@@ -6,8 +6,11 @@ The orchestrator is deterministic: no I/O, no clock, no randomness. Activities a
 idempotent wrappers around the ports (order id = workflow instance id; every order
 transition carries a transition id derived from the instance id).
 
-This first version prices the request, creates the order and moves it to
-awaiting_payment; reservation, fraud scoring and payment join with their issues.
+This version prices the request, creates the order, reserves the stock (all lines or
+none; on a shortage the order is cancelled) and moves the order to awaiting_payment. The
+catalog commits the reservation when the order is paid and releases it when the order is
+cancelled or its payment fails (order-events). Fraud scoring and payment join with their
+issues.
 """
 
 from collections.abc import Generator
@@ -19,7 +22,7 @@ from dapr.ext.workflow import DaprWorkflowContext, RetryPolicy, WorkflowActivity
 from apps.checkout.domain import price_lines
 from apps.checkout.service import CheckoutPorts
 from apps.contracts.checkout import CheckoutInput, PricedOrder
-from apps.contracts.errors import DomainError
+from apps.contracts.errors import DomainError, ErrorCode
 from apps.contracts.orders import OrderStatus, TransitionRequest
 
 RETRY = RetryPolicy(
@@ -56,6 +59,29 @@ def checkout_saga(
         input={"request": payload, "priced": priced["priced"], "instance_id": ctx.instance_id},
         retry_policy=RETRY,
     )
+    held = yield ctx.call_activity(
+        reserve_stock,
+        input={
+            "order_id": order["order_id"],
+            "lines": [
+                {"sku": line["sku"], "quantity": line["quantity"]} for line in order["items"]
+            ],
+        },
+        retry_policy=RETRY,
+    )
+    if not held["ok"]:
+        # Compensation: nothing was held (all or nothing); the order is cancelled with a
+        # reason the shopper can read.
+        yield ctx.call_activity(
+            cancel_order,
+            input={
+                "order_id": order["order_id"],
+                "instance_id": ctx.instance_id,
+                "reason": held["error"]["message"],
+            },
+            retry_policy=RETRY,
+        )
+        return {"outcome": "rejected", "order_id": order["order_id"], "reason": held["error"]}
     order = yield ctx.call_activity(
         request_payment,
         input={"order_id": order["order_id"], "instance_id": ctx.instance_id},
@@ -120,3 +146,31 @@ def request_payment(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> di
     )
     order = ports().transition_order(payload["order_id"], req.model_dump(mode="json"))
     return order.model_dump(mode="json")
+
+
+def reserve_stock(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Idempotent by order id; a shortage is a result (compensate), not a retry."""
+    try:
+        ports().reserve_stock(payload)
+    except DomainError as exc:
+        if exc.code in (ErrorCode.CONFLICT, ErrorCode.UNPROCESSABLE_ENTITY):
+            return {
+                "ok": False,
+                "error": {"code": exc.code, "message": exc.message, "details": exc.details},
+            }
+        raise
+    return {"ok": True}
+
+
+def cancel_order(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> dict[str, Any]:
+    req = TransitionRequest(
+        to=OrderStatus.CANCELLED,
+        reason=payload["reason"],
+        transition_id=f"{payload['instance_id']}:cancelled",
+        actor="checkout",
+    )
+    return (
+        ports()
+        .transition_order(payload["order_id"], req.model_dump(mode="json"))
+        .model_dump(mode="json")
+    )
