@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 
+from apps.catalog.browse import SourceDoc
 from apps.catalog.inventory import StockRecord
 from apps.catalog.service import StaleWrite
 from apps.contracts.catalog import Category, Product
@@ -332,14 +333,21 @@ class DaprIndexSource:
     def __init__(self, store: JsonStateStore) -> None:
         self.store = store
 
-    async def products(self) -> AsyncIterator[Product]:
+    async def product_docs(self) -> AsyncIterator[SourceDoc[Product]]:
         async for doc in self.store.query({"EQ": {"kind": "product"}}):
-            if not doc.value.get("deleted"):
-                yield Product.model_validate(doc.value["product"])
+            raw = doc.value
+            yield SourceDoc(
+                raw["product"]["product_id"],
+                doc.etag,
+                lambda raw=raw: None
+                if raw.get("deleted")
+                else Product.model_validate(raw["product"]),
+            )
 
-    async def stock_records(self) -> AsyncIterator[StockRecord]:
+    async def stock_docs(self) -> AsyncIterator[SourceDoc[StockRecord]]:
         async for doc in self.store.query({"EQ": {"kind": "stock"}}):
-            yield StockRecord.model_validate(doc.value)
+            raw = doc.value
+            yield SourceDoc(raw["sku"], doc.etag, lambda raw=raw: StockRecord.model_validate(raw))
 
     async def categories(self) -> list[Category]:
         return [c for c, _ in (await categories_with_etags(self.store)).values()]

@@ -9,9 +9,10 @@ the catalog grows, and a reload swaps a fully built index in one assignment.
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel
@@ -31,12 +32,23 @@ from apps.contracts.catalog import (
 from apps.contracts.errors import NotFound
 
 log = structlog.stdlib.get_logger("catalog.browse")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SourceDoc(Generic[T]):
+    """A stored document seen by a scan: its id, its ETag, and how to parse it (only done
+    when the ETag changed since the last scan). `load()` gives None for a deleted one."""
+
+    id: str
+    etag: str
+    load: Callable[[], T | None]
 
 
 class IndexSource(Protocol):
-    def products(self) -> AsyncIterator[Product]: ...
+    def product_docs(self) -> AsyncIterator[SourceDoc[Product]]: ...
 
-    def stock_records(self) -> AsyncIterator[StockRecord]: ...
+    def stock_docs(self) -> AsyncIterator[SourceDoc[StockRecord]]: ...
 
     async def categories(self) -> list[Category]: ...
 
@@ -59,19 +71,41 @@ class BrowseService:
         self.source = source
         self.index = CatalogIndex()
         self.loaded_at: datetime | None = None
+        self._etags: dict[str, str] = {}
 
     # -- keeping the index current --------------------------------------------------------
     async def reload(self) -> int:
-        fresh = CatalogIndex()
-        fresh.set_categories(await self.source.categories())
-        async for product in self.source.products():
-            fresh.upsert(product)
+        """First call: build the index. Later calls: apply only documents whose ETag changed
+        since the last scan (and drop vanished products), so a refresh costs a scan of ETags,
+        not a re-parse of the catalog."""
+        first = self.loaded_at is None
+        index = CatalogIndex() if first else self.index
+        index.set_categories(await self.source.categories())
+        seen: set[str] = set()
+        async for doc in self.source.product_docs():
+            seen.add(doc.id)
+            if self._etags.get(f"p:{doc.id}") == doc.etag:
+                continue
+            product = doc.load()
+            self._etags[f"p:{doc.id}"] = doc.etag
+            if product is None:
+                index.remove(doc.id)
+            else:
+                index.upsert(product)
+        for vanished in set(index.entries) - seen:
+            index.remove(vanished)
+            self._etags.pop(f"p:{vanished}", None)
         now = datetime.now(UTC)
-        async for record in self.source.stock_records():
-            fresh.set_sku_available(record.product_id, record.sku, inventory.available(record, now))
-        self.index = fresh  # one assignment: readers see the old or the new index, whole
+        async for stock in self.source.stock_docs():
+            record = stock.load()
+            if record is not None:  # holds lapse with time: recompute availability every scan
+                index.set_sku_available(
+                    record.product_id, record.sku, inventory.available(record, now)
+                )
+        if first:
+            self.index = index  # one assignment: readers never see a half-built index
         self.loaded_at = now
-        return len(fresh.entries)
+        return len(index.entries)
 
     async def refresh_forever(self, every_seconds: float) -> None:
         while True:

@@ -1,0 +1,60 @@
+"""The read model's refresh: only changed documents are parsed, vanished ones dropped."""
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from apps.catalog.browse import BrowseService, SourceDoc
+from apps.catalog.inventory import Hold, StockRecord
+from apps.catalog.seed import categories, products
+from apps.contracts.catalog import Category, Product
+from tests.unit.test_search import NOW
+
+
+class FakeSource:
+    def __init__(self, items: list[Product]) -> None:
+        self.docs = {p.product_id: (p, "1") for p in items}
+        self.stock: dict[str, StockRecord] = {}
+        self.parsed: list[str] = []
+
+    async def product_docs(self) -> AsyncIterator[SourceDoc[Product]]:
+        for pid, (product, etag) in list(self.docs.items()):
+
+            def load(product: Product = product) -> Product:
+                self.parsed.append(product.product_id)
+                return product
+
+            yield SourceDoc(pid, etag, load)
+
+    async def stock_docs(self) -> AsyncIterator[SourceDoc[StockRecord]]:
+        for sku, rec in self.stock.items():
+            yield SourceDoc(sku, "1", lambda rec=rec: rec)
+
+    async def categories(self) -> list[Category]:
+        return categories()
+
+
+def test_refresh_parses_only_changes_and_drops_vanished() -> None:
+    items = list(products(50))
+    source = FakeSource(items)
+    browse = BrowseService(source)
+    assert asyncio.run(browse.reload()) == 50
+    assert len(source.parsed) == 50
+
+    source.parsed.clear()
+    renamed = items[0].model_copy(update={"name": "Qwertyuiop Special"})
+    source.docs[renamed.product_id] = (renamed, "2")
+    del source.docs[items[1].product_id]
+    variant = items[2].variants[0]
+    source.stock[variant.sku] = StockRecord(
+        sku=variant.sku,
+        product_id=items[2].product_id,
+        variant_id=variant.variant_id,
+        on_hand=variant.stock,
+        holds={"o": Hold(quantity=variant.stock, expires_at=NOW.replace(year=2099))},
+    )
+    assert asyncio.run(browse.reload()) == 49
+    assert source.parsed == [renamed.product_id]
+    assert browse.index.query(q="qwertyuiop").total == (1 if renamed.status == "active" else 0)
+    assert items[1].product_id not in browse.index.entries
+    entry = browse.index.entries[items[2].product_id]
+    assert entry.sku_available[variant.sku] == 0
