@@ -1,11 +1,12 @@
 """Routes of the catalog app (reached only through Dapr service invocation)."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.catalog.browse import BrowseService
+from apps.catalog.review_service import ReviewService
 from apps.catalog.service import (
     CatalogService,
     CategoryService,
@@ -15,9 +16,15 @@ from apps.catalog.service import (
 from apps.contracts.catalog import (
     Category,
     CategoryUpdate,
+    Moderation,
     Product,
     ProductCreate,
     ProductUpdate,
+    Review,
+    ReviewCreate,
+    ReviewEdit,
+    ReviewPage,
+    ReviewStatus,
     SeedBatch,
 )
 from apps.contracts.events import EventEnvelope
@@ -28,6 +35,7 @@ from apps.contracts.inventory import (
     StockAdjustment,
     StockLevel,
 )
+from apps.platform.params import Limit, Page
 from apps.platform.subscriptions import dispatch
 
 router = APIRouter(tags=["catalog"])
@@ -261,3 +269,65 @@ async def update_category(
     updated, etag = await service.update(slug, update, _unquote(if_match), _correlation(request))
     _etag(response, etag)
     return updated
+
+
+# -- reviews ---------------------------------------------------------------------------------
+review_router = APIRouter(tags=["reviews"])
+
+
+def get_reviews(request: Request) -> ReviewService:
+    service: ReviewService = request.app.state.reviews
+    return service
+
+
+Reviews = Annotated[ReviewService, Depends(get_reviews)]
+ReviewSort = Literal["newest", "oldest", "rating_desc", "rating_asc"]
+
+
+@review_router.get("/products/{product_id}/reviews", response_model=ReviewPage)
+async def product_reviews(
+    product_id: str,
+    reviews: Reviews,
+    sort: ReviewSort = "newest",
+    page: Page = 1,
+    limit: Limit = 20,
+) -> ReviewPage:
+    """Published reviews with the rating average and histogram."""
+    return await reviews.page(product_id, sort, page, limit)
+
+
+@review_router.post("/products/{product_id}/reviews", status_code=201, response_model=Review)
+async def create_review(product_id: str, body: ReviewCreate, reviews: Reviews) -> Review:
+    return await reviews.create(product_id, body)
+
+
+@review_router.put("/reviews/{review_id}", response_model=Review)
+async def edit_review(review_id: str, body: ReviewEdit, reviews: Reviews) -> Review:
+    return await reviews.edit(review_id, body)
+
+
+@review_router.delete("/reviews/{review_id}", status_code=204)
+async def delete_review(
+    review_id: str,
+    reviews: Reviews,
+    user_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """By its author (`user_id`), or by staff without it."""
+    await reviews.delete(review_id, user_id)
+    return Response(status_code=204)
+
+
+@review_router.get("/reviews", response_model=list[Review])
+async def review_queue(
+    reviews: Reviews,
+    status: ReviewStatus = ReviewStatus.PENDING,
+    page: Page = 1,
+    limit: Limit = 50,
+) -> list[Review]:
+    """The moderation queue (oldest first)."""
+    return await reviews.queue(status, page, limit)
+
+
+@review_router.post("/reviews/{review_id}/moderate", response_model=Review)
+async def moderate_review(review_id: str, body: Moderation, reviews: Reviews) -> Review:
+    return await reviews.moderate(review_id, body)

@@ -27,6 +27,7 @@ from apps.contracts.catalog import (
     Product,
     ProductPage,
     ProductStatus,
+    RatingSummary,
     SortField,
 )
 from apps.contracts.errors import NotFound
@@ -51,6 +52,8 @@ class IndexSource(Protocol):
     def stock_docs(self) -> AsyncIterator[SourceDoc[StockRecord]]: ...
 
     async def categories(self) -> list[Category]: ...
+
+    async def ratings(self) -> dict[str, RatingSummary]: ...
 
 
 class CategoryNode(BaseModel):
@@ -102,6 +105,8 @@ class BrowseService:
                 index.set_sku_available(
                     record.product_id, record.sku, inventory.available(record, now)
                 )
+        for product_id, summary in (await self.source.ratings()).items():
+            index.set_rating(product_id, summary.average, summary.count)
         if first:
             self.index = index  # one assignment: readers never see a half-built index
         self.loaded_at = now
@@ -118,6 +123,9 @@ class BrowseService:
 
     def categories_changed(self, categories: list[Category]) -> None:
         self.index.set_categories(categories)
+
+    def rating_changed(self, product_id: str, summary: RatingSummary) -> None:
+        self.index.set_rating(product_id, summary.average, summary.count)
 
     def product_written(self, product: Product) -> None:
         self.index.upsert(product)

@@ -16,6 +16,7 @@ from apps.catalog.adapters import (
     DaprIndexSource,
     DaprInventoryRepository,
     DaprProductRepository,
+    DaprReviewRepository,
     DaprSeedRepository,
     OutboxRelay,
 )
@@ -24,10 +25,12 @@ from apps.catalog.api import (
     category_router,
     inventory_router,
     on_order_events,
+    review_router,
     router,
 )
 from apps.catalog.browse import BrowseService
 from apps.catalog.browse_api import browse_router
+from apps.catalog.review_service import ReviewService
 from apps.catalog.service import (
     CatalogService,
     CategoryService,
@@ -60,6 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         DaprProductRepository(store), OutboxRelay(store, sidecar), inventory_repo, browse
     )
     app.state.seeder = SeedService(DaprSeedRepository(store))
+    app.state.reviews = ReviewService(DaprReviewRepository(store), browse)
     app.state.categories = CategoryService(
         DaprCategoryRepository(store, BatchRelay(store, sidecar)), browse
     )
@@ -102,6 +106,7 @@ app.include_router(router)
 app.include_router(inventory_router)
 app.include_router(admin_router)
 app.include_router(category_router)
+app.include_router(review_router)
 DaprApp(app).subscribe(
     pubsub=Component.PUBSUB,
     topic=Topic.ORDER_EVENTS,

@@ -160,6 +160,11 @@ class CatalogIndex:
             entry.sku_available[sku] = available
             entry.recount()
 
+    def set_rating(self, product_id: str, average: Decimal, count: int) -> None:
+        entry = self.entries.get(product_id)
+        if entry is not None:
+            entry.rating, entry.review_count = average, count
+
     def remove(self, product_id: str) -> None:
         old = self.entries.pop(product_id, None)
         if old is not None:

@@ -235,3 +235,87 @@ class Facets(BaseModel):
     price_ranges: list[FacetValue]
     in_stock: list[FacetValue]
     attributes: dict[str, list[FacetValue]]
+
+
+# -- reviews ---------------------------------------------------------------------------------
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+
+
+Rating = Annotated[int, Field(ge=1, le=5)]
+ReviewTitle = Annotated[str, Field(min_length=1, max_length=120)]
+ReviewBody = Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class ReviewCreate(BaseModel):
+    """A customer's review; `user_id` comes from the gateway's verified identity."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    user_id: Id
+    rating: Rating
+    title: ReviewTitle
+    body: ReviewBody
+
+
+class ReviewEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    user_id: Id
+    rating: Rating | None = None
+    title: ReviewTitle | None = None
+    body: ReviewBody | None = None
+
+
+class Moderation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: ReviewStatus
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class Review(BaseModel):
+    review_id: str
+    product_id: str
+    user_id: str
+    rating: Rating
+    title: str
+    body: str
+    status: ReviewStatus
+    verified_purchase: bool = False
+    moderation_note: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+
+class RatingSummary(BaseModel):
+    """Aggregates over published reviews only."""
+
+    count: int = 0
+    total: int = 0
+    histogram: dict[str, int] = Field(default_factory=lambda: {str(i): 0 for i in range(1, 6)})
+
+    @property
+    def average(self) -> Decimal:
+        return (
+            (Decimal(self.total) / self.count).quantize(Decimal("0.01"))
+            if self.count
+            else Decimal(0)
+        )
+
+
+class ReviewPage(BaseModel):
+    items: list[Review]
+    total: int
+    page: int
+    limit: int
+    average: Decimal
+    count: int
+    histogram: dict[str, int]
+
+
+class ReviewPublished(EventPayload):
+    TOPIC = Topic.PRODUCT_EVENTS
+    review: Review

@@ -3,7 +3,7 @@
 Role checks on `/api/staff/*` arrive with the identity issue.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
@@ -12,10 +12,14 @@ from apps.contracts.catalog import (
     Category,
     CategoryUpdate,
     Facets,
+    Moderation,
     Product,
     ProductCreate,
     ProductPage,
     ProductUpdate,
+    Review,
+    ReviewPage,
+    ReviewStatus,
     SortField,
 )
 from apps.contracts.checkout import CheckoutAccepted, CheckoutState, OrderRequest
@@ -117,6 +121,52 @@ async def related_products(product_id: PathId, request: Request, limit: SmallLim
     return await forward(
         request, AppId.CATALOG, f"products/{product_id}/related", params={"limit": limit}
     )
+
+
+@router.get("/products/{product_id}/reviews", response_model=ReviewPage, tags=["reviews"])
+async def product_reviews(
+    product_id: PathId,
+    request: Request,
+    sort: Literal["newest", "oldest", "rating_desc", "rating_asc"] = "newest",
+    page: Page = 1,
+    limit: Limit = 20,
+) -> Response:
+    """Published reviews with the rating average and histogram. (Writing reviews needs a
+    signed-in customer: those routes arrive with identity.)"""
+    return await forward(
+        request,
+        AppId.CATALOG,
+        f"products/{product_id}/reviews",
+        params={"sort": sort, "page": page, "limit": limit},
+    )
+
+
+@router.get("/staff/reviews", response_model=list[Review], tags=["staff"])
+async def review_queue(
+    request: Request,
+    status: ReviewStatus = ReviewStatus.PENDING,
+    page: Page = 1,
+    limit: Limit = 50,
+) -> Response:
+    return await forward(
+        request, AppId.CATALOG, "reviews", params={"status": status, "page": page, "limit": limit}
+    )
+
+
+@router.post("/staff/reviews/{review_id}/moderate", response_model=Review, tags=["staff"])
+async def moderate_review(review_id: PathId, body: Moderation, request: Request) -> Response:
+    return await forward(
+        request,
+        AppId.CATALOG,
+        f"reviews/{review_id}/moderate",
+        method="POST",
+        body=body.model_dump(mode="json"),
+    )
+
+
+@router.delete("/staff/reviews/{review_id}", status_code=204, tags=["staff"])
+async def delete_review(review_id: PathId, request: Request) -> Response:
+    return await forward(request, AppId.CATALOG, f"reviews/{review_id}", method="DELETE")
 
 
 @router.get("/categories", tags=["categories"])

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from apps.catalog.browse import BrowseService, SourceDoc
 from apps.catalog.inventory import Hold, StockRecord
 from apps.catalog.seed import categories, products
-from apps.contracts.catalog import Category, Product
+from apps.contracts.catalog import Category, Product, RatingSummary
 from tests.unit.test_search import NOW
 
 
@@ -31,6 +31,9 @@ class FakeSource:
 
     async def categories(self) -> list[Category]:
         return categories()
+
+    async def ratings(self) -> dict[str, RatingSummary]:
+        return {}
 
 
 def test_refresh_parses_only_changes_and_drops_vanished() -> None:
