@@ -14,9 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.contracts.errors import (
     CODE_FOR_STATUS,
@@ -53,40 +53,57 @@ def error_response(
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
-class RequestContextMiddleware(BaseHTTPMiddleware):
+class RequestContextMiddleware:
     """Takes or makes a request id; opens a server span continuing the caller's W3C trace;
-    binds request, correlation and trace ids into every log line of the request."""
+    binds request, correlation and trace ids into every log line of the request; logs one
+    line per request. Plain ASGI (no BaseHTTPMiddleware task per request: it is on every
+    call's hot path)."""
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        rid = request.headers.get(REQUEST_ID_HEADER) or f"req-{uuid.uuid4()}"
-        cid = request.headers.get(CORRELATION_ID_HEADER) or rid
-        request.state.request_id = rid
-        request.state.correlation_id = cid
-        parent = propagate.extract(dict(request.headers))
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        rid = headers.get(REQUEST_ID_HEADER) or f"req-{uuid.uuid4()}"
+        cid = headers.get(CORRELATION_ID_HEADER) or rid
+        state = scope.setdefault("state", {})
+        state["request_id"], state["correlation_id"] = rid, cid
+        path = scope["path"]
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append(REQUEST_ID_HEADER, rid)
+            await send(message)
+
+        parent = propagate.extract(dict(headers))
         with tracer().start_as_current_span(
-            f"{request.method} {request.url.path}", context=parent, kind=SpanKind.SERVER
+            f"{scope['method']} {path}", context=parent, kind=SpanKind.SERVER
         ) as span:
-            span.set_attribute("http.request.method", request.method)
+            span.set_attribute("http.request.method", scope["method"])
             span.set_attribute("smartcommerce.request_id", rid)
             structlog.contextvars.bind_contextvars(
                 request_id=rid, correlation_id=cid, trace_id=current_trace_id()
             )
             started = time.perf_counter()
             try:
-                response = await call_next(request)
-                span.set_attribute("http.response.status_code", response.status_code)
-                if not request.url.path.startswith("/health"):
+                await self.app(scope, receive, send_with_id)
+            finally:
+                span.set_attribute("http.response.status_code", status)
+                if not path.startswith("/health"):
                     log.info(
                         "request",
-                        method=request.method,
-                        path=request.url.path,
-                        status=response.status_code,
+                        method=scope["method"],
+                        path=path,
+                        status=status,
                         duration_ms=round((time.perf_counter() - started) * 1000, 2),
                     )
-            finally:
                 structlog.contextvars.unbind_contextvars("request_id", "correlation_id", "trace_id")
-        response.headers[REQUEST_ID_HEADER] = rid
-        return response
 
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
