@@ -6,11 +6,11 @@ from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.catalog.browse import BrowseService
-from apps.catalog.review_service import ReviewService
 from apps.catalog.service import (
     CatalogService,
     CategoryService,
     InventoryService,
+    ReviewService,
     SeedService,
 )
 from apps.contracts.catalog import (

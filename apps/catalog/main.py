@@ -30,11 +30,11 @@ from apps.catalog.api import (
 )
 from apps.catalog.browse import BrowseService
 from apps.catalog.browse_api import browse_router
-from apps.catalog.review_service import ReviewService
 from apps.catalog.service import (
     CatalogService,
     CategoryService,
     InventoryService,
+    ReviewService,
     SeedService,
 )
 from apps.catalog.settings import get_settings

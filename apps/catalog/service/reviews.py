@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from apps.catalog import reviews
-from apps.catalog.service import StaleWrite
+from apps.catalog.service.products import StaleWrite
 from apps.contracts.catalog import (
     Moderation,
     ProductStatus,

@@ -1,0 +1,263 @@
+"""Inventory use cases: reserve, release, commit, adjust."""
+
+import asyncio
+import random
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from apps.catalog import inventory
+from apps.catalog.inventory import StockRecord
+from apps.catalog.service.products import ReadModel, StaleWrite, catalog_event
+from apps.contracts.catalog import (
+    Product,
+)
+from apps.contracts.errors import Conflict, NotFound, Unavailable
+from apps.contracts.events import EventEnvelope, EventPayload, utcnow
+from apps.contracts.inventory import (
+    LowStock,
+    ProductInventory,
+    Reservation,
+    ReservationStatus,
+    ReserveRequest,
+    StockAdjustment,
+    StockCommitted,
+    StockLevel,
+    StockLevelChanged,
+    StockReleased,
+    StockReserved,
+)
+from apps.contracts.orders import OrderEventData, OrderStatus
+
+
+class InventoryRepository(Protocol):
+    async def index_skus(self, product: Product) -> None: ...
+
+    async def stock(self, skus: list[str]) -> dict[str, tuple[StockRecord, str]]: ...
+
+    async def reservation(self, order_id: str) -> tuple[Reservation, str] | None: ...
+
+    async def save(
+        self,
+        stocks: list[tuple[StockRecord, str]],
+        reservation: Reservation | None,
+        reservation_etag: str | None,
+        events: list[EventEnvelope],
+    ) -> str: ...
+
+
+class BatchPublisher(Protocol):
+    async def relay(self, batch_key: str) -> None: ...
+
+
+#: Compare-and-set retries under contention (jittered backoff between them).
+log = structlog.stdlib.get_logger("catalog.inventory")
+
+INVENTORY_ATTEMPTS = 60
+
+
+class InventoryService:
+    def __init__(
+        self,
+        repo: InventoryRepository,
+        outbox: BatchPublisher,
+        default_ttl: timedelta,
+        read_model: ReadModel | None = None,
+    ) -> None:
+        self.repo = repo
+        self.outbox = outbox
+        self.default_ttl = default_ttl
+        self.read_model = read_model
+
+    def _stock_written(self, records: list[StockRecord]) -> None:
+        if self.read_model:
+            self.read_model.stock_written(records)
+
+    async def reserve(self, req: ReserveRequest, correlation_id: str) -> tuple[Reservation, bool]:
+        """All lines or none; idempotent by order id (a retry answers the same reservation)."""
+        for attempt in range(INVENTORY_ATTEMPTS):
+            now = utcnow()
+            existing = await self.repo.reservation(req.order_id)
+            if existing is not None:
+                current = existing[0]
+                if not inventory.same_lines(current.lines, req.lines):
+                    raise Conflict(
+                        "This order already holds a different reservation", order_id=req.order_id
+                    )
+                if current.status == ReservationStatus.RESERVED and current.expires_at > now:
+                    return current, False
+                if current.status != ReservationStatus.RESERVED:
+                    return inventory.effective_status(current, now), False
+            stocks = await self.repo.stock([line.sku for line in req.lines])
+            ttl = timedelta(seconds=req.ttl_seconds) if req.ttl_seconds else self.default_ttl
+            changed, reservation = inventory.reserve(
+                {sku: rec for sku, (rec, _) in stocks.items()}, req, now, ttl
+            )
+            events = [
+                catalog_event(
+                    StockReserved(
+                        order_id=req.order_id, lines=req.lines, expires_at=reservation.expires_at
+                    ),
+                    correlation_id,
+                ),
+                *_level_events(stocks, changed, now, "reserved", correlation_id),
+            ]
+            try:
+                batch = await self.repo.save(
+                    [(rec, stocks[sku][1]) for sku, rec in changed.items()],
+                    reservation,
+                    existing[1] if existing else None,
+                    events,
+                )
+            except StaleWrite:
+                await _backoff(attempt)
+                continue
+            await self.outbox.relay(batch)
+            self._stock_written(list(changed.values()))
+            return reservation, True
+        raise Unavailable("Stock is too contended right now; retry", order_id=req.order_id)
+
+    async def release(self, order_id: str, reason: str, correlation_id: str) -> Reservation:
+        """Idempotent: releasing a released reservation answers it unchanged."""
+        return await self._settle(order_id, correlation_id, release_reason=reason)
+
+    async def commit(self, order_id: str, correlation_id: str) -> Reservation:
+        """Idempotent: committing a committed reservation answers it unchanged."""
+        return await self._settle(order_id, correlation_id, release_reason=None)
+
+    async def _settle(
+        self, order_id: str, correlation_id: str, release_reason: str | None
+    ) -> Reservation:
+        target = (
+            ReservationStatus.RELEASED
+            if release_reason is not None
+            else ReservationStatus.COMMITTED
+        )
+        for attempt in range(INVENTORY_ATTEMPTS):
+            now = utcnow()
+            existing = await self.repo.reservation(order_id)
+            if existing is None:
+                raise NotFound("No reservation for this order", order_id=order_id)
+            current, etag = existing
+            if current.status == target:
+                return current
+            stocks = await self.repo.stock([line.sku for line in current.lines])
+            records = {sku: rec for sku, (rec, _) in stocks.items()}
+            payload: EventPayload
+            if release_reason is not None:
+                changed, updated = inventory.release(records, current, now, release_reason)
+                payload = StockReleased(
+                    order_id=order_id, lines=current.lines, reason=release_reason
+                )
+            else:
+                changed, updated = inventory.commit(records, current, now)
+                payload = StockCommitted(order_id=order_id, lines=current.lines)
+            events = [
+                catalog_event(payload, correlation_id),
+                *_level_events(stocks, changed, now, target.value, correlation_id),
+            ]
+            try:
+                batch = await self.repo.save(
+                    [(rec, stocks[sku][1]) for sku, rec in changed.items()], updated, etag, events
+                )
+            except StaleWrite:
+                await _backoff(attempt)
+                continue
+            await self.outbox.relay(batch)
+            self._stock_written(list(changed.values()))
+            return updated
+        raise Unavailable("Stock is too contended right now; retry", order_id=order_id)
+
+    async def on_order_event(self, event: EventEnvelope) -> None:
+        """Settle an order's hold from its events: commit when paid, release when cancelled
+        or its payment failed. Orders without a reservation are none of ours; redelivery is
+        harmless (settling twice answers the settled reservation)."""
+        data = OrderEventData.model_validate(event.data)
+        if await self.repo.reservation(data.order_id) is None:
+            return
+        if data.status == OrderStatus.PAID:
+            await self.commit(data.order_id, event.correlation_id)
+        elif data.status in (OrderStatus.CANCELLED, OrderStatus.PAYMENT_FAILED):
+            try:
+                await self.release(
+                    data.order_id, data.reason or data.status.value, event.correlation_id
+                )
+            except Conflict:  # already committed: returning stock is the returns flow
+                log.info("cancelled order's stock was already committed", order_id=data.order_id)
+
+    async def get(self, order_id: str) -> Reservation:
+        existing = await self.repo.reservation(order_id)
+        if existing is None:
+            raise NotFound("No reservation for this order", order_id=order_id)
+        return inventory.effective_status(existing[0], utcnow())
+
+    async def product_inventory(self, product: Product) -> ProductInventory:
+        stocks = await self.repo.stock([v.sku for v in product.variants])
+        now = utcnow()
+        levels = [inventory.level(stocks[v.sku][0], now) for v in product.variants]
+        return ProductInventory(
+            product_id=product.product_id,
+            variants=levels,
+            available=sum(max(lv.available, 0) for lv in levels),
+        )
+
+    async def adjust(self, sku: str, adj: StockAdjustment, correlation_id: str) -> StockLevel:
+        for attempt in range(INVENTORY_ATTEMPTS):
+            now = utcnow()
+            stocks = await self.repo.stock([sku])
+            before, etag = stocks[sku]
+            after = inventory.adjust(before, adj, now)
+            events = _level_events(stocks, {sku: after}, now, adj.reason, correlation_id)
+            try:
+                batch = await self.repo.save([(after, etag)], None, None, events)
+            except StaleWrite:
+                await _backoff(attempt)
+                continue
+            await self.outbox.relay(batch)
+            self._stock_written([after])
+            return inventory.level(after, now)
+        raise Unavailable("Stock is too contended right now; retry", sku=sku)
+
+
+def _level_events(
+    before: dict[str, tuple[StockRecord, str]],
+    after: dict[str, StockRecord],
+    now: datetime,
+    reason: str,
+    correlation_id: str,
+) -> list[EventEnvelope]:
+    events = []
+    for sku, rec in after.items():
+        lv = inventory.level(rec, now)
+        events.append(
+            catalog_event(
+                StockLevelChanged(
+                    sku=sku,
+                    product_id=rec.product_id,
+                    on_hand=lv.on_hand,
+                    reserved=lv.reserved,
+                    available=lv.available,
+                    reason=reason,
+                ),
+                correlation_id,
+            )
+        )
+        if inventory.crossed_low_stock(before[sku][0], rec, now):
+            events.append(
+                catalog_event(
+                    LowStock(
+                        sku=sku,
+                        product_id=rec.product_id,
+                        available=lv.available,
+                        low_stock_threshold=rec.low_stock_threshold,
+                    ),
+                    correlation_id,
+                )
+            )
+    return events
+
+
+async def _backoff(attempt: int) -> None:
+    """Jittered, growing pause so racing writers spread out instead of colliding again."""
+    await asyncio.sleep(random.uniform(0, min(0.2, 0.005 * (attempt + 1))))
