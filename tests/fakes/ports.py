@@ -18,6 +18,7 @@ class FakeProductRepository:
     def __init__(self) -> None:
         self.docs: dict[str, tuple[Product, str]] = {}
         self.processed: set[str] = set()
+        self.purchases: set[tuple[str, str]] = set()
         self.outbox: list[EventEnvelope] = []
         self.fail_next_update_many = 0
 
@@ -46,7 +47,10 @@ class FakeProductRepository:
         self.outbox.append(event)
 
     async def update_many(
-        self, changes: Sequence[tuple[Product, str]], processed_event_id: str
+        self,
+        changes: Sequence[tuple[Product, str]],
+        processed_event_id: str,
+        buyer: str | None = None,
     ) -> None:
         if self.fail_next_update_many:
             self.fail_next_update_many -= 1
@@ -60,6 +64,8 @@ class FakeProductRepository:
                 raise StaleWrite(product.product_id)
         for product, _ in changes:
             self.docs[product.product_id] = (product, str(next(_etags)))
+            if buyer is not None:
+                self.purchases.add((buyer, product.product_id))
         self.processed.add(processed_event_id)
 
     async def was_processed(self, event_id: str) -> bool:

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 
 from tests import factories
-from tests.harness import Cluster
+from tests.harness import Cluster, eventually
 
 
 def _catalog(cluster: Cluster) -> httpx.Client:
@@ -93,3 +93,41 @@ def test_review_lifecycle_and_aggregates(cluster: Cluster) -> None:
 
         assert api.delete(f"/api/staff/reviews/{second['review_id']}").status_code == 204
         assert write("u-2", 4).status_code == 201  # the author may review again
+
+
+def test_a_buyers_review_is_a_verified_purchase(cluster: Cluster) -> None:
+    product = factories.product()
+    pid = product["product_id"]
+    variant = product["variants"][0]
+    order = factories.order(
+        user_id="u-buyer",
+        items=[
+            {
+                "product_id": pid,
+                "variant_id": variant["variant_id"],
+                "sku": variant["sku"],
+                "name": product["name"],
+                "quantity": 1,
+                "unit_price": "999.00",
+                "line_total": "999.00",
+            }
+        ],
+    )
+    base = f"{cluster.apps['storefront'].dapr_url}/v1.0/invoke/orders/method"
+    with (
+        cluster.client("storefront") as api,
+        _catalog(cluster) as catalog,
+        httpx.Client(base_url=base, timeout=20) as orders,
+    ):
+        assert api.post("/api/staff/products", json=product).status_code == 201
+        assert orders.post("/orders", json=order).status_code == 201
+        for to in ("awaiting_payment", "paid"):
+            orders.post(
+                f"/orders/{order['order_id']}/transitions", json=factories.transition(to)
+            ).raise_for_status()
+        eventually(lambda: api.get(f"/api/products/{pid}").json()["analytics"]["purchases"] == 1)
+        review = {"rating": 5, "title": "Bought it", "body": "As described."}
+        bought = catalog.post(f"/products/{pid}/reviews", json={**review, "user_id": "u-buyer"})
+        browsed = catalog.post(f"/products/{pid}/reviews", json={**review, "user_id": "u-other"})
+    assert bought.json()["verified_purchase"] is True
+    assert browsed.json()["verified_purchase"] is False

@@ -73,7 +73,7 @@ def test_only_drafts_are_deletable() -> None:
         domain.ensure_deletable(make())
 
 
-def _paid_event(product: Product, qty: int) -> EventEnvelope:
+def _paid_event(product: Product, qty: int, user: str | None = None) -> EventEnvelope:
     line = OrderLine(
         product_id=product.product_id,
         variant_id="v",
@@ -87,7 +87,7 @@ def _paid_event(product: Product, qty: int) -> EventEnvelope:
         order_id="o1",
         order_number="SC-2026-000001",
         email="a@example.com",
-        user_id=None,
+        user_id=user,
         status=OrderStatus.PAID,
         previous_status=OrderStatus.AWAITING_PAYMENT,
         totals=Totals(subtotal=Decimal(qty), total=Decimal(qty)),
@@ -134,6 +134,10 @@ def test_order_paid_counts_once_and_survives_a_race() -> None:
     run(svc.on_order_paid(event))  # redelivery
     current, _ = run(svc.get(product.product_id))
     assert current.analytics.purchases == 3
+    assert repo.purchases == set()  # a guest's order records no buyer
+    signed_in = _paid_event(product, 1, user="u-7").model_copy(update={"event_id": "o2:3"})
+    run(svc.on_order_paid(signed_in))
+    assert repo.purchases == {("u-7", product.product_id)}
 
 
 def test_category_parents_must_exist_and_never_loop() -> None:

@@ -28,6 +28,10 @@ def product_key(product_id: str) -> str:
     return f"product:{product_id}"
 
 
+def purchase_key(user_id: str, product_id: str) -> str:
+    return f"purchased:{user_id}:{product_id}"
+
+
 def processed_key(event_id: str) -> str:
     return f"processed:{event_id}"
 
@@ -98,7 +102,10 @@ class DaprProductRepository:
             raise StaleWrite(product.product_id) from exc
 
     async def update_many(
-        self, changes: Sequence[tuple[Product, str]], processed_event_id: str
+        self,
+        changes: Sequence[tuple[Product, str]],
+        processed_event_id: str,
+        buyer: str | None = None,
     ) -> None:
         ops: list[Upsert] = []
         for product, etag in changes:
@@ -106,6 +113,11 @@ class DaprProductRepository:
             pending = raw[0].get("outbox", []) if raw else []
             ops.append(Upsert(product_key(product.product_id), product_doc(product, pending), etag))
         ops.append(Upsert(processed_key(processed_event_id), {"at": utcnow().isoformat()}))
+        if buyer is not None:  # for verified-purchase reviews
+            ops += [
+                Upsert(purchase_key(buyer, product.product_id), {"at": utcnow().isoformat()})
+                for product, _ in changes
+            ]
         try:
             await self.store.transact(ops)
         except EtagMismatch as exc:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from apps.catalog.adapters.products import product_key
+from apps.catalog.adapters.products import product_key, purchase_key
 from apps.catalog.service import StaleWrite
 from apps.contracts.catalog import (
     ProductStatus,
@@ -38,6 +38,9 @@ class DaprReviewRepository:
     async def get(self, review_id: str) -> tuple[Review, str] | None:
         found = await self.store.get(review_key(review_id))
         return (Review.model_validate(found.value["review"]), found.etag) if found else None
+
+    async def has_purchased(self, user_id: str, product_id: str) -> bool:
+        return await self.store.get(purchase_key(user_id, product_id)) is not None
 
     async def author_claimed(self, product_id: str, user_id: str) -> bool:
         return await self.store.get(review_author_key(product_id, user_id)) is not None

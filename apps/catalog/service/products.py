@@ -41,8 +41,14 @@ class ProductRepository(Protocol):
     async def delete(self, product_id: str, etag: str, event: EventEnvelope) -> None: ...
 
     async def update_many(
-        self, changes: Sequence[tuple[Product, str]], processed_event_id: str
-    ) -> None: ...
+        self,
+        changes: Sequence[tuple[Product, str]],
+        processed_event_id: str,
+        buyer: str | None = None,
+    ) -> None:
+        """Write the products, mark the event processed and (for a signed-in buyer) record
+        who bought what, all in one transaction."""
+        ...
 
     async def was_processed(self, event_id: str) -> bool: ...
 
@@ -164,7 +170,8 @@ class CatalogService:
             self.read_model.product_removed(product_id)
 
     async def on_order_paid(self, event: EventEnvelope) -> None:
-        """Count purchases for popularity. Idempotent: each event id counts once.
+        """Count purchases for popularity and remember who bought what (verified-purchase
+        reviews). Idempotent: each event id counts once.
 
         All products of the order change in one ETag-guarded transaction with the
         processed-event marker, so a concurrent duplicate delivery loses the race,
@@ -181,7 +188,7 @@ class CatalogService:
                 if found is not None:  # a deleted product has nothing to count
                     changes.append((domain.count_purchases(found[0], paid.items), found[1]))
             try:
-                await self.repo.update_many(changes, event.event_id)
+                await self.repo.update_many(changes, event.event_id, paid.user_id)
             except StaleWrite:
                 continue
             if self.read_model:

@@ -34,6 +34,8 @@ class ReviewRepository(Protocol):
 
     async def author_claimed(self, product_id: str, user_id: str) -> bool: ...
 
+    async def has_purchased(self, user_id: str, product_id: str) -> bool: ...
+
     async def stats(self, product_id: str) -> tuple[RatingSummary, str | None]: ...
 
     async def save(
@@ -62,7 +64,8 @@ class ReviewService:
         """Pending until moderated. One per user and product (a second is a 409)."""
         if await self.repo.product_status(product_id) != ProductStatus.ACTIVE:
             raise NotFound("Product not found", product_id=product_id)
-        review = reviews.new_review(str(uuid.uuid4()), product_id, cmd, False, _now())
+        verified = await self.repo.has_purchased(cmd.user_id, product_id)
+        review = reviews.new_review(str(uuid.uuid4()), product_id, cmd, verified, _now())
         for _ in range(ATTEMPTS):
             if await self.repo.author_claimed(product_id, cmd.user_id):
                 raise Conflict("You have already reviewed this product", product_id=product_id)
