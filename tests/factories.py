@@ -12,7 +12,7 @@ def product(**overrides: Any) -> dict[str, Any]:
     pid = overrides.pop("product_id", ref("p"))
     body: dict[str, Any] = {
         "product_id": pid,
-        "category_slug": "laptops",
+        "category_slug": "electronics-laptops",
         "sku": f"SKU-{pid}",
         "name": "Aurora Laptop 14",
         "slug": f"aurora-laptop-{pid.lower()}",

@@ -59,14 +59,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     inventory_repo = DaprInventoryRepository(store)
     browse = BrowseService(DaprIndexSource(store))
     app.state.browse = browse
+    category_repo = DaprCategoryRepository(store, BatchRelay(store, sidecar))
     app.state.service = CatalogService(
-        DaprProductRepository(store), OutboxRelay(store, sidecar), inventory_repo, browse
+        DaprProductRepository(store),
+        OutboxRelay(store, sidecar),
+        inventory_repo,
+        category_repo,
+        browse,
     )
     app.state.seeder = SeedService(DaprSeedRepository(store))
     app.state.reviews = ReviewService(DaprReviewRepository(store), browse)
-    app.state.categories = CategoryService(
-        DaprCategoryRepository(store, BatchRelay(store, sidecar)), browse
-    )
+    app.state.categories = CategoryService(category_repo, browse)
     app.state.inventory = InventoryService(
         inventory_repo,
         BatchRelay(store, sidecar),

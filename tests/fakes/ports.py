@@ -131,3 +131,13 @@ class FakeSkuIndex:
         for v in product.variants:
             if self.owner.setdefault(v.sku, product.product_id) != product.product_id:
                 raise Conflict("SKU already used by another product", sku=v.sku)
+
+
+class FakeCategories:
+    """Every category exists but the ones named `missing`."""
+
+    def __init__(self, missing: set[str] | None = None) -> None:
+        self.missing = missing or set()
+
+    async def category_exists(self, slug: str) -> bool:
+        return slug not in self.missing

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from scripts import seed as seed_script
 from tests.harness import Cluster
 
 #: Short timeouts so reminder tests finish in seconds (production: 30 minutes).
@@ -24,6 +25,8 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
             c.start_app(app_id, env=APP_ENV.get(app_id), wait=False)
         for app_id in c.app_specs():
             c.wait_ready(app_id)
+        # The category tree products are filed under (seed's 56 categories, no products).
+        seed_script.main(["--products", "0", "--sidecar", c.apps["catalog"].dapr_url])
         yield c
     finally:
         try:

@@ -37,6 +37,15 @@ def test_bad_input_is_rejected_at_the_gateway_and_changes_nothing(cluster: Clust
         assert api.get(f"/api/products/{body['product_id']}").status_code == 404
 
 
+def test_products_are_filed_under_existing_categories(cluster: Cluster) -> None:
+    body = factories.product(category_slug="no-such-category")
+    with cluster.client("storefront") as api:
+        resp = api.post("/api/staff/products", json=body)
+        assert resp.status_code == 422
+        assert resp.json()["error"]["details"]["category_slug"] == "no-such-category"
+        assert api.get(f"/api/products/{body['product_id']}").status_code == 404
+
+
 def test_create_is_idempotent_by_product_id(cluster: Cluster) -> None:
     body = factories.product()
     with cluster.client("storefront") as api:

@@ -9,11 +9,11 @@ import pytest
 from apps.catalog import domain
 from apps.catalog.service import CatalogService
 from apps.contracts.catalog import Product, ProductCreate, ProductStatus, ProductUpdate
-from apps.contracts.errors import Conflict, InvalidRequest, NotFound
+from apps.contracts.errors import Conflict, InvalidRequest, NotFound, UnprocessableError
 from apps.contracts.events import EventEnvelope
 from apps.contracts.orders import OrderLine, OrderPaid, OrderStatus, Totals
 from tests import factories
-from tests.fakes.ports import FakeProductRepository, FakeRelay, FakeSkuIndex
+from tests.fakes.ports import FakeCategories, FakeProductRepository, FakeRelay, FakeSkuIndex
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -100,7 +100,7 @@ def _paid_event(product: Product, qty: int, user: str | None = None) -> EventEnv
 
 def test_service_create_update_and_conflicts() -> None:
     repo, relay = FakeProductRepository(), FakeRelay()
-    svc = CatalogService(repo, relay, FakeSkuIndex())
+    svc = CatalogService(repo, relay, FakeSkuIndex(), FakeCategories({"no-such-category"}))
     cmd = ProductCreate.model_validate(factories.product())
     product, etag, created = run(svc.create(cmd, "corr"))
     assert created and relay.relayed[-1].event_type == "ProductCreated"
@@ -122,11 +122,18 @@ def test_service_create_update_and_conflicts() -> None:
     assert relay.relayed[-1].event_type == "ProductArchived"
     with pytest.raises(NotFound):
         run(svc.get("missing"))
+    with pytest.raises(UnprocessableError):
+        run(
+            svc.create(
+                ProductCreate.model_validate(factories.product(category_slug="no-such-category")),
+                "c",
+            )
+        )
 
 
 def test_order_paid_counts_once_and_survives_a_race() -> None:
     repo, relay = FakeProductRepository(), FakeRelay()
-    svc = CatalogService(repo, relay, FakeSkuIndex())
+    svc = CatalogService(repo, relay, FakeSkuIndex(), FakeCategories({"no-such-category"}))
     product, _, _ = run(svc.create(ProductCreate.model_validate(factories.product()), "c"))
     event = _paid_event(product, 3)
     repo.fail_next_update_many = 1  # a concurrent writer wins the first attempt

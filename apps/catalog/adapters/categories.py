@@ -32,6 +32,9 @@ class DaprCategoryRepository:
         self.store = store
         self.relay = relay
 
+    async def category_exists(self, slug: str) -> bool:
+        return await self.store.get(category_key(slug)) is not None
+
     async def all(self) -> dict[str, tuple[Category, str]]:
         return await categories_with_etags(self.store)
 

@@ -18,7 +18,7 @@ from apps.contracts.catalog import (
     ProductUpdate,
     ProductUpdated,
 )
-from apps.contracts.errors import Conflict, InvalidRequest, NotFound
+from apps.contracts.errors import Conflict, InvalidRequest, NotFound, UnprocessableError
 from apps.contracts.events import EventEnvelope, EventPayload, utcnow
 from apps.contracts.names import AppId
 from apps.contracts.orders import OrderPaid
@@ -75,18 +75,28 @@ class ReadModel(Protocol):
     def stock_written(self, records: list[StockRecord]) -> None: ...
 
 
+class CategoryLookup(Protocol):
+    async def category_exists(self, slug: str) -> bool: ...
+
+
 class CatalogService:
     def __init__(
         self,
         repo: ProductRepository,
         relay: EventRelay,
         skus: SkuIndex,
+        categories: CategoryLookup,
         read_model: ReadModel | None = None,
     ) -> None:
         self.repo = repo
         self.relay = relay
         self.skus = skus
+        self.categories = categories
         self.read_model = read_model
+
+    async def _known_category(self, slug: str) -> None:
+        if not await self.categories.category_exists(slug):
+            raise UnprocessableError("Unknown category", category_slug=slug)
 
     async def create(self, cmd: ProductCreate, correlation_id: str) -> tuple[Product, str, bool]:
         """Create once. A retry with the same id and content answers the existing product."""
@@ -94,6 +104,7 @@ class CatalogService:
         existing = await self._existing(product_id, cmd)
         if existing is not None:
             return existing[0], existing[1], False
+        await self._known_category(cmd.category_slug)
         product = domain.new_product(cmd, product_id, utcnow())
         event = catalog_event(ProductCreated(product=product), correlation_id)
         await self.skus.index_skus(product)
@@ -135,6 +146,8 @@ class CatalogService:
         current, etag = await self.get(product_id)
         if etag != if_match:
             raise Conflict("The product changed since you read it", etag=etag)
+        if update.category_slug is not None and update.category_slug != current.category_slug:
+            await self._known_category(update.category_slug)
         updated, changed = domain.apply_update(current, update, utcnow())
         payload: EventPayload
         if update.status == ProductStatus.ARCHIVED and current.status != ProductStatus.ARCHIVED:
