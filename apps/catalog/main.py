@@ -19,6 +19,7 @@ from apps.catalog.adapters import (
     DaprReviewRepository,
     DaprSeedRepository,
     OutboxRelay,
+    OutboxSweeper,
 )
 from apps.catalog.api import (
     admin_router,
@@ -80,13 +81,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("read model loaded", products=await browse.reload())
     except Exception as exc:  # not ready until the refresher loads it (see /health/ready)
         log.warning("read model not loaded yet", error=str(exc))
-    refresher = asyncio.create_task(browse.refresh_forever(settings.index_refresh_seconds))
+    sweeper = OutboxSweeper(
+        store,
+        BatchRelay(store, sidecar),
+        OutboxRelay(store, sidecar),
+        timedelta(seconds=settings.outbox_grace_seconds),
+    )
+    tasks = [
+        asyncio.create_task(browse.refresh_forever(settings.index_refresh_seconds)),
+        asyncio.create_task(sweeper.run_forever(settings.outbox_sweep_seconds)),
+    ]
     try:
         yield
     finally:
-        refresher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await refresher
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await sidecar.close()
 
 

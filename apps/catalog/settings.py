@@ -12,6 +12,12 @@ class CatalogSettings(AppSettings):
     index_refresh_seconds: float = Field(
         30, gt=0, le=3600, description="reload of the read model (writes of other replicas)"
     )
+    outbox_sweep_seconds: float = Field(
+        30, gt=0, le=3600, description="how often leftovers of a crashed publish are sent"
+    )
+    outbox_grace_seconds: float = Field(
+        10, ge=0, le=3600, description="age before a pending event counts as left over"
+    )
     reservation_ttl_seconds: int = Field(
         45 * 60,
         ge=1,

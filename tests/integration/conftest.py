@@ -9,9 +9,10 @@ import pytest
 from scripts import seed as seed_script
 from tests.harness import Cluster
 
-#: Short timeouts so reminder tests finish in seconds (production: 30 minutes).
+#: Short timeouts so reminder and sweeper tests finish in seconds (production: minutes).
 APP_ENV = {
     "orders": {"ORDERS_PAYMENT_TIMEOUT_SECONDS": "3600"},
+    "catalog": {"CATALOG_OUTBOX_SWEEP_SECONDS": "1", "CATALOG_OUTBOX_GRACE_SECONDS": "2"},
 }
 
 

@@ -2,7 +2,7 @@
 
 from apps.catalog.adapters.categories import DaprCategoryRepository
 from apps.catalog.adapters.inventory import BatchRelay, DaprInventoryRepository
-from apps.catalog.adapters.products import DaprProductRepository, OutboxRelay
+from apps.catalog.adapters.products import DaprProductRepository, OutboxRelay, OutboxSweeper
 from apps.catalog.adapters.read_model import DaprIndexSource
 from apps.catalog.adapters.reviews import DaprReviewRepository
 from apps.catalog.adapters.seeding import DaprSeedRepository
@@ -16,4 +16,5 @@ __all__ = [
     "DaprReviewRepository",
     "DaprSeedRepository",
     "OutboxRelay",
+    "OutboxSweeper",
 ]

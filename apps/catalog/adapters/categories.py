@@ -3,13 +3,13 @@
 import uuid
 from typing import Any
 
-from apps.catalog.adapters.inventory import BatchRelay, outbox_entry, outbox_key
+from apps.catalog.adapters.inventory import BatchRelay, outbox_doc, outbox_key
 from apps.catalog.adapters.products import category_key
 from apps.catalog.service import StaleWrite
 from apps.contracts.catalog import (
     Category,
 )
-from apps.contracts.events import EventEnvelope, utcnow
+from apps.contracts.events import EventEnvelope
 from apps.platform.state import EtagMismatch, JsonStateStore, Upsert
 
 
@@ -48,13 +48,8 @@ class DaprCategoryRepository:
 
     async def _write(self, op: Upsert, event: EventEnvelope) -> None:
         batch = outbox_key(str(uuid.uuid4()))
-        outbox = {
-            "kind": "outbox",
-            "created_at": utcnow().isoformat(),
-            "events": [outbox_entry(event)],
-        }
         try:
-            await self.store.transact([op, Upsert(batch, outbox)])
+            await self.store.transact([op, Upsert(batch, outbox_doc(batch, [event]))])
         except EtagMismatch as exc:
             raise StaleWrite(op.key) from exc
         await self.relay.relay(batch)

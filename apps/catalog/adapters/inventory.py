@@ -126,21 +126,22 @@ class DaprInventoryRepository:
                     reservation_etag,
                 )
             )
-        ops.append(
-            Upsert(
-                batch,
-                {
-                    "kind": "outbox",
-                    "created_at": utcnow().isoformat(),
-                    "events": [outbox_entry(e) for e in events],
-                },
-            )
-        )
+        ops.append(Upsert(batch, outbox_doc(batch, events)))
         try:
             await self.store.transact(ops)
         except EtagMismatch as exc:
             raise StaleWrite(batch) from exc
         return batch
+
+
+def outbox_doc(batch_key: str, events: list[EventEnvelope]) -> dict[str, Any]:
+    """Events committed with the state they describe; `key` lets the sweeper find it."""
+    return {
+        "kind": "outbox",
+        "key": batch_key,
+        "created_at": utcnow().isoformat(),
+        "events": [outbox_entry(e) for e in events],
+    }
 
 
 def outbox_entry(event: EventEnvelope) -> dict[str, Any]:

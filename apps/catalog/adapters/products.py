@@ -7,8 +7,10 @@ clears it; events left by a crash go out with the document's next write (consume
 deduplicate on event id). A delete leaves a tombstone until its event is out.
 """
 
+import asyncio
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import structlog
 
@@ -43,6 +45,8 @@ def product_doc(
         "kind": "product",  # lets a full scan (state query API) find the documents
         "product": product.model_dump(mode="json"),
         "outbox": outbox,
+        # A string, not a bool: the query API compares the text of a JSON field.
+        "outbox_state": "pending" if outbox else "clear",
         "deleted": deleted,
     }
 
@@ -135,7 +139,9 @@ class OutboxRelay:
         self.sidecar = sidecar
 
     async def relay(self, event: EventEnvelope) -> None:
-        product_id = _product_id_of(event)
+        await self.relay_product(_product_id_of(event))
+
+    async def relay_product(self, product_id: str) -> None:
         key = product_key(product_id)
         found = await self.store.get(key)
         if found is None:
@@ -154,7 +160,7 @@ class OutboxRelay:
             if doc.get("deleted"):
                 await self.store.delete(key, etag)
             else:
-                await self.store.replace(key, {**doc, "outbox": []}, etag)
+                await self.store.replace(key, {**doc, "outbox": [], "outbox_state": "clear"}, etag)
         except EtagMismatch:
             pass  # a newer write carries the (now published) events and relays them again
 
@@ -162,3 +168,50 @@ class OutboxRelay:
 def _product_id_of(event: EventEnvelope) -> str:
     data = event.data
     return str(data["product"]["product_id"] if "product" in data else data["product_id"])
+
+
+class OutboxSweeper:
+    """Publishes what a crash left between a commit and its publish: outbox documents and
+    product documents with pending events, older than `grace` (younger ones are still being
+    relayed by the request that wrote them). Consumers deduplicate, so a double publish is
+    harmless; a lost one is not."""
+
+    def __init__(
+        self,
+        store: JsonStateStore,
+        batches: "BatchRelayLike",
+        products: OutboxRelay,
+        grace: timedelta,
+    ) -> None:
+        self.store = store
+        self.batches = batches
+        self.products = products
+        self.grace = grace
+
+    async def sweep(self) -> int:
+        cutoff = utcnow() - self.grace
+        relayed = 0
+        async for doc in self.store.query({"EQ": {"kind": "outbox"}}):
+            if datetime.fromisoformat(doc.value["created_at"]) < cutoff:
+                await self.batches.relay(doc.value["key"])
+                relayed += 1
+        pending = {"AND": [{"EQ": {"kind": "product"}}, {"EQ": {"outbox_state": "pending"}}]}
+        async for doc in self.store.query(pending):
+            product = doc.value["product"]
+            if datetime.fromisoformat(product["updated_at"]) < cutoff:
+                await self.products.relay_product(product["product_id"])
+                relayed += 1
+        return relayed
+
+    async def run_forever(self, every_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                if count := await self.sweep():
+                    log.info("outbox sweep published leftovers", documents=count)
+            except Exception as exc:
+                log.warning("outbox sweep failed", error=str(exc))
+
+
+class BatchRelayLike(Protocol):
+    async def relay(self, batch_key: str) -> None: ...
