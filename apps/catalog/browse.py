@@ -34,6 +34,7 @@ from apps.contracts.errors import NotFound
 
 log = structlog.stdlib.get_logger("catalog.browse")
 T = TypeVar("T")
+FACET_CACHE_SIZE = 512
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class BrowseService:
         self.index = CatalogIndex()
         self.loaded_at: datetime | None = None
         self._etags: dict[str, str] = {}
+        #: Facets cost a pass over the catalog: cached per index version (any change to the
+        #: index makes the old answers unreachable).
+        self._facets: dict[tuple[object, ...], Facets] = {}
 
     # -- keeping the index current --------------------------------------------------------
     async def reload(self) -> int:
@@ -165,7 +169,14 @@ class BrowseService:
     def facets(self, *, category: str | None, filters: ListFilters, q: str | None) -> Facets:
         if category and category not in self.index.categories:
             raise NotFound("Category not found", category=category)
-        return self.index.facets(category=category, filters=filters, q=q)
+        key = (id(self.index), self.index.version, category, filters.model_dump_json(), q)
+        cached = self._facets.get(key)
+        if cached is None:
+            cached = self.index.facets(category=category, filters=filters, q=q)
+            if len(self._facets) >= FACET_CACHE_SIZE:
+                self._facets.clear()  # everything in it is about to be stale anyway
+            self._facets[key] = cached
+        return cached
 
     def featured(self, limit: int) -> ProductPage:
         """Best sellers that can be bought now."""

@@ -130,12 +130,16 @@ class CatalogIndex:
     postings: dict[str, dict[str, float]] = field(default_factory=dict)
     #: category slug -> product ids filed directly under it
     by_category: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    #: Bumped by every change, so answers computed from an older index can be recognised.
+    version: int = 0
 
     # -- maintenance ---------------------------------------------------------------------
     def set_categories(self, categories: Iterable[Category]) -> None:
+        self.version += 1
         self.categories = {c.slug: c for c in categories}
 
     def upsert(self, product: Product) -> None:
+        self.version += 1
         old = self.entries.get(product.product_id)
         if old is not None:
             self._unlink(old)
@@ -156,16 +160,19 @@ class CatalogIndex:
 
     def set_sku_available(self, product_id: str, sku: str, available: int) -> None:
         entry = self.entries.get(product_id)
-        if entry is not None:
+        if entry is not None and entry.sku_available.get(sku) != available:
+            self.version += 1  # unchanged figures (every refresh) keep cached answers valid
             entry.sku_available[sku] = available
             entry.recount()
 
     def set_rating(self, product_id: str, average: Decimal, count: int) -> None:
+        self.version += 1
         entry = self.entries.get(product_id)
         if entry is not None:
             entry.rating, entry.review_count = average, count
 
     def remove(self, product_id: str) -> None:
+        self.version += 1
         old = self.entries.pop(product_id, None)
         if old is not None:
             self._unlink(old)

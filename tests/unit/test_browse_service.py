@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from apps.catalog.browse import BrowseService, SourceDoc
 from apps.catalog.inventory import Hold, StockRecord
 from apps.catalog.seed import categories, products
-from apps.contracts.catalog import Category, Product, RatingSummary
+from apps.contracts.catalog import Category, ListFilters, Product, RatingSummary
 from tests.unit.test_search import NOW
 
 
@@ -61,3 +61,17 @@ def test_refresh_parses_only_changes_and_drops_vanished() -> None:
     assert items[1].product_id not in browse.index.entries
     entry = browse.index.entries[items[2].product_id]
     assert entry.sku_available[variant.sku] == 0
+
+
+def test_facets_are_cached_until_the_index_changes() -> None:
+    items = list(products(200))
+    browse = BrowseService(FakeSource(items))
+    asyncio.run(browse.reload())
+    first = browse.facets(category="fashion", filters=ListFilters(), q=None)
+    assert browse.facets(category="fashion", filters=ListFilters(), q=None) is first
+    changed = next(
+        p for p in items if p.category_slug.startswith("fashion-") and p.status == "active"
+    )
+    browse.product_removed(changed.product_id)
+    after = browse.facets(category="fashion", filters=ListFilters(), q=None)
+    assert after is not first and after.total == first.total - 1
