@@ -43,7 +43,8 @@ case "${1:-}" in
     [ -x "$DAPR_BIN/placement" ] || die "$DAPR_BIN/placement missing (run task setup)"
     start_one placement "$SC_PLACEMENT_HEALTH_PORT" "$DAPR_BIN/placement" \
       --port "$SC_PLACEMENT_PORT" --healthz-port "$SC_PLACEMENT_HEALTH_PORT" \
-      --metrics-port "$SC_PLACEMENT_METRICS_PORT" --listen-address 127.0.0.1 --healthz-listen-address 127.0.0.1
+      --metrics-port "$SC_PLACEMENT_METRICS_PORT" --listen-address 127.0.0.1 --healthz-listen-address 127.0.0.1 \
+      --initial-cluster "dapr-placement-0=127.0.0.1:$SC_PLACEMENT_RAFT_PORT"
     mkdir -p "$RUN_DIR/scheduler"
     start_one scheduler "$SC_SCHEDULER_HEALTH_PORT" "$DAPR_BIN/scheduler" \
       --port "$SC_SCHEDULER_PORT" --healthz-port "$SC_SCHEDULER_HEALTH_PORT" \

@@ -128,6 +128,7 @@ class Cluster:
             "SC_PLACEMENT_PORT": str(free_port()),
             "SC_PLACEMENT_HEALTH_PORT": str(free_port()),
             "SC_PLACEMENT_METRICS_PORT": str(free_port()),
+            "SC_PLACEMENT_RAFT_PORT": str(free_port()),
             "SC_SCHEDULER_PORT": str(free_port()),
             "SC_SCHEDULER_HEALTH_PORT": str(free_port()),
             "SC_SCHEDULER_METRICS_PORT": str(free_port()),

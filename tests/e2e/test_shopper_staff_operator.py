@@ -1,0 +1,60 @@
+"""End to end through `dapr run -f`: a shopper browses and orders, staff manage the catalog
+and moderate, an operator sees every app in `dapr list` and in the sidecars' metadata."""
+
+import json
+
+from tests import factories
+from tests.e2e.conftest import System
+from tests.harness import eventually
+
+
+def test_operator_sees_every_app(system: System) -> None:
+    listed = json.loads(system.dapr("list", "--output", "json"))
+    ours = {a["appId"] for a in listed if a.get("runTemplatePath") == str(system.run_file)}
+    assert ours == set(system.ports)
+    with system.api() as api:
+        for app_id, p in system.ports.items():
+            meta = api.get(f"http://127.0.0.1:{p['http']}/v1.0/metadata").json()
+            assert meta["id"] == app_id
+
+
+def test_shopper_browses_searches_and_orders(system: System) -> None:
+    with system.api() as api:
+        tree = api.get("/api/categories").json()
+        department = tree[0]["slug"]
+        page = api.get(
+            "/api/products",
+            params={"category": department, "filters": json.dumps({"in_stock": True})},
+        ).json()
+        product = page["items"][0]
+        assert api.get(f"/api/products/{product['product_id']}").status_code == 200
+        assert api.get("/api/products/search", params={"q": product["brand"]}).json()["total"] > 0
+
+        shopper = factories.email()
+        accepted = api.post(
+            "/api/orders",
+            json={
+                "email": shopper,
+                "items": [{"product_id": product["product_id"], "quantity": 1}],
+            },
+            headers={"Idempotency-Key": factories.ref("e2e")},
+        )
+        assert accepted.status_code == 202
+        order_id = accepted.json()["order_id"]
+
+        def placed() -> bool:
+            return api.get(f"/api/checkout/{order_id}").json()["status"] == "completed"
+
+        eventually(placed, timeout=60)
+        order = api.get(f"/api/orders/{order_id}", params={"email": shopper}).json()
+        assert order["status"] == "awaiting_payment"
+        assert order["order_number"].startswith("SC-")
+
+
+def test_staff_add_a_product_shoppers_find_at_once(system: System) -> None:
+    body = factories.product(name="Quokka Trail Backpack", category_slug="fashion-bags")
+    with system.api() as api:
+        created = api.post("/api/staff/products", json=body)
+        assert created.status_code == 201
+        found = api.get("/api/products/search", params={"q": "quokka"}).json()
+        assert [i["product_id"] for i in found["items"]] == [body["product_id"]]
