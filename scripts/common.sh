@@ -3,6 +3,12 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Standard tool locations a minimal PATH (CI, cron, env -i) may lack: runuser, go, pyenv.
+for dir in /usr/local/sbin /usr/local/bin /usr/sbin /sbin /usr/local/go/bin "$HOME/go/bin" \
+  "$HOME/.pyenv/shims"; do
+  [ -d "$dir" ] && case ":$PATH:" in *":$dir:"*) ;; *) PATH="$PATH:$dir" ;; esac
+done
+export PATH
 export ROOT
 # shellcheck source=versions.env
 source "$ROOT/scripts/versions.env"
