@@ -35,18 +35,14 @@ from apps.contracts.inventory import (
     StockAdjustment,
     StockLevel,
 )
+from apps.platform.http import app_state
 from apps.platform.params import Limit, Page
 from apps.platform.subscriptions import dispatch
 
 router = APIRouter(tags=["catalog"])
 
 
-def get_service(request: Request) -> CatalogService:
-    service: CatalogService = request.app.state.service
-    return service
-
-
-Service = Annotated[CatalogService, Depends(get_service)]
+Service = Annotated[CatalogService, Depends(app_state("service"))]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
@@ -130,12 +126,7 @@ async def on_order_events(
 inventory_router = APIRouter(tags=["inventory"])
 
 
-def get_inventory(request: Request) -> InventoryService:
-    service: InventoryService = request.app.state.inventory
-    return service
-
-
-Inventory = Annotated[InventoryService, Depends(get_inventory)]
+Inventory = Annotated[InventoryService, Depends(app_state("inventory"))]
 
 
 class ReleaseRequest(BaseModel):
@@ -202,12 +193,7 @@ class SeedDone(BaseModel):
     seed: int
 
 
-def get_seeder(request: Request) -> SeedService:
-    service: SeedService = request.app.state.seeder
-    return service
-
-
-Seeder = Annotated[SeedService, Depends(get_seeder)]
+Seeder = Annotated[SeedService, Depends(app_state("seeder"))]
 
 
 @admin_router.get("/seed")
@@ -238,12 +224,7 @@ async def reload_index(request: Request) -> dict[str, int]:
 category_router = APIRouter(tags=["categories"])
 
 
-def get_categories(request: Request) -> CategoryService:
-    service: CategoryService = request.app.state.categories
-    return service
-
-
-Categories = Annotated[CategoryService, Depends(get_categories)]
+Categories = Annotated[CategoryService, Depends(app_state("categories"))]
 
 
 @category_router.post("/categories", status_code=201, response_model=Category)
@@ -275,12 +256,7 @@ async def update_category(
 review_router = APIRouter(tags=["reviews"])
 
 
-def get_reviews(request: Request) -> ReviewService:
-    service: ReviewService = request.app.state.reviews
-    return service
-
-
-Reviews = Annotated[ReviewService, Depends(get_reviews)]
+Reviews = Annotated[ReviewService, Depends(app_state("reviews"))]
 ReviewSort = Literal["newest", "oldest", "rating_desc", "rating_asc"]
 
 

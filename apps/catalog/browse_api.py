@@ -3,12 +3,13 @@ categories. Declared before `/products/{product_id}` so their paths win."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import ValidationError
 
 from apps.catalog.browse import BrowseService, CategoryDetail, CategoryNode
 from apps.contracts.catalog import Facets, ListFilters, ProductPage, SortField
 from apps.contracts.errors import InvalidRequest
+from apps.platform.http import app_state
 from apps.platform.params import (
     CategoryParam,
     FiltersParam,
@@ -22,12 +23,7 @@ from apps.platform.params import (
 browse_router = APIRouter(tags=["browse"])
 
 
-def get_browse(request: Request) -> BrowseService:
-    service: BrowseService = request.app.state.browse
-    return service
-
-
-Browse = Annotated[BrowseService, Depends(get_browse)]
+Browse = Annotated[BrowseService, Depends(app_state("browse"))]
 
 
 def parse_filters(raw: str | None) -> ListFilters:

@@ -98,3 +98,15 @@ def check_parent(slug: str, parent: str | None, parents: dict[str, str | None]) 
         if current == slug:
             raise Conflict("A category cannot sit under itself or its descendants", slug=slug)
         current = parents.get(current)
+
+
+def require_if_match(what: str, if_match: str | None) -> str:
+    """Changes name the version they were based on; none named is a bad request."""
+    if not if_match:
+        raise InvalidRequest(f"If-Match header with the {what}'s ETag is required")
+    return if_match
+
+
+def ensure_current(what: str, etag: str, if_match: str) -> None:
+    if etag != if_match:
+        raise Conflict(f"The {what} changed since you read it", etag=etag)

@@ -6,16 +6,12 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from apps.checkout.service import CheckoutService
 from apps.contracts.checkout import CheckoutAccepted, CheckoutState, OrderRequest
+from apps.platform.http import app_state
 
 router = APIRouter(tags=["checkout"])
 
 
-def get_service(request: Request) -> CheckoutService:
-    service: CheckoutService = request.app.state.service
-    return service
-
-
-Service = Annotated[CheckoutService, Depends(get_service)]
+Service = Annotated[CheckoutService, Depends(app_state("service"))]
 
 
 @router.post("/checkouts", status_code=202, response_model=CheckoutAccepted)

@@ -2,20 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from apps.contracts.orders import Order, TransitionRequest
 from apps.orders.service import OrdersService, PlaceOrder
+from apps.platform.http import app_state
 
 router = APIRouter(tags=["orders"])
 
 
-def get_service(request: Request) -> OrdersService:
-    service: OrdersService = request.app.state.service
-    return service
-
-
-Service = Annotated[OrdersService, Depends(get_service)]
+Service = Annotated[OrdersService, Depends(app_state("service"))]
 
 
 @router.post("/orders", status_code=201, response_model=Order)

@@ -6,6 +6,7 @@ exception — leaves as `{"error": {code, message, details, timestamp, request_i
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -142,6 +143,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             request, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Unexpected server error"
         )
+
+
+def app_state(name: str) -> Callable[[Request], Any]:
+    """A FastAPI dependency giving `app.state.<name>` (the services wired in the lifespan):
+    `Service = Annotated[CatalogService, Depends(app_state("service"))]`."""
+
+    def get(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return get
 
 
 def install_common(app: FastAPI) -> None:

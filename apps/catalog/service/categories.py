@@ -9,7 +9,7 @@ from apps.contracts.catalog import (
     CategoryChanged,
     CategoryUpdate,
 )
-from apps.contracts.errors import Conflict, InvalidRequest, NotFound
+from apps.contracts.errors import Conflict, NotFound
 from apps.contracts.events import EventEnvelope
 
 
@@ -47,14 +47,12 @@ class CategoryService:
     async def update(
         self, slug: str, update: CategoryUpdate, if_match: str | None, correlation_id: str
     ) -> tuple[Category, str]:
-        if not if_match:
-            raise InvalidRequest("If-Match header with the category's ETag is required")
+        expected = domain.require_if_match("category", if_match)
         existing = await self.repo.all()
         if slug not in existing:
             raise NotFound("Category not found", slug=slug)
         current, etag = existing[slug]
-        if etag != if_match:
-            raise Conflict("The category changed since you read it", etag=etag)
+        domain.ensure_current("category", etag, expected)
         changes = update.model_dump(exclude_unset=True)
         updated = current.model_copy(update=changes)
         if "parent_slug" in changes:

@@ -18,7 +18,7 @@ from apps.contracts.catalog import (
     ProductUpdate,
     ProductUpdated,
 )
-from apps.contracts.errors import Conflict, InvalidRequest, NotFound, UnprocessableError
+from apps.contracts.errors import Conflict, NotFound, UnprocessableError
 from apps.contracts.events import EventEnvelope, EventPayload, utcnow
 from apps.contracts.names import AppId
 from apps.contracts.orders import OrderPaid
@@ -141,11 +141,9 @@ class CatalogService:
         self, product_id: str, update: ProductUpdate, if_match: str | None, correlation_id: str
     ) -> tuple[Product, str]:
         """Compare-and-set: the caller must send the ETag it read; a stale one is a 409."""
-        if not if_match:
-            raise InvalidRequest("If-Match header with the product's ETag is required")
+        expected = domain.require_if_match("product", if_match)
         current, etag = await self.get(product_id)
-        if etag != if_match:
-            raise Conflict("The product changed since you read it", etag=etag)
+        domain.ensure_current("product", etag, expected)
         if update.category_slug is not None and update.category_slug != current.category_slug:
             await self._known_category(update.category_slug)
         updated, changed = domain.apply_update(current, update, utcnow())
@@ -167,11 +165,9 @@ class CatalogService:
         return await self.get(product_id)
 
     async def delete(self, product_id: str, if_match: str | None, correlation_id: str) -> None:
-        if not if_match:
-            raise InvalidRequest("If-Match header with the product's ETag is required")
+        expected = domain.require_if_match("product", if_match)
         current, etag = await self.get(product_id)
-        if etag != if_match:
-            raise Conflict("The product changed since you read it", etag=etag)
+        domain.ensure_current("product", etag, expected)
         domain.ensure_deletable(current)
         event = catalog_event(ProductDeleted(product_id=product_id), correlation_id)
         try:
