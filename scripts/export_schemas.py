@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from apps.contracts import catalog, orders
+from apps.contracts import cart, catalog, orders
 from apps.contracts.events import EventEnvelope, EventPayload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +23,18 @@ ACTORS: dict[str, dict[str, type[BaseModel]]] = {
         "create.request": orders.CreateOrder,
         "transition.request": orders.TransitionRequest,
         "reply": orders.ActorReply,
+    },
+    "CartActor": {
+        "add_item.request": cart.AddItem,
+        "update_item.request": cart.UpdateItem,
+        "remove_item.request": cart.RemoveItem,
+        "clear.request": cart.ClearCart,
+        "apply_promo.request": cart.ApplyPromo,
+        "remove_promo.request": cart.RemovePromo,
+        "merge.request": cart.MergeCart,
+        "hand_over.request": cart.HandOver,
+        "reply": cart.CartReply,
+        "hand_over.reply": cart.HandOverReply,
     },
 }
 EVENTS: list[type[EventPayload]] = [
@@ -35,6 +47,7 @@ EVENTS: list[type[EventPayload]] = [
     orders.OrderPaid,
     orders.OrderCancelled,
     orders.OrderCompleted,
+    cart.CartAbandoned,
 ]
 
 
@@ -43,7 +56,7 @@ def documents() -> dict[str, str]:
     for actor, methods in ACTORS.items():
         for name, model in methods.items():
             docs[f"actors/{actor}.{name}.json"] = model.model_json_schema(
-                mode="serialization" if name == "reply" else "validation"
+                mode="serialization" if name.endswith("reply") else "validation"
             )
     for event in EVENTS:
         schema = event.model_json_schema(mode="serialization")

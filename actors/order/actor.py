@@ -1,22 +1,21 @@
 """OrderActor: keeps the order's state, its outbox and its reminders; rules live in logic.py.
 
-Events describe committed state only. A transition appends its event to an outbox kept in
-the same actor state, saves both in one actor-state transaction, then publishes; an event
-whose publish failed stays in the outbox and is retried by the `outbox` reminder.
-Consumers deduplicate on the deterministic event id (`{order_id}:{version}`).
+Events describe committed state only (actors/outbox.py): a transition saves the order and
+its event in one actor-state transaction, then publishes. Consumers deduplicate on the
+deterministic event id (`{order_id}:{version}`).
 """
 
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 
 import structlog
-from dapr.actor import Actor, Remindable
-from pydantic import TypeAdapter, ValidationError
+from dapr.actor import Remindable
+from pydantic import ValidationError
 
 from actors.order import logic
 from actors.order.interface import OrderActorInterface
+from actors.outbox import OUTBOX_REMINDER, OutboxActor
 from apps.contracts.events import EventEnvelope
-from apps.contracts.names import Topic
 from apps.contracts.orders import (
     ActorError,
     ActorReply,
@@ -28,12 +27,7 @@ from apps.contracts.orders import (
 log = structlog.stdlib.get_logger("OrderActor")
 
 ORDER_KEY = "order"
-OUTBOX_KEY = "outbox"
 PAYMENT_TIMEOUT_REMINDER = "payment-timeout"
-OUTBOX_REMINDER = "outbox"
-OUTBOX_RETRY = timedelta(seconds=5)
-
-_outbox_adapter = TypeAdapter(list[EventEnvelope])
 
 
 class OrderActorHost(Protocol):
@@ -52,7 +46,7 @@ def _invalid(message: str, **details: Any) -> dict[str, Any]:
     return reply.model_dump(mode="json")
 
 
-class OrderActor(Actor, OrderActorInterface, Remindable):
+class OrderActor(OutboxActor, OrderActorInterface, Remindable):
     """Registered under its class name, which is `ActorType.ORDER` (checked by a unit test)."""
 
     host: ClassVar[OrderActorHost | None] = None
@@ -114,7 +108,7 @@ class OrderActor(Actor, OrderActorInterface, Remindable):
                 await self._decide(order, req)
                 log.info("unpaid order cancelled", order_id=order.order_id)
         elif name == OUTBOX_REMINDER:
-            await self._flush_outbox()
+            await self._flush_outbox(self._host())
 
     # -- internals ---------------------------------------------------------------------
     async def _decide(self, order: Order, req: TransitionRequest) -> ActorReply:
@@ -136,51 +130,12 @@ class OrderActor(Actor, OrderActorInterface, Remindable):
             event_id=logic.event_id(decision.order),
             occurred_at=decision.order.updated_at,
         )
-        outbox = [*await self._outbox(), envelope]
-        await self._state_manager.set_state(ORDER_KEY, decision.order.model_dump(mode="json"))
-        await self._state_manager.set_state(
-            OUTBOX_KEY, _outbox_adapter.dump_python(outbox, mode="json")
-        )
-        await self._state_manager.save_state()  # one transaction: state + outbox
-        await self._flush_outbox()
-
-    async def _flush_outbox(self) -> None:
-        host = self._host()
-        pending = await self._outbox()
-        if not pending:
-            return
-        sent = 0
-        for envelope in pending:
-            try:
-                await host.publish(Topic.ORDER_EVENTS, envelope)
-            except Exception as exc:  # the broker is down: keep it, retry by reminder
-                log.warning(
-                    "publish failed; kept in outbox", event_id=envelope.event_id, error=str(exc)
-                )
-                await self.register_reminder(OUTBOX_REMINDER, b"outbox", OUTBOX_RETRY, OUTBOX_RETRY)
-                break
-            sent += 1
-        remaining = pending[sent:]
-        await self._state_manager.set_state(
-            OUTBOX_KEY, _outbox_adapter.dump_python(remaining, mode="json")
-        )
-        await self._state_manager.save_state()
-        if not remaining:
-            await self._try_unregister(OUTBOX_REMINDER)
+        await self._save({ORDER_KEY: decision.order.model_dump(mode="json")}, [envelope])
+        await self._flush_outbox(host)
 
     async def _load(self) -> Order | None:
         found, raw = await self._state_manager.try_get_state(ORDER_KEY)
         return Order.model_validate(raw) if found else None
-
-    async def _outbox(self) -> list[EventEnvelope]:
-        found, raw = await self._state_manager.try_get_state(OUTBOX_KEY)
-        return _outbox_adapter.validate_python(raw) if found else []
-
-    async def _try_unregister(self, name: str) -> None:
-        try:
-            await self.unregister_reminder(name)
-        except Exception as exc:  # absent reminders are fine; log anything else
-            log.debug("unregister reminder", name=name, error=str(exc))
 
     def _host(self) -> OrderActorHost:
         if OrderActor.host is None:

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.catalog import domain
 from apps.catalog.browse import BrowseService
 from apps.catalog.service import (
     CatalogService,
@@ -13,6 +14,7 @@ from apps.catalog.service import (
     ReviewService,
     SeedService,
 )
+from apps.contracts.cart import SnapshotReply, SnapshotRequest
 from apps.contracts.catalog import (
     Category,
     CategoryUpdate,
@@ -141,6 +143,21 @@ async def product_inventory(
 ) -> ProductInventory:
     product, _ = await service.get(product_id)
     return await inventory.product_inventory(product)
+
+
+@inventory_router.post("/products/snapshots", response_model=SnapshotReply)
+async def snapshots(req: SnapshotRequest, service: Service, inventory: Inventory) -> SnapshotReply:
+    """Current price, sale status and available units of product variants, in request
+    order (the cart's re-validation: one call per cart). Unknown ones say `found: false`."""
+    products = await service.find_many([i.product_id for i in req.items])
+    snaps = [
+        domain.line_snapshot(i.product_id, i.variant_id, products.get(i.product_id))
+        for i in req.items
+    ]
+    available = await inventory.available([s.sku for s in snaps if s.sku])
+    return SnapshotReply(
+        items=[s.model_copy(update={"available": available.get(s.sku or "", 0)}) for s in snaps]
+    )
 
 
 @inventory_router.post("/inventory/reservations", status_code=201, response_model=Reservation)

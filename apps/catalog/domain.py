@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from datetime import datetime
 
+from apps.contracts.cart import LineSnapshot
 from apps.contracts.catalog import Product, ProductCreate, ProductStatus, ProductUpdate
 from apps.contracts.errors import Conflict, InvalidRequest
 from apps.contracts.orders import OrderLine
@@ -110,3 +111,28 @@ def require_if_match(what: str, if_match: str | None) -> str:
 def ensure_current(what: str, etag: str, if_match: str) -> None:
     if etag != if_match:
         raise Conflict(f"The {what} changed since you read it", etag=etag)
+
+
+def line_snapshot(product_id: str, variant_id: str | None, product: Product | None) -> LineSnapshot:
+    """Catalog's view of one product variant for a cart line (price with the variant's
+    adjustment, sale status); the first variant by default. Stock is added by the caller."""
+    if product is None:  # no variant id: the product itself is unknown
+        return LineSnapshot(product_id=product_id, variant_id=None, found=False)
+    variant = next(
+        (v for v in product.variants if variant_id is None or v.variant_id == variant_id), None
+    )
+    if variant is None:
+        return LineSnapshot(product_id=product_id, variant_id=variant_id, found=False)
+    return LineSnapshot(
+        product_id=product_id,
+        variant_id=variant.variant_id,
+        found=True,
+        active=product.status == PS.ACTIVE,
+        sku=variant.sku,
+        name=product.name,
+        variant_name=" / ".join(str(v) for v in variant.attributes.values()),
+        unit_price=product.price.amount + variant.price_adjustment,
+        currency=product.price.currency,
+        tax_rate=product.price.tax_rate,
+        image_url=str(product.images[0].url) if product.images else None,
+    )

@@ -10,10 +10,9 @@ from dapr.ext.workflow import DaprWorkflowClient, WorkflowRuntime, WorkflowStatu
 from apps.checkout import workflows
 from apps.contracts.catalog import Product
 from apps.contracts.checkout import CheckoutState, CheckoutStatus
-from apps.contracts.errors import DomainError, ErrorCode
 from apps.contracts.names import AppId
 from apps.contracts.orders import Order
-from apps.platform.dapr import InvokeResult, SyncInvoker
+from apps.platform.dapr import SyncInvoker
 
 log = structlog.stdlib.get_logger("checkout.adapters")
 
@@ -101,31 +100,20 @@ class SidecarCheckoutPorts:
         res = self.invoker.invoke(AppId.CATALOG, f"products/{product_id}")
         if res.status == 404:
             return None
-        return Product.model_validate(_ok(res))
+        return Product.model_validate(res.body_or_raise())
 
     def place_order(self, payload: dict[str, Any]) -> Order:
         res = self.invoker.invoke(AppId.ORDERS, "orders", method="POST", json_body=payload)
-        return Order.model_validate(_ok(res))
+        return Order.model_validate(res.body_or_raise())
 
     def transition_order(self, order_id: str, payload: dict[str, Any]) -> Order:
         res = self.invoker.invoke(
             AppId.ORDERS, f"orders/{order_id}/transitions", method="POST", json_body=payload
         )
-        return Order.model_validate(_ok(res))
+        return Order.model_validate(res.body_or_raise())
 
     def reserve_stock(self, payload: dict[str, Any]) -> None:
         res = self.invoker.invoke(
             AppId.CATALOG, "inventory/reservations", method="POST", json_body=payload
         )
-        _ok(res)
-
-
-def _ok(res: InvokeResult) -> Any:
-    if res.ok:
-        return res.body
-    error = (res.body or {}).get("error", {}) if isinstance(res.body, dict) else {}
-    raise DomainError(
-        error.get("message", f"call failed with {res.status}"),
-        code=ErrorCode(error.get("code", ErrorCode.SERVICE_UNAVAILABLE)),
-        status=res.status,
-    )
+        res.body_or_raise()

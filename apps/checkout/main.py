@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from apps.checkout import workflows
 from apps.checkout.adapters import DaprSagaEngine, SidecarCheckoutPorts, build_runtime
 from apps.checkout.api import router
+from apps.checkout.promotions import PromotionBook
 from apps.checkout.service import CheckoutService
 from apps.checkout.settings import get_settings
 from apps.contracts.names import AppId, Component
@@ -36,6 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
     app.state.sidecar = sidecar
     app.state.service = CheckoutService(DaprSagaEngine(client))
+    app.state.promotions = PromotionBook.load()
     try:
         yield
     finally:

@@ -15,7 +15,7 @@ import httpx
 import structlog
 from dapr.aio.clients import DaprClient
 
-from apps.contracts.errors import ErrorCode
+from apps.contracts.errors import DomainError, ErrorCode
 from apps.contracts.events import EventEnvelope
 from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
 from apps.platform.settings import AppSettings
@@ -35,6 +35,21 @@ class InvokeResult:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+    def body_or_raise(self) -> Any:
+        """The body of a 2xx; otherwise the callee's standard error raised as a DomainError
+        (same code, message and details), so a caller's caller sees the real reason."""
+        if self.ok:
+            return self.body
+        error = (self.body or {}).get("error", {}) if isinstance(self.body, dict) else {}
+        try:
+            code = ErrorCode(error.get("code", ErrorCode.SERVICE_UNAVAILABLE))
+        except ValueError:
+            code = ErrorCode.SERVICE_UNAVAILABLE
+        details = error.get("details") if isinstance(error.get("details"), dict) else {}
+        raise DomainError(
+            error.get("message", f"call failed with {self.status}"), code=code, **details
+        )
 
 
 class Sidecar:
@@ -86,6 +101,29 @@ class Sidecar:
             log.warning("sidecar unreachable", app_id=app_id, path=path, error=str(exc))
             return _unavailable(app_id, f"sidecar unreachable: {exc.__class__.__name__}")
         return _result(app_id, resp)
+
+    async def invoke_actor(
+        self,
+        actor_type: str,
+        actor_id: str,
+        method: str,
+        payload: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> InvokeResult:
+        """Call an actor method through the Dapr HTTP actor API with plain JSON (what a
+        service in any language does); daprd's own failures come back as 503."""
+        url = f"/v1.0/actors/{actor_type}/{actor_id}/method/{method}"
+        try:
+            resp = await self.http.put(
+                url,
+                content=json.dumps(payload) if payload is not None else b"",
+                headers={"Content-Type": "application/json", **(headers or {})},
+            )
+        except httpx.HTTPError as exc:
+            log.warning("sidecar unreachable", actor=actor_type, method=method, error=str(exc))
+            return _unavailable(actor_type, f"sidecar unreachable: {exc.__class__.__name__}")
+        return _result(actor_type, resp)
 
     # -- health ------------------------------------------------------------------------
     async def ready(self, required_components: set[str]) -> list[str]:

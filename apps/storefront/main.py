@@ -11,6 +11,8 @@ from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
 from apps.storefront.api import router
+from apps.storefront.auth import TokenVerifier
+from apps.storefront.cart_api import router as cart_router
 from apps.storefront.settings import get_settings
 
 
@@ -20,7 +22,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(
         AppId.STOREFRONT, settings.log_level, settings.log_json, settings.trace_console
     )
+    app.state.settings = settings
     app.state.sidecar = Sidecar(settings, grpc=False)
+    app.state.verifier = TokenVerifier(
+        settings.effective_jwks_url,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        settings.jwt_leeway_seconds,
+    )
     try:
         yield
     finally:
@@ -36,3 +45,4 @@ app = FastAPI(
 install_common(app)
 app.include_router(health_router({Component.PUBSUB, Component.SECRETS}))
 app.include_router(router)
+app.include_router(cart_router)

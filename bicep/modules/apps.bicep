@@ -13,6 +13,7 @@ param registryServer string
 var apps = [
   { appId: 'storefront', external: true, minReplicas: 1, maxReplicas: 10, module: 'storefront' }
   { appId: 'catalog', external: false, minReplicas: 1, maxReplicas: 10, module: 'catalog' }
+  { appId: 'cart', external: false, minReplicas: 1, maxReplicas: 10, module: 'cart' }
   { appId: 'orders', external: false, minReplicas: 1, maxReplicas: 5, module: 'orders' }
   { appId: 'checkout', external: false, minReplicas: 1, maxReplicas: 5, module: 'checkout' }
 ]

@@ -8,22 +8,43 @@ import pytest
 
 from scripts import seed as seed_script
 from tests.harness import Cluster
+from tests.tokens import TokenIssuer, serve_jwks
 
 #: Short timeouts so reminder and sweeper tests finish in seconds (production: minutes).
+#: Guest carts expire after 12 idle seconds here (each test uses fresh sessions).
+GUEST_CART_TTL_SECONDS = 12
 APP_ENV = {
     "orders": {"ORDERS_PAYMENT_TIMEOUT_SECONDS": "3600"},
+    "cart": {
+        "CART_GUEST_TTL_SECONDS": str(GUEST_CART_TTL_SECONDS),
+        "CART_MAX_LINE_QUANTITY": "500",
+    },
     "catalog": {"CATALOG_OUTBOX_SWEEP_SECONDS": "1", "CATALOG_OUTBOX_GRACE_SECONDS": "2"},
 }
 
 
 @pytest.fixture(scope="session")
-def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+def tokens() -> Iterator[tuple[TokenIssuer, str]]:
+    """The test token issuer and the URL of its JWKS (the storefront trusts it)."""
+    issuer = TokenIssuer()
+    with serve_jwks(issuer) as url:
+        yield issuer, url
+
+
+@pytest.fixture(scope="session")
+def issuer(tokens: tuple[TokenIssuer, str]) -> TokenIssuer:
+    return tokens[0]
+
+
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest, tokens: tuple[TokenIssuer, str]) -> Iterator[Cluster]:
     c = Cluster.create()
     print(f"\n[harness] cluster work dir: {c.workdir}")
+    env = {**APP_ENV, "storefront": {"STOREFRONT_JWKS_URL": tokens[1]}}
     try:
         c.start_infrastructure()
         for app_id in c.app_specs():
-            c.start_app(app_id, env=APP_ENV.get(app_id), wait=False)
+            c.start_app(app_id, env=env.get(app_id), wait=False)
         for app_id in c.app_specs():
             c.wait_ready(app_id)
         # The category tree products are filed under (seed's 56 categories, no products).

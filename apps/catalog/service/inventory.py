@@ -192,6 +192,14 @@ class InventoryService:
             raise NotFound("No reservation for this order", order_id=order_id)
         return inventory.effective_status(existing[0], utcnow())
 
+    async def available(self, skus: list[str]) -> dict[str, int]:
+        """Units free to sell per SKU now (on hand minus active holds, never below 0)."""
+        stocks = await self.repo.stock(sorted(set(skus)))
+        now = utcnow()
+        return {
+            sku: max(inventory.level(rec, now).available, 0) for sku, (rec, _) in stocks.items()
+        }
+
     async def product_inventory(self, product: Product) -> ProductInventory:
         stocks = await self.repo.stock([v.sku for v in product.variants])
         now = utcnow()

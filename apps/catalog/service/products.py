@@ -1,5 +1,6 @@
 """Product use cases (create, update, delete, purchases)."""
 
+import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 from uuid import uuid4
@@ -136,6 +137,12 @@ class CatalogService:
         if found is None:
             raise NotFound("Product not found", product_id=product_id)
         return found
+
+    async def find_many(self, product_ids: list[str]) -> dict[str, Product]:
+        """The products that exist among `product_ids` (read concurrently)."""
+        unique = sorted(set(product_ids))
+        found = await asyncio.gather(*(self.repo.get(pid) for pid in unique))
+        return {pid: f[0] for pid, f in zip(unique, found, strict=True) if f is not None}
 
     async def update(
         self, product_id: str, update: ProductUpdate, if_match: str | None, correlation_id: str

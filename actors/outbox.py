@@ -1,0 +1,85 @@
+"""An outbox in actor state, shared by the actors: events describe committed state only.
+
+A change and the events it causes are saved in one actor-state transaction, then the
+events are published; one whose publish failed stays in the outbox and the `outbox`
+reminder retries it. Event ids are deterministic, so consumers deduplicate a re-publish.
+"""
+
+from datetime import timedelta
+from typing import Any, Protocol
+
+import structlog
+from dapr.actor import Actor
+from pydantic import TypeAdapter
+
+from apps.contracts.events import EventEnvelope, topic_of
+
+log = structlog.stdlib.get_logger("actors.outbox")
+
+OUTBOX_KEY = "outbox"
+OUTBOX_REMINDER = "outbox"
+OUTBOX_RETRY = timedelta(seconds=5)
+
+_outbox_adapter = TypeAdapter(list[EventEnvelope])
+
+
+class Publisher(Protocol):
+    async def publish(self, topic: str, event: EventEnvelope) -> None: ...
+
+
+class OutboxActor(Actor):
+    """Base of actors that publish: `_save(...)` then `_flush_outbox(...)`."""
+
+    async def _save(
+        self,
+        values: dict[str, Any],
+        events: list[EventEnvelope],
+        removed: tuple[str, ...] = (),
+    ) -> None:
+        """Set `values`, remove `removed` and append `events` to the outbox: one transaction."""
+        for key, value in values.items():
+            await self._state_manager.set_state(key, value)
+        for key in removed:
+            await self._state_manager.try_remove_state(key)
+        if events:
+            outbox = [*await self._outbox(), *events]
+            await self._state_manager.set_state(
+                OUTBOX_KEY, _outbox_adapter.dump_python(outbox, mode="json")
+            )
+        await self._state_manager.save_state()
+
+    async def _flush_outbox(self, publisher: Publisher) -> None:
+        pending = await self._outbox()
+        if not pending:
+            return
+        sent = 0
+        for envelope in pending:
+            try:
+                await publisher.publish(topic_of(envelope), envelope)
+            except Exception as exc:  # the broker is down: keep it, retry by reminder
+                log.warning(
+                    "publish failed; kept in outbox", event_id=envelope.event_id, error=str(exc)
+                )
+                await self.register_reminder(OUTBOX_REMINDER, b"outbox", OUTBOX_RETRY, OUTBOX_RETRY)
+                break
+            sent += 1
+        remaining = pending[sent:]
+        if remaining:
+            await self._state_manager.set_state(
+                OUTBOX_KEY, _outbox_adapter.dump_python(remaining, mode="json")
+            )
+        else:
+            await self._state_manager.try_remove_state(OUTBOX_KEY)
+        await self._state_manager.save_state()
+        if not remaining:
+            await self._try_unregister(OUTBOX_REMINDER)
+
+    async def _outbox(self) -> list[EventEnvelope]:
+        found, raw = await self._state_manager.try_get_state(OUTBOX_KEY)
+        return _outbox_adapter.validate_python(raw) if found else []
+
+    async def _try_unregister(self, name: str) -> None:
+        try:
+            await self.unregister_reminder(name)
+        except Exception as exc:  # absent reminders are fine; log anything else
+            log.debug("unregister reminder", name=name, error=str(exc))

@@ -1,0 +1,115 @@
+"""Bearer tokens at the gateway: RS256 JWTs checked against the issuer's JWKS.
+
+The identity app issues the tokens and publishes the JWKS (locally through Dapr; in Azure
+Microsoft Entra ID works the same way with its own issuer, audience and JWKS URL).
+Anything but a valid token with the configured issuer and audience is a 401: a tampered
+signature, an expired token, another issuer or audience, `alg: none` or HS256.
+"""
+
+import asyncio
+from typing import Annotated, Any
+
+import jwt
+import structlog
+from fastapi import Depends, Request
+
+from apps.contracts.errors import DomainError, ErrorCode
+from apps.contracts.identity import ANONYMOUS, Principal, Role
+
+log = structlog.stdlib.get_logger("storefront.auth")
+
+ALGORITHMS = ["RS256"]
+
+
+class Unauthorized(DomainError):
+    code = ErrorCode.UNAUTHORIZED
+
+
+class Forbidden(DomainError):
+    code = ErrorCode.FORBIDDEN
+
+
+class TokenVerifier:
+    def __init__(self, jwks_url: str, issuer: str, audience: str, leeway_seconds: int = 30) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway_seconds
+        # Keys are cached; an unknown `kid` (a rotated key) triggers one refetch.
+        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("Malformed token") from exc
+        if header.get("alg") not in ALGORITHMS:
+            raise Unauthorized("Token algorithm not accepted", alg=str(header.get("alg")))
+        try:
+            key = await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)
+        except jwt.PyJWKClientConnectionError as exc:
+            log.warning("JWKS unreachable", error=str(exc))
+            raise DomainError(
+                "Sign-in cannot be checked right now", code=ErrorCode.SERVICE_UNAVAILABLE
+            ) from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("Unknown signing key") from exc
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.key,
+                algorithms=ALGORITHMS,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("Token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("Invalid token", reason=exc.__class__.__name__) from exc
+        return principal_from(claims)
+
+
+def principal_from(claims: dict[str, Any]) -> Principal:
+    """`sub` is the user id; `role` one of ours (unknown roles count as customer)."""
+    raw_role = claims.get("role", Role.CUSTOMER)
+    try:
+        role = Role(raw_role)
+    except ValueError:
+        role = Role.CUSTOMER
+    if role == Role.ANONYMOUS:
+        role = Role.CUSTOMER
+    return Principal(user_id=str(claims["sub"]), role=role, email=claims.get("email"))
+
+
+async def current_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization")
+    if not header:
+        return ANONYMOUS
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Use 'Authorization: Bearer <token>'")
+    verifier: TokenVerifier = request.app.state.verifier
+    principal = await verifier.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+async def signed_in(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.signed_in:
+        raise Unauthorized("Sign in to use this")
+    return principal
+
+
+def at_least(role: Role) -> Any:
+    async def check(principal: Annotated[Principal, Depends(signed_in)]) -> Principal:
+        if not principal.role.at_least(role):
+            raise Forbidden(f"This needs the {role} role", required=role.value)
+        return principal
+
+    return Depends(check)
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+Customer = Annotated[Principal, Depends(signed_in)]
+Staff = Annotated[Principal, at_least(Role.STAFF)]
