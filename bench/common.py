@@ -48,6 +48,43 @@ async def closed_loop(
     return summary(latencies, errors, elapsed)
 
 
+async def closed_loop_calls(
+    calls: list[tuple[str, str, Any]], seconds: float, concurrency: int, max_requests: int
+) -> dict[str, Any]:
+    """Like `closed_loop`, for (method, url, json body) calls taken round robin."""
+    pending = cycle(calls)
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline and len(latencies) + errors < max_requests:
+                method, url, body = next(pending)
+                t0 = time.perf_counter()
+                r = await client.request(method, url, json=body)
+                ok = r.status_code in (200, 204) and not _refused(r)
+                if ok:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return summary(latencies, errors, elapsed)
+
+
+def _refused(r: httpx.Response) -> bool:
+    """Actor replies carry business refusals inside a 200 (`{"ok": false}`)."""
+    if not r.content or not r.headers.get("content-type", "").startswith("application/json"):
+        return False
+    body = r.json()
+    return isinstance(body, dict) and body.get("ok") is False
+
+
 def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, Any]:
     return {
         "requests": len(latencies),
@@ -59,11 +96,14 @@ def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, An
     }
 
 
-def start_cluster(log_level: str = "WARNING") -> Cluster:
+def start_cluster(
+    log_level: str = "WARNING", env: dict[str, dict[str, str]] | None = None
+) -> Cluster:
     cluster = Cluster.create()
     cluster.start_infrastructure()
     for app_id in cluster.app_specs():
-        cluster.start_app(app_id, env={"SC_LOG_LEVEL": log_level}, wait=False)
+        app_env = {"SC_LOG_LEVEL": log_level, **(env or {}).get(app_id, {})}
+        cluster.start_app(app_id, env=app_env, wait=False)
     for app_id in cluster.app_specs():
         cluster.wait_ready(app_id)
     return cluster

@@ -40,6 +40,7 @@ var topics = [
 // Subscribers per topic (consumerID = app-id), mirrored from the apps' subscriptions.
 var subscriptions = [
   { topic: 'order-events', app: 'catalog' }
+  { topic: 'order-events', app: 'orders' }
 ]
 
 module identity 'modules/identity.bicep' = {

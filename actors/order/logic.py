@@ -206,4 +206,5 @@ def _event(
         items=order.items,
         version=order.version,
         at=now,
+        created_at=order.created_at,
     )

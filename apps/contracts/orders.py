@@ -132,6 +132,55 @@ class Order(BaseModel):
     version: int = Field(ge=1, description="Incremented by every committed transition")
 
 
+class OrderSummary(BaseModel):
+    """An order in listings: the orders app's projection of order-events (actor state is
+    not queryable). `version` is the order's; older events never overwrite newer ones."""
+
+    order_id: str
+    order_number: str
+    user_id: str | None = None
+    email: EmailStr
+    status: OrderStatus
+    totals: Totals
+    items: list[OrderLine]
+    item_count: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class OrderPage(BaseModel):
+    items: list[OrderSummary]
+    total: int
+    page: int
+    limit: int
+
+
+class TrackingEntry(BaseModel):
+    status: OrderStatus
+    at: datetime
+    description: str
+
+
+class Tracking(BaseModel):
+    """`GET /api/orders/{id}/tracking`: where the order is and how it got there."""
+
+    order_id: str
+    order_number: str
+    status: OrderStatus
+    cancellable: bool
+    timeline: list[TrackingEntry]
+
+
+class CancelRequest(BaseModel):
+    """`POST /api/orders/{id}/cancel` (guests add the order's email)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: Annotated[str, Field(max_length=500)] = ""
+    email: EmailStr | None = None
+
+
 class ActorError(BaseModel):
     code: Literal["CONFLICT", "RESOURCE_NOT_FOUND", "INVALID_REQUEST"]
     message: str
@@ -166,6 +215,7 @@ class OrderEventData(EventPayload):
     items: list[OrderLine]
     version: int
     at: datetime
+    created_at: datetime | None = Field(default=None, description="when the order was placed")
 
 
 class OrderCreated(OrderEventData):

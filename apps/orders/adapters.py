@@ -1,6 +1,8 @@
-"""Dapr I/O of the orders app: the OrderActor proxy and the order-number sequence."""
+"""Dapr I/O of the orders app: the OrderActor proxy, the order-number sequence and the
+order projection."""
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -9,7 +11,7 @@ from dapr.actor import ActorId, ActorProxy, ActorProxyFactory
 from actors.order.interface import OrderActorInterface
 from apps.contracts.events import EventEnvelope
 from apps.contracts.names import ActorType
-from apps.contracts.orders import ActorReply
+from apps.contracts.orders import ActorReply, OrderStatus, OrderSummary
 from apps.platform.dapr import Sidecar
 from apps.platform.state import EtagMismatch, JsonStateStore
 
@@ -76,3 +78,70 @@ class OrderActorHost:
 
     async def publish(self, topic: str, event: EventEnvelope) -> None:
         await self.sidecar.publish(topic, event)
+
+
+VIEW_KEY = "order-view:{order_id}"
+VIEW_KIND = "order_view"
+MAX_VIEW_ATTEMPTS = 20
+
+
+class StateOrderViews:
+    """The order projection as JSON documents in the state store (queryable)."""
+
+    def __init__(self, store: JsonStateStore) -> None:
+        self.store = store
+
+    async def get(self, order_id: str) -> tuple[OrderSummary, str] | None:
+        found = await self.store.get(VIEW_KEY.format(order_id=order_id))
+        if found is None:
+            return None
+        return OrderSummary.model_validate(found.value), found.etag
+
+    async def save_if_newer(
+        self, order_id: str, build: Callable[[OrderSummary | None], OrderSummary | None]
+    ) -> bool:
+        """Compare-and-set: `build(stored)` answers the new view, or None to keep it."""
+        key = VIEW_KEY.format(order_id=order_id)
+        for _ in range(MAX_VIEW_ATTEMPTS):
+            found = await self.get(order_id)
+            stored, etag = found if found else (None, None)
+            view = build(stored)
+            if view is None:
+                return False
+            doc = {**view.model_dump(mode="json"), "kind": VIEW_KIND}
+            try:
+                if etag is None:
+                    await self.store.insert(key, doc)
+                else:
+                    await self.store.replace(key, doc, etag)
+                return True
+            except EtagMismatch:
+                continue  # another event for this order landed first: decide again
+        raise RuntimeError(f"order view {order_id} too contended")
+
+    async def find(
+        self, user_id: str | None, statuses: list[OrderStatus] | None
+    ) -> list[OrderSummary]:
+        """Matching views, newest first."""
+        clauses: list[dict[str, Any]] = [{"EQ": {"kind": VIEW_KIND}}]
+        if user_id is not None:
+            clauses.append({"EQ": {"user_id": user_id}})
+        if statuses:
+            clauses.append({"IN": {"status": [s.value for s in statuses]}})
+        sort = [{"key": "created_at", "order": "DESC"}]
+        return [
+            OrderSummary.model_validate(doc.value)
+            async for doc in self.store.query({"AND": clauses}, sort=sort)
+        ]
+
+    async def by_number(self, order_number: str) -> OrderSummary | None:
+        query = {"AND": [{"EQ": {"kind": VIEW_KIND}}, {"EQ": {"order_number": order_number}}]}
+        async for doc in self.store.query(query, page_size=2):
+            return OrderSummary.model_validate(doc.value)
+        return None
+
+    async def ids(self) -> list[str]:
+        return [
+            str(doc.value["order_id"])
+            async for doc in self.store.query({"EQ": {"kind": VIEW_KIND}})
+        ]

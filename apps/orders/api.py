@@ -1,17 +1,42 @@
-"""Routes of the orders app (reached only through Dapr service invocation)."""
+"""Routes of the orders app (reached only through Dapr service invocation).
 
-from typing import Annotated
+`user_id` in queries comes from the storefront, which sets it from the verified token
+(never from the shopper); `email` is what a guest typed.
+"""
 
-from fastapi import APIRouter, Depends, Query, Response
+from typing import Annotated, Any
 
-from apps.contracts.orders import Order, TransitionRequest
-from apps.orders.service import OrdersService, PlaceOrder
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from apps.contracts.orders import (
+    CancelRequest,
+    Order,
+    OrderPage,
+    OrderStatus,
+    OrderSummary,
+    Tracking,
+    TransitionRequest,
+)
+from apps.orders.service import Access, OrdersService, PlaceOrder, RebuildReport
 from apps.platform.http import app_state
+from apps.platform.params import Limit, Page
+from apps.platform.subscriptions import dispatch
 
 router = APIRouter(tags=["orders"])
 
 
 Service = Annotated[OrdersService, Depends(app_state("service"))]
+UserId = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+Email = Annotated[str | None, Query(max_length=254)]
+
+
+def _access(user_id: str | None, email: str | None) -> Access | None:
+    """Neither parameter sent: an internal caller (staff through the gateway, the saga).
+    Either one sent, even empty: only the owner or the order's email matches."""
+    if user_id is None and email is None:
+        return None
+    return Access(user_id=user_id, email=email)
 
 
 @router.post("/orders", status_code=201, response_model=Order)
@@ -23,17 +48,83 @@ async def place_order(cmd: PlaceOrder, service: Service, response: Response) -> 
     return order
 
 
+@router.get("/orders", response_model=OrderPage)
+async def list_orders(
+    service: Service,
+    user_id: UserId = None,
+    status: Annotated[list[OrderStatus] | None, Query(max_length=11)] = None,
+    page: Page = 1,
+    limit: Limit = 20,
+) -> OrderPage:
+    """Newest first, from the projection; one user's orders with `user_id`."""
+    return await service.list_orders(user_id, status, page, limit)
+
+
+@router.get("/orders/by-number/{order_number}", response_model=OrderSummary)
+async def order_by_number(order_number: str, service: Service) -> OrderSummary:
+    return await service.by_number(order_number)
+
+
 @router.get("/orders/{order_id}", response_model=Order)
 async def get_order(
-    order_id: str,
-    service: Service,
-    email: Annotated[str | None, Query(max_length=254)] = None,
+    order_id: str, service: Service, email: Email = None, user_id: UserId = None
 ) -> Order:
-    """With `email`, answers only if it matches the order's email (guest look-up)."""
-    return await service.get(order_id, email)
+    """With `email` or `user_id`, answers only the order's owner (404 to anyone else)."""
+    return await service.get(order_id, _access(user_id, email))
+
+
+@router.get("/orders/{order_id}/tracking", response_model=Tracking)
+async def tracking(
+    order_id: str, service: Service, email: Email = None, user_id: UserId = None
+) -> Tracking:
+    return await service.tracking(order_id, _access(user_id, email))
+
+
+@router.post("/orders/{order_id}/cancel", response_model=Order)
+async def cancel(
+    order_id: str, body: CancelRequest, service: Service, user_id: UserId = None
+) -> Order:
+    """Cancel before shipping; 409 with the current status after."""
+    access = _access(user_id, str(body.email) if body.email else None)
+    if access is None:
+        access = Access()  # the public cancel always checks the owner
+    return await service.cancel(order_id, body.reason, access, by=user_id or "guest")
 
 
 @router.post("/orders/{order_id}/transitions", response_model=Order)
 async def transition(order_id: str, req: TransitionRequest, service: Service) -> Order:
     """Move the order; 409 with the current status when the state machine refuses."""
     return await service.transition(order_id, req)
+
+
+class RebuildRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_ids: Annotated[list[str], Field(max_length=10_000)] | None = None
+
+
+@router.post("/admin/projection/rebuild", response_model=RebuildReport)
+async def rebuild(service: Service, body: RebuildRequest | None = None) -> RebuildReport:
+    """Refresh listed orders from actor state (all listed orders when no ids are given)."""
+    return await service.rebuild(body.order_ids if body else None)
+
+
+async def on_order_events(
+    request: Request, cloud_event: dict[str, Any] = Body(...)
+) -> dict[str, str]:
+    """order-events: keep the projection (idempotent: older versions never overwrite)."""
+    service: OrdersService = request.app.state.service
+    handler = service.on_order_event
+    return await dispatch(
+        cloud_event,
+        {
+            t: handler
+            for t in (
+                "OrderCreated",
+                "OrderStatusChanged",
+                "OrderPaid",
+                "OrderCancelled",
+                "OrderCompleted",
+            )
+        },
+    )

@@ -2,6 +2,17 @@
 
 from datetime import datetime
 
+from actors.order.logic import can_transition
+from apps.contracts.orders import (
+    Order,
+    OrderEventData,
+    OrderStatus,
+    OrderSummary,
+    Tracking,
+    TrackingEntry,
+    TransitionRequest,
+)
+
 ORDER_NUMBER_PREFIX = "SC"
 
 
@@ -18,3 +29,94 @@ def order_number_for(now: datetime, sequence: int) -> str:
 
 def email_matches(order_email: str, given: str) -> bool:
     return order_email.strip().lower() == given.strip().lower()
+
+
+# -- the order projection (listings) and the shopper's views -------------------------------
+STATUS_TEXT: dict[OrderStatus, str] = {
+    OrderStatus.PENDING: "Order received",
+    OrderStatus.AWAITING_PAYMENT: "Waiting for payment",
+    OrderStatus.PAID: "Payment received",
+    OrderStatus.FULFILLING: "Being prepared",
+    OrderStatus.SHIPPED: "Shipped",
+    OrderStatus.DELIVERED: "Delivered",
+    OrderStatus.COMPLETED: "Completed",
+    OrderStatus.CANCELLED: "Cancelled",
+    OrderStatus.PAYMENT_FAILED: "Payment failed",
+    OrderStatus.REFUNDED: "Refunded",
+    OrderStatus.PARTIALLY_REFUNDED: "Partially refunded",
+}
+
+#: A shopper may cancel until the order ships.
+CUSTOMER_CANCELLABLE = frozenset(s for s in OrderStatus if can_transition(s, OrderStatus.CANCELLED))
+
+
+def summary_of(order: Order) -> OrderSummary:
+    return OrderSummary(
+        order_id=order.order_id,
+        order_number=order.order_number,
+        user_id=order.user_id,
+        email=order.email,
+        status=order.status,
+        totals=order.totals,
+        items=order.items,
+        item_count=sum(i.quantity for i in order.items),
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        version=order.version,
+    )
+
+
+def summary_from_event(data: OrderEventData, stored: OrderSummary | None) -> OrderSummary:
+    created = data.created_at or (stored.created_at if stored else data.at)
+    return OrderSummary(
+        order_id=data.order_id,
+        order_number=data.order_number,
+        user_id=data.user_id,
+        email=data.email,
+        status=data.status,
+        totals=data.totals,
+        items=data.items,
+        item_count=sum(i.quantity for i in data.items),
+        created_at=created,
+        updated_at=data.at,
+        version=data.version,
+    )
+
+
+def is_newer(incoming: OrderSummary, stored: OrderSummary | None) -> bool:
+    """Events may arrive twice or out of order: only a higher version replaces."""
+    return stored is None or incoming.version > stored.version
+
+
+def tracking_of(order: Order) -> Tracking:
+    return Tracking(
+        order_id=order.order_id,
+        order_number=order.order_number,
+        status=order.status,
+        cancellable=order.status in CUSTOMER_CANCELLABLE,
+        timeline=[
+            TrackingEntry(
+                status=h.to_status,
+                at=h.at,
+                description=STATUS_TEXT[h.to_status] + (f": {h.reason}" if h.reason else ""),
+            )
+            for h in order.history
+        ],
+    )
+
+
+def customer_cancel(order: Order, reason: str, by: str) -> TransitionRequest:
+    """One cancellation per order: a retried cancel is the same transition."""
+    return TransitionRequest(
+        to=OrderStatus.CANCELLED,
+        reason=reason or "Cancelled at the customer's request",
+        transition_id="cancel-by-customer",
+        actor=by,
+    )
+
+
+def can_see(order: Order, user_id: str | None, email: str | None) -> bool:
+    """The order's owner (signed in) or whoever knows its email; anyone else gets 404."""
+    if user_id is not None and order.user_id == user_id:
+        return True
+    return email is not None and email_matches(order.email, email)

@@ -6,13 +6,18 @@ from datetime import timedelta
 
 from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.actor.runtime.runtime import ActorRuntime
-from dapr.ext.fastapi import DaprActor
+from dapr.ext.fastapi import DaprActor, DaprApp
 from fastapi import FastAPI
 
 from actors.order.actor import OrderActor
-from apps.contracts.names import AppId, Component
-from apps.orders.adapters import DaprOrderActors, OrderActorHost, StateSequences
-from apps.orders.api import router
+from apps.contracts.names import AppId, Component, Topic
+from apps.orders.adapters import (
+    DaprOrderActors,
+    OrderActorHost,
+    StateOrderViews,
+    StateSequences,
+)
+from apps.orders.api import on_order_events, router
 from apps.orders.service import OrdersService
 from apps.orders.settings import get_settings
 from apps.platform.dapr import Sidecar
@@ -39,7 +44,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await actors.register_actor(OrderActor)
     app.state.sidecar = sidecar
     app.state.store = store
-    app.state.service = OrdersService(DaprOrderActors(), StateSequences(store))
+    app.state.service = OrdersService(
+        DaprOrderActors(), StateSequences(store), StateOrderViews(store)
+    )
     try:
         yield
     finally:
@@ -51,3 +58,9 @@ install_common(app)
 actors = DaprActor(app)
 app.include_router(health_router({Component.STATE, Component.PUBSUB}, check_store=True))
 app.include_router(router)
+DaprApp(app).subscribe(
+    pubsub=Component.PUBSUB,
+    topic=Topic.ORDER_EVENTS,
+    route="/events/order-events",
+    dead_letter_topic=Topic.DEAD_LETTER,
+)(on_order_events)

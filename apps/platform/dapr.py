@@ -46,7 +46,8 @@ class InvokeResult:
             code = ErrorCode(error.get("code", ErrorCode.SERVICE_UNAVAILABLE))
         except ValueError:
             code = ErrorCode.SERVICE_UNAVAILABLE
-        details = error.get("details") if isinstance(error.get("details"), dict) else {}
+        raw_details = error.get("details")
+        details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
         raise DomainError(
             error.get("message", f"call failed with {self.status}"), code=code, **details
         )

@@ -108,17 +108,22 @@ class JsonStateStore:
         _raise_for(resp, ",".join(op.key for op in ops))
 
     async def query(
-        self, filter_: dict[str, Any], page_size: int = 1000
+        self,
+        filter_: dict[str, Any],
+        page_size: int = 1000,
+        sort: list[dict[str, str]] | None = None,
     ) -> AsyncIterator[Versioned]:
-        """Every document matching `filter_`, with its ETag (state query API, paginated)."""
+        """Every document matching `filter_`, with its ETag (state query API, paginated),
+        in `sort` order if given (e.g. `[{"key": "created_at", "order": "DESC"}]`)."""
         token: str | None = None
         while True:
             page: dict[str, Any] = {"limit": page_size}
             if token:
                 page["token"] = token
-            resp = await self.http.post(
-                f"/v1.0-alpha1/state/{self.store}/query", json={"filter": filter_, "page": page}
-            )
+            body: dict[str, Any] = {"filter": filter_, "page": page}
+            if sort:
+                body["sort"] = sort
+            resp = await self.http.post(f"/v1.0-alpha1/state/{self.store}/query", json=body)
             _raise_for(resp, "query")
             body = resp.json() if resp.content else {}
             results = body.get("results") or []

@@ -26,7 +26,6 @@ from apps.contracts.checkout import CheckoutAccepted, CheckoutState, OrderReques
 from apps.contracts.errors import ErrorResponse
 from apps.contracts.inventory import ProductInventory, StockAdjustment, StockLevel
 from apps.contracts.names import AppId
-from apps.contracts.orders import Order
 from apps.platform.params import (
     CategoryParam,
     FiltersParam,
@@ -279,16 +278,6 @@ async def place_order(
         body=body.model_dump(mode="json"),
         extra_headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
     )
-
-
-@router.get("/orders/{order_id}", response_model=Order, tags=["orders"])
-async def get_order(
-    order_id: PathId,
-    request: Request,
-    email: Annotated[str, Query(min_length=3, max_length=254)],
-) -> Response:
-    """Guests look an order up with its id and their email (a wrong email is a 404)."""
-    return await forward(request, AppId.ORDERS, f"orders/{order_id}", params={"email": email})
 
 
 @router.get("/checkout/{order_id}", response_model=CheckoutState, tags=["orders"])

@@ -13,6 +13,7 @@ from apps.platform.logging import configure_logging
 from apps.storefront.api import router
 from apps.storefront.auth import TokenVerifier
 from apps.storefront.cart_api import router as cart_router
+from apps.storefront.orders_api import router as orders_router
 from apps.storefront.settings import get_settings
 
 
@@ -46,3 +47,4 @@ install_common(app)
 app.include_router(health_router({Component.PUBSUB, Component.SECRETS}))
 app.include_router(router)
 app.include_router(cart_router)
+app.include_router(orders_router)

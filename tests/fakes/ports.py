@@ -2,14 +2,22 @@
 
 import copy
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from actors.order import logic
 from apps.catalog.service import StaleWrite
 from apps.contracts.catalog import Product
 from apps.contracts.events import EventEnvelope, utcnow
-from apps.contracts.orders import ActorError, ActorReply, CreateOrder, Order, TransitionRequest
+from apps.contracts.orders import (
+    ActorError,
+    ActorReply,
+    CreateOrder,
+    Order,
+    OrderStatus,
+    OrderSummary,
+    TransitionRequest,
+)
 
 _etags = itertools.count(1)
 
@@ -141,3 +149,35 @@ class FakeCategories:
 
     async def category_exists(self, slug: str) -> bool:
         return slug not in self.missing
+
+
+class FakeOrderViews:
+    """The order projection in memory, with the adapter's compare-and-set contract."""
+
+    def __init__(self) -> None:
+        self.views: dict[str, OrderSummary] = {}
+
+    async def save_if_newer(
+        self, order_id: str, build: Callable[[OrderSummary | None], OrderSummary | None]
+    ) -> bool:
+        view = build(self.views.get(order_id))
+        if view is None:
+            return False
+        self.views[order_id] = view
+        return True
+
+    async def find(
+        self, user_id: str | None, statuses: list[OrderStatus] | None
+    ) -> list[OrderSummary]:
+        found = [
+            v
+            for v in self.views.values()
+            if (user_id is None or v.user_id == user_id) and (not statuses or v.status in statuses)
+        ]
+        return sorted(found, key=lambda v: v.created_at, reverse=True)
+
+    async def by_number(self, order_number: str) -> OrderSummary | None:
+        return next((v for v in self.views.values() if v.order_number == order_number), None)
+
+    async def ids(self) -> list[str]:
+        return list(self.views)

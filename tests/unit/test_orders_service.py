@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 import pytest
 
 from apps.contracts.errors import Conflict, NotFound
-from apps.contracts.orders import OrderStatus, TransitionRequest
+from apps.contracts.events import EventEnvelope
+from apps.contracts.orders import Order, OrderEventData, OrderStatus, TransitionRequest
 from apps.orders.domain import format_order_number
-from apps.orders.service import OrdersService, PlaceOrder
+from apps.orders.service import Access, OrdersService, PlaceOrder
 from tests import factories
-from tests.fakes.ports import FakeOrderActors, FakeSequences
+from tests.fakes.ports import FakeOrderActors, FakeOrderViews, FakeSequences
 
 
 def test_order_numbers_are_human_friendly() -> None:
@@ -21,7 +22,7 @@ def test_order_numbers_are_human_friendly() -> None:
 
 
 def test_place_is_idempotent_and_numbers_are_unique() -> None:
-    svc = OrdersService(FakeOrderActors(), FakeSequences())
+    svc = OrdersService(FakeOrderActors(), FakeSequences(), FakeOrderViews())
     now = datetime(2026, 1, 2, tzinfo=UTC)
     cmd = PlaceOrder.model_validate(factories.order())
     order, created = asyncio.run(svc.place(cmd, now))
@@ -33,12 +34,15 @@ def test_place_is_idempotent_and_numbers_are_unique() -> None:
 
 
 def test_guest_lookup_and_refused_transition() -> None:
-    svc = OrdersService(FakeOrderActors(), FakeSequences())
+    svc = OrdersService(FakeOrderActors(), FakeSequences(), FakeOrderViews())
     cmd = PlaceOrder.model_validate(factories.order())
     order, _ = asyncio.run(svc.place(cmd))
-    assert asyncio.run(svc.get(order.order_id, str(cmd.email).upper())).order_id == order.order_id
+    guest = Access(email=str(cmd.email).upper())
+    assert asyncio.run(svc.get(order.order_id, guest)).order_id == order.order_id
     with pytest.raises(NotFound):
-        asyncio.run(svc.get(order.order_id, "someone@else.com"))
+        asyncio.run(svc.get(order.order_id, Access(email="someone@else.com")))
+    with pytest.raises(NotFound):  # an empty check matches nobody
+        asyncio.run(svc.get(order.order_id, Access()))
     with pytest.raises(Conflict) as err:
         asyncio.run(
             svc.transition(
@@ -46,3 +50,101 @@ def test_guest_lookup_and_refused_transition() -> None:
             )
         )
     assert err.value.details["current_status"] == OrderStatus.PENDING
+
+
+def _service() -> tuple[OrdersService, FakeOrderViews]:
+    views = FakeOrderViews()
+    return OrdersService(FakeOrderActors(), FakeSequences(), views), views
+
+
+def _transition(svc: OrdersService, order_id: str, to: str) -> Order:
+    req = TransitionRequest.model_validate(factories.transition(to))
+    return asyncio.run(svc.transition(order_id, req))
+
+
+def _event(order: Order, event_type: str = "OrderStatusChanged") -> EventEnvelope:
+    data = OrderEventData(
+        order_id=order.order_id,
+        order_number=order.order_number,
+        email=order.email,
+        user_id=order.user_id,
+        status=order.status,
+        previous_status=None,
+        totals=order.totals,
+        items=order.items,
+        version=order.version,
+        at=order.updated_at,
+        created_at=order.created_at,
+    )
+    return EventEnvelope(
+        event_type=event_type,
+        correlation_id="c",
+        source="orders",
+        data=data.model_dump(mode="json"),
+    )
+
+
+def test_placed_orders_are_listed_at_once_and_events_apply_in_version_order() -> None:
+    svc, views = _service()
+    order, _ = asyncio.run(svc.place(PlaceOrder.model_validate(factories.order(user_id="u1"))))
+    assert views.views[order.order_id].status == OrderStatus.PENDING
+    waiting = _transition(svc, order.order_id, "awaiting_payment")
+    paid = _transition(svc, order.order_id, "paid")
+    asyncio.run(svc.on_order_event(_event(paid)))
+    asyncio.run(svc.on_order_event(_event(waiting)))  # late and older: ignored
+    asyncio.run(svc.on_order_event(_event(paid)))  # duplicate: no change
+    view = views.views[order.order_id]
+    assert (view.status, view.version) == (OrderStatus.PAID, 3)
+    assert view.created_at == order.created_at
+
+
+def test_listing_filters_pages_and_counts() -> None:
+    svc, _ = _service()
+    placed = []
+    for n in range(5):
+        now = datetime(2026, 1, 1 + n, tzinfo=UTC)
+        cmd = PlaceOrder.model_validate(factories.order(user_id="u1"))
+        placed.append(asyncio.run(svc.place(cmd, now))[0])
+    asyncio.run(svc.place(PlaceOrder.model_validate(factories.order(user_id="u2"))))
+    first = asyncio.run(svc.list_orders("u1", None, page=1, limit=2))
+    assert first.total == 5
+    assert [o.order_id for o in first.items] == [p.order_id for p in placed[::-1][:2]]
+    last = asyncio.run(svc.list_orders("u1", None, page=3, limit=2))
+    assert [o.order_id for o in last.items] == [placed[0].order_id]
+    assert asyncio.run(svc.list_orders("u1", [OrderStatus.PAID], 1, 10)).total == 0
+    everyone = asyncio.run(svc.list_orders(None, None, 1, 10))
+    assert everyone.total == 6
+
+
+def test_tracking_cancel_and_rebuild() -> None:
+    svc, views = _service()
+    order, _ = asyncio.run(svc.place(PlaceOrder.model_validate(factories.order(user_id="u1"))))
+    owner = Access(user_id="u1")
+    track = asyncio.run(svc.tracking(order.order_id, owner))
+    assert track.cancellable and [t.status for t in track.timeline] == [OrderStatus.PENDING]
+    with pytest.raises(NotFound):
+        asyncio.run(svc.cancel(order.order_id, "", Access(user_id="u2")))
+    cancelled = asyncio.run(svc.cancel(order.order_id, "", owner))
+    again = asyncio.run(svc.cancel(order.order_id, "", owner))
+    assert cancelled.status == again.status == OrderStatus.CANCELLED
+    assert again.version == cancelled.version
+    assert not asyncio.run(svc.tracking(order.order_id, owner)).cancellable
+    # The CANCELLED event was lost: the view still says pending until a rebuild.
+    assert views.views[order.order_id].status == OrderStatus.PENDING
+    report = asyncio.run(svc.rebuild())
+    assert (report.checked, report.updated, report.missing) == (1, 1, 0)
+    assert views.views[order.order_id].status == OrderStatus.CANCELLED
+    assert asyncio.run(svc.rebuild(["o-missing"])).missing == 1
+
+
+def test_shipped_orders_cannot_be_cancelled_by_the_shopper() -> None:
+    svc, _ = _service()
+    order, _ = asyncio.run(svc.place(PlaceOrder.model_validate(factories.order(user_id="u1"))))
+    for to in ("awaiting_payment", "paid", "fulfilling", "shipped"):
+        _transition(svc, order.order_id, to)
+    with pytest.raises(Conflict) as err:
+        asyncio.run(svc.cancel(order.order_id, "", Access(user_id="u1")))
+    assert err.value.details["current_status"] == OrderStatus.SHIPPED
+    assert asyncio.run(svc.by_number(order.order_number)).order_id == order.order_id
+    with pytest.raises(NotFound):
+        asyncio.run(svc.by_number("SC-1999-000001"))
