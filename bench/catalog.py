@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=50_000)
     args = parser.parse_args()
 
-    cluster = start_cluster()
+    cluster = start_cluster(categories=False)
     results: dict[str, Any] = {}
     try:
         started = time.perf_counter()

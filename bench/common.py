@@ -23,29 +23,12 @@ def pct(samples: list[float], p: float) -> float:
 async def closed_loop(
     url: str | list[str], seconds: float, concurrency: int, max_requests: int
 ) -> dict[str, Any]:
-    """Each of `concurrency` workers sends the next URL (round robin) and waits for the
+    """Each of `concurrency` workers GETs the next URL (round robin) and waits for the
     answer, until `seconds` pass or `max_requests` are made."""
-    urls = cycle([url] if isinstance(url, str) else url)
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
-
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline and len(latencies) + errors < max_requests:
-                t0 = time.perf_counter()
-                r = await client.get(next(urls))
-                if r.status_code == 200:
-                    latencies.append((time.perf_counter() - t0) * 1000)
-                else:
-                    errors += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return summary(latencies, errors, elapsed)
+    urls = [url] if isinstance(url, str) else url
+    return await closed_loop_calls(
+        [("GET", u, None) for u in urls], seconds, concurrency, max_requests
+    )
 
 
 async def closed_loop_calls(
@@ -97,8 +80,14 @@ def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, An
 
 
 def start_cluster(
-    log_level: str = "WARNING", env: dict[str, dict[str, str]] | None = None
+    log_level: str = "WARNING",
+    env: dict[str, dict[str, str]] | None = None,
+    categories: bool = True,
 ) -> Cluster:
+    """Every app of dapr.yaml on free ports; with `categories`, the seed's category tree
+    (no products)."""
+    from scripts import seed as seed_script
+
     cluster = Cluster.create()
     cluster.start_infrastructure()
     for app_id in cluster.app_specs():
@@ -106,6 +95,8 @@ def start_cluster(
         cluster.start_app(app_id, env=app_env, wait=False)
     for app_id in cluster.app_specs():
         cluster.wait_ready(app_id)
+    if categories:
+        seed_script.main(["--products", "0", "--sidecar", cluster.apps["catalog"].dapr_url])
     return cluster
 
 

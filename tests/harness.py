@@ -357,6 +357,11 @@ class Cluster:
     def client(self, app_id: str, timeout: float = 15) -> httpx.Client:
         return httpx.Client(base_url=self.apps[app_id].url, timeout=timeout)
 
+    def invoker(self, app_id: str, via: str = "storefront", timeout: float = 20) -> httpx.Client:
+        """Another app's view of `app_id`: service invocation through `via`'s sidecar."""
+        base = f"{self.apps[via].dapr_url}/v1.0/invoke/{app_id}/method"
+        return httpx.Client(base_url=base, timeout=timeout)
+
     def sidecar(self, app_id: str, timeout: float = 15) -> httpx.Client:
         """An HTTP client on `app_id`'s sidecar: call Dapr's APIs as that app would."""
         return httpx.Client(base_url=self.apps[app_id].dapr_url, timeout=timeout)

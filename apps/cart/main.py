@@ -35,6 +35,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             guest_ttl=timedelta(seconds=settings.guest_ttl_seconds),
             user_ttl=timedelta(seconds=settings.user_ttl_seconds),
         ),
+        snapshot_ttl_seconds=settings.catalog_cache_seconds,
     )
     ActorRuntime.set_actor_config(
         ActorRuntimeConfig(

@@ -17,6 +17,13 @@ class CartSettings(AppSettings):
     )
     max_line_quantity: int = Field(99, ge=1, le=1000)
     max_lines: int = Field(50, ge=1, le=200)
+    catalog_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=300,
+        description="how long this instance reuses catalog's price/stock view of a variant; "
+        "cart checks are advisory (checkout re-prices and reserves), 0 = always ask",
+    )
     actor_idle_timeout_seconds: int = Field(
         15 * 60, ge=10, description="an unused cart actor is deactivated (its state stays)"
     )

@@ -50,7 +50,12 @@ STATUS_TEXT: dict[OrderStatus, str] = {
 CUSTOMER_CANCELLABLE = frozenset(s for s in OrderStatus if can_transition(s, OrderStatus.CANCELLED))
 
 
-def summary_of(order: Order) -> OrderSummary:
+def summary_of(order: Order | OrderEventData, created_at: datetime | None = None) -> OrderSummary:
+    """The listed view of an order, from the actor's state or from one of its events."""
+    if isinstance(order, Order):
+        created, updated = order.created_at, order.updated_at
+    else:
+        created, updated = created_at or order.at, order.at
     return OrderSummary(
         order_id=order.order_id,
         order_number=order.order_number,
@@ -60,27 +65,15 @@ def summary_of(order: Order) -> OrderSummary:
         totals=order.totals,
         items=order.items,
         item_count=sum(i.quantity for i in order.items),
-        created_at=order.created_at,
-        updated_at=order.updated_at,
+        created_at=created,
+        updated_at=updated,
         version=order.version,
     )
 
 
 def summary_from_event(data: OrderEventData, stored: OrderSummary | None) -> OrderSummary:
-    created = data.created_at or (stored.created_at if stored else data.at)
-    return OrderSummary(
-        order_id=data.order_id,
-        order_number=data.order_number,
-        user_id=data.user_id,
-        email=data.email,
-        status=data.status,
-        totals=data.totals,
-        items=data.items,
-        item_count=sum(i.quantity for i in data.items),
-        created_at=created,
-        updated_at=data.at,
-        version=data.version,
-    )
+    """Events before this field existed lack `created_at`: keep the stored one then."""
+    return summary_of(data, data.created_at or (stored.created_at if stored else None))
 
 
 def is_newer(incoming: OrderSummary, stored: OrderSummary | None) -> bool:

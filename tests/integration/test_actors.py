@@ -10,10 +10,7 @@ from tests.harness import Cluster, eventually
 
 
 def _orders(cluster: Cluster) -> httpx.Client:
-    """Another app's view: invoke `orders` through the storefront's sidecar."""
-    return httpx.Client(
-        base_url=f"{cluster.apps['storefront'].dapr_url}/v1.0/invoke/orders/method", timeout=20
-    )
+    return cluster.invoker("orders")
 
 
 def _place(cluster: Cluster, **overrides: Any) -> dict[str, Any]:

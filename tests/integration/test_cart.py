@@ -126,7 +126,10 @@ def test_price_change_and_archive_are_flagged_not_applied(cluster: Cluster) -> N
             headers={"If-Match": staff.get(f"/api/products/{pid}").headers["ETag"]},
         )
         assert changed.status_code == 200, changed.text
-        cart = shopper.get("/api/cart").json()
+        # The cart app reuses catalog's answer for up to CART_CATALOG_CACHE_SECONDS (2 s).
+        cart = eventually(
+            lambda: (c := shopper.get("/api/cart").json())["items"][0]["issues"] and c, timeout=10
+        )
         line = cart["items"][0]
         assert line["unit_price"] == "999.00"  # the snapshot stays
         assert [(i["code"], i["current_price"]) for i in line["issues"]] == [
@@ -139,8 +142,11 @@ def test_price_change_and_archive_are_flagged_not_applied(cluster: Cluster) -> N
             headers={"If-Match": changed.headers["ETag"]},
         )
         assert archive.status_code == 200, archive.text
-        archived = shopper.get("/api/cart").json()["items"][0]["issues"]
-        assert [i["code"] for i in archived] == ["unavailable"]
+        eventually(
+            lambda: [i["code"] for i in shopper.get("/api/cart").json()["items"][0]["issues"]]
+            == ["unavailable"],
+            timeout=10,
+        )
 
 
 def test_merge_guest_cart_into_user_cart_on_sign_in(cluster: Cluster, issuer: TokenIssuer) -> None:

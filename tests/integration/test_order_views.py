@@ -12,10 +12,7 @@ from tests.tokens import TokenIssuer
 
 
 def _orders(cluster: Cluster) -> httpx.Client:
-    """Checkout's view: invoke `orders` through another app's sidecar."""
-    return httpx.Client(
-        base_url=f"{cluster.apps['storefront'].dapr_url}/v1.0/invoke/orders/method", timeout=20
-    )
+    return cluster.invoker("orders")
 
 
 def _place(cluster: Cluster, **overrides: Any) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Stock records, the SKU index, reservations, and the outbox documents that carry
 their events (published by BatchRelay, then deleted)."""
 
+import asyncio
 import contextlib
 import uuid
 from typing import Any
@@ -64,12 +65,15 @@ class DaprInventoryRepository:
                 raise Conflict("SKU already used by another product", sku=v.sku)
 
     async def stock(self, skus: list[str]) -> dict[str, tuple[StockRecord, str]]:
+        """Each SKU's record with its ETag, read concurrently."""
+
+        async def one(sku: str) -> Versioned | None:
+            found = await self.store.get(stock_key(sku))
+            return found if found is not None else await self._initialise(sku)
+
         result: dict[str, tuple[StockRecord, str]] = {}
         unknown = []
-        for sku in skus:
-            found = await self.store.get(stock_key(sku))
-            if found is None:
-                found = await self._initialise(sku)
+        for sku, found in zip(skus, await asyncio.gather(*(one(s) for s in skus)), strict=True):
             if found is None:
                 unknown.append(sku)
                 continue
