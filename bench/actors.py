@@ -100,6 +100,8 @@ def main() -> None:
             results[name] = asyncio.run(
                 closed_loop_calls(calls, args.seconds, args.concurrency, args.max_requests)
             )
+            print(f"{name}: {results[name]}", flush=True)  # shown even if teardown stalls
+        save_results("actors", args, results)
     finally:
         cluster.stop()
         cluster.remove()
@@ -121,7 +123,6 @@ def main() -> None:
         f"- CartActor get / state read: {ratio(cart_get, read)}\n"
         f"- CartActor add_item / state write: {ratio(cart_add, write)}"
     )
-    save_results("actors", args, results)
 
 
 if __name__ == "__main__":

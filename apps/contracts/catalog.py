@@ -249,24 +249,34 @@ ReviewTitle = Annotated[str, Field(min_length=1, max_length=120)]
 ReviewBody = Annotated[str, Field(min_length=1, max_length=5000)]
 
 
-class ReviewCreate(BaseModel):
-    """A customer's review; `user_id` comes from the gateway's verified identity."""
+class ReviewRequest(BaseModel):
+    """`POST /api/products/{id}/reviews`: what the shopper writes."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    user_id: Id
     rating: Rating
     title: ReviewTitle
     body: ReviewBody
 
 
-class ReviewEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ReviewCreate(ReviewRequest):
+    """A customer's review; `user_id` comes from the gateway's verified identity."""
 
     user_id: Id
+
+
+class ReviewEditRequest(BaseModel):
+    """`PUT /api/reviews/{id}`: the author's changes (back to moderation)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
     rating: Rating | None = None
     title: ReviewTitle | None = None
     body: ReviewBody | None = None
+
+
+class ReviewEdit(ReviewEditRequest):
+    user_id: Id
 
 
 class Moderation(BaseModel):

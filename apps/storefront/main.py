@@ -14,6 +14,7 @@ from apps.storefront.api import router
 from apps.storefront.auth import TokenVerifier
 from apps.storefront.cart_api import router as cart_router
 from apps.storefront.orders_api import router as orders_router
+from apps.storefront.reviews_api import router as reviews_router
 from apps.storefront.settings import get_settings
 
 
@@ -48,3 +49,4 @@ app.include_router(health_router({Component.PUBSUB, Component.SECRETS}))
 app.include_router(router)
 app.include_router(cart_router)
 app.include_router(orders_router)
+app.include_router(reviews_router)

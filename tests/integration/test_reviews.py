@@ -8,6 +8,7 @@ import httpx
 
 from tests import factories
 from tests.harness import Cluster, eventually
+from tests.tokens import TokenIssuer
 
 
 def _catalog(cluster: Cluster) -> httpx.Client:
@@ -131,3 +132,32 @@ def test_a_buyers_review_is_a_verified_purchase(cluster: Cluster) -> None:
         browsed = catalog.post(f"/products/{pid}/reviews", json={**review, "user_id": "u-other"})
     assert bought.json()["verified_purchase"] is True
     assert browsed.json()["verified_purchase"] is False
+
+
+def test_customers_write_edit_and_delete_their_own_reviews(
+    cluster: Cluster, issuer: TokenIssuer
+) -> None:
+    product = factories.product(category_slug="books-fiction")
+    author, other = factories.ref("u"), factories.ref("u")
+    review = {"rating": 4, "title": "Good", "body": "Solid read."}
+    with cluster.client("storefront") as api:
+        assert api.post("/api/staff/products", json=product).status_code == 201
+        path = f"/api/products/{product['product_id']}/reviews"
+        assert api.post(path, json=review).status_code == 401  # anonymous
+        forged = api.post(path, json={**review, "user_id": other}, headers=issuer.headers(author))
+        assert forged.status_code == 400  # the author comes from the token only
+        created = api.post(path, json=review, headers=issuer.headers(author))
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert (body["user_id"], body["status"]) == (author, "pending")
+        assert api.post(path, json=review, headers=issuer.headers(author)).status_code == 409
+        rid = body["review_id"]
+        edit = {"rating": 5}
+        assert (
+            api.put(f"/api/reviews/{rid}", json=edit, headers=issuer.headers(other)).status_code
+            == 404
+        )
+        edited = api.put(f"/api/reviews/{rid}", json=edit, headers=issuer.headers(author))
+        assert edited.status_code == 200 and edited.json()["rating"] == 5
+        assert api.delete(f"/api/reviews/{rid}", headers=issuer.headers(other)).status_code == 404
+        assert api.delete(f"/api/reviews/{rid}", headers=issuer.headers(author)).status_code == 204
