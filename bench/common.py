@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from scripts import seed as seed_script
 from tests.harness import Cluster
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,8 +87,6 @@ def start_cluster(
 ) -> Cluster:
     """Every app of dapr.yaml on free ports; with `categories`, the seed's category tree
     (no products)."""
-    from scripts import seed as seed_script
-
     cluster = Cluster.create()
     cluster.start_infrastructure()
     for app_id in cluster.app_specs():

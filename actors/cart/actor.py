@@ -1,9 +1,10 @@
 """CartActor: one per cart (guest session or user); rules live in logic.py.
 
 Turn-based concurrency makes every method atomic for its cart: concurrent adds on one
-cart run one after another, each reading what the previous saved. A method reads the
-catalog once (all lines in one batch), decides with logic.py, and saves the cart with the
-op id that made the change (a retried call with the same `op_id` changes nothing).
+cart run one after another, each reading what the previous saved. `get`, `add_item`,
+`update_item` and `merge` read the catalog once (all lines in one batch) to flag changed
+lines; every change is decided by logic.py and saved with the op id that made it (a retried
+call with the same `op_id` changes nothing).
 
 Expiry: one `expiry` reminder per cart, due when the cart would expire if left idle; when
 it fires early (the cart was used since) it is re-armed for the remaining time. An expired
@@ -97,13 +98,9 @@ class CartActor(OutboxActor, CartActorInterface, Remindable):
 
     async def update_item(self, data: Json) -> Json:
         async def change(cart: Cart, cmd: UpdateItem) -> logic.Outcome:
-            line = next((i for i in cart.items if i.cart_item_id == cmd.cart_item_id), None)
+            line = logic.find_line(cart, cmd.cart_item_id)
             if line is None:
-                return logic.refuse(
-                    CartErrorCode.RESOURCE_NOT_FOUND,
-                    "No such item in the cart",
-                    cart_item_id=cmd.cart_item_id,
-                )
+                return logic.no_line(cmd.cart_item_id)
             snap, others = await self._snapshots(cart, line.product_id, line.variant_id)
             limits = self._host().limits
             return _with(

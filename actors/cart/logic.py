@@ -93,7 +93,7 @@ def add(cart: Cart, snap: LineSnapshot, quantity: int, now: datetime, limits: Li
         return refused
     assert snap.variant_id is not None and snap.sku is not None
     item_id = line_id(snap.product_id, snap.variant_id)
-    existing = _find(cart, item_id)
+    existing = find_line(cart, item_id)
     if existing is None and len(cart.items) >= limits.max_lines:
         return refuse(
             CartErrorCode.UNPROCESSABLE_ENTITY,
@@ -118,9 +118,9 @@ def add(cart: Cart, snap: LineSnapshot, quantity: int, now: datetime, limits: Li
 def update(
     cart: Cart, item_id: str, snap: LineSnapshot, quantity: int, now: datetime, limits: Limits
 ) -> Outcome:
-    existing = _find(cart, item_id)
+    existing = find_line(cart, item_id)
     if existing is None:
-        return _no_line(item_id)
+        return no_line(item_id)
     refused = (
         _sellable(snap)
         or _quantity_ok(snap, quantity, limits)
@@ -134,8 +134,8 @@ def update(
 
 
 def remove(cart: Cart, item_id: str, now: datetime, limits: Limits) -> Outcome:
-    if _find(cart, item_id) is None:
-        return _no_line(item_id)
+    if find_line(cart, item_id) is None:
+        return no_line(item_id)
     return touch(cart, now, limits, items=[i for i in cart.items if i.cart_item_id != item_id])
 
 
@@ -315,11 +315,11 @@ def _recount(cart: Cart, now: datetime) -> Cart:
     )
 
 
-def _find(cart: Cart, item_id: str) -> CartLine | None:
+def find_line(cart: Cart, item_id: str) -> CartLine | None:
     return next((i for i in cart.items if i.cart_item_id == item_id), None)
 
 
-def _no_line(item_id: str) -> Refused:
+def no_line(item_id: str) -> Refused:
     return refuse(
         CartErrorCode.RESOURCE_NOT_FOUND, "No such item in the cart", cart_item_id=item_id
     )

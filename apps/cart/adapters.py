@@ -1,13 +1,8 @@
 """Dapr I/O of the cart app: what CartActor asks of catalog, checkout, other carts, pub/sub."""
 
-import json
 import time
-from typing import Any
-
-from dapr.actor import ActorId, ActorProxy, ActorProxyFactory
 
 from actors.cart import logic
-from actors.cart.interface import CartActorInterface
 from apps.contracts.cart import (
     Cart,
     HandOver,
@@ -43,7 +38,6 @@ class CartActorHost:
         self.limits = limits
         self.snapshot_ttl = snapshot_ttl_seconds
         self._cache: dict[tuple[str, str | None], tuple[float, LineSnapshot]] = {}
-        self._factory = ActorProxyFactory()
 
     async def snapshots(self, items: list[SnapshotRequestItem]) -> list[LineSnapshot]:
         """Catalog's view of each item, in order: one invocation for whatever this instance
@@ -88,12 +82,9 @@ class CartActorHost:
         return quote.terms
 
     async def hand_over(self, source_cart_id: str, target_cart_id: str) -> HandOverReply:
-        proxy = ActorProxy.create(
-            ActorType.CART.value, ActorId(source_cart_id), CartActorInterface, self._factory
-        )
-        payload: dict[str, Any] = HandOver(target_cart_id=target_cart_id).model_dump(mode="json")
-        raw = await proxy.invoke_method("hand_over", json.dumps(payload).encode())
-        return HandOverReply.model_validate_json(raw)
+        payload = HandOver(target_cart_id=target_cart_id).model_dump(mode="json")
+        res = await self.sidecar.invoke_actor(ActorType.CART, source_cart_id, "hand_over", payload)
+        return HandOverReply.model_validate(res.body_or_raise())
 
     async def publish(self, topic: str, event: EventEnvelope) -> None:
         await self.sidecar.publish(topic, event)

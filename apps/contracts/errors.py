@@ -92,3 +92,11 @@ class UnprocessableError(DomainError):
 
 class Unavailable(DomainError):
     code = ErrorCode.SERVICE_UNAVAILABLE
+
+
+class Unauthorized(DomainError):
+    code = ErrorCode.UNAUTHORIZED
+
+
+class Forbidden(DomainError):
+    code = ErrorCode.FORBIDDEN

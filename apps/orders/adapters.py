@@ -1,14 +1,10 @@
 """Dapr I/O of the orders app: the OrderActor proxy, the order-number sequence and the
 order projection."""
 
-import json
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from dapr.actor import ActorId, ActorProxy, ActorProxyFactory
-
-from actors.order.interface import OrderActorInterface
 from apps.contracts.events import EventEnvelope
 from apps.contracts.names import ActorType
 from apps.contracts.orders import ActorReply, OrderStatus, OrderSummary
@@ -22,19 +18,12 @@ MAX_SEQUENCE_ATTEMPTS = 50
 class DaprOrderActors:
     """Calls OrderActor through the Dapr actor API (the same JSON any language would send)."""
 
-    def __init__(self) -> None:
-        self._factory = ActorProxyFactory()
-
-    def _proxy(self, order_id: str) -> ActorProxy:
-        return ActorProxy.create(
-            ActorType.ORDER.value, ActorId(order_id), OrderActorInterface, self._factory
-        )
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.sidecar = sidecar
 
     async def _call(self, order_id: str, method: str, payload: Any = None) -> ActorReply:
-        # invoke_method, not attribute calls: `create` would hit ActorProxy.create.
-        body = json.dumps(payload).encode() if payload is not None else None
-        raw = await self._proxy(order_id).invoke_method(method, body)
-        return ActorReply.model_validate_json(raw)
+        res = await self.sidecar.invoke_actor(ActorType.ORDER, order_id, method, payload)
+        return ActorReply.model_validate(res.body_or_raise())
 
     async def create(self, order_id: str, payload: dict[str, Any]) -> ActorReply:
         return await self._call(order_id, "create", payload)

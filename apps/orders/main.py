@@ -45,7 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sidecar = sidecar
     app.state.store = store
     app.state.service = OrdersService(
-        DaprOrderActors(), StateSequences(store), StateOrderViews(store)
+        DaprOrderActors(sidecar), StateSequences(store), StateOrderViews(store)
     )
     try:
         yield

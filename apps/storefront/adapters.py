@@ -27,16 +27,21 @@ async def forward(
     extra_headers: dict[str, str] | None = None,
 ) -> Response:
     sidecar: Sidecar = request.app.state.sidecar
-    headers = {
-        **forwarded_headers(request.headers),
-        REQUEST_ID_HEADER: request_id_of(request),
-        CORRELATION_ID_HEADER: str(request.state.correlation_id),
-        **(extra_headers or {}),
-    }
+    headers = {**outgoing_headers(request), **(extra_headers or {})}
     result = await sidecar.invoke(
         app_id, path, method=method, json_body=body, params=params, headers=headers
     )
     return to_response(request, result)
+
+
+def outgoing_headers(request: Request) -> dict[str, str]:
+    """What every call on behalf of `request` carries: request and correlation ids and the
+    trace context."""
+    return {
+        **forwarded_headers(request.headers),
+        REQUEST_ID_HEADER: request_id_of(request),
+        CORRELATION_ID_HEADER: str(request.state.correlation_id),
+    }
 
 
 def to_response(request: Request, result: InvokeResult) -> Response:

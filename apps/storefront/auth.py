@@ -13,20 +13,12 @@ import jwt
 import structlog
 from fastapi import Depends, Request
 
-from apps.contracts.errors import DomainError, ErrorCode
+from apps.contracts.errors import DomainError, ErrorCode, Forbidden, Unauthorized
 from apps.contracts.identity import ANONYMOUS, Principal, Role
 
 log = structlog.stdlib.get_logger("storefront.auth")
 
 ALGORITHMS = ["RS256"]
-
-
-class Unauthorized(DomainError):
-    code = ErrorCode.UNAUTHORIZED
-
-
-class Forbidden(DomainError):
-    code = ErrorCode.FORBIDDEN
 
 
 class TokenVerifier:

@@ -25,8 +25,8 @@ from apps.contracts.cart import (
 from apps.contracts.errors import DomainError, ErrorCode, ErrorResponse
 from apps.contracts.identity import Principal
 from apps.contracts.names import ActorType
-from apps.platform.dapr import Sidecar, forwarded_headers
-from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, request_id_of
+from apps.platform.dapr import Sidecar
+from apps.storefront.adapters import outgoing_headers
 from apps.storefront.auth import Caller, Customer
 from apps.storefront.settings import StorefrontSettings
 
@@ -73,12 +73,9 @@ async def _call(
     status: int = 200,
 ) -> Response:
     sidecar: Sidecar = request.app.state.sidecar
-    headers = {
-        **forwarded_headers(request.headers),
-        REQUEST_ID_HEADER: request_id_of(request),
-        CORRELATION_ID_HEADER: str(request.state.correlation_id),
-    }
-    result = await sidecar.invoke_actor(ActorType.CART, cart_id, method, payload, headers=headers)
+    result = await sidecar.invoke_actor(
+        ActorType.CART, cart_id, method, payload, headers=outgoing_headers(request)
+    )
     reply = CartReply.model_validate(result.body_or_raise())
     if not reply.ok or reply.cart is None:
         err = reply.error
