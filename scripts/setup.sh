@@ -35,7 +35,7 @@ if [ -x "$VENV/bin/python" ] && [ "$(cat "$VENV/.smartcommerce-stamp" 2>/dev/nul
 else
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
   info "installing pinned dependencies (pip cache: ${PIP_CACHE_DIR:-$HOME/.cache/pip})"
-  "$VENV/bin/python" -m pip install -q --progress-bar off -c "$ROOT/requirements.lock" -e "$ROOT[dev]"
+  "$VENV/bin/python" -m pip install -q --progress-bar off -c "$ROOT/requirements.lock" -e "$ROOT[dev,ml]"
   echo "$py_stamp" >"$VENV/.smartcommerce-stamp"
   info "installed $("$VENV/bin/python" -m pip list 2>/dev/null | wc -l) packages"
 fi

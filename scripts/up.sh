@@ -9,8 +9,11 @@ export PATH="$DAPR_BIN:$PATH"
 bash "$ROOT/scripts/stores.sh" start
 bash "$ROOT/scripts/controlplane.sh" start
 
-step "Apps (dapr run -f dapr.yaml)"
+step "Models (trained on first run, ~20 s)"
 cd "$ROOT"
+"$VENV/bin/python" -m ml.train --if-missing
+
+step "Apps (dapr run -f dapr.yaml)"
 if [ "${1:-}" = "--foreground" ]; then
   exec dapr run -f dapr.yaml
 fi

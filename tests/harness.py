@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -151,6 +152,13 @@ class Cluster:
         for binary in ("daprd", "placement", "scheduler"):
             if not (DAPR_BIN / binary).exists():
                 raise HarnessError(f"{DAPR_BIN / binary} missing: run `./taskw setup` first")
+        # The ML apps refuse to start without their models: train what is missing (~20 s once).
+        subprocess.run(
+            [sys.executable, "-m", "ml.train", "--if-missing"],
+            cwd=ROOT,
+            check=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
         self._script("stores.sh", "start")
         self._script("controlplane.sh", "start")
         self._write_resources()

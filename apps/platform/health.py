@@ -18,10 +18,14 @@ AppCheck = Callable[[Any], str | None]
 
 
 def health_router(
-    required_components: set[str], check_store: bool = False, checks: Sequence[AppCheck] = ()
+    required_components: set[str],
+    check_store: bool = False,
+    checks: Sequence[AppCheck] = (),
+    details: Callable[[Any], dict[str, str]] | None = None,
 ) -> APIRouter:
     """`check_store`: also read a key through `app.state.store` (a round trip to the store);
-    `checks`: app-specific readiness (given `app.state`, a problem or None)."""
+    `checks`: app-specific readiness (given `app.state`, a problem or None); `details`: what
+    a ready app adds to its answer (e.g. the model version it serves)."""
     router = APIRouter(prefix="/health", tags=["health"])
 
     @router.get("/live")
@@ -48,6 +52,6 @@ def health_router(
             return error_response(
                 request, 503, ErrorCode.SERVICE_UNAVAILABLE, "Not ready", {"problems": problems}
             )
-        return {"status": "ready"}
+        return {"status": "ready", **(details(request.app.state) if details else {})}
 
     return router

@@ -116,17 +116,23 @@ def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     }
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, invalid_input_status: int = 400) -> None:
+    """`invalid_input_status`: 400 INVALID_REQUEST for the API apps; the ML apps answer 422
+    UNPROCESSABLE_ENTITY to well-formed input whose features are missing or absurd (their
+    issue's contract), and 400 still to a body that is not JSON at all."""
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return error_response(request, exc.status, exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        not_json = any(e.get("type") == "json_invalid" for e in exc.errors())
+        status = 400 if not_json else invalid_input_status
         return error_response(
             request,
-            400,
-            ErrorCode.INVALID_REQUEST,
+            status,
+            CODE_FOR_STATUS[status],
             "Request validation failed",
             _validation_details(exc),
         )
@@ -155,6 +161,6 @@ def app_state(name: str) -> Callable[[Request], Any]:
     return get
 
 
-def install_common(app: FastAPI) -> None:
+def install_common(app: FastAPI, invalid_input_status: int = 400) -> None:
     app.add_middleware(RequestContextMiddleware)
-    install_error_handlers(app)
+    install_error_handlers(app, invalid_input_status)

@@ -15,6 +15,7 @@ var apps = [
   { appId: 'catalog', external: false, minReplicas: 1, maxReplicas: 10, module: 'catalog' }
   { appId: 'cart', external: false, minReplicas: 1, maxReplicas: 10, module: 'cart' }
   { appId: 'orders', external: false, minReplicas: 1, maxReplicas: 5, module: 'orders' }
+  { appId: 'fraud', external: false, minReplicas: 1, maxReplicas: 10, module: 'fraud' }
   { appId: 'checkout', external: false, minReplicas: 1, maxReplicas: 5, module: 'checkout' }
 ]
 

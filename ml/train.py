@@ -1,0 +1,17 @@
+"""Train every model (`./taskw train`); `--if-missing` trains only what is absent or was
+trained on another feature schema (what `./taskw up` and the test harness run)."""
+
+import argparse
+
+from ml.fraud import train as fraud
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--if-missing", action="store_true")
+    args = parser.parse_args(argv)
+    fraud.main(["--if-missing"] if args.if_missing else [])
+
+
+if __name__ == "__main__":
+    main()
