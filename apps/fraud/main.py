@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from threadpoolctl import threadpool_limits
 
 from apps.contracts.fraud import FraudContext, FraudScore
 from apps.contracts.names import AppId
@@ -25,6 +26,9 @@ from apps.platform.logging import configure_logging
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(AppId.FRAUD, settings.log_level, settings.log_json, settings.trace_console)
+    # One native thread per prediction: OpenMP pools spinning on a small machine cost more
+    # (latency tails, the sidecars' CPU) than one small batch gains from them.
+    threadpool_limits(limits=settings.native_threads)
     model = FraudModel.load(settings.model_dir)  # ModelError: refuse to start
     app.state.scorer = FraudScorer(
         model, settings.review_threshold, settings.reject_threshold, settings.top_features

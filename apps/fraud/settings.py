@@ -20,6 +20,7 @@ class FraudSettings(AppSettings):
         0.80, gt=0, lt=1, description="probability from which an order is rejected"
     )
     top_features: int = Field(5, ge=0, le=17)
+    native_threads: int = Field(1, ge=1, le=64, description="OpenMP/BLAS threads per process")
 
     @model_validator(mode="after")
     def _ordered(self) -> "FraudSettings":
