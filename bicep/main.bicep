@@ -41,6 +41,7 @@ var topics = [
 var subscriptions = [
   { topic: 'order-events', app: 'catalog' }
   { topic: 'order-events', app: 'orders' }
+  { topic: 'order-events', app: 'forecast' }
 ]
 
 module identity 'modules/identity.bicep' = {

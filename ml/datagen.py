@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ml import demand
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / ".cache" / "ml-data"
 SEED = 20261123
@@ -253,6 +255,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     out = write(args.out, args.checkouts, args.seed)
     print(f"wrote {args.checkouts} checkouts to {out}")
+    sales = demand.write(args.out)
+    print(f"wrote daily sales of {demand.DEFAULT_SKUS} SKUs over {demand.DAYS} days to {sales}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ trained on another feature schema (what `./taskw up` and the test harness run)."
 
 import argparse
 
+from ml.forecast import train as forecast
 from ml.fraud import train as fraud
 
 
@@ -10,7 +11,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--if-missing", action="store_true")
     args = parser.parse_args(argv)
-    fraud.main(["--if-missing"] if args.if_missing else [])
+    flags = ["--if-missing"] if args.if_missing else []
+    fraud.main(flags)
+    forecast.main(flags)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ var apps = [
   { appId: 'cart', external: false, minReplicas: 1, maxReplicas: 10, module: 'cart' }
   { appId: 'orders', external: false, minReplicas: 1, maxReplicas: 5, module: 'orders' }
   { appId: 'fraud', external: false, minReplicas: 1, maxReplicas: 10, module: 'fraud' }
+  { appId: 'forecast', external: false, minReplicas: 1, maxReplicas: 3, module: 'forecast' }
   { appId: 'checkout', external: false, minReplicas: 1, maxReplicas: 5, module: 'checkout' }
 ]
 

@@ -102,3 +102,15 @@ def test_topics_exist_in_bicep() -> None:
     main = (BICEP / "main.bicep").read_text()
     for topic in Topic:
         assert f"'{topic.value}'" in main
+
+
+@pytest.mark.parametrize("folder", [LOCAL, AZURE], ids=["local", "azure"])
+def test_apps_of_a_component_can_read_its_secrets(folder: Path) -> None:
+    """A component whose metadata comes from a secret store loads only in apps that also
+    have that store in scope (daprd skips it otherwise and the app never becomes ready)."""
+    docs = components(folder)
+    for name, doc in docs.items():
+        store = (doc.get("auth") or {}).get("secretStore")
+        if store and store in docs:
+            missing = set(doc["scopes"]) - set(docs[store]["scopes"])
+            assert not missing, f"{name}: {sorted(missing)} lack {store}"
