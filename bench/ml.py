@@ -4,7 +4,8 @@
     ./taskw bench:ml -- --seconds 10 --concurrency 8
 
 For each ML app: p50/p99 of one call in-process (fraud: features, ensemble and the
-explanation; forecast: 14 days with intervals and the reorder point), then through Dapr the
+explanation; forecast: 14 days with intervals and the reorder point; pricing: a guarded,
+explained suggestion), then through Dapr the
 way another app calls it (its own sidecar -> the app's sidecar -> the app) with 1 client
 (latency) and N clients (throughput).
 Writes bench-results/ml.json.
@@ -22,12 +23,15 @@ from typing import Any
 
 from apps.contracts.forecast import ForecastRequest
 from apps.contracts.fraud import FraudContext
+from apps.contracts.pricing import SuggestRequest
 from apps.forecast.model import ForecastModel
 from apps.forecast.service import ForecastService
 from apps.forecast.settings import get_settings as get_forecast_settings
 from apps.fraud.model import FraudModel
 from apps.fraud.service import FraudScorer
 from apps.fraud.settings import get_settings
+from apps.pricing.service import PricingModel, PricingService
+from apps.pricing.settings import get_settings as get_pricing_settings
 from bench.common import closed_loop_calls, pct, save_results, start_cluster, table
 from tests.unit.test_fraud import context
 
@@ -45,6 +49,12 @@ def forecast_in_process(requests: int) -> tuple[dict[str, Any], list[str]]:
     reqs = [ForecastRequest(sku=sku, horizon_days=14) for sku in skus]
     result = timed(lambda n: asyncio.run(service.forecast(reqs[n % len(reqs)])), requests)
     return result, skus
+
+
+def pricing_in_process(requests: int, skus: list[str]) -> dict[str, Any]:
+    service = PricingService(PricingModel.load(get_pricing_settings().model_dir))
+    reqs = [SuggestRequest(sku=sku) for sku in skus]
+    return timed(lambda n: service.suggest(reqs[n % len(reqs)]), requests)
 
 
 class _NoLiveSales:
@@ -87,6 +97,7 @@ def main() -> None:
     results: dict[str, Any] = {"fraud score, in-process": fraud_in_process(args.in_process)}
     forecast_result, skus = forecast_in_process(args.in_process // 5)
     results["forecast 14 days, in-process"] = forecast_result
+    results["price suggestion, in-process"] = pricing_in_process(args.in_process, skus)
     print(results, flush=True)
     cluster = start_cluster()
     try:
@@ -98,6 +109,10 @@ def main() -> None:
             ],
             "forecast 14 days": [
                 ("POST", f"{caller}/v1.0/invoke/forecast/method/forecast", {"sku": sku})
+                for sku in skus
+            ],
+            "price suggestion": [
+                ("POST", f"{caller}/v1.0/invoke/pricing/method/suggest", {"sku": sku})
                 for sku in skus
             ],
         }
@@ -119,7 +134,7 @@ def main() -> None:
         f"Python {platform.python_version()}; {args.seconds:.0f} s per Dapr scenario\n"
     )
     table(results)
-    for label in ("fraud score", "forecast 14 days"):
+    for label in ("fraud score", "forecast 14 days", "price suggestion"):
         inproc, one = results[f"{label}, in-process"], results[f"{label} through Dapr (1 client)"]
         print(
             f"{label}: Dapr adds {one['p50_ms'] - inproc['p50_ms']:.2f} ms at p50 (1 client); "

@@ -2,8 +2,9 @@
 
 The SKUs are the first products of the catalog's own generator (`apps/catalog/seed.py`, the
 catalog `./taskw up` loads), so forecasts and price suggestions are for SKUs that exist.
-What pipelines see (`sales.csv`: date, SKU, price, units sold, stock-out flag) is kept apart
-from the generator's truth (`demand_truth.csv`: base demand and price elasticity per SKU).
+What pipelines see (`sales.csv`: date, SKU, price, units sold, stock-out flag; `costs.csv`:
+the unit cost the shop pays, a business fact) is kept apart from the generator's truth
+(`demand_truth.csv`: base demand, price elasticity, trend and weekend lift per SKU).
 
 Patterns:
 - level: log-normal base demand per SKU (a few best sellers, a long tail);
@@ -55,16 +56,23 @@ class SkuTruth:
     elasticity: float
     trend_per_year: float
     weekend_lift: float
+
+
+@dataclass
+class SkuCost:
+    sku: str
+    category_slug: str
     unit_cost: float
 
 
 def generate(
     n_skus: int = DEFAULT_SKUS, days: int = DAYS, seed: int = SEED
-) -> tuple[list[SaleDay], list[SkuTruth]]:
+) -> tuple[list[SaleDay], list[SkuTruth], list[SkuCost]]:
     rng = np.random.default_rng(seed)
     products = list(catalog_seed.products(count=n_skus))
     rows: list[SaleDay] = []
     truths: list[SkuTruth] = []
+    costs: list[SkuCost] = []
     calendar = [START + timedelta(days=d) for d in range(days)]
     holidays = np.array([CALENDAR(d) for d in calendar])
     weekend = np.array([d.weekday() >= 5 for d in calendar])
@@ -83,6 +91,12 @@ def generate(
                 elasticity=round(elasticity, 4),
                 trend_per_year=round(trend, 4),
                 weekend_lift=round(lift, 4),
+            )
+        )
+        costs.append(
+            SkuCost(
+                sku=variant.sku,
+                category_slug=product.category_slug,
                 unit_cost=round(list_price * float(rng.uniform(0.45, 0.7)), 2),
             )
         )
@@ -113,7 +127,7 @@ def generate(
                     holiday=float(holidays[d]),
                 )
             )
-    return rows, truths
+    return rows, truths, costs
 
 
 def _price_path(rng: np.random.Generator, list_price: float, days: int) -> np.ndarray:
@@ -138,9 +152,10 @@ def _stock_outs(rng: np.random.Generator, days: int) -> np.ndarray:
 
 
 def write(out: Path, n_skus: int = DEFAULT_SKUS, days: int = DAYS, seed: int = SEED) -> Path:
-    rows, truths = generate(n_skus, days, seed)
+    rows, truths, costs = generate(n_skus, days, seed)
     out.mkdir(parents=True, exist_ok=True)
-    for name, items in (("sales.csv", rows), ("demand_truth.csv", truths)):
+    files = (("sales.csv", rows), ("demand_truth.csv", truths), ("costs.csv", costs))
+    for name, items in files:
         records = [asdict(r) for r in items]
         with (out / name).open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(records[0]))

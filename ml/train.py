@@ -5,6 +5,7 @@ import argparse
 
 from ml.forecast import train as forecast
 from ml.fraud import train as fraud
+from ml.pricing import train as pricing
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,6 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     flags = ["--if-missing"] if args.if_missing else []
     fraud.main(flags)
     forecast.main(flags)
+    pricing.main(flags)
 
 
 if __name__ == "__main__":

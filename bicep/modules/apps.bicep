@@ -17,6 +17,7 @@ var apps = [
   { appId: 'orders', external: false, minReplicas: 1, maxReplicas: 5, module: 'orders' }
   { appId: 'fraud', external: false, minReplicas: 1, maxReplicas: 10, module: 'fraud' }
   { appId: 'forecast', external: false, minReplicas: 1, maxReplicas: 3, module: 'forecast' }
+  { appId: 'pricing', external: false, minReplicas: 1, maxReplicas: 3, module: 'pricing' }
   { appId: 'checkout', external: false, minReplicas: 1, maxReplicas: 5, module: 'checkout' }
 ]
 
