@@ -5,7 +5,7 @@
 
 For each ML app: p50/p99 of one call in-process (fraud: features, ensemble and the
 explanation; forecast: 14 days with intervals and the reorder point; pricing: a guarded,
-explained suggestion), then through Dapr the
+explained suggestion; recommendations: ten "for you" picks), then through Dapr the
 way another app calls it (its own sidecar -> the app's sidecar -> the app) with 1 client
 (latency) and N clients (throughput).
 Writes bench-results/ml.json.
@@ -32,6 +32,9 @@ from apps.fraud.service import FraudScorer
 from apps.fraud.settings import get_settings
 from apps.pricing.service import PricingModel, PricingService
 from apps.pricing.settings import get_settings as get_pricing_settings
+from apps.recommendations.model import RecoModel
+from apps.recommendations.service import RecommendationService
+from apps.recommendations.settings import get_settings as get_reco_settings
 from bench.common import closed_loop_calls, pct, save_results, start_cluster, table
 from tests.unit.test_fraud import context
 
@@ -55,6 +58,22 @@ def pricing_in_process(requests: int, skus: list[str]) -> dict[str, Any]:
     service = PricingService(PricingModel.load(get_pricing_settings().model_dir))
     reqs = [SuggestRequest(sku=sku) for sku in skus]
     return timed(lambda n: service.suggest(reqs[n % len(reqs)]), requests)
+
+
+def recommendations_in_process(requests: int) -> tuple[dict[str, Any], list[str]]:
+    model = RecoModel.load(get_reco_settings().model_dir)
+    service = RecommendationService(model, _NoLivePurchases())
+    users = model.user_ids[:200]
+    result = timed(lambda n: asyncio.run(service.for_user(users[n % len(users)], 10)), requests)
+    return result, users
+
+
+class _NoLivePurchases:
+    async def of(self, user_id: str) -> list[str]:
+        return []
+
+    async def record(self, event_id: str, user_id: str, product_ids: list[str]) -> None:
+        return None
 
 
 class _NoLiveSales:
@@ -98,6 +117,8 @@ def main() -> None:
     forecast_result, skus = forecast_in_process(args.in_process // 5)
     results["forecast 14 days, in-process"] = forecast_result
     results["price suggestion, in-process"] = pricing_in_process(args.in_process, skus)
+    reco, users = recommendations_in_process(args.in_process // 5)
+    results["for-you 10, in-process"] = reco
     print(results, flush=True)
     cluster = start_cluster()
     try:
@@ -114,6 +135,10 @@ def main() -> None:
             "price suggestion": [
                 ("POST", f"{caller}/v1.0/invoke/pricing/method/suggest", {"sku": sku})
                 for sku in skus
+            ],
+            "for-you 10": [
+                ("GET", f"{caller}/v1.0/invoke/recommendations/method/for-you/{u}", None)
+                for u in users
             ],
         }
         for label, calls in scenarios.items():
@@ -134,7 +159,7 @@ def main() -> None:
         f"Python {platform.python_version()}; {args.seconds:.0f} s per Dapr scenario\n"
     )
     table(results)
-    for label in ("fraud score", "forecast 14 days", "price suggestion"):
+    for label in ("fraud score", "forecast 14 days", "price suggestion", "for-you 10"):
         inproc, one = results[f"{label}, in-process"], results[f"{label} through Dapr (1 client)"]
         print(
             f"{label}: Dapr adds {one['p50_ms'] - inproc['p50_ms']:.2f} ms at p50 (1 client); "

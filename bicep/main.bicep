@@ -42,6 +42,7 @@ var subscriptions = [
   { topic: 'order-events', app: 'catalog' }
   { topic: 'order-events', app: 'orders' }
   { topic: 'order-events', app: 'forecast' }
+  { topic: 'order-events', app: 'recommendations' }
 ]
 
 module identity 'modules/identity.bicep' = {

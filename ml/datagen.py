@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import demand
+from ml import demand, interactions
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = ROOT / ".cache" / "ml-data"
@@ -256,6 +256,8 @@ def main(argv: list[str] | None = None) -> None:
     out = write(args.out, args.checkouts, args.seed)
     print(f"wrote {args.checkouts} checkouts to {out}")
     sales = demand.write(args.out)
+    shoppers = interactions.write(args.out)
+    print(f"wrote views and purchases of {interactions.DEFAULT_USERS} shoppers to {shoppers}")
     print(f"wrote daily sales of {demand.DEFAULT_SKUS} SKUs over {demand.DAYS} days to {sales}")
 
 

@@ -6,6 +6,7 @@ import argparse
 from ml.forecast import train as forecast
 from ml.fraud import train as fraud
 from ml.pricing import train as pricing
+from ml.recommendations import train as recommendations
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -16,6 +17,7 @@ def main(argv: list[str] | None = None) -> None:
     fraud.main(flags)
     forecast.main(flags)
     pricing.main(flags)
+    recommendations.main(flags)
 
 
 if __name__ == "__main__":

@@ -184,17 +184,30 @@ class BrowseService:
             filters=ListFilters(in_stock=True), sort=SortField.POPULARITY, limit=limit
         )
 
-    def related(self, product_id: str, limit: int) -> ProductPage:
-        """Same category, closest in price, in stock; the recommendations app refines this."""
+    def related(
+        self, product_id: str, limit: int, suggested: list[str] | None = None
+    ) -> ProductPage:
+        """The recommendations app's picks (`suggested`) that are active and in stock, then
+        the same category closest in price, in stock (all of it when the app is away)."""
         entry = self.index.entries.get(product_id)
         if entry is None or entry.product.status != ProductStatus.ACTIVE:
             raise NotFound("Product not found", product_id=product_id)
+        picked = []
+        for pid in suggested or []:
+            other = self.index.entries.get(pid)
+            if other is None or pid == product_id:
+                continue
+            summary = other.summary()
+            if other.product.status == ProductStatus.ACTIVE and summary.in_stock:
+                picked.append(summary)
         pool = self.index.query(
             category=entry.product.category_slug, filters=ListFilters(in_stock=True), limit=10_000
         ).items
-        pool = [p for p in pool if p.product_id != product_id]
+        chosen = {p.product_id for p in picked} | {product_id}
+        pool = [p for p in pool if p.product_id not in chosen]
         pool.sort(key=lambda p: (abs(p.price.amount - entry.price), p.product_id))
-        return ProductPage(items=pool[:limit], total=len(pool), page=1, limit=limit)
+        items = (picked + pool)[:limit]
+        return ProductPage(items=items, total=len(picked) + len(pool), page=1, limit=limit)
 
     def category_tree(self) -> list[CategoryNode]:
         counts = self._counts()

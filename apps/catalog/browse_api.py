@@ -3,12 +3,14 @@ categories. Declared before `/products/{product_id}` so their paths win."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 
 from apps.catalog.browse import BrowseService, CategoryDetail, CategoryNode
 from apps.contracts.catalog import Facets, ListFilters, ProductPage, SortField
 from apps.contracts.errors import InvalidRequest
+from apps.contracts.names import AppId
+from apps.platform.dapr import Sidecar, forwarded_headers
 from apps.platform.http import app_state
 from apps.platform.params import (
     CategoryParam,
@@ -21,6 +23,8 @@ from apps.platform.params import (
 )
 
 browse_router = APIRouter(tags=["browse"])
+#: Related products wait this long for the recommendations app, then do without it.
+RECOMMENDATIONS_TIMEOUT = 0.5
 
 
 Browse = Annotated[BrowseService, Depends(app_state("browse"))]
@@ -100,8 +104,23 @@ async def featured(browse: Browse, limit: SmallLimit = 12) -> ProductPage:
 
 
 @browse_router.get("/products/{product_id}/related", response_model=ProductPage)
-async def related(product_id: str, browse: Browse, limit: SmallLimit = 8) -> ProductPage:
-    return browse.related(product_id, limit)
+async def related(
+    product_id: str, browse: Browse, request: Request, limit: SmallLimit = 8
+) -> ProductPage:
+    """Blended recommendations (the recommendations app, through Dapr) first, completed by
+    the same category; the category alone when that app does not answer in time."""
+    sidecar: Sidecar = request.app.state.sidecar
+    suggested: list[str] | None = None
+    result = await sidecar.invoke(
+        AppId.RECOMMENDATIONS,
+        f"related/{product_id}",
+        params={"limit": min(limit * 2, 50)},
+        headers=forwarded_headers(request.headers),
+        timeout=RECOMMENDATIONS_TIMEOUT,
+    )
+    if result.ok and isinstance(result.body, dict):
+        suggested = [str(i["product_id"]) for i in result.body.get("items", [])]
+    return browse.related(product_id, limit, suggested)
 
 
 @browse_router.get("/categories", response_model=list[CategoryNode])

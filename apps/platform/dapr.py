@@ -87,8 +87,10 @@ class Sidecar:
         json_body: Any = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> InvokeResult:
         """Call `path` on `app_id` through the sidecar; never raises for the callee's 4xx/5xx.
+        `timeout` (seconds) overrides the client's for a call that must answer quickly.
 
         A sidecar that cannot reach the callee answers 500 with an `ERR_DIRECT_INVOKE`-style
         body; that is reported as 503 SERVICE_UNAVAILABLE in the standard error format.
@@ -96,7 +98,12 @@ class Sidecar:
         url = f"/v1.0/invoke/{app_id}/method/{path.lstrip('/')}"
         try:
             resp = await self.http.request(
-                method, url, json=json_body, params=params, headers=headers or {}
+                method,
+                url,
+                json=json_body,
+                params=params,
+                headers=headers or {},
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
             log.warning("sidecar unreachable", app_id=app_id, path=path, error=str(exc))

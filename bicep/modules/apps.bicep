@@ -18,6 +18,7 @@ var apps = [
   { appId: 'fraud', external: false, minReplicas: 1, maxReplicas: 10, module: 'fraud' }
   { appId: 'forecast', external: false, minReplicas: 1, maxReplicas: 3, module: 'forecast' }
   { appId: 'pricing', external: false, minReplicas: 1, maxReplicas: 3, module: 'pricing' }
+  { appId: 'recommendations', external: false, minReplicas: 1, maxReplicas: 5, module: 'recommendations' }
   { appId: 'checkout', external: false, minReplicas: 1, maxReplicas: 5, module: 'checkout' }
 ]
 

@@ -75,3 +75,18 @@ def test_facets_are_cached_until_the_index_changes() -> None:
     browse.product_removed(changed.product_id)
     after = browse.facets(category="fashion", filters=ListFilters(), q=None)
     assert after is not first and after.total == first.total - 1
+
+
+def test_related_puts_recommended_picks_first_then_the_category() -> None:
+    items = [p for p in products(200) if p.status == "active" and p.variants[0].stock > 0]
+    browse = BrowseService(FakeSource(items))
+    asyncio.run(browse.reload())
+    anchor = items[0]
+    plain = browse.related(anchor.product_id, 5)
+    far = next(p for p in items if p.category_slug != anchor.category_slug)
+    picks = [far.product_id, "no-such-product", anchor.product_id]
+    page = browse.related(anchor.product_id, 5, picks)
+    ids = [p.product_id for p in page.items]
+    assert ids[0] == far.product_id  # the recommendation, though from another category
+    assert anchor.product_id not in ids and "no-such-product" not in ids
+    assert ids[1:] == [p.product_id for p in plain.items][:4]
