@@ -1,6 +1,7 @@
 """Test data with random references: no two tests share a product, order or email."""
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -70,3 +71,30 @@ def order(**overrides: Any) -> dict[str, Any]:
 
 def transition(to: str, **overrides: Any) -> dict[str, Any]:
     return {"to": to, "transition_id": ref("t"), "reason": "test", **overrides}
+
+
+def order_paid(user_id: str | None = None, **line: Any) -> dict[str, Any]:
+    """An OrderPaid event envelope (as orders publishes it) with one line overridden by
+    `line` (e.g. `sku=...`, `product_id=...`, `quantity=3`)."""
+    from apps.contracts.events import EventEnvelope
+    from apps.contracts.orders import OrderPaid
+
+    body = order()
+    paid = OrderPaid.model_validate(
+        {
+            "order_id": body["order_id"],
+            "order_number": "SC-2026-999999",
+            "email": body["email"],
+            "user_id": user_id,
+            "status": "paid",
+            "previous_status": "awaiting_payment",
+            "totals": body["totals"],
+            "items": [{**body["items"][0], **line}],
+            "version": 3,
+            "at": datetime.now(UTC).isoformat(),
+        }
+    )
+    envelope = EventEnvelope.of(
+        paid, correlation_id=ref("corr"), source="orders", event_id=ref("paid")
+    )
+    return envelope.model_dump(mode="json")

@@ -370,6 +370,16 @@ class Cluster:
         base = f"{self.apps[via].dapr_url}/v1.0/invoke/{app_id}/method"
         return httpx.Client(base_url=base, timeout=timeout)
 
+    def publish(
+        self, topic: str, event: dict[str, Any], via: str = "orders", times: int = 1
+    ) -> None:
+        """Publish `event` on `topic` through `via`'s sidecar (`times` > 1: a redelivery)."""
+        with self.sidecar(via) as dapr:
+            for _ in range(times):
+                r = dapr.post(f"/v1.0/publish/pubsub/{topic}", json=event)
+                if r.status_code != 204:
+                    raise HarnessError(f"publish to {topic} failed: {r.status_code} {r.text}")
+
     def sidecar(self, app_id: str, timeout: float = 15) -> httpx.Client:
         """An HTTP client on `app_id`'s sidecar: call Dapr's APIs as that app would."""
         return httpx.Client(base_url=self.apps[app_id].dapr_url, timeout=timeout)

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from dapr.ext.fastapi import DaprApp
 from fastapi import FastAPI
 
 from apps.catalog.adapters import (
@@ -45,6 +44,7 @@ from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging, get_logger
 from apps.platform.state import JsonStateStore
+from apps.platform.subscriptions import subscribe
 
 log = get_logger("catalog")
 
@@ -121,9 +121,4 @@ app.include_router(inventory_router)
 app.include_router(admin_router)
 app.include_router(category_router)
 app.include_router(review_router)
-DaprApp(app).subscribe(
-    pubsub=Component.PUBSUB,
-    topic=Topic.ORDER_EVENTS,
-    route="/events/order-events",
-    dead_letter_topic=Topic.DEAD_LETTER,
-)(on_order_events)
+subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)

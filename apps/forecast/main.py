@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from dapr.ext.fastapi import DaprApp
 from fastapi import APIRouter, Body, Depends, FastAPI, Request
 from threadpoolctl import threadpool_limits
 
@@ -24,7 +23,7 @@ from apps.platform.health import health_router
 from apps.platform.http import app_state, install_common
 from apps.platform.logging import configure_logging
 from apps.platform.state import JsonStateStore
-from apps.platform.subscriptions import dispatch
+from apps.platform.subscriptions import dispatch, subscribe
 
 
 @asynccontextmanager
@@ -73,9 +72,4 @@ app.include_router(
     health_router({Component.STATE, Component.PUBSUB}, check_store=True, details=_model_version)
 )
 app.include_router(router)
-DaprApp(app).subscribe(
-    pubsub=Component.PUBSUB,
-    topic=Topic.ORDER_EVENTS,
-    route="/events/order-events",
-    dead_letter_topic=Topic.DEAD_LETTER,
-)(on_order_events)
+subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)

@@ -8,7 +8,6 @@ Files in the model directory (written by `ml/forecast/train.py`): `mean.joblib`,
 for forecasts), `model.json`, `metrics.json`.
 """
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,13 +19,12 @@ import joblib
 import numpy as np
 
 from apps.forecast.features import CALENDAR, FEATURE_SCHEMA, FEATURES, History, features
+from apps.platform.models import ModelError, read_meta
+
+__all__ = ["ForecastModel", "ModelError"]
 
 #: An 80 % interval spans 2 x 1.2816 standard deviations of a normal distribution.
 Z_80 = NormalDist().inv_cdf(0.9)
-
-
-class ModelError(RuntimeError):
-    """The model is missing or does not fit this code (the app refuses to start)."""
 
 
 @dataclass
@@ -79,22 +77,9 @@ class ForecastModel:
 
     @classmethod
     def load(cls, directory: Path) -> tuple["ForecastModel", dict[str, History]]:
-        meta_path = directory / "model.json"
-        if not meta_path.exists():
-            raise ModelError(
-                f"No forecast model in {directory}: run `./taskw train` (or `./taskw up`, "
-                "which trains on first run)"
-            )
-        meta = json.loads(meta_path.read_text())
-        if (
-            meta.get("feature_schema") != FEATURE_SCHEMA
-            or tuple(meta.get("features", ())) != FEATURES
-        ):
-            raise ModelError(
-                f"The forecast model in {directory} was trained on feature schema "
-                f"{meta.get('feature_schema')}, this code computes {FEATURE_SCHEMA}: "
-                "retrain with `./taskw train`"
-            )
+        meta = read_meta(
+            directory, "forecast", {"feature_schema": FEATURE_SCHEMA, "features": list(FEATURES)}
+        )
         model = cls(
             version=str(meta["version"]),
             mean=joblib.load(directory / "mean.joblib"),

@@ -7,7 +7,6 @@ Files in the model directory (written by `ml/fraud/train.py`): `gbm.joblib`, `ml
 `model.json` (version, feature schema, stacker, typical feature values), `metrics.json`.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,9 @@ import joblib
 import numpy as np
 
 from apps.fraud.features import FEATURE_SCHEMA, FEATURES
+from apps.platform.models import ModelError, read_meta
 
-
-class ModelError(RuntimeError):
-    """The model is missing or does not fit this code (the app refuses to start)."""
+__all__ = ["FraudModel", "ModelError", "NumpyMlp"]
 
 
 @dataclass
@@ -94,22 +92,9 @@ class FraudModel:
 
     @classmethod
     def load(cls, directory: Path) -> "FraudModel":
-        meta_path = directory / "model.json"
-        if not meta_path.exists():
-            raise ModelError(
-                f"No fraud model in {directory}: run `./taskw train` (or `./taskw up`, which "
-                "trains on first run)"
-            )
-        meta = json.loads(meta_path.read_text())
-        if (
-            meta.get("feature_schema") != FEATURE_SCHEMA
-            or tuple(meta.get("features", ())) != FEATURES
-        ):
-            raise ModelError(
-                f"The fraud model in {directory} was trained on feature schema "
-                f"{meta.get('feature_schema')}, this code computes {FEATURE_SCHEMA}: "
-                "retrain with `./taskw train`"
-            )
+        meta = read_meta(
+            directory, "fraud", {"feature_schema": FEATURE_SCHEMA, "features": list(FEATURES)}
+        )
         return cls(
             version=str(meta["version"]),
             gbm=joblib.load(directory / "gbm.joblib"),

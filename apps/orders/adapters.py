@@ -71,7 +71,6 @@ class OrderActorHost:
 
 VIEW_KEY = "order-view:{order_id}"
 VIEW_KIND = "order_view"
-MAX_VIEW_ATTEMPTS = 20
 
 
 class StateOrderViews:
@@ -80,33 +79,16 @@ class StateOrderViews:
     def __init__(self, store: JsonStateStore) -> None:
         self.store = store
 
-    async def get(self, order_id: str) -> tuple[OrderSummary, str] | None:
-        found = await self.store.get(VIEW_KEY.format(order_id=order_id))
-        if found is None:
-            return None
-        return OrderSummary.model_validate(found.value), found.etag
-
     async def save_if_newer(
         self, order_id: str, build: Callable[[OrderSummary | None], OrderSummary | None]
     ) -> bool:
         """Compare-and-set: `build(stored)` answers the new view, or None to keep it."""
-        key = VIEW_KEY.format(order_id=order_id)
-        for _ in range(MAX_VIEW_ATTEMPTS):
-            found = await self.get(order_id)
-            stored, etag = found if found else (None, None)
-            view = build(stored)
-            if view is None:
-                return False
-            doc = {**view.model_dump(mode="json"), "kind": VIEW_KIND}
-            try:
-                if etag is None:
-                    await self.store.insert(key, doc)
-                else:
-                    await self.store.replace(key, doc, etag)
-                return True
-            except EtagMismatch:
-                continue  # another event for this order landed first: decide again
-        raise RuntimeError(f"order view {order_id} too contended")
+
+        def decide(raw: Any | None) -> Any | None:
+            view = build(OrderSummary.model_validate(raw) if raw is not None else None)
+            return {**view.model_dump(mode="json"), "kind": VIEW_KIND} if view else None
+
+        return await self.store.compare_and_set(VIEW_KEY.format(order_id=order_id), decide)
 
     async def find(
         self, user_id: str | None, statuses: list[OrderStatus] | None

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.actor.runtime.runtime import ActorRuntime
-from dapr.ext.fastapi import DaprActor, DaprApp
+from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 
 from actors.order.actor import OrderActor
@@ -25,6 +25,7 @@ from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
 from apps.platform.state import JsonStateStore
+from apps.platform.subscriptions import subscribe
 
 
 @asynccontextmanager
@@ -58,9 +59,4 @@ install_common(app)
 actors = DaprActor(app)
 app.include_router(health_router({Component.STATE, Component.PUBSUB}, check_store=True))
 app.include_router(router)
-DaprApp(app).subscribe(
-    pubsub=Component.PUBSUB,
-    topic=Topic.ORDER_EVENTS,
-    route="/events/order-events",
-    dead_letter_topic=Topic.DEAD_LETTER,
-)(on_order_events)
+subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)

@@ -10,7 +10,7 @@ base64-encoded; over HTTP a JSON value is stored as JSONB, readable in psql and 
 through the state query API (which the catalog's read model uses to load its documents).
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +76,27 @@ class JsonStateStore:
 
     async def replace(self, key: str, value: Any, etag: str) -> None:
         await self._save([{"key": key, "value": value, "etag": etag, "options": FIRST_WRITE}], key)
+
+    async def compare_and_set(
+        self, key: str, decide: Callable[[Any | None], Any | None], attempts: int = 20
+    ) -> bool:
+        """Read `key`, let `decide(current value or None)` answer the new value (None: keep
+        it), write it guarded by the ETag read, and decide again if another writer got there
+        first. True if written."""
+        for _ in range(attempts):
+            found = await self.get(key)
+            value = decide(found.value if found else None)
+            if value is None:
+                return False
+            try:
+                if found is None:
+                    await self.insert(key, value)
+                else:
+                    await self.replace(key, value, found.etag)
+                return True
+            except EtagMismatch:
+                continue
+        raise StateError(f"{key}: still contended after {attempts} attempts")
 
     async def delete(self, key: str, etag: str) -> None:
         resp = await self.http.delete(

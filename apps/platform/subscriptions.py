@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from dapr.ext.fastapi import DaprApp
 from pydantic import ValidationError
 
 from apps.contracts.errors import DomainError
 from apps.contracts.events import EventEnvelope
+from apps.contracts.names import Topic
 
 log = structlog.stdlib.get_logger("subscriptions")
 
@@ -53,3 +55,11 @@ async def dispatch(cloud_event: dict[str, Any], handlers: dict[str, Handler]) ->
     finally:
         structlog.contextvars.unbind_contextvars("event_id")
     return SUCCESS
+
+
+def subscribe(app: Any, topic: str, route: str, endpoint: Callable[..., Any], pubsub: str) -> None:
+    """Register `endpoint` for `topic` with Dapr (programmatic subscription), poison messages
+    to the dead-letter topic."""
+    DaprApp(app).subscribe(
+        pubsub=pubsub, topic=topic, route=route, dead_letter_topic=Topic.DEAD_LETTER
+    )(endpoint)

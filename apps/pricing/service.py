@@ -1,19 +1,15 @@
 """Price suggestions from the trained elasticities (model.json), within guardrails."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from apps.contracts.errors import NotFound
 from apps.contracts.pricing import Elasticity, SuggestRequest, SuggestResponse
+from apps.platform.models import read_meta
 from apps.pricing.domain import explain, suggest
 
 MODEL_FORMAT = 1
-
-
-class ModelError(RuntimeError):
-    """The model is missing or of another format (the app refuses to start)."""
 
 
 @dataclass
@@ -23,18 +19,7 @@ class PricingModel:
 
     @classmethod
     def load(cls, directory: Path) -> "PricingModel":
-        path = directory / "model.json"
-        if not path.exists():
-            raise ModelError(
-                f"No pricing model in {directory}: run `./taskw train` (or `./taskw up`, "
-                "which trains on first run)"
-            )
-        meta = json.loads(path.read_text())
-        if meta.get("format") != MODEL_FORMAT:
-            raise ModelError(
-                f"The pricing model in {directory} has format {meta.get('format')}, this code "
-                f"reads {MODEL_FORMAT}: retrain with `./taskw train`"
-            )
+        meta = read_meta(directory, "pricing", {"format": MODEL_FORMAT})
         return cls(str(meta["version"]), dict(meta["skus"]))
 
 

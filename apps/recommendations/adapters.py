@@ -2,11 +2,10 @@
 
 from typing import Any
 
-from apps.platform.state import EtagMismatch, JsonStateStore
+from apps.platform.state import JsonStateStore
 
 PURCHASES_KEY = "purchases:{user_id}"
 KEPT = 500
-MAX_ATTEMPTS = 20
 
 
 class StateLivePurchases:
@@ -18,24 +17,12 @@ class StateLivePurchases:
         return list(found.value["products"]) if found else []
 
     async def record(self, event_id: str, user_id: str, product_ids: list[str]) -> None:
-        key = PURCHASES_KEY.format(user_id=user_id)
-        for _ in range(MAX_ATTEMPTS):
-            found = await self.store.get(key)
-            doc: dict[str, Any] = (
-                found.value
-                if found
-                else {"kind": "purchases", "user_id": user_id, "products": [], "events": []}
-            )
+        def add(doc: dict[str, Any] | None) -> Any:
+            doc = doc or {"kind": "purchases", "user_id": user_id, "products": [], "events": []}
             if event_id in doc["events"]:
-                return  # a redelivery
+                return None  # a redelivery
             doc["products"] = [*doc["products"], *product_ids][-KEPT:]
             doc["events"] = [*doc["events"], event_id][-KEPT:]
-            try:
-                if found is None:
-                    await self.store.insert(key, doc)
-                else:
-                    await self.store.replace(key, doc, found.etag)
-                return
-            except EtagMismatch:
-                continue
-        raise RuntimeError(f"purchases of {user_id} too contended")
+            return doc
+
+        await self.store.compare_and_set(PURCHASES_KEY.format(user_id=user_id), add)

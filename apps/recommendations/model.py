@@ -14,18 +14,15 @@ popularity), `content.npz` (TF-IDF rows), `users.npz` (training interaction rows
 `model.json` (version, weights), `metrics.json`.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 
+from apps.platform.models import read_meta
+
 MODEL_FORMAT = 1
-
-
-class ModelError(RuntimeError):
-    """The model is missing or of another format (the app refuses to start)."""
 
 
 def z(x: np.ndarray) -> np.ndarray:
@@ -109,18 +106,7 @@ class RecoModel:
 
     @classmethod
     def load(cls, directory: Path) -> "RecoModel":
-        path = directory / "model.json"
-        if not path.exists():
-            raise ModelError(
-                f"No recommendations model in {directory}: run `./taskw train` (or "
-                "`./taskw up`, which trains on first run)"
-            )
-        meta = json.loads(path.read_text())
-        if meta.get("format") != MODEL_FORMAT:
-            raise ModelError(
-                f"The recommendations model in {directory} has format {meta.get('format')}, "
-                f"this code reads {MODEL_FORMAT}: retrain with `./taskw train`"
-            )
+        meta = read_meta(directory, "recommendations", {"format": MODEL_FORMAT})
         arrays = np.load(directory / "model.npz", allow_pickle=False)
         users = np.load(directory / "users.npz", allow_pickle=False)
         return cls(

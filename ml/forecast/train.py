@@ -11,10 +11,6 @@ same parameters. Writes models/forecast/.
 """
 
 import argparse
-import hashlib
-import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,13 +29,15 @@ from apps.forecast.features import (
     History,
     features,
 )
-from apps.forecast.model import ForecastModel, ModelError, save_histories
-from ml import demand
+from apps.forecast.model import ForecastModel, save_histories
+from apps.platform.models import usable
+from ml import artifacts, demand
 from ml.datagen import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_DIR = ROOT / "models" / "forecast"
 SEED = 3
+EXPECTED = {"feature_schema": FEATURE_SCHEMA, "features": list(FEATURES)}
 HISTORY_KEPT = 120  # days of history shipped with the model (forecast starting point)
 PARAMS: dict[str, Any] = {
     "gbm": {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 31, "min_samples_leaf": 40},
@@ -104,7 +102,7 @@ def train(data: Path, out: Path, params: dict[str, Any] = PARAMS) -> dict[str, A
     histories = load_histories(data)
     days = len(next(iter(histories.values())).units)
     origin = days - 1 - params["holdout_days"]  # the hold-out's forecast origin
-    version = _version(data, params)
+    version = artifacts.version(f"forecast-f{FEATURE_VERSION}", [data], params)
     # Evaluated on a fit whose targets end before the hold-out...
     x, y = samples(histories, origin - MAX_HORIZON, params)
     model = _fit(version, x, y, params)
@@ -161,19 +159,9 @@ def _fit(version: str, x: np.ndarray, y: np.ndarray, params: dict[str, Any]) -> 
     )
 
 
-def _version(data: Path, params: dict[str, Any]) -> str:
-    digest = hashlib.sha256(data.read_bytes())
-    digest.update(json.dumps(params, sort_keys=True).encode())
-    return f"forecast-f{FEATURE_VERSION}-{digest.hexdigest()[:10]}"
-
-
 def _write(
     out: Path, model: ForecastModel, metrics: dict[str, Any], histories: dict[str, History]
 ) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".forecast-", dir=out.parent))
-    for name in ("mean", "q10", "q90"):
-        joblib.dump(getattr(model, name), tmp / f"{name}.joblib")
     recent = {
         sku: History(
             h.start + pd.Timedelta(days=len(h.units) - HISTORY_KEPT).to_pytimedelta(),
@@ -183,22 +171,21 @@ def _write(
         )
         for sku, h in histories.items()
     }
-    save_histories(tmp / "history.npz", recent)
+
+    def files(tmp: Path) -> None:
+        for name in ("mean", "q10", "q90"):
+            joblib.dump(getattr(model, name), tmp / f"{name}.joblib")
+        save_histories(tmp / "history.npz", recent)
+
     first = next(iter(recent.values()))
     meta = {
         "version": model.version,
-        "feature_schema": FEATURE_SCHEMA,
-        "features": list(FEATURES),
+        **EXPECTED,
         "history_start": first.start.isoformat(),
         "history_end": first.end.isoformat(),
         "max_horizon": MAX_HORIZON,
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    (tmp / "model.json").write_text(json.dumps(meta, indent=2))
-    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    artifacts.write_model_dir(out, meta, metrics, files)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -207,13 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--if-missing", action="store_true")
     args = parser.parse_args(argv)
-    if args.if_missing and (args.out / "model.json").exists():
-        try:
-            ForecastModel.load(args.out)
-            print(f"forecast model present in {args.out}")
-            return
-        except ModelError as exc:
-            print(f"forecast model unusable ({exc}); training")
+    if args.if_missing and usable(args.out, "forecast", EXPECTED):
+        print(f"forecast model present in {args.out}")
+        return
     if not args.data.exists():
         demand.write(args.data.parent)
     metrics = train(args.data, args.out)

@@ -9,11 +9,7 @@ Writes models/fraud/{gbm.joblib,mlp.npz,model.json,metrics.json}.
 """
 
 import argparse
-import hashlib
-import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,11 +24,13 @@ from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from apps.contracts.fraud import FraudContext
 from apps.fraud.features import FEATURE_SCHEMA, FEATURE_VERSION, FEATURES, features, rule_score
 from apps.fraud.model import FraudModel, NumpyMlp, logit
-from ml import datagen
+from apps.platform.models import usable
+from ml import artifacts, datagen
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_DIR = ROOT / "models" / "fraud"
 SEED = 7
+EXPECTED = {"feature_schema": FEATURE_SCHEMA, "features": list(FEATURES)}
 PARAMS: dict[str, Any] = {
     "gbm": {"max_iter": 300, "learning_rate": 0.06, "max_leaf_nodes": 31, "l2_regularization": 1.0},
     "mlp": {"hidden": [32, 16], "epochs": 12, "batch_size": 256, "learning_rate": 0.002},
@@ -129,7 +127,7 @@ def train(data: Path, out: Path, params: dict[str, Any] = PARAMS) -> dict[str, A
         return np.column_stack([logit(gbm.predict_proba(rows)[:, 1]), mlp.logits(rows)])
 
     stacker = LogisticRegression(C=1.0).fit(logits(x[va]), y[va])
-    version = _version(data, params)
+    version = artifacts.version(f"fraud-f{FEATURE_VERSION}", [data], params)
     model = FraudModel(
         version=version,
         gbm=gbm,
@@ -165,34 +163,21 @@ def train(data: Path, out: Path, params: dict[str, Any] = PARAMS) -> dict[str, A
     return metrics
 
 
-def _version(data: Path, params: dict[str, Any]) -> str:
-    digest = hashlib.sha256(data.read_bytes())
-    digest.update(json.dumps(params, sort_keys=True).encode())
-    return f"fraud-f{FEATURE_VERSION}-{digest.hexdigest()[:10]}"
-
-
 def _write(out: Path, model: FraudModel, metrics: dict[str, Any]) -> None:
-    """Into a fresh directory, then swapped in: a reader never sees half a model."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".fraud-", dir=out.parent))
-    joblib.dump(model.gbm, tmp / "gbm.joblib")
-    model.mlp.save(tmp / "mlp.npz")
+    def files(tmp: Path) -> None:
+        joblib.dump(model.gbm, tmp / "gbm.joblib")
+        model.mlp.save(tmp / "mlp.npz")
+
     meta = {
         "version": model.version,
-        "feature_schema": FEATURE_SCHEMA,
-        "features": list(FEATURES),
+        **EXPECTED,
         "stacker": {
             "coef": [float(c) for c in model.stacker_coef],
             "intercept": model.stacker_intercept,
         },
         "typical": [float(v) for v in model.typical],
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    (tmp / "model.json").write_text(json.dumps(meta, indent=2))
-    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    artifacts.write_model_dir(out, meta, metrics, files)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -201,13 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--if-missing", action="store_true", help="only when no model exists")
     args = parser.parse_args(argv)
-    if args.if_missing and (args.out / "model.json").exists():
-        try:
-            FraudModel.load(args.out)
-            print(f"fraud model present in {args.out}")
-            return
-        except Exception as exc:  # stale schema or broken files: train again
-            print(f"fraud model unusable ({exc}); training")
+    if args.if_missing and usable(args.out, "fraud", EXPECTED):
+        print(f"fraud model present in {args.out}")
+        return
     if not args.data.exists():
         datagen.write(args.data.parent)
     metrics = train(args.data, args.out)

@@ -12,10 +12,6 @@ Writes models/pricing/{model.json, metrics.json}.
 """
 
 import argparse
-import hashlib
-import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,14 +20,16 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression, PoissonRegressor
 
+from apps.platform.models import usable
 from apps.pricing.domain import blend, suggest
 from apps.pricing.service import MODEL_FORMAT
-from ml import demand
+from ml import artifacts, demand
 from ml.datagen import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_DIR = ROOT / "models" / "pricing"
 RECENT_DAYS = 28
+EXPECTED = {"format": MODEL_FORMAT}
 PARAMS: dict[str, Any] = {"alpha": 1e-4, "prior_days": 30, "min_margin": 0.15, "max_change": 0.10}
 
 
@@ -88,7 +86,9 @@ def train(data_dir: Path, out: Path, params: dict[str, Any] = PARAMS) -> dict[st
             unit_cost=float(costs.loc[sku, "unit_cost"]),
         )
     metrics = _quality(data_dir, per_sku, naive_est, params)
-    version = _version(data_dir, params)
+    version = artifacts.version(
+        f"pricing-m{MODEL_FORMAT}", [data_dir / "sales.csv", data_dir / "costs.csv"], params
+    )
     metrics = {"model_version": version, **metrics, "params": params}
     metrics["train_seconds"] = round(time.perf_counter() - started, 1)
     _write(out, version, per_sku, category_e, metrics)
@@ -141,13 +141,6 @@ def _quality(
     }
 
 
-def _version(data_dir: Path, params: dict[str, Any]) -> str:
-    digest = hashlib.sha256((data_dir / "sales.csv").read_bytes())
-    digest.update((data_dir / "costs.csv").read_bytes())
-    digest.update(json.dumps(params, sort_keys=True).encode())
-    return f"pricing-m{MODEL_FORMAT}-{digest.hexdigest()[:10]}"
-
-
 def _write(
     out: Path,
     version: str,
@@ -155,20 +148,8 @@ def _write(
     categories: dict[str, float],
     metrics: dict[str, Any],
 ) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".pricing-", dir=out.parent))
-    meta = {
-        "version": version,
-        "format": MODEL_FORMAT,
-        "skus": per_sku,
-        "categories": categories,
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    (tmp / "model.json").write_text(json.dumps(meta, indent=2))
-    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    meta = {"version": version, **EXPECTED, "skus": per_sku, "categories": categories}
+    artifacts.write_model_dir(out, meta, metrics)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -177,11 +158,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--if-missing", action="store_true")
     args = parser.parse_args(argv)
-    if args.if_missing and (args.out / "model.json").exists():
-        meta = json.loads((args.out / "model.json").read_text())
-        if meta.get("format") == MODEL_FORMAT:
-            print(f"pricing model present in {args.out}")
-            return
+    if args.if_missing and usable(args.out, "pricing", EXPECTED):
+        print(f"pricing model present in {args.out}")
+        return
     if not (args.data / "costs.csv").exists():
         demand.write(args.data)
     m = train(args.data, args.out)

@@ -9,11 +9,7 @@ model is then refit on every day. Writes models/recommendations/.
 """
 
 import argparse
-import hashlib
 import itertools
-import json
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,8 +21,9 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from apps.catalog import seed as catalog_seed
+from apps.platform.models import usable
 from apps.recommendations.model import MODEL_FORMAT, RecoModel, Weights
-from ml import interactions
+from ml import artifacts, interactions
 from ml.datagen import DATA_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +41,7 @@ PARAMS: dict[str, Any] = {
     },
 }
 K = 10
+EXPECTED = {"format": MODEL_FORMAT}
 
 
 def product_texts(item_ids: list[str]) -> list[str]:
@@ -152,7 +150,7 @@ def train(data: Path, out: Path, params: dict[str, Any] = PARAMS) -> dict[str, A
     end = int(events["day"].max()) + 1
     blend = evaluate(model, events, test_from, end)
     popular = evaluate(model, events, test_from, end, popularity_only=True)
-    version = _version(data, params)
+    version = artifacts.version(f"reco-m{MODEL_FORMAT}", [data], params)
     metrics = {
         "model_version": version,
         "held_out": {"days": [test_from, end - 1], "warm_users": blend["users"]},
@@ -171,42 +169,27 @@ def train(data: Path, out: Path, params: dict[str, Any] = PARAMS) -> dict[str, A
     return metrics
 
 
-def _version(data: Path, params: dict[str, Any]) -> str:
-    digest = hashlib.sha256(data.read_bytes())
-    digest.update(json.dumps(params, sort_keys=True).encode())
-    return f"reco-m{MODEL_FORMAT}-{digest.hexdigest()[:10]}"
-
-
 def _write(out: Path, model: RecoModel, metrics: dict[str, Any]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".recommendations-", dir=out.parent))
-    np.savez(
-        tmp / "model.npz",
-        item_ids=np.array(model.item_ids),
-        factors=model.factors,
-        popularity=model.popularity,
-    )
-    sparse.save_npz(tmp / "content.npz", model.content)
-    rows = model.user_rows.tocsr()
-    np.savez(
-        tmp / "users.npz",
-        user_ids=np.array(model.user_ids),
-        data=rows.data,
-        indices=rows.indices,
-        indptr=rows.indptr,
-        shape=np.array(rows.shape),
-    )
-    meta = {
-        "version": model.version,
-        "format": MODEL_FORMAT,
-        "weights": model.weights.__dict__,
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    (tmp / "model.json").write_text(json.dumps(meta, indent=2))
-    (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    def files(tmp: Path) -> None:
+        np.savez(
+            tmp / "model.npz",
+            item_ids=np.array(model.item_ids),
+            factors=model.factors,
+            popularity=model.popularity,
+        )
+        sparse.save_npz(tmp / "content.npz", model.content)
+        rows = model.user_rows.tocsr()
+        np.savez(
+            tmp / "users.npz",
+            user_ids=np.array(model.user_ids),
+            data=rows.data,
+            indices=rows.indices,
+            indptr=rows.indptr,
+            shape=np.array(rows.shape),
+        )
+
+    meta = {"version": model.version, **EXPECTED, "weights": model.weights.__dict__}
+    artifacts.write_model_dir(out, meta, metrics, files)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -215,12 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     parser.add_argument("--if-missing", action="store_true")
     args = parser.parse_args(argv)
-    meta_path = args.out / "model.json"
-    if (
-        args.if_missing
-        and meta_path.exists()
-        and json.loads(meta_path.read_text()).get("format") == MODEL_FORMAT
-    ):
+    if args.if_missing and usable(args.out, "recommendations", EXPECTED):
         print(f"recommendations model present in {args.out}")
         return
     if not args.data.exists():

@@ -1,15 +1,12 @@
 """The forecast app through Dapr: forecasts and reorder points for the catalog's SKUs, and
 the shop's own paid orders (order-events) extending the history, counted once."""
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from apps.catalog import seed as catalog_seed
-from apps.contracts.events import EventEnvelope
-from apps.contracts.orders import OrderPaid
 from tests import factories
 from tests.harness import Cluster, eventually
 
@@ -43,31 +40,8 @@ def test_unknown_sku_and_bad_requests(cluster: Cluster) -> None:
 
 def test_paid_orders_extend_the_history_once(cluster: Cluster) -> None:
     before = _forecast(cluster).json()
-    order = factories.order()
-    line = {**order["items"][0], "sku": SKU, "quantity": 3, "line_total": "30.00"}
-    paid = OrderPaid.model_validate(
-        {
-            "order_id": order["order_id"],
-            "order_number": "SC-2026-999999",
-            "email": order["email"],
-            "user_id": None,
-            "status": "paid",
-            "previous_status": "awaiting_payment",
-            "totals": order["totals"],
-            "items": [line],
-            "version": 3,
-            "at": datetime.now(UTC).isoformat(),
-        }
-    )
-    envelope = EventEnvelope.of(
-        paid, correlation_id="test", source="orders", event_id=f"paid-{uuid.uuid4()}"
-    )
-    with cluster.sidecar("orders") as dapr:
-        for _ in range(2):  # a redelivery
-            r = dapr.post(
-                "/v1.0/publish/pubsub/order-events", json=envelope.model_dump(mode="json")
-            )
-            assert r.status_code == 204, r.text
+    event = factories.order_paid(sku=SKU, quantity=3, line_total="30.00")
+    cluster.publish("order-events", event, times=2)  # a redelivery
 
     def extended() -> dict[str, Any]:
         after = _forecast(cluster).json()

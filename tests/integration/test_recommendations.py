@@ -2,11 +2,8 @@
 signed-in shopper's paid order changing what they are shown (counted once)."""
 
 import uuid
-from datetime import UTC, datetime
 
 from apps.catalog import seed as catalog_seed
-from apps.contracts.events import EventEnvelope
-from apps.contracts.orders import OrderPaid
 from tests import factories
 from tests.harness import Cluster, eventually
 
@@ -29,31 +26,8 @@ def test_related_and_for_you_through_dapr(cluster: Cluster) -> None:
 
 def test_a_paid_order_changes_for_you_once(cluster: Cluster) -> None:
     user = f"user-{uuid.uuid4().hex[:8]}"
-    order = factories.order()
-    line = {**order["items"][0], "product_id": PRODUCT}
-    paid = OrderPaid.model_validate(
-        {
-            "order_id": order["order_id"],
-            "order_number": "SC-2026-999998",
-            "email": order["email"],
-            "user_id": user,
-            "status": "paid",
-            "previous_status": "awaiting_payment",
-            "totals": order["totals"],
-            "items": [line],
-            "version": 3,
-            "at": datetime.now(UTC).isoformat(),
-        }
-    )
-    envelope = EventEnvelope.of(
-        paid, correlation_id="test", source="orders", event_id=f"paid-{uuid.uuid4()}"
-    )
-    with cluster.sidecar("orders") as dapr:
-        for _ in range(2):  # a redelivery
-            r = dapr.post(
-                "/v1.0/publish/pubsub/order-events", json=envelope.model_dump(mode="json")
-            )
-            assert r.status_code == 204, r.text
+    event = factories.order_paid(user_id=user, product_id=PRODUCT)
+    cluster.publish("order-events", event, times=2)  # a redelivery
     with cluster.invoker("recommendations") as app:
 
         def personalised() -> dict[str, object]:
