@@ -22,6 +22,8 @@ VENV="$ROOT/.venv"
 # Local ports of `task up` (tests pick free ports of their own).
 SC_PG_PORT="${SC_PG_PORT:-55432}"
 SC_REDIS_PORT="${SC_REDIS_PORT:-56379}"
+SC_STRIPE_PORT="${SC_STRIPE_PORT:-12111}"               # stripe-mock's default HTTP port
+TOOLS_BIN="$CACHE_DIR/bin"                               # go-task, stripe-mock
 SC_PLACEMENT_PORT="${SC_PLACEMENT_PORT:-50005}"     # dapr CLI default
 SC_SCHEDULER_PORT="${SC_SCHEDULER_PORT:-50006}"     # dapr CLI default
 SC_SCHEDULER_ETCD_PORT="${SC_SCHEDULER_ETCD_PORT:-52379}"

@@ -43,4 +43,18 @@ fi
 # ---- Dapr ------------------------------------------------------------------------------
 bash "$ROOT/scripts/install-dapr.sh"
 
+# ---- stripe-mock -----------------------------------------------------------------------
+step "stripe-mock $STRIPE_MOCK_VERSION in $TOOLS_BIN"
+stripe_stamp="$TOOLS_BIN/.stripe-mock-$STRIPE_MOCK_VERSION"
+if [ -x "$TOOLS_BIN/stripe-mock" ] && [ -f "$stripe_stamp" ]; then
+  info "up to date"
+else
+  command -v go >/dev/null || die "Go is needed to build stripe-mock"
+  info "building from the Go module proxy (cached in $(go env GOMODCACHE))"
+  mkdir -p "$TOOLS_BIN"
+  GOBIN="$TOOLS_BIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
+    go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
+  rm -f "$TOOLS_BIN"/.stripe-mock-* && touch "$stripe_stamp"
+fi
+
 step "Set-up done in $((SECONDS - started)) s"

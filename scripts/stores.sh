@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# PostgreSQL (state, actor and workflow store) and Redis (pub/sub streams, caches) on loopback,
+# PostgreSQL (state, actor and workflow store), Redis (pub/sub streams, caches) and stripe-mock
+# (the Stripe API for payments) on loopback,
 # data under $SC_RUN_DIR (default .run/) so a restart keeps it.
 #   stores.sh start|stop|status
 # The test harness calls it too, with its own SC_RUN_DIR and free ports.
@@ -72,12 +73,36 @@ stop_redis() {
   rm -f "$pidf"
 }
 
+STRIPE_PID="$RUN_DIR/stripe-mock.pid"
+
+start_stripe_mock() {
+  [ -x "$TOOLS_BIN/stripe-mock" ] || die "stripe-mock not found in $TOOLS_BIN (run task setup)"
+  mkdir -p "$RUN_DIR/logs"
+  if [ -f "$STRIPE_PID" ] && kill -0 "$(cat "$STRIPE_PID")" 2>/dev/null; then
+    info "stripe-mock already running"
+  else
+    nohup "$TOOLS_BIN/stripe-mock" -http-port "$SC_STRIPE_PORT" -https-port "$((SC_STRIPE_PORT + 1))" \
+      >"$RUN_DIR/logs/stripe-mock.log" 2>&1 &
+    echo $! >"$STRIPE_PID"
+    wait_tcp 127.0.0.1 "$SC_STRIPE_PORT" 20 stripe-mock
+  fi
+  info "stripe-mock on 127.0.0.1:$SC_STRIPE_PORT (Stripe API, no webhooks)"
+}
+
+stop_stripe_mock() {
+  [ -f "$STRIPE_PID" ] || return 0
+  kill "$(cat "$STRIPE_PID")" 2>/dev/null && info "stripe-mock stopped"
+  rm -f "$STRIPE_PID"
+}
+
 case "${1:-}" in
-  start) step "Stores"; start_postgres; start_redis ;;
-  stop) stop_redis; stop_postgres ;;
+  start) step "Stores"; start_postgres; start_redis; start_stripe_mock ;;
+  stop) stop_stripe_mock; stop_redis; stop_postgres ;;
   status)
     pg pg_ctl -D "$PG_DATA" status >/dev/null 2>&1 && echo "postgres: running on $SC_PG_PORT" || echo "postgres: stopped"
     [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null &&
-      echo "redis: running on $SC_REDIS_PORT" || echo "redis: stopped" ;;
+      echo "redis: running on $SC_REDIS_PORT" || echo "redis: stopped"
+    [ -f "$STRIPE_PID" ] && kill -0 "$(cat "$STRIPE_PID")" 2>/dev/null &&
+      echo "stripe-mock: running on $SC_STRIPE_PORT" || echo "stripe-mock: stopped" ;;
   *) die "usage: stores.sh start|stop|status" ;;
 esac

@@ -120,7 +120,7 @@ class Cluster:
         workdir = Path(tempfile.mkdtemp(prefix="smartcommerce-test-"))
         workdir.chmod(0o755)  # PostgreSQL runs as `postgres` when the tests run as root
         pg, redis = free_port(), free_port()
-        etcd = free_port(consecutive=2)
+        etcd, stripe = free_port(consecutive=2), free_port(consecutive=2)
         env = {
             "SC_RUN_DIR": str(workdir),
             "SC_PG_PORT": str(pg),
@@ -134,6 +134,7 @@ class Cluster:
             "SC_SCHEDULER_HEALTH_PORT": str(free_port()),
             "SC_SCHEDULER_METRICS_PORT": str(free_port()),
             "SC_SCHEDULER_ETCD_PORT": str(etcd),
+            "SC_STRIPE_PORT": str(stripe),
         }
         return cls(workdir=workdir, env=env)
 
@@ -166,9 +167,11 @@ class Cluster:
     def _write_resources(self) -> None:
         self.resources.mkdir(parents=True, exist_ok=True)
         secrets = self.workdir / "secrets.json"
+        local = json.loads((ROOT / "components" / "local" / "secrets.json").read_text())
         secrets.write_text(
             json.dumps(
                 {
+                    **local,
                     "postgres-connection-string": (
                         f"host=127.0.0.1 port={self.env['SC_PG_PORT']} user=smartcommerce "
                         "password=smartcommerce-local dbname=smartcommerce sslmode=disable "
@@ -267,6 +270,7 @@ class Cluster:
             "DAPR_GRPC_PORT": str(proc.grpc_port),
             "SC_ENVIRONMENT": "test",
             "PYTHONUNBUFFERED": "1",
+            "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{self.env['SC_STRIPE_PORT']}",
             **proc.env,
         }
         with (

@@ -1,0 +1,84 @@
+"""Payment wire models and payment events (topic payment-events). Stripe ids only: no card
+data ever reaches the shop."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from apps.contracts.catalog import Id
+from apps.contracts.events import EventPayload
+from apps.contracts.money import Amount, Currency
+from apps.contracts.names import Topic
+
+PaymentMethodId = Annotated[
+    str, Field(pattern=r"^pm_[A-Za-z0-9_]{1,100}$", examples=["pm_card_visa"])
+]
+
+
+class PaymentStatus(StrEnum):
+    PROCESSING = "processing"  # created and confirmed; the result comes by webhook
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded"
+
+
+class CreatePayment(BaseModel):
+    """`POST /payments` (checkout's payment step): create and confirm a PaymentIntent for an
+    order. Idempotent by `order_id` (Stripe idempotency key `{order_id}:intent`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: Id
+    amount: Amount = Field(gt=Decimal("0"))
+    currency: Currency = "USD"
+    payment_method: PaymentMethodId
+    email: EmailStr
+
+
+class RefundRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Amount | None = Field(default=None, description="the rest of the payment if absent")
+    reason: Annotated[str, Field(max_length=300)] = "requested_by_customer"
+
+
+class Payment(BaseModel):
+    order_id: str
+    payment_intent_id: str
+    status: PaymentStatus
+    amount: Amount
+    currency: Currency
+    refunded_amount: Amount = Decimal("0.00")
+    failure_reason: str = ""
+    stripe_events: list[str] = Field(default_factory=list, description="webhook ids applied")
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
+class PaymentEventData(EventPayload):
+    TOPIC = Topic.PAYMENT_EVENTS
+
+    order_id: str
+    payment_intent_id: str
+    status: PaymentStatus
+    amount: Amount
+    currency: Currency
+    refunded_amount: Amount = Decimal("0.00")
+    reason: str = ""
+
+
+class PaymentProcessed(PaymentEventData):
+    pass
+
+
+class PaymentFailed(PaymentEventData):
+    pass
+
+
+class RefundProcessed(PaymentEventData):
+    pass
