@@ -384,6 +384,17 @@ class Cluster:
                 if r.status_code != 204:
                     raise HarnessError(f"publish to {topic} failed: {r.status_code} {r.text}")
 
+    def stream(self, topic: str) -> str:
+        """The raw Redis stream behind a topic (what Dapr's Redis pub/sub writes)."""
+        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        out = subprocess.run(
+            [cli, "-p", self.env["SC_REDIS_PORT"], "XRANGE", topic, "-", "+"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout
+
     def sidecar(self, app_id: str, timeout: float = 15) -> httpx.Client:
         """An HTTP client on `app_id`'s sidecar: call Dapr's APIs as that app would."""
         return httpx.Client(base_url=self.apps[app_id].dapr_url, timeout=timeout)

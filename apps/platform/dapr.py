@@ -88,9 +88,11 @@ class Sidecar:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
+        content: bytes | None = None,
     ) -> InvokeResult:
         """Call `path` on `app_id` through the sidecar; never raises for the callee's 4xx/5xx.
-        `timeout` (seconds) overrides the client's for a call that must answer quickly.
+        `timeout` (seconds) overrides the client's for a call that must answer quickly;
+        `content` sends raw bytes instead of `json_body` (e.g. a signed webhook).
 
         A sidecar that cannot reach the callee answers 500 with an `ERR_DIRECT_INVOKE`-style
         body; that is reported as 503 SERVICE_UNAVAILABLE in the standard error format.
@@ -100,7 +102,8 @@ class Sidecar:
             resp = await self.http.request(
                 method,
                 url,
-                json=json_body,
+                json=json_body if content is None else None,
+                content=content,
                 params=params,
                 headers=headers or {},
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
@@ -132,6 +135,13 @@ class Sidecar:
             log.warning("sidecar unreachable", actor=actor_type, method=method, error=str(exc))
             return _unavailable(actor_type, f"sidecar unreachable: {exc.__class__.__name__}")
         return _result(actor_type, resp)
+
+    async def secret(self, name: str) -> str:
+        """One value from the app's secret store (Key Vault in Azure, a local file here)."""
+        resp = await self.http.get(f"/v1.0/secrets/{self.settings.secret_store}/{name}")
+        if resp.status_code != 200:
+            raise RuntimeError(f"secret {name!r} unavailable ({resp.status_code}): {resp.text}")
+        return str(resp.json()[name])
 
     # -- health ------------------------------------------------------------------------
     async def ready(self, required_components: set[str]) -> list[str]:

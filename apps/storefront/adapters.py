@@ -25,11 +25,12 @@ async def forward(
     body: Any = None,
     params: dict[str, Any] | None = None,
     extra_headers: dict[str, str] | None = None,
+    content: bytes | None = None,
 ) -> Response:
     sidecar: Sidecar = request.app.state.sidecar
     headers = {**outgoing_headers(request), **(extra_headers or {})}
     result = await sidecar.invoke(
-        app_id, path, method=method, json_body=body, params=params, headers=headers
+        app_id, path, method=method, json_body=body, params=params, headers=headers, content=content
     )
     return to_response(request, result)
 

@@ -283,3 +283,21 @@ async def place_order(
 @router.get("/checkout/{order_id}", response_model=CheckoutState, tags=["orders"])
 async def checkout_status(order_id: PathId, request: Request) -> Response:
     return await forward(request, AppId.CHECKOUT, f"checkouts/{order_id}")
+
+
+@router.post("/payments/webhook", tags=["payments"])
+async def stripe_webhook(request: Request) -> Response:
+    """Stripe's webhook, passed byte for byte to `payments`, which checks the
+    `Stripe-Signature` (400 and nothing changes when it is missing, wrong or stale)."""
+    signature = request.headers.get("Stripe-Signature")
+    return await forward(
+        request,
+        AppId.PAYMENTS,
+        "webhook",
+        method="POST",
+        content=await request.body(),
+        extra_headers={
+            "Content-Type": "application/json",
+            **({"Stripe-Signature": signature} if signature else {}),
+        },
+    )

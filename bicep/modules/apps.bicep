@@ -19,6 +19,7 @@ var apps = [
   { appId: 'forecast', external: false, minReplicas: 1, maxReplicas: 3, module: 'forecast' }
   { appId: 'pricing', external: false, minReplicas: 1, maxReplicas: 3, module: 'pricing' }
   { appId: 'recommendations', external: false, minReplicas: 1, maxReplicas: 5, module: 'recommendations' }
+  { appId: 'payments', external: false, minReplicas: 1, maxReplicas: 5, module: 'payments' }
   { appId: 'checkout', external: false, minReplicas: 1, maxReplicas: 5, module: 'checkout' }
 ]
 

@@ -26,7 +26,7 @@ var components = [
       { name: 'timeout', value: '20s' }
       { name: 'cleanupInterval', value: '1h' }
     ]
-    scopes: [ 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations' ]
+    scopes: [ 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments' ]
   }
   {
     name: 'pubsub'
@@ -39,7 +39,7 @@ var components = [
       { name: 'lockDurationInSec', value: '60' }
       { name: 'maxConcurrentHandlers', value: '20' }
     ]
-    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations' ]
+    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments' ]
   }
   {
     name: 'secretstore'
@@ -48,7 +48,7 @@ var components = [
       { name: 'vaultName', value: keyVaultName }
       { name: 'azureClientId', value: identityClientId }
     ]
-    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations' ]
+    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments' ]
   }
 ]
 

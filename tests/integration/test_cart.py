@@ -2,8 +2,6 @@
 guest sessions, re-validation, promotions, merge on sign-in, turn-based concurrency,
 expiry by reminder, restart durability, and failover between two cart instances."""
 
-import shutil
-import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -243,19 +241,7 @@ def test_idle_guest_cart_expires_by_reminder_and_is_announced(cluster: Cluster) 
             return cart["items"] == [] and cart["version"] == 0
 
         eventually(expired, timeout=GUEST_CART_TTL_SECONDS * 3, interval=1)
-    assert eventually(lambda: cart_id in _stream(cluster, "user-events"), timeout=20)
-
-
-def _stream(cluster: Cluster, topic: str) -> str:
-    """The raw Redis stream behind a topic (what Dapr's Redis pub/sub writes)."""
-    cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
-    out = subprocess.run(
-        [cli, "-p", cluster.env["SC_REDIS_PORT"], "XRANGE", topic, "-", "+"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return out.stdout
+    assert eventually(lambda: cart_id in cluster.stream("user-events"), timeout=20)
 
 
 def test_carts_survive_a_crash_of_the_cart_app(cluster: Cluster, issuer: TokenIssuer) -> None:

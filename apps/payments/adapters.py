@@ -1,0 +1,171 @@
+"""Stripe (the official SDK, async) and Dapr (state, invocation) behind the service's ports."""
+
+import contextlib
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import stripe
+
+from apps.contracts.errors import DomainError, ErrorCode, InvalidRequest
+from apps.contracts.events import EventEnvelope
+from apps.contracts.names import AppId
+from apps.contracts.payments import CreatePayment, Payment
+from apps.payments import domain
+from apps.payments.service import StripeDeclined
+from apps.platform.dapr import Sidecar
+from apps.platform.state import EtagMismatch, JsonStateStore
+
+PAYMENT_KEY = "payment:{order_id}"
+INTENT_KEY = "intent:{intent_id}"
+SIGNATURE_HEADER = "Stripe-Signature"
+
+
+class StripeSdkGateway:
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self.client = client
+
+    async def create_and_confirm(self, cmd: CreatePayment, idempotency_key: str) -> tuple[str, str]:
+        params: Any = {
+            "amount": domain.to_minor(cmd.amount),
+            "currency": cmd.currency.lower(),
+            "payment_method": cmd.payment_method,
+            "payment_method_types": ["card"],
+            "confirm": True,
+            "receipt_email": str(cmd.email),
+            "metadata": {"order_id": cmd.order_id},
+        }
+        try:
+            intent = await self.client.v1.payment_intents.create_async(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.CardError as exc:
+            raise StripeDeclined(exc.user_message or "The card was declined") from exc
+        except stripe.StripeError as exc:
+            raise DomainError(
+                "The payment provider is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE
+            ) from exc
+        return str(intent.id), str(intent.status)
+
+    async def refund(self, intent_id: str, amount_minor: int, idempotency_key: str) -> int:
+        params: Any = {"payment_intent": intent_id, "amount": amount_minor}
+        try:
+            refund = await self.client.v1.refunds.create_async(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as exc:
+            raise DomainError(
+                "The payment provider is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE
+            ) from exc
+        return int(refund.amount)
+
+
+class StatePaymentStore:
+    """`payment:{order_id}` holds the payment and its unpublished events; `intent:{id}` maps
+    a PaymentIntent back to its order (webhooks name the intent)."""
+
+    def __init__(self, store: JsonStateStore) -> None:
+        self.store = store
+
+    async def load(self, order_id: str) -> tuple[Payment, list[EventEnvelope]] | None:
+        found = await self.store.get(PAYMENT_KEY.format(order_id=order_id))
+        return _decode(found.value) if found else None
+
+    async def change(
+        self,
+        order_id: str,
+        decide: Callable[
+            [tuple[Payment, list[EventEnvelope]] | None],
+            tuple[Payment, list[EventEnvelope]] | None,
+        ],
+    ) -> bool:
+        def step(raw: Any | None) -> Any | None:
+            result = decide(_decode(raw) if raw is not None else None)
+            if result is None:
+                return None
+            payment, outbox = result
+            return {
+                "kind": "payment",
+                "payment": payment.model_dump(mode="json"),
+                "outbox": [e.model_dump(mode="json") for e in outbox],
+            }
+
+        return await self.store.compare_and_set(PAYMENT_KEY.format(order_id=order_id), step)
+
+    async def order_of(self, intent_id: str) -> str | None:
+        found = await self.store.get(INTENT_KEY.format(intent_id=intent_id))
+        return str(found.value["order_id"]) if found else None
+
+    async def link(self, intent_id: str, order_id: str) -> None:
+        with contextlib.suppress(EtagMismatch):  # linked by an earlier attempt
+            await self.store.insert(INTENT_KEY.format(intent_id=intent_id), {"order_id": order_id})
+
+
+def _decode(raw: Any) -> tuple[Payment, list[EventEnvelope]]:
+    return (
+        Payment.model_validate(raw["payment"]),
+        [EventEnvelope.model_validate(e) for e in raw.get("outbox", [])],
+    )
+
+
+def verify_webhook(
+    payload: bytes, header: str | None, secret: str, tolerance: int
+) -> dict[str, Any]:
+    """The Stripe SDK's signature check: unsigned, wrongly signed or stale events are a 400."""
+    if not header:
+        raise InvalidRequest(f"Missing {SIGNATURE_HEADER} header")
+    try:
+        event = stripe.Webhook.construct_event(payload, header, secret, tolerance=tolerance)
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidRequest("Webhook signature verification failed") from exc
+    except ValueError as exc:
+        raise InvalidRequest("Webhook payload is not a Stripe event") from exc
+    return dict(event.to_dict())
+
+
+def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """A `Stripe-Signature` header as Stripe computes it (HMAC-SHA256 of `{t}.{payload}`)."""
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+class LocalWebhookRelay:
+    """stripe-mock sends no webhooks: in local mode the app sends itself, through its own
+    webhook endpoint and signature check, the event Stripe would send for a successful
+    confirmation. Off in Azure (real Stripe sends real webhooks)."""
+
+    def __init__(self, sidecar: Sidecar, secret: str) -> None:
+        self.sidecar = sidecar
+        self.secret = secret
+
+    async def succeeded(self, intent_id: str, order_id: str, amount_minor: int) -> None:
+        event = {
+            "id": f"evt_local_{uuid.uuid4().hex}",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "data": {
+                "object": {
+                    "id": intent_id,
+                    "object": "payment_intent",
+                    "amount": amount_minor,
+                    "status": "succeeded",
+                    "metadata": {"order_id": order_id},
+                }
+            },
+        }
+        payload = json.dumps(event).encode()
+        await self.sidecar.invoke(
+            AppId.PAYMENTS,
+            "webhook",
+            method="POST",
+            content=payload,
+            headers={
+                SIGNATURE_HEADER: sign(payload, self.secret),
+                "Content-Type": "application/json",
+            },
+        )

@@ -1,0 +1,115 @@
+"""Payment rules, pure: what a Stripe status or webhook event does to a payment record, and
+the event each change publishes. Money crosses to Stripe in minor units."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from apps.contracts.money import quantize
+from apps.contracts.payments import (
+    Payment,
+    PaymentEventData,
+    PaymentFailed,
+    PaymentProcessed,
+    PaymentStatus,
+    RefundProcessed,
+)
+
+S = PaymentStatus
+STRIPE_EVENTS_KEPT = 50
+
+
+def to_minor(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def from_minor(amount: int) -> Decimal:
+    return quantize(Decimal(amount) / 100)
+
+
+def status_of_intent(stripe_status: str) -> PaymentStatus:
+    """A PaymentIntent's status after confirmation: `succeeded` is final, `canceled` failed;
+    anything else (requires_action, processing, ...) waits for the webhook."""
+    if stripe_status == "succeeded":
+        return S.SUCCEEDED
+    if stripe_status == "canceled":
+        return S.FAILED
+    return S.PROCESSING
+
+
+@dataclass(frozen=True)
+class Change:
+    payment: Payment
+    event: PaymentEventData | None
+
+
+def apply_status(
+    payment: Payment, status: PaymentStatus, reason: str, now: datetime, stripe_event: str = ""
+) -> Change:
+    """Move a payment to `status` (from the confirm answer or a webhook). A webhook applied
+    before changes nothing; a succeeded payment never becomes failed (a late failure of an
+    earlier attempt); a failed one may still succeed (a later attempt)."""
+    if stripe_event and stripe_event in payment.stripe_events:
+        return Change(payment, None)
+    seen = [*payment.stripe_events, stripe_event][-STRIPE_EVENTS_KEPT:] if stripe_event else None
+    settled = payment.status in (S.SUCCEEDED, S.REFUNDED, S.PARTIALLY_REFUNDED)
+    if status == payment.status or (status == S.FAILED and settled):
+        unchanged = payment.model_copy(update={"stripe_events": seen}) if seen else payment
+        return Change(unchanged, None)
+    updated = payment.model_copy(
+        update={
+            "status": status,
+            "failure_reason": reason if status == S.FAILED else payment.failure_reason,
+            "stripe_events": seen or payment.stripe_events,
+            "updated_at": now,
+            "version": payment.version + 1,
+        }
+    )
+    kind = {S.SUCCEEDED: PaymentProcessed, S.FAILED: PaymentFailed}.get(status)
+    return Change(updated, _event(kind, updated, reason) if kind else None)
+
+
+def apply_refund(
+    payment: Payment, refunded_total: Decimal, now: datetime, stripe_event: str = ""
+) -> Change:
+    """Record the total refunded so far (from a refund answer or `charge.refunded`)."""
+    if stripe_event and stripe_event in payment.stripe_events:
+        return Change(payment, None)
+    if refunded_total <= payment.refunded_amount:
+        return Change(payment, None)
+    status = S.REFUNDED if refunded_total >= payment.amount else S.PARTIALLY_REFUNDED
+    updated = payment.model_copy(
+        update={
+            "status": status,
+            "refunded_amount": refunded_total,
+            "stripe_events": [*payment.stripe_events, stripe_event][-STRIPE_EVENTS_KEPT:]
+            if stripe_event
+            else payment.stripe_events,
+            "updated_at": now,
+            "version": payment.version + 1,
+        }
+    )
+    return Change(updated, _event(RefundProcessed, updated, "refund"))
+
+
+def refundable(payment: Payment) -> Decimal:
+    if payment.status not in (S.SUCCEEDED, S.PARTIALLY_REFUNDED):
+        return Decimal("0.00")
+    return quantize(payment.amount - payment.refunded_amount)
+
+
+def event_id(payment: Payment) -> str:
+    """Deterministic per version: a re-published event has the same id."""
+    return f"{payment.payment_intent_id}:{payment.version}"
+
+
+def _event(kind: type[PaymentEventData], payment: Payment, reason: str) -> PaymentEventData:
+    return kind(
+        order_id=payment.order_id,
+        payment_intent_id=payment.payment_intent_id,
+        status=payment.status,
+        amount=payment.amount,
+        currency=payment.currency,
+        refunded_amount=payment.refunded_amount,
+        reason=reason,
+    )

@@ -1,0 +1,236 @@
+"""Payments use cases: Stripe PaymentIntents, refunds and webhooks; Dapr and Stripe stay
+behind the protocols below.
+
+Each change is saved with the events it causes (an outbox in the payment's own document,
+one compare-and-set), then published and cleared; a retried call or webhook publishes what a
+crash left behind. Event ids are deterministic (`{payment_intent_id}:{version}`).
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from apps.contracts.errors import Conflict, DomainError, ErrorCode, NotFound, UnprocessableError
+from apps.contracts.events import EventEnvelope, topic_of
+from apps.contracts.payments import CreatePayment, Payment, PaymentStatus, RefundRequest
+from apps.payments import domain
+
+log = structlog.stdlib.get_logger("payments")
+
+
+class StripeDeclined(Exception):
+    """Stripe refused the payment (a card error): the payment fails, nothing is charged."""
+
+
+class StripeGateway(Protocol):
+    async def create_and_confirm(
+        self, cmd: CreatePayment, idempotency_key: str
+    ) -> tuple[str, str]: ...  # (payment intent id, Stripe status); StripeDeclined
+
+    async def refund(self, intent_id: str, amount_minor: int, idempotency_key: str) -> int: ...
+
+
+class PaymentStore(Protocol):
+    async def load(self, order_id: str) -> tuple[Payment, list[EventEnvelope]] | None: ...
+
+    async def change(
+        self,
+        order_id: str,
+        decide: Callable[
+            [tuple[Payment, list[EventEnvelope]] | None],
+            tuple[Payment, list[EventEnvelope]] | None,
+        ],
+    ) -> bool: ...
+
+    async def order_of(self, intent_id: str) -> str | None: ...
+
+    async def link(self, intent_id: str, order_id: str) -> None: ...
+
+
+class Publisher(Protocol):
+    async def publish(self, topic: str, event: EventEnvelope) -> None: ...
+
+
+class WebhookRelay(Protocol):
+    """Local mode only: stripe-mock sends no webhooks, so the app sends itself the signed
+    event Stripe would send (through its real webhook endpoint)."""
+
+    async def succeeded(self, intent_id: str, order_id: str, amount_minor: int) -> None: ...
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PaymentsService:
+    def __init__(
+        self,
+        stripe: StripeGateway,
+        store: PaymentStore,
+        publisher: Publisher,
+        source: str,
+        relay: WebhookRelay | None = None,
+    ) -> None:
+        self.stripe = stripe
+        self.store = store
+        self.publisher = publisher
+        self.source = source
+        self.relay = relay
+
+    async def create(self, cmd: CreatePayment, correlation_id: str) -> tuple[Payment, bool]:
+        """Create and confirm the order's PaymentIntent once; a retry answers the same
+        payment (and publishes whatever a crash left unpublished)."""
+        found = await self.store.load(cmd.order_id)
+        if found is not None:
+            await self._flush(cmd.order_id)
+            return found[0], False
+        now = _now()
+        try:
+            intent_id, stripe_status = await self.stripe.create_and_confirm(
+                cmd, f"{cmd.order_id}:intent"
+            )
+            status, reason = domain.status_of_intent(stripe_status), ""
+        except StripeDeclined as exc:
+            intent_id, status, reason = f"declined:{cmd.order_id}", PaymentStatus.FAILED, str(exc)
+        await self.store.link(intent_id, cmd.order_id)
+        created = Payment(
+            order_id=cmd.order_id,
+            payment_intent_id=intent_id,
+            status=PaymentStatus.PROCESSING,
+            amount=cmd.amount,
+            currency=cmd.currency,
+            created_at=now,
+            updated_at=now,
+        )
+        change = domain.apply_status(created, status, reason, now)
+        events = self._envelopes(change, correlation_id)
+
+        def decide(
+            current: tuple[Payment, list[EventEnvelope]] | None,
+        ) -> tuple[Payment, list[EventEnvelope]] | None:
+            return None if current is not None else (change.payment, events)
+
+        await self.store.change(cmd.order_id, decide)
+        await self._flush(cmd.order_id)
+        payment = (await self.store.load(cmd.order_id) or (change.payment, []))[0]
+        if payment.status == PaymentStatus.PROCESSING and self.relay is not None:
+            await self.relay.succeeded(intent_id, cmd.order_id, domain.to_minor(cmd.amount))
+        return payment, True
+
+    async def get(self, order_id: str) -> Payment:
+        found = await self.store.load(order_id)
+        if found is None:
+            raise NotFound("No payment for this order", order_id=order_id)
+        return found[0]
+
+    async def refund(self, order_id: str, req: RefundRequest, correlation_id: str) -> Payment:
+        payment = await self.get(order_id)
+        left = domain.refundable(payment)
+        if left <= 0:
+            raise Conflict(
+                "Nothing to refund on this payment",
+                status=payment.status.value,
+                refunded=str(payment.refunded_amount),
+            )
+        amount = req.amount if req.amount is not None else left
+        if amount <= 0 or amount > left:
+            raise UnprocessableError(
+                "A refund must be more than 0 and at most what is left", refundable=str(left)
+            )
+        done, more = domain.to_minor(payment.refunded_amount), domain.to_minor(amount)
+        key = f"{order_id}:refund:{done}:{more}"
+        await self.stripe.refund(payment.payment_intent_id, domain.to_minor(amount), key)
+        total = payment.refunded_amount + amount
+        await self._apply(order_id, lambda p: domain.apply_refund(p, total, _now()), correlation_id)
+        return await self.get(order_id)
+
+    async def on_webhook(self, event: dict[str, Any]) -> str:
+        """Apply a verified Stripe event once; answers what was done (for the log)."""
+        kind = str(event.get("type", ""))
+        obj = (event.get("data") or {}).get("object") or {}
+        intent_id = obj.get("payment_intent") if kind.startswith("charge.") else obj.get("id")
+        order_id = (obj.get("metadata") or {}).get("order_id") or (
+            await self.store.order_of(str(intent_id)) if intent_id else None
+        )
+        if not order_id or await self.store.load(order_id) is None:
+            return "ignored: no payment for it"
+        stripe_event = str(event.get("id", ""))
+        correlation = f"stripe:{stripe_event}"
+        now = _now()
+        if kind == "payment_intent.succeeded":
+            decide = lambda p: domain.apply_status(  # noqa: E731
+                p, PaymentStatus.SUCCEEDED, "", now, stripe_event
+            )
+        elif kind == "payment_intent.payment_failed":
+            error = obj.get("last_payment_error") or {}
+            reason = str(error.get("message") or "The payment was declined")
+            decide = lambda p: domain.apply_status(  # noqa: E731
+                p, PaymentStatus.FAILED, reason, now, stripe_event
+            )
+        elif kind == "charge.refunded":
+            total = domain.from_minor(int(obj.get("amount_refunded") or 0))
+            decide = lambda p: domain.apply_refund(p, total, now, stripe_event)  # noqa: E731
+        else:
+            return f"ignored: {kind}"
+        await self._apply(order_id, decide, correlation)
+        return f"applied: {kind}"
+
+    # -- internals ---------------------------------------------------------------------
+    async def _apply(
+        self, order_id: str, decide: Callable[[Payment], domain.Change], correlation_id: str
+    ) -> None:
+        def step(
+            current: tuple[Payment, list[EventEnvelope]] | None,
+        ) -> tuple[Payment, list[EventEnvelope]] | None:
+            if current is None:
+                return None
+            payment, outbox = current
+            change = decide(payment)
+            if change.payment == payment:
+                return None
+            return change.payment, [*outbox, *self._envelopes(change, correlation_id)]
+
+        await self.store.change(order_id, step)
+        await self._flush(order_id)
+
+    def _envelopes(self, change: domain.Change, correlation_id: str) -> list[EventEnvelope]:
+        if change.event is None:
+            return []
+        return [
+            EventEnvelope.of(
+                change.event,
+                correlation_id=correlation_id,
+                source=self.source,
+                event_id=domain.event_id(change.payment),
+                occurred_at=change.payment.updated_at,
+            )
+        ]
+
+    async def _flush(self, order_id: str) -> None:
+        """Publish the saved events, then drop them from the outbox."""
+        found = await self.store.load(order_id)
+        if found is None or not found[1]:
+            return
+        published: set[str] = set()
+        for envelope in found[1]:
+            try:
+                await self.publisher.publish(topic_of(envelope), envelope)
+            except Exception as exc:  # kept in the outbox; the next call or retry sends it
+                log.warning("publish failed", event_id=envelope.event_id, error=str(exc))
+                raise DomainError(
+                    "Payment saved; its event could not be published yet",
+                    code=ErrorCode.SERVICE_UNAVAILABLE,
+                ) from exc
+            published.add(envelope.event_id)
+
+        def clear(
+            current: tuple[Payment, list[EventEnvelope]] | None,
+        ) -> tuple[Payment, list[EventEnvelope]] | None:
+            if current is None:
+                return None
+            rest = [e for e in current[1] if e.event_id not in published]
+            return (current[0], rest) if len(rest) != len(current[1]) else None
+
+        await self.store.change(order_id, clear)

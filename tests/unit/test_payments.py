@@ -1,0 +1,86 @@
+"""Payment rules (pure) and the webhook signature scheme (no Dapr, no Stripe)."""
+
+import json
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from apps.contracts.errors import InvalidRequest
+from apps.contracts.payments import Payment, PaymentStatus
+from apps.payments import domain
+from apps.payments.adapters import sign, verify_webhook
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+S = PaymentStatus
+
+
+def payment(status: PaymentStatus = S.PROCESSING) -> Payment:
+    return Payment(
+        order_id="o-1",
+        payment_intent_id="pi_1",
+        status=status,
+        amount=Decimal("100.00"),
+        currency="USD",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def test_confirm_status_is_final_only_when_stripe_says_so() -> None:
+    assert domain.status_of_intent("succeeded") == S.SUCCEEDED
+    assert domain.status_of_intent("canceled") == S.FAILED
+    for waiting in ("requires_action", "processing", "requires_payment_method"):
+        assert domain.status_of_intent(waiting) == S.PROCESSING
+
+
+def test_webhooks_apply_once_and_never_unsettle_a_success() -> None:
+    ok = domain.apply_status(payment(), S.SUCCEEDED, "", NOW, "evt_1")
+    assert ok.payment.status == S.SUCCEEDED and ok.payment.version == 2
+    assert ok.event is not None and ok.event.EVENT_TYPE == "PaymentProcessed"
+    again = domain.apply_status(ok.payment, S.SUCCEEDED, "", NOW, "evt_1")
+    assert again.payment == ok.payment and again.event is None
+    late_failure = domain.apply_status(ok.payment, S.FAILED, "declined", NOW, "evt_2")
+    assert late_failure.payment.status == S.SUCCEEDED and late_failure.event is None
+    assert "evt_2" in late_failure.payment.stripe_events
+
+
+def test_failure_then_a_later_success() -> None:
+    failed = domain.apply_status(payment(), S.FAILED, "Your card was declined.", NOW, "evt_1")
+    assert failed.payment.failure_reason == "Your card was declined."
+    assert failed.event is not None and failed.event.EVENT_TYPE == "PaymentFailed"
+    retried = domain.apply_status(failed.payment, S.SUCCEEDED, "", NOW, "evt_2")
+    assert retried.payment.status == S.SUCCEEDED
+
+
+def test_refunds_add_up_to_full() -> None:
+    paid = domain.apply_status(payment(), S.SUCCEEDED, "", NOW).payment
+    assert domain.refundable(paid) == Decimal("100.00")
+    part = domain.apply_refund(paid, Decimal("30.00"), NOW)
+    assert part.payment.status == S.PARTIALLY_REFUNDED and domain.refundable(part.payment) == 70
+    assert domain.apply_refund(part.payment, Decimal("30.00"), NOW).event is None  # not more
+    full = domain.apply_refund(part.payment, Decimal("100.00"), NOW, "evt_r")
+    assert full.payment.status == S.REFUNDED and domain.refundable(full.payment) == 0
+    assert domain.refundable(payment()) == 0  # nothing to refund before it succeeds
+
+
+def test_minor_units() -> None:
+    assert domain.to_minor(Decimal("12.34")) == 1234
+    assert domain.from_minor(1234) == Decimal("12.34")
+
+
+def test_signature_round_trip_and_rejections() -> None:
+    body = json.dumps({"id": "evt_1", "object": "event", "type": "x", "data": {"object": {}}})
+    payload = body.encode()
+    event = verify_webhook(payload, sign(payload, "whsec_a"), "whsec_a", 300)
+    assert event["id"] == "evt_1"
+    with pytest.raises(InvalidRequest):
+        verify_webhook(payload, None, "whsec_a", 300)
+    with pytest.raises(InvalidRequest):
+        verify_webhook(payload, sign(payload, "whsec_other"), "whsec_a", 300)
+    with pytest.raises(InvalidRequest):
+        verify_webhook(payload + b" ", sign(payload, "whsec_a"), "whsec_a", 300)
+    stale = sign(payload, "whsec_a", int(time.time()) - 3600)
+    with pytest.raises(InvalidRequest):
+        verify_webhook(payload, stale, "whsec_a", 300)
