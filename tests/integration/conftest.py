@@ -41,6 +41,7 @@ def cluster(request: pytest.FixtureRequest, tokens: tuple[TokenIssuer, str]) -> 
     c = Cluster.create()
     print(f"\n[harness] cluster work dir: {c.workdir}")
     env = {**APP_ENV, "storefront": {"STOREFRONT_JWKS_URL": tokens[1]}}
+    started = False
     try:
         c.start_infrastructure()
         for app_id in c.app_specs():
@@ -49,12 +50,13 @@ def cluster(request: pytest.FixtureRequest, tokens: tuple[TokenIssuer, str]) -> 
             c.wait_ready(app_id)
         # The category tree products are filed under (seed's 56 categories, no products).
         seed_script.main(["--products", "0", "--sidecar", c.apps["catalog"].dapr_url])
+        started = True
         yield c
     finally:
         try:
             c.stop()
         finally:
-            failed = request.session.testsfailed > 0
+            failed = not started or request.session.testsfailed > 0
             if failed or os.environ.get("SC_KEEP_TEST_LOGS") == "1":
                 print(f"\n[harness] logs kept in {c.logs}")
             else:
