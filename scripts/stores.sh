@@ -38,6 +38,12 @@ start_postgres() {
     "SELECT 1 FROM pg_database WHERE datname='$PG_DB'" | grep -q 1; then
     pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d postgres -qc "CREATE DATABASE $PG_DB" >/dev/null
   fi
+  # Dapr's state.postgresql creates this table itself with CREATE TABLE IF NOT EXISTS, which
+  # PostgreSQL can still fail with 42P07 when several sidecars start at once on a new database
+  # (components-contrib retries only 23505): the sidecar then exits. Created here first, with
+  # Dapr's own definition, every sidecar finds it and goes on to its row-locked migrations.
+  pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d "$PG_DB" -qc \
+    "CREATE TABLE IF NOT EXISTS dapr_metadata (key text NOT NULL PRIMARY KEY, value text NOT NULL)" >/dev/null
   info "PostgreSQL on 127.0.0.1:$SC_PG_PORT (db $PG_DB, data $PG_DATA)"
 }
 

@@ -85,6 +85,7 @@ class PaymentsService:
         found = await self.store.load(cmd.order_id)
         if found is not None:
             await self._flush(cmd.order_id)
+            await self._relay_if_waiting(found[0])  # a crash may have come before it
             return found[0], False
         now = _now()
         try:
@@ -115,8 +116,7 @@ class PaymentsService:
         await self.store.change(cmd.order_id, decide)
         await self._flush(cmd.order_id)
         payment = (await self.store.load(cmd.order_id) or (change.payment, []))[0]
-        if payment.status == PaymentStatus.PROCESSING and self.relay is not None:
-            await self.relay.succeeded(intent_id, cmd.order_id, domain.to_minor(cmd.amount))
+        await self._relay_if_waiting(payment)
         return payment, True
 
     async def get(self, order_id: str) -> Payment:
@@ -178,6 +178,13 @@ class PaymentsService:
         return f"applied: {kind}"
 
     # -- internals ---------------------------------------------------------------------
+    async def _relay_if_waiting(self, payment: Payment) -> None:
+        """Local mode: have the success webhook sent (applying it twice changes nothing)."""
+        if self.relay is not None and payment.status == PaymentStatus.PROCESSING:
+            await self.relay.succeeded(
+                payment.payment_intent_id, payment.order_id, domain.to_minor(payment.amount)
+            )
+
     async def _apply(
         self, order_id: str, decide: Callable[[Payment], domain.Change], correlation_id: str
     ) -> None:

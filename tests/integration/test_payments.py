@@ -132,3 +132,29 @@ def test_bad_payment_requests(cluster: Cluster) -> None:
         }
         assert payments.post("/payments", json=card_number).status_code == 400
         assert payments.get("/payments/o-none").status_code == 404
+
+
+def test_local_mode_sends_itself_the_success_webhook(cluster: Cluster) -> None:
+    """stripe-mock sends no webhooks: with PAYMENTS_SIMULATE_WEBHOOKS the app signs and
+    sends the one Stripe would, through the real webhook endpoint."""
+    cluster.start_app(
+        "payments-local", app_id="payments", env={"PAYMENTS_SIMULATE_WEBHOOKS": "true"}
+    )
+    try:
+        body = {
+            "order_id": factories.ref("o"),
+            "amount": "45.00",
+            "payment_method": "pm_card_visa",
+            "email": factories.email(),
+        }
+        with cluster.client("payments-local") as app:
+            created = app.post("/payments", json=body)
+            assert created.status_code == 201, created.text
+        settled = eventually(
+            lambda: (p := _get(cluster, body["order_id"]))["status"] == "succeeded" and p,
+            timeout=20,
+        )
+        assert settled["version"] == 2
+    finally:
+        cluster.stop_app("payments-local")
+        del cluster.apps["payments-local"]

@@ -114,3 +114,12 @@ def test_apps_of_a_component_can_read_its_secrets(folder: Path) -> None:
         if store and store in docs:
             missing = set(doc["scopes"]) - set(docs[store]["scopes"])
             assert not missing, f"{name}: {sorted(missing)} lack {store}"
+
+
+def test_stores_script_precreates_the_state_stores_metadata_table() -> None:
+    """scripts/stores.sh creates Dapr's metadata table before any sidecar starts (concurrent
+    sidecars racing to create it can crash, see the script); the names must agree."""
+    spec = components(LOCAL)["statestore"]["spec"]["metadata"]
+    meta = {m["name"]: m.get("value") for m in spec}
+    script = (ROOT / "scripts" / "stores.sh").read_text()
+    assert f"CREATE TABLE IF NOT EXISTS {meta['metadataTableName']} " in script
