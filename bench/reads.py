@@ -1,4 +1,4 @@
-"""Benchmark: catalog and storefront reads, product writes and checkouts through real
+"""Benchmark: catalog and storefront reads and product writes through real
 sidecars, on a cluster started by the test harness (free ports; `./taskw up` untouched).
 
     ./taskw bench            # defaults below
@@ -15,8 +15,6 @@ import platform
 import time
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from bench.common import closed_loop, save_results, start_cluster, summary, table
 from tests import factories
@@ -45,49 +43,6 @@ def writes(cluster: Cluster, product_id: str, count: int) -> dict[str, Any]:
     return summary(latencies, 0, elapsed)
 
 
-async def checkouts(
-    cluster: Cluster, product_id: str, count: int, concurrency: int
-) -> dict[str, Any]:
-    """Start `count` sagas (bounded concurrency), time each from POST to completed."""
-    base = cluster.apps["storefront"].url
-    latencies: list[float] = []
-    failures = 0
-    sem = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as api:
-
-        async def one() -> None:
-            nonlocal failures
-            async with sem:
-                t0 = time.perf_counter()
-                r = await api.post(
-                    "/api/orders",
-                    json={
-                        "email": factories.email(),
-                        "items": [{"product_id": product_id, "quantity": 1}],
-                    },
-                    headers={"Idempotency-Key": factories.ref("bench")},
-                )
-                order_id = r.json()["order_id"]
-                while time.perf_counter() - t0 < 60:
-                    state = (await api.get(f"/api/checkout/{order_id}")).json()
-                    if state["status"] in ("completed", "failed"):
-                        if (
-                            state["status"] == "completed"
-                            and state["result"]["outcome"] == "awaiting_payment"
-                        ):
-                            latencies.append((time.perf_counter() - t0) * 1000)
-                        else:
-                            failures += 1
-                        return
-                    await asyncio.sleep(0.05)
-                failures += 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(count)))
-        elapsed = time.perf_counter() - started
-    return summary(latencies, failures, elapsed)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -96,7 +51,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-requests", type=int, default=50_000)
     parser.add_argument("--writes", type=int, default=200)
-    parser.add_argument("--checkouts", type=int, default=40)
     args = parser.parse_args()
 
     cluster = start_cluster()
@@ -125,9 +79,6 @@ def main() -> None:
             )
         results["storefront product update (PATCH, If-Match, sequential)"] = writes(
             cluster, pid, args.writes
-        )
-        results["checkout saga, POST to completed"] = asyncio.run(
-            checkouts(cluster, pid, args.checkouts, args.concurrency)
         )
     finally:
         cluster.stop()

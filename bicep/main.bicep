@@ -43,6 +43,9 @@ var subscriptions = [
   { topic: 'order-events', app: 'orders' }
   { topic: 'order-events', app: 'forecast' }
   { topic: 'order-events', app: 'recommendations' }
+  { topic: 'payment-events', app: 'checkout' }
+  { topic: 'order-events', app: 'payments' }
+  { topic: 'payment-events', app: 'orders' }
 ]
 
 module identity 'modules/identity.bicep' = {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from apps.contracts import cart, catalog, orders
+from apps.contracts import cart, catalog, orders, payments
 from apps.contracts.events import EventEnvelope, EventPayload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,11 @@ EVENTS: list[type[EventPayload]] = [
     orders.OrderPaid,
     orders.OrderCancelled,
     orders.OrderCompleted,
+    orders.OrderPlaced,
     cart.CartAbandoned,
+    payments.PaymentProcessed,
+    payments.PaymentFailed,
+    payments.RefundProcessed,
 ]
 
 

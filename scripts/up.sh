@@ -14,6 +14,13 @@ cd "$ROOT"
 "$VENV/bin/python" -m ml.train --if-missing
 
 step "Apps (dapr run -f dapr.yaml)"
+# Fraud bands for local use: the model weighs the shopper's local hour, and with the
+# production bands (0.30 review / 0.80 reject) a guest's laptop at night is held for review
+# or refused. Locally only extreme scores are held or refused unless you ask for production:
+#   FRAUD_REVIEW_THRESHOLD=0.30 FRAUD_REJECT_THRESHOLD=0.80 ./taskw up
+export FRAUD_REVIEW_THRESHOLD="${FRAUD_REVIEW_THRESHOLD:-0.90}"
+export FRAUD_REJECT_THRESHOLD="${FRAUD_REJECT_THRESHOLD:-0.95}"
+info "fraud bands: review from $FRAUD_REVIEW_THRESHOLD, reject from $FRAUD_REJECT_THRESHOLD"
 if [ "${1:-}" = "--foreground" ]; then
   exec dapr run -f dapr.yaml
 fi

@@ -45,6 +45,35 @@ def email() -> str:
     return f"{ref('shopper')}@example.com"
 
 
+def address(**overrides: Any) -> dict[str, Any]:
+    """A US shipping address (seed 004 fields) in California."""
+    return {
+        "name": "Ada Shopper",
+        "line1": "1 Market St",
+        "line2": "",
+        "city": "San Francisco",
+        "state": "CA",
+        "postal_code": "94105",
+        "country": "US",
+        "phone": "+1 415 555 0100",
+        **overrides,
+    }
+
+
+def checkout(*items: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A `POST /api/orders` body: a guest checking out `items` (or their cart if none)."""
+    body: dict[str, Any] = {
+        "email": email(),
+        "shipping_address": address(),
+        "shipping_method": "standard",
+        "payment_method": "pm_card_visa",
+    }
+    if items:
+        body["items"] = list(items)
+    body.update(overrides)
+    return body
+
+
 def order(**overrides: Any) -> dict[str, Any]:
     """A `POST /orders` body for the orders app (as checkout sends it)."""
     oid = overrides.pop("order_id", ref("o"))

@@ -2,17 +2,21 @@
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowRuntime, WorkflowStatus
 
 from apps.checkout import workflows
+from apps.contracts.cart import CartReply
 from apps.contracts.catalog import Product
 from apps.contracts.checkout import CheckoutState, CheckoutStatus
-from apps.contracts.names import AppId
+from apps.contracts.events import EventEnvelope
+from apps.contracts.names import ActorType, AppId
 from apps.contracts.orders import Order
-from apps.platform.dapr import SyncInvoker
+from apps.platform.dapr import Sidecar, SyncInvoker
+from apps.platform.state import JsonStateStore
 
 log = structlog.stdlib.get_logger("checkout.adapters")
 
@@ -37,13 +41,7 @@ def build_runtime(
         maximum_thread_pool_workers=threads,
     )
     runtime.register_workflow(workflows.checkout_saga)
-    for activity in (
-        workflows.price_order,
-        workflows.create_order,
-        workflows.reserve_stock,
-        workflows.cancel_order,
-        workflows.request_payment,
-    ):
+    for activity in workflows.ACTIVITIES:
         runtime.register_activity(activity)
     return runtime
 
@@ -86,21 +84,52 @@ class DaprSagaEngine:
             last_updated_at=state.last_updated_at.isoformat() if state.last_updated_at else None,
         )
 
+    async def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> bool:
+        state = await asyncio.to_thread(self._get, instance_id)
+        if state is None or state.runtime_status not in (
+            WorkflowStatus.RUNNING,
+            WorkflowStatus.PENDING,
+            WorkflowStatus.SUSPENDED,
+        ):
+            return False
+        await asyncio.to_thread(self.client.raise_workflow_event, instance_id, name, data=data)
+        return True
+
     def _get(self, instance_id: str) -> Any:
         return self.client.get_workflow_state(instance_id, fetch_payloads=True)
 
 
 class SidecarCheckoutPorts:
-    """Activities' calls to catalog and orders through the sidecar."""
+    """The activities' calls through the sidecar (blocking: activities run in threads)."""
 
-    def __init__(self, invoker: SyncInvoker) -> None:
+    def __init__(self, invoker: SyncInvoker, pubsub: str) -> None:
         self.invoker = invoker
+        self.pubsub = pubsub
 
     def get_product(self, product_id: str) -> Product | None:
         res = self.invoker.invoke(AppId.CATALOG, f"products/{product_id}")
         if res.status == 404:
             return None
         return Product.model_validate(res.body_or_raise())
+
+    def get_cart(self, cart_id: str) -> dict[str, Any] | None:
+        res = self.invoker.invoke_actor(ActorType.CART, cart_id, "get", {})
+        return _cart(res.body_or_raise())
+
+    def redeem_promo(self, order_id: str, code: str, email: str) -> str | None:
+        body = {"order_id": order_id, "code": code, "email": email}
+        res = self.invoker.invoke(
+            AppId.CHECKOUT, "promotions/redemptions", method="POST", json_body=body
+        )
+        if res.status == 409:
+            return str(res.body["error"]["message"])
+        res.body_or_raise()
+        return None
+
+    def release_promo(self, order_id: str, code: str) -> None:
+        self.invoker.invoke(
+            AppId.CHECKOUT, f"promotions/redemptions/{code}/{order_id}", method="DELETE"
+        ).body_or_raise()
 
     def place_order(self, payload: dict[str, Any]) -> Order:
         res = self.invoker.invoke(AppId.ORDERS, "orders", method="POST", json_body=payload)
@@ -112,8 +141,109 @@ class SidecarCheckoutPorts:
         )
         return Order.model_validate(res.body_or_raise())
 
+    def get_order(self, order_id: str) -> Order:
+        res = self.invoker.invoke(AppId.ORDERS, f"orders/{order_id}")
+        return Order.model_validate(res.body_or_raise())
+
     def reserve_stock(self, payload: dict[str, Any]) -> None:
-        res = self.invoker.invoke(
+        self.invoker.invoke(
             AppId.CATALOG, "inventory/reservations", method="POST", json_body=payload
+        ).body_or_raise()
+
+    def release_stock(self, order_id: str, reason: str) -> None:
+        res = self.invoker.invoke(
+            AppId.CATALOG,
+            f"inventory/reservations/{order_id}/release",
+            method="POST",
+            json_body={"reason": reason},
         )
-        res.body_or_raise()
+        if res.status != 404:  # nothing was held
+            res.body_or_raise()
+
+    def commit_stock(self, order_id: str) -> None:
+        self.invoker.invoke(
+            AppId.CATALOG, f"inventory/reservations/{order_id}/commit", method="POST"
+        ).body_or_raise()
+
+    def score_fraud(self, context: dict[str, Any]) -> dict[str, Any]:
+        res = self.invoker.invoke(AppId.FRAUD, "score", method="POST", json_body=context)
+        return dict(res.body_or_raise())
+
+    def create_payment(self, payload: dict[str, Any]) -> dict[str, Any]:
+        res = self.invoker.invoke(AppId.PAYMENTS, "payments", method="POST", json_body=payload)
+        return dict(res.body_or_raise())
+
+    def cancel_payment(self, order_id: str, reason: str) -> dict[str, Any] | None:
+        res = self.invoker.invoke(
+            AppId.PAYMENTS,
+            f"payments/{order_id}/cancel",
+            method="POST",
+            json_body={"reason": reason},
+        )
+        if res.status == 404:
+            return None
+        return dict(res.body_or_raise())
+
+    def refund_payment(self, order_id: str, reason: str) -> dict[str, Any] | None:
+        res = self.invoker.invoke(
+            AppId.PAYMENTS,
+            f"payments/{order_id}/refund",
+            method="POST",
+            json_body={"reason": reason[:300]},
+        )
+        if res.status in (404, 409):  # no payment, or nothing left to refund
+            return None
+        return dict(res.body_or_raise())
+
+    def clear_cart(self, cart_id: str, op_id: str) -> None:
+        self.invoker.invoke_actor(
+            ActorType.CART, cart_id, "clear", {"op_id": op_id}
+        ).body_or_raise()
+
+    def publish(self, topic: str, envelope: EventEnvelope) -> None:
+        self.invoker.publish(self.pubsub, topic, envelope)
+
+
+class SidecarReaders:
+    """Quoting's reads (async, in the request path)."""
+
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.sidecar = sidecar
+
+    async def get_product(self, product_id: str) -> Product | None:
+        res = await self.sidecar.invoke(AppId.CATALOG, f"products/{product_id}")
+        if res.status == 404:
+            return None
+        return Product.model_validate(res.body_or_raise())
+
+    async def get_cart(self, cart_id: str) -> dict[str, Any] | None:
+        res = await self.sidecar.invoke_actor(ActorType.CART, cart_id, "get", {})
+        return _cart(res.body_or_raise())
+
+
+def _cart(reply: Any) -> dict[str, Any] | None:
+    """The cart of a CartActor reply (`{"ok", "cart", "error"}`)."""
+    reply = CartReply.model_validate(reply)
+    if not reply.ok or reply.cart is None:
+        return None
+    return reply.cart.model_dump(mode="json")
+
+
+class StateRedemptionStore:
+    """`promo-usage:{CODE}`: order id -> customer, changed by compare-and-set."""
+
+    def __init__(self, store: JsonStateStore) -> None:
+        self.store = store
+
+    async def redemptions(self, code: str) -> dict[str, str]:
+        found = await self.store.get(f"promo-usage:{code.upper()}")
+        return dict(found.value.get("orders", {})) if found else {}
+
+    async def change(
+        self, code: str, decide: Callable[[dict[str, str]], dict[str, str] | None]
+    ) -> None:
+        def step(raw: Any | None) -> Any | None:
+            new = decide(dict((raw or {}).get("orders", {})))
+            return None if new is None else {"kind": "promo-usage", "code": code, "orders": new}
+
+        await self.store.compare_and_set(f"promo-usage:{code.upper()}", step)

@@ -1,33 +1,65 @@
 """Routes of the checkout app (reached only through Dapr service invocation)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from apps.checkout.promotions import PromotionBook
 from apps.checkout.service import CheckoutService
-from apps.contracts.cart import PromoQuote, PromoQuoteRequest
-from apps.contracts.checkout import CheckoutAccepted, CheckoutState, OrderRequest
-from apps.contracts.events import utcnow
+from apps.contracts.cart import PromoCode, PromoQuote, PromoQuoteRequest
+from apps.contracts.catalog import Id
+from apps.contracts.checkout import (
+    AddressInput,
+    AddressValidation,
+    CheckoutAccepted,
+    CheckoutDetails,
+    CheckoutQuote,
+    CheckoutState,
+    FraudReview,
+    OrderRequest,
+    PaymentResult,
+    PromoRedemption,
+)
+from apps.contracts.events import EventEnvelope, utcnow
+from apps.contracts.payments import PaymentEventData, PaymentStatus
 from apps.platform.http import app_state
+from apps.platform.subscriptions import dispatch
 
 router = APIRouter(tags=["checkout"])
 
-
 Service = Annotated[CheckoutService, Depends(app_state("service"))]
-Promotions = Annotated[PromotionBook, Depends(app_state("promotions"))]
+CartId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class StartCheckout(BaseModel):
+    """From the storefront: the shopper's request and who they are (user, cart)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order: OrderRequest
+    user_id: Id | None = None
+    cart_id: CartId | None = None
+
+
+class QuoteCheckout(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    details: CheckoutDetails
+    cart_id: CartId | None = None
 
 
 @router.post("/checkouts", status_code=202, response_model=CheckoutAccepted)
 async def start_checkout(
-    body: OrderRequest,
+    body: StartCheckout,
     service: Service,
     request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> CheckoutAccepted:
     """Start the saga; the same Idempotency-Key answers the same order and starts nothing."""
-    order_id, started = await service.start(body, idempotency_key, request.state.correlation_id)
+    order_id, started = await service.start(
+        body.order, idempotency_key, request.state.correlation_id, body.user_id, body.cart_id
+    )
     response.headers["Location"] = f"/api/orders/{order_id}"
     if not started:
         response.headers["Idempotent-Replayed"] = "true"
@@ -38,12 +70,64 @@ async def start_checkout(
     )
 
 
+@router.post("/checkouts/quote", response_model=CheckoutQuote)
+async def quote_checkout(body: QuoteCheckout, service: Service) -> CheckoutQuote:
+    """Price a checkout now: totals, shipping options and every problem (`valid`)."""
+    return await service.quote(body.details, body.cart_id)
+
+
 @router.get("/checkouts/{order_id}", response_model=CheckoutState)
 async def checkout_status(order_id: str, service: Service) -> CheckoutState:
     return await service.status(order_id)
 
 
+@router.post("/checkouts/{order_id}/review", response_model=CheckoutState)
+async def review_checkout(order_id: str, body: FraudReview, service: Service) -> CheckoutState:
+    """Staff's decision on an order fraud scoring held for review (409 if none waits)."""
+    return await service.fraud_review(order_id, body)
+
+
+@router.post("/addresses/validate", response_model=AddressValidation)
+async def validate_address(body: AddressInput, service: Service) -> AddressValidation:
+    return service.validate_address(body)
+
+
 @router.post("/promotions/quote", response_model=PromoQuote)
-async def quote_promotion(req: PromoQuoteRequest, promotions: Promotions) -> PromoQuote:
-    """What a promo code gives on a subtotal now (422 for an unknown code)."""
-    return promotions.quote(req, utcnow())
+async def quote_promotion(req: PromoQuoteRequest, service: Service) -> PromoQuote:
+    """What a promo code gives on a subtotal now (422 for an unknown code); with `email`,
+    the code's usage limits are checked for that customer too."""
+    return await service.quote_promo(req, utcnow())
+
+
+@router.post("/promotions/redemptions", status_code=204)
+async def redeem_promotion(req: PromoRedemption, service: Service) -> Response:
+    """Count an order against the code's limits (the saga's step; idempotent by order)."""
+    await service.redeem(req)
+    return Response(status_code=204)
+
+
+@router.delete("/promotions/redemptions/{code}/{order_id}", status_code=204)
+async def release_promotion(code: PromoCode, order_id: Id, service: Service) -> Response:
+    await service.release(code, order_id)
+    return Response(status_code=204)
+
+
+async def on_payment_events(
+    request: Request, cloud_event: dict[str, Any] = Body(...)
+) -> dict[str, str]:
+    """payment-events: a payment's result becomes its saga's `payment_result` event (a
+    duplicate is harmless: the saga consumes one; a saga that ended ignores it)."""
+    service: CheckoutService = request.app.state.service
+
+    async def handle(envelope: EventEnvelope) -> None:
+        data = PaymentEventData.model_validate(envelope.data)
+        if data.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):
+            return
+        await service.payment_result(
+            data.order_id,
+            PaymentResult(
+                status=data.status, payment_intent_id=data.payment_intent_id, reason=data.reason
+            ),
+        )
+
+    return await dispatch(cloud_event, {"PaymentProcessed": handle, "PaymentFailed": handle})

@@ -7,16 +7,25 @@ from dapr.ext.workflow import DaprWorkflowClient
 from fastapi import FastAPI
 
 from apps.checkout import workflows
-from apps.checkout.adapters import DaprSagaEngine, SidecarCheckoutPorts, build_runtime
-from apps.checkout.api import router
+from apps.checkout.adapters import (
+    DaprSagaEngine,
+    SidecarCheckoutPorts,
+    SidecarReaders,
+    StateRedemptionStore,
+    build_runtime,
+)
+from apps.checkout.api import on_payment_events, router
 from apps.checkout.promotions import PromotionBook
+from apps.checkout.rates import Rates
 from apps.checkout.service import CheckoutService
 from apps.checkout.settings import get_settings
-from apps.contracts.names import AppId, Component
+from apps.contracts.names import AppId, Component, Topic
 from apps.platform.dapr import Sidecar, SyncInvoker
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
+from apps.platform.state import JsonStateStore
+from apps.platform.subscriptions import subscribe
 
 
 @asynccontextmanager
@@ -25,7 +34,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(AppId.CHECKOUT, settings.log_level, settings.log_json, settings.trace_console)
     sidecar = Sidecar(settings, grpc=False)
     invoker = SyncInvoker(settings)
-    workflows.bind_ports(SidecarCheckoutPorts(invoker))
+    promotions, rates = PromotionBook.load(), Rates.load()
+    workflows.bind(
+        workflows.SagaDeps(SidecarCheckoutPorts(invoker, settings.pubsub), promotions, rates)
+    )
     runtime = build_runtime(
         "127.0.0.1",
         settings.dapr_grpc_port,
@@ -36,13 +48,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime.start()
     client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
     app.state.sidecar = sidecar
-    app.state.service = CheckoutService(DaprSagaEngine(client))
-    app.state.promotions = PromotionBook.load()
+    app.state.service = CheckoutService(
+        DaprSagaEngine(client),
+        SidecarReaders(sidecar),
+        StateRedemptionStore(JsonStateStore(sidecar.http, settings.state_store)),
+        promotions,
+        rates,
+        settings.payment_timeout_seconds,
+        settings.review_timeout_seconds,
+    )
     try:
         yield
     finally:
         runtime.shutdown()
-        workflows.bind_ports(None)
+        workflows.bind(None)
         invoker.close()
         await sidecar.close()
 
@@ -51,3 +70,4 @@ app = FastAPI(title="SmartCommerce checkout", version="0.1.0", lifespan=lifespan
 install_common(app)
 app.include_router(health_router({Component.STATE, Component.PUBSUB}))
 app.include_router(router)
+subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)

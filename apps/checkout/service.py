@@ -1,16 +1,36 @@
-"""Checkout use cases: start the saga once per order id, report its progress.
+"""Checkout use cases: quote a checkout, start the saga once per order id, feed it the
+events it waits for (payment results, fraud reviews), count promo code use.
 
 The saga engine is a port: Dapr Workflow here and in tests; Azure's Durable Task
 Scheduler runs the same durabletask orchestrator (wired with the Azure issue).
 """
 
+import asyncio
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
+from apps.checkout import domain
+from apps.checkout.promotions import PromotionBook, customer_key, usage_problem
+from apps.checkout.rates import Rates
+from apps.contracts.cart import PromoQuote, PromoQuoteRequest
 from apps.contracts.catalog import Product
-from apps.contracts.checkout import CheckoutInput, CheckoutState, OrderRequest
-from apps.contracts.errors import NotFound
-from apps.contracts.orders import Order
+from apps.contracts.checkout import (
+    AddressInput,
+    AddressValidation,
+    CheckoutDetails,
+    CheckoutInput,
+    CheckoutItem,
+    CheckoutQuote,
+    CheckoutState,
+    FraudReview,
+    OrderRequest,
+    PaymentResult,
+    PromoRedemption,
+)
+from apps.contracts.errors import Conflict, NotFound, UnprocessableError
+from apps.contracts.events import utcnow
 
 #: Order ids derived from an Idempotency-Key: the same key (for the same shopper) always
 #: names the same order, so a retried POST cannot start a second saga.
@@ -30,36 +50,154 @@ class SagaEngine(Protocol):
 
     async def status(self, instance_id: str) -> CheckoutState | None: ...
 
+    async def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> bool:
+        """Deliver an external event to a running instance; False if none is running."""
+        ...
 
-class CheckoutPorts(Protocol):
-    """What the saga's activities need from other apps (blocking: activities run in threads)."""
 
-    def get_product(self, product_id: str) -> Product | None: ...
+class Readers(Protocol):
+    """What quoting needs from other apps (async, in the request path)."""
 
-    def place_order(self, payload: dict[str, Any]) -> Order: ...
+    async def get_product(self, product_id: str) -> Product | None: ...
 
-    def transition_order(self, order_id: str, payload: dict[str, Any]) -> Order: ...
+    async def get_cart(self, cart_id: str) -> dict[str, Any] | None: ...
 
-    def reserve_stock(self, payload: dict[str, Any]) -> None: ...
+
+class RedemptionStore(Protocol):
+    async def redemptions(self, code: str) -> dict[str, str]: ...
+
+    async def change(
+        self, code: str, decide: Callable[[dict[str, str]], dict[str, str] | None]
+    ) -> None: ...
 
 
 class CheckoutService:
-    def __init__(self, engine: SagaEngine) -> None:
+    def __init__(
+        self,
+        engine: SagaEngine,
+        readers: Readers,
+        redemptions: RedemptionStore,
+        promotions: PromotionBook,
+        rates: Rates,
+        payment_timeout_seconds: int,
+        review_timeout_seconds: int,
+    ) -> None:
         self.engine = engine
+        self.readers = readers
+        self.redemptions = redemptions
+        self.promotions = promotions
+        self.rates = rates
+        self.payment_timeout_seconds = payment_timeout_seconds
+        self.review_timeout_seconds = review_timeout_seconds
 
+    # -- quotes --------------------------------------------------------------------------
+    def validate_address(self, address: AddressInput) -> AddressValidation:
+        return self.rates.validate_address(address)
+
+    async def quote(self, details: CheckoutDetails, cart_id: str | None) -> CheckoutQuote:
+        """The order as it would be charged now, or every problem that stops it."""
+        checked = self.rates.validate_address(details.shipping_address)
+        if not checked.valid or checked.address is None:
+            raise UnprocessableError(
+                "The shipping address is not valid",
+                errors=[e.model_dump() for e in checked.errors],
+            )
+        items, promo_code = await self._items(details, cart_id)
+        products = {
+            p.product_id: p
+            for p in await asyncio.gather(*(self.readers.get_product(i.product_id) for i in items))
+            if p is not None
+        }
+        promo = None
+        if promo_code:
+            terms = self.promotions.terms(promo_code)
+            limit = (
+                usage_problem(terms, await self.redemptions.redemptions(terms.code), details.email)
+                if terms
+                else None
+            )
+            promo = domain.PromoCheck(code=promo_code, terms=terms, limit_problem=limit)
+        return domain.quote(
+            items, products, checked.address, details.shipping_method, promo, utcnow(), self.rates
+        )
+
+    async def quote_promo(self, req: PromoQuoteRequest, now: datetime) -> PromoQuote:
+        terms = self.promotions.terms(req.code)
+        limit = (
+            usage_problem(terms, await self.redemptions.redemptions(terms.code), str(req.email))
+            if terms is not None and req.email is not None
+            else None
+        )
+        return self.promotions.quote(req, now, limit)
+
+    # -- promo usage ---------------------------------------------------------------------
+    async def redeem(self, req: PromoRedemption) -> None:
+        """Count the order against the code's limits once (409 with the reason if used up)."""
+        terms = self.promotions.terms(req.code)
+        if terms is None:
+            raise UnprocessableError(f"Unknown promo code {req.code}", promo_code=req.code)
+        refused: list[str] = []
+
+        def decide(current: dict[str, str]) -> dict[str, str] | None:
+            refused.clear()
+            if req.order_id in current:
+                return None
+            problem = usage_problem(terms, current, str(req.email), req.order_id)
+            if problem:
+                refused.append(problem)
+                return None
+            return {**current, req.order_id: customer_key(str(req.email))}
+
+        await self.redemptions.change(terms.code, decide)
+        if refused:
+            raise Conflict(refused[0], reason="promo_limit_reached", promo_code=terms.code)
+
+    async def release(self, code: str, order_id: str) -> None:
+        terms = self.promotions.terms(code)
+        if terms is None:
+            return
+
+        def decide(current: dict[str, str]) -> dict[str, str] | None:
+            if order_id not in current:
+                return None
+            return {k: v for k, v in current.items() if k != order_id}
+
+        await self.redemptions.change(terms.code, decide)
+
+    # -- the saga --------------------------------------------------------------------------
     async def start(
         self,
         request: OrderRequest,
         idempotency_key: str | None,
         correlation_id: str,
         user_id: str | None = None,
+        cart_id: str | None = None,
     ) -> tuple[str, bool]:
+        """Start the saga once per (shopper, Idempotency-Key). The address is checked here
+        (422 per field); an empty cart is refused here too. The saga prices authoritatively."""
+        checked = self.rates.validate_address(request.shipping_address)
+        if not checked.valid or checked.address is None:
+            raise UnprocessableError(
+                "The shipping address is not valid",
+                errors=[e.model_dump() for e in checked.errors],
+            )
+        billing = request.billing_address
+        if billing is not None and not self.rates.validate_address(billing).valid:
+            raise UnprocessableError(
+                "The billing address is not valid",
+                errors=[e.model_dump() for e in self.rates.validate_address(billing).errors],
+            )
         order_id = order_id_for(idempotency_key, str(request.email))
+        if request.items is None:
+            await self._items(request, cart_id)  # 422 if there is nothing to order
         payload = CheckoutInput(
-            **request.model_dump(),
+            **{**request.model_dump(), "shipping_address": checked.address.model_dump()},
             order_id=order_id,
             correlation_id=correlation_id,
             user_id=user_id,
+            cart_id=cart_id if request.items is None else None,
+            payment_timeout_seconds=self.payment_timeout_seconds,
+            review_timeout_seconds=self.review_timeout_seconds,
         )
         started = await self.engine.start(order_id, payload.model_dump(mode="json"))
         return order_id, started
@@ -69,3 +207,31 @@ class CheckoutService:
         if state is None:
             raise NotFound("Checkout not found", order_id=order_id)
         return state
+
+    async def payment_result(self, order_id: str, result: PaymentResult) -> bool:
+        """Hand a payment result to the order's saga (False: no saga is waiting for it)."""
+        return await self.engine.raise_event(order_id, "payment_result", result.model_dump())
+
+    async def fraud_review(self, order_id: str, review: FraudReview) -> CheckoutState:
+        state = await self.status(order_id)
+        if state.status != "running":
+            raise Conflict("This checkout is not waiting for a review", status=state.status)
+        await self.engine.raise_event(order_id, "fraud_review", review.model_dump(mode="json"))
+        return state
+
+    async def _items(
+        self, details: CheckoutDetails, cart_id: str | None
+    ) -> tuple[list[CheckoutItem], str | None]:
+        if details.items is not None:
+            return details.items, details.promo_code
+        cart = await self.readers.get_cart(cart_id) if cart_id else None
+        lines = (cart or {}).get("items") or []
+        if not lines:
+            raise UnprocessableError("Your cart is empty", reason="empty_cart")
+        items = [
+            CheckoutItem(
+                product_id=li["product_id"], variant_id=li["variant_id"], quantity=li["quantity"]
+            )
+            for li in lines
+        ]
+        return items, details.promo_code or (cart or {}).get("promo_code")

@@ -13,8 +13,17 @@ class CheckoutSettings(AppSettings):
     workflow_max_activities: int = Field(32, ge=1, le=1000)
     workflow_max_orchestrations: int = Field(32, ge=1, le=1000)
     workflow_threads: int = Field(32, ge=1, le=1000)
-    payment_timeout_seconds: int | None = Field(
-        None, ge=1, description="passed to the order; the orders app's default if unset"
+    payment_timeout_seconds: int = Field(
+        15 * 60,
+        ge=1,
+        le=24 * 3600,
+        description="how long the saga waits for the payment result before cancelling",
+    )
+    review_timeout_seconds: int = Field(
+        24 * 3600,
+        ge=1,
+        le=3 * 24 * 3600,
+        description="how long an order held for fraud review waits for staff (then rejected)",
     )
 
 

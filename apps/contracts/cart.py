@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from apps.contracts.catalog import Id, Sku
 from apps.contracts.events import EventPayload
@@ -162,6 +162,12 @@ class PromoTerms(BaseModel):
     min_subtotal: Amount = Decimal("0.00")
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    usage_limit: int | None = Field(
+        default=None, ge=1, description="orders that may use the code in all; unlimited if absent"
+    )
+    per_customer_limit: int | None = Field(
+        default=None, ge=1, description="orders one customer (by email) may use it for"
+    )
 
 
 class CartTotals(BaseModel):
@@ -270,6 +276,9 @@ class PromoQuoteRequest(BaseModel):
     subtotal: Amount
     currency: Currency = "USD"
     user_id: Id | None = None
+    email: EmailStr | None = Field(
+        default=None, description="the shopper, to check the code's per-customer limit"
+    )
 
 
 class PromoQuote(BaseModel):

@@ -234,5 +234,10 @@ class OrderCancelled(OrderEventData):
     pass
 
 
+class OrderPlaced(OrderEventData):
+    """Published by the checkout saga once the order is paid, its stock committed and the
+    cart cleared (event id `{order_id}:placed`)."""
+
+
 class OrderCompleted(OrderEventData):
     pass

@@ -22,6 +22,7 @@ class PaymentStatus(StrEnum):
     PROCESSING = "processing"  # created and confirmed; the result comes by webhook
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELED = "canceled"  # cancelled by checkout (no result in time); final, nothing charged
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
 
@@ -37,6 +38,12 @@ class CreatePayment(BaseModel):
     currency: Currency = "USD"
     payment_method: PaymentMethodId
     email: EmailStr
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(max_length=300)] = "abandoned"
 
 
 class RefundRequest(BaseModel):

@@ -128,3 +128,12 @@ async def on_order_events(
             )
         },
     )
+
+
+async def on_payment_events(
+    request: Request, cloud_event: dict[str, Any] = Body(...)
+) -> dict[str, str]:
+    """payment-events: refunds move the order to refunded / partially_refunded (once per
+    event: the transition id is the event id)."""
+    service: OrdersService = request.app.state.service
+    return await dispatch(cloud_event, {"RefundProcessed": service.on_payment_event})

@@ -1,6 +1,7 @@
 """Pure rules of the orders app (the state machine itself is actors/order/logic.py)."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from actors.order.logic import can_transition
 from apps.contracts.orders import (
@@ -105,6 +106,28 @@ def customer_cancel(order: Order, reason: str, by: str) -> TransitionRequest:
         reason=reason or "Cancelled at the customer's request",
         transition_id="cancel-by-customer",
         actor=by,
+    )
+
+
+def refund_transition(
+    order: Order, refunded_total: Decimal, event_id: str
+) -> TransitionRequest | None:
+    """What a refund reported by payments (`RefundProcessed`: the total refunded so far)
+    does to the order: refunded or partially refunded by the new amount; nothing for an order
+    that cannot take it (e.g. cancelled: its refund stays on the payment) or an old report."""
+    more = refunded_total - order.refunded_amount
+    if more <= 0:
+        return None
+    full = refunded_total >= order.totals.total
+    to = OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED
+    if not can_transition(order.status, to):
+        return None
+    return TransitionRequest(
+        to=to,
+        reason="refund issued",
+        transition_id=f"refund:{event_id}",
+        actor="payments",
+        refund_amount=None if full else more,
     )
 
 

@@ -17,7 +17,7 @@ from apps.orders.adapters import (
     StateOrderViews,
     StateSequences,
 )
-from apps.orders.api import on_order_events, router
+from apps.orders.api import on_order_events, on_payment_events, router
 from apps.orders.service import OrdersService
 from apps.orders.settings import get_settings
 from apps.platform.dapr import Sidecar
@@ -60,3 +60,4 @@ actors = DaprActor(app)
 app.include_router(health_router({Component.STATE, Component.PUBSUB}, check_store=True))
 app.include_router(router)
 subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)
+subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)

@@ -23,11 +23,13 @@ from apps.contracts.orders import (
     Tracking,
     TransitionRequest,
 )
+from apps.contracts.payments import PaymentEventData
 from apps.orders.domain import (
     can_see,
     customer_cancel,
     is_newer,
     order_number_for,
+    refund_transition,
     summary_from_event,
     summary_of,
     tracking_of,
@@ -143,6 +145,14 @@ class OrdersService:
             return view if is_newer(view, stored) else None
 
         await self.views.save_if_newer(data.order_id, build)
+
+    async def on_payment_event(self, event: EventEnvelope) -> None:
+        """RefundProcessed: the order is refunded (or partially) by what payments refunded."""
+        data = PaymentEventData.model_validate(event.data)
+        order = _order_or_raise(await self.actors.get(data.order_id))
+        req = refund_transition(order, data.refunded_amount, event.event_id)
+        if req is not None:
+            await self.transition(data.order_id, req)
 
     async def list_orders(
         self,

@@ -63,6 +63,32 @@ class StripeSdkGateway:
             ) from exc
         return int(refund.amount)
 
+    async def status(self, intent_id: str) -> str:
+        try:
+            intent = await self.client.v1.payment_intents.retrieve_async(intent_id)
+        except stripe.StripeError as exc:
+            raise DomainError(
+                "The payment provider is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE
+            ) from exc
+        return str(intent.status)
+
+    async def cancel(self, intent_id: str, idempotency_key: str) -> str:
+        """`canceled` when Stripe accepted the cancellation (it only succeeds by cancelling the
+        intent; stripe-mock answers it with a fixture status, so the call's success is what
+        counts), else the intent's real status (e.g. it succeeded meanwhile)."""
+        try:
+            await self.client.v1.payment_intents.cancel_async(
+                intent_id, options={"idempotency_key": idempotency_key}
+            )
+            return "canceled"
+        except stripe.InvalidRequestError:
+            # Not cancellable any more (it succeeded meanwhile): answer its real status.
+            return await self.status(intent_id)
+        except stripe.StripeError as exc:
+            raise DomainError(
+                "The payment provider is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE
+            ) from exc
+
 
 class StatePaymentStore:
     """`payment:{order_id}` holds the payment and its unpublished events; `intent:{id}` maps

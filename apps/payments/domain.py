@@ -33,7 +33,7 @@ def status_of_intent(stripe_status: str) -> PaymentStatus:
     if stripe_status == "succeeded":
         return S.SUCCEEDED
     if stripe_status == "canceled":
-        return S.FAILED
+        return S.CANCELED
     return S.PROCESSING
 
 
@@ -53,19 +53,24 @@ def apply_status(
         return Change(payment, None)
     seen = [*payment.stripe_events, stripe_event][-STRIPE_EVENTS_KEPT:] if stripe_event else None
     settled = payment.status in (S.SUCCEEDED, S.REFUNDED, S.PARTIALLY_REFUNDED)
-    if status == payment.status or (status == S.FAILED and settled):
+    final = payment.status == S.CANCELED  # Stripe cannot collect a canceled intent
+    if status == payment.status or (status in (S.FAILED, S.CANCELED) and settled) or final:
         unchanged = payment.model_copy(update={"stripe_events": seen}) if seen else payment
         return Change(unchanged, None)
     updated = payment.model_copy(
         update={
             "status": status,
-            "failure_reason": reason if status == S.FAILED else payment.failure_reason,
+            "failure_reason": reason
+            if status in (S.FAILED, S.CANCELED)
+            else payment.failure_reason,
             "stripe_events": seen or payment.stripe_events,
             "updated_at": now,
             "version": payment.version + 1,
         }
     )
-    kind = {S.SUCCEEDED: PaymentProcessed, S.FAILED: PaymentFailed}.get(status)
+    kind = {S.SUCCEEDED: PaymentProcessed, S.FAILED: PaymentFailed, S.CANCELED: PaymentFailed}.get(
+        status
+    )
     return Change(updated, _event(kind, updated, reason) if kind else None)
 
 

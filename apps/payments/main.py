@@ -6,10 +6,10 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import stripe
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response
 
-from apps.contracts.names import AppId, Component
-from apps.contracts.payments import CreatePayment, Payment, RefundRequest
+from apps.contracts.names import AppId, Component, Topic
+from apps.contracts.payments import CancelRequest, CreatePayment, Payment, RefundRequest
 from apps.payments.adapters import (
     SIGNATURE_HEADER,
     LocalWebhookRelay,
@@ -24,6 +24,7 @@ from apps.platform.health import health_router
 from apps.platform.http import app_state, install_common
 from apps.platform.logging import configure_logging
 from apps.platform.state import JsonStateStore
+from apps.platform.subscriptions import dispatch, subscribe
 
 
 @asynccontextmanager
@@ -76,6 +77,23 @@ async def get_payment(order_id: str, service: Service) -> Payment:
     return await service.get(order_id)
 
 
+@router.post("/payments/{order_id}/sync", response_model=Payment)
+async def sync(order_id: str, service: Service, request: Request) -> Payment:
+    """Apply the intent's status at Stripe now if it is final (`succeeded`, `canceled`)."""
+    return await service.sync(order_id, str(request.state.correlation_id))
+
+
+@router.post("/payments/{order_id}/cancel", response_model=Payment)
+async def cancel(
+    order_id: str, service: Service, request: Request, body: CancelRequest | None = None
+) -> Payment:
+    """Cancel a payment still waiting for its result; a succeeded or ended payment is
+    answered unchanged (checkout keeps an order whose money came in)."""
+    return await service.cancel(
+        order_id, body or CancelRequest(), str(request.state.correlation_id)
+    )
+
+
 @router.post("/payments/{order_id}/refund", response_model=Payment)
 async def refund(
     order_id: str, service: Service, request: Request, body: RefundRequest | None = None
@@ -107,3 +125,14 @@ app.include_router(
     health_router({Component.STATE, Component.PUBSUB, Component.SECRETS}, check_store=True)
 )
 app.include_router(router)
+
+
+async def on_order_events(
+    request: Request, cloud_event: dict[str, Any] = Body(...)
+) -> dict[str, str]:
+    """order-events: a paid order that is cancelled is refunded."""
+    service: PaymentsService = request.app.state.service
+    return await dispatch(cloud_event, {"OrderCancelled": service.on_order_event})
+
+
+subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)

@@ -14,7 +14,14 @@ import structlog
 
 from apps.contracts.errors import Conflict, DomainError, ErrorCode, NotFound, UnprocessableError
 from apps.contracts.events import EventEnvelope, topic_of
-from apps.contracts.payments import CreatePayment, Payment, PaymentStatus, RefundRequest
+from apps.contracts.orders import OrderEventData, OrderStatus
+from apps.contracts.payments import (
+    CancelRequest,
+    CreatePayment,
+    Payment,
+    PaymentStatus,
+    RefundRequest,
+)
 from apps.payments import domain
 
 log = structlog.stdlib.get_logger("payments")
@@ -30,6 +37,10 @@ class StripeGateway(Protocol):
     ) -> tuple[str, str]: ...  # (payment intent id, Stripe status); StripeDeclined
 
     async def refund(self, intent_id: str, amount_minor: int, idempotency_key: str) -> int: ...
+
+    async def cancel(self, intent_id: str, idempotency_key: str) -> str: ...  # Stripe status
+
+    async def status(self, intent_id: str) -> str: ...  # the intent's status now
 
 
 class PaymentStore(Protocol):
@@ -58,6 +69,10 @@ class WebhookRelay(Protocol):
     event Stripe would send (through its real webhook endpoint)."""
 
     async def succeeded(self, intent_id: str, order_id: str, amount_minor: int) -> None: ...
+
+
+#: A cancelled order in these states had been paid: its payment is refunded.
+REFUND_ON_CANCEL = frozenset({OrderStatus.PAID, OrderStatus.FULFILLING})
 
 
 def _now() -> datetime:
@@ -125,6 +140,38 @@ class PaymentsService:
             raise NotFound("No payment for this order", order_id=order_id)
         return found[0]
 
+    async def sync(self, order_id: str, correlation_id: str) -> Payment:
+        """Ask Stripe for the intent's status now (after the shopper confirmed it, e.g. with
+        Stripe.js): a final status is applied at once, as its webhook would; a webhook that
+        follows changes nothing."""
+        payment = await self.get(order_id)
+        if payment.status != PaymentStatus.PROCESSING:
+            return payment
+        status = domain.status_of_intent(await self.stripe.status(payment.payment_intent_id))
+        if status != PaymentStatus.PROCESSING:
+            await self._apply(
+                order_id, lambda p: domain.apply_status(p, status, "", _now()), correlation_id
+            )
+        return await self.get(order_id)
+
+    async def cancel(self, order_id: str, req: CancelRequest, correlation_id: str) -> Payment:
+        """Cancel a payment still waiting for its result (checkout gave up on it). A payment
+        that succeeded meanwhile stays succeeded (the caller keeps the order); an ended one
+        is answered as it is. Idempotent."""
+        payment = await self.get(order_id)
+        if payment.status != PaymentStatus.PROCESSING:
+            return payment
+        stripe_status = await self.stripe.cancel(payment.payment_intent_id, f"{order_id}:cancel")
+        status = domain.status_of_intent(stripe_status)
+        if status == PaymentStatus.PROCESSING:  # Stripe would not cancel it (yet)
+            raise DomainError(
+                "The payment could not be cancelled yet", code=ErrorCode.SERVICE_UNAVAILABLE
+            )
+        await self._apply(
+            order_id, lambda p: domain.apply_status(p, status, req.reason, _now()), correlation_id
+        )
+        return await self.get(order_id)
+
     async def refund(self, order_id: str, req: RefundRequest, correlation_id: str) -> Payment:
         payment = await self.get(order_id)
         left = domain.refundable(payment)
@@ -145,6 +192,19 @@ class PaymentsService:
         total = payment.refunded_amount + amount
         await self._apply(order_id, lambda p: domain.apply_refund(p, total, _now()), correlation_id)
         return await self.get(order_id)
+
+    async def on_order_event(self, event: EventEnvelope) -> None:
+        """OrderCancelled of an order that was paid: give the money back (once: a second
+        delivery finds nothing left to refund)."""
+        data = OrderEventData.model_validate(event.data)
+        if data.previous_status not in REFUND_ON_CANCEL:
+            return
+        try:
+            await self.refund(
+                data.order_id, RefundRequest(reason="order cancelled"), event.event_id
+            )
+        except (Conflict, NotFound):
+            log.info("nothing to refund for the cancelled order", order_id=data.order_id)
 
     async def on_webhook(self, event: dict[str, Any]) -> str:
         """Apply a verified Stripe event once; answers what was done (for the log)."""

@@ -204,6 +204,39 @@ class SyncInvoker:
             return _unavailable(app_id, f"sidecar unreachable: {exc.__class__.__name__}")
         return _result(app_id, resp)
 
+    def invoke_actor(
+        self, actor_type: str, actor_id: str, method: str, payload: Any = None
+    ) -> InvokeResult:
+        """The sidecar's HTTP actor API with plain JSON (as `Sidecar.invoke_actor`)."""
+        url = f"/v1.0/actors/{actor_type}/{actor_id}/method/{method}"
+        try:
+            resp = self.http.put(
+                url,
+                content=json.dumps(payload) if payload is not None else b"",
+                headers={"Content-Type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            return _unavailable(actor_type, f"sidecar unreachable: {exc.__class__.__name__}")
+        return _result(actor_type, resp)
+
+    def publish(self, pubsub: str, topic: str, event: EventEnvelope) -> None:
+        """Publish one envelope (CloudEvent id = event id, so consumers can dedupe); raises
+        on failure so the calling activity is retried."""
+        resp = self.http.post(
+            f"/v1.0/publish/{pubsub}/{topic}",
+            content=event.model_dump_json(),
+            headers={"Content-Type": "application/json"},
+            params={
+                "metadata.cloudevent.id": event.event_id,
+                "metadata.cloudevent.type": event.event_type,
+            },
+        )
+        if resp.status_code >= 300:
+            raise DomainError(
+                f"publish to {topic} failed ({resp.status_code}): {resp.text[:200]}",
+                code=ErrorCode.SERVICE_UNAVAILABLE,
+            )
+
 
 def _result(app_id: str, resp: httpx.Response) -> InvokeResult:
     body: Any

@@ -60,6 +60,11 @@ async def dispatch(cloud_event: dict[str, Any], handlers: dict[str, Handler]) ->
 def subscribe(app: Any, topic: str, route: str, endpoint: Callable[..., Any], pubsub: str) -> None:
     """Register `endpoint` for `topic` with Dapr (programmatic subscription), poison messages
     to the dead-letter topic."""
-    DaprApp(app).subscribe(
+    # One DaprApp per app: each instance registers its own `/dapr/subscribe` route and only
+    # the first answers, so a second instance's topics would be silently lost.
+    dapr_app = getattr(app.state, "dapr_app", None)
+    if dapr_app is None:
+        dapr_app = app.state.dapr_app = DaprApp(app)
+    dapr_app.subscribe(
         pubsub=pubsub, topic=topic, route=route, dead_letter_topic=Topic.DEAD_LETTER
     )(endpoint)

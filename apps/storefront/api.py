@@ -22,7 +22,6 @@ from apps.contracts.catalog import (
     ReviewStatus,
     SortField,
 )
-from apps.contracts.checkout import CheckoutAccepted, CheckoutState, OrderRequest
 from apps.contracts.errors import ErrorResponse
 from apps.contracts.inventory import ProductInventory, StockAdjustment, StockLevel
 from apps.contracts.names import AppId
@@ -258,46 +257,4 @@ async def delete_product(
         f"products/{product_id}",
         method="DELETE",
         extra_headers={"If-Match": if_match} if if_match else None,
-    )
-
-
-@router.post("/orders", status_code=202, response_model=CheckoutAccepted, tags=["orders"])
-async def place_order(
-    body: OrderRequest,
-    request: Request,
-    idempotency_key: Annotated[
-        str | None, Header(alias="Idempotency-Key", min_length=8, max_length=200)
-    ] = None,
-) -> Response:
-    """Start checkout. Send an `Idempotency-Key`: retries then answer the same order."""
-    return await forward(
-        request,
-        AppId.CHECKOUT,
-        "checkouts",
-        method="POST",
-        body=body.model_dump(mode="json"),
-        extra_headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
-    )
-
-
-@router.get("/checkout/{order_id}", response_model=CheckoutState, tags=["orders"])
-async def checkout_status(order_id: PathId, request: Request) -> Response:
-    return await forward(request, AppId.CHECKOUT, f"checkouts/{order_id}")
-
-
-@router.post("/payments/webhook", tags=["payments"])
-async def stripe_webhook(request: Request) -> Response:
-    """Stripe's webhook, passed byte for byte to `payments`, which checks the
-    `Stripe-Signature` (400 and nothing changes when it is missing, wrong or stale)."""
-    signature = request.headers.get("Stripe-Signature")
-    return await forward(
-        request,
-        AppId.PAYMENTS,
-        "webhook",
-        method="POST",
-        content=await request.body(),
-        extra_headers={
-            "Content-Type": "application/json",
-            **({"Stripe-Signature": signature} if signature else {}),
-        },
     )

@@ -13,6 +13,7 @@ from apps.platform.logging import configure_logging
 from apps.storefront.api import router
 from apps.storefront.auth import TokenVerifier
 from apps.storefront.cart_api import router as cart_router
+from apps.storefront.checkout_api import router as checkout_router
 from apps.storefront.orders_api import router as orders_router
 from apps.storefront.reviews_api import router as reviews_router
 from apps.storefront.settings import get_settings
@@ -49,4 +50,5 @@ app.include_router(health_router({Component.PUBSUB, Component.SECRETS}))
 app.include_router(router)
 app.include_router(cart_router)
 app.include_router(orders_router)
+app.include_router(checkout_router)
 app.include_router(reviews_router)

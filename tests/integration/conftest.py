@@ -13,8 +13,16 @@ from tests.tokens import TokenIssuer, serve_jwks
 #: Short timeouts so reminder and sweeper tests finish in seconds (production: minutes).
 #: Guest carts expire after 12 idle seconds here (each test uses fresh sessions).
 GUEST_CART_TTL_SECONDS = 12
+FRAUD_TEST_BANDS = {"FRAUD_REVIEW_THRESHOLD": "0.90", "FRAUD_REJECT_THRESHOLD": "0.95"}
 APP_ENV = {
     "orders": {"ORDERS_PAYMENT_TIMEOUT_SECONDS": "3600"},
+    # The saga gives up on a payment result after 30 s (production: 15 min).
+    "checkout": {"CHECKOUT_PAYMENT_TIMEOUT_SECONDS": "30"},
+    # Wider approve band than production (0.30 / 0.80): the model weighs the shopper's local
+    # hour, so without it a test order's band would depend on when the suite runs. An
+    # honest-looking guest order scores at most ~0.86 at any hour; tests of the bands
+    # restart fraud with their own thresholds.
+    "fraud": FRAUD_TEST_BANDS,
     "cart": {
         "CART_GUEST_TTL_SECONDS": str(GUEST_CART_TTL_SECONDS),
         "CART_MAX_LINE_QUANTITY": "500",

@@ -5,17 +5,13 @@ storefront, changing nothing), refunds, and payment-events."""
 import json
 import time
 import uuid
-from pathlib import Path
 from typing import Any
-
-import httpx
 
 from apps.payments.adapters import sign
 from tests import factories
 from tests.harness import Cluster, eventually
-
-SECRETS = Path(__file__).resolve().parents[2] / "components" / "local" / "secrets.json"
-SECRET = json.loads(SECRETS.read_text())["stripe-webhook-secret"]
+from tests.webhooks import SECRET
+from tests.webhooks import send as _webhook
 
 
 def _create(cluster: Cluster, amount: str = "120.00") -> dict[str, Any]:
@@ -33,24 +29,6 @@ def _create(cluster: Cluster, amount: str = "120.00") -> dict[str, Any]:
         assert again.status_code == 200
         assert again.json()["payment_intent_id"] == first.json()["payment_intent_id"]
     return first.json()
-
-
-def _webhook(
-    cluster: Cluster, kind: str, payment: dict[str, Any], event_id: str | None = None, **obj: Any
-) -> httpx.Response:
-    event = {
-        "id": event_id or f"evt_{uuid.uuid4().hex}",
-        "object": "event",
-        "type": kind,
-        "data": {"object": {"id": payment["payment_intent_id"], "object": "payment_intent", **obj}},
-    }
-    payload = json.dumps(event).encode()
-    with cluster.client("storefront") as api:
-        return api.post(
-            "/api/payments/webhook",
-            content=payload,
-            headers={"Stripe-Signature": sign(payload, SECRET), "Content-Type": "application/json"},
-        )
 
 
 def _get(cluster: Cluster, order_id: str) -> dict[str, Any]:

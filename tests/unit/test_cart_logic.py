@@ -902,7 +902,9 @@ def book() -> PromotionBook:
 
 def test_shipped_promotions_load(book: PromotionBook) -> None:
     by_code = {p.code: p for p in book.promotions}
-    assert set(by_code) == {"WELCOME10", "SAVE20", "HOLIDAY25", "SPRING15", "SUMMER2025"}
+    assert set(by_code) == {"WELCOME10", "SAVE20", "HOLIDAY25", "SPRING15", "SUMMER2025", "FLASH5"}
+    assert by_code["WELCOME10"].per_customer_limit == 1
+    assert by_code["FLASH5"].usage_limit == 5
     save20 = by_code["SAVE20"]
     assert save20.kind == PromoKind.FIXED
     assert save20.value == D("20.00")

@@ -123,3 +123,24 @@ def test_stores_script_precreates_the_state_stores_metadata_table() -> None:
     meta = {m["name"]: m.get("value") for m in spec}
     script = (ROOT / "scripts" / "stores.sh").read_text()
     assert f"CREATE TABLE IF NOT EXISTS {meta['metadataTableName']} " in script
+
+
+def test_service_bus_subscriptions_match_the_apps_subscriptions() -> None:
+    """Each topic an app subscribes to (its `/dapr/subscribe`) has a Service Bus subscription
+    in Bicep (consumerID = app-id), and Bicep has none an app does not use."""
+    import importlib
+
+    from fastapi.testclient import TestClient
+
+    declared: set[tuple[str, str]] = set()
+    for app_id, spec in run_file_apps().items():
+        module = next(a for a in spec["command"] if a.startswith("apps.")).split(":")[0]
+        app = importlib.import_module(module).app
+        if not any(getattr(r, "path", "") == "/dapr/subscribe" for r in app.routes):
+            continue
+        for sub in TestClient(app).get("/dapr/subscribe").json():
+            declared.add((sub["topic"], app_id))
+    text = (BICEP / "main.bicep").read_text()
+    in_bicep = set(re.findall(r"\{ topic: '([a-z-]+)', app: '([a-z]+)' \}", text))
+    assert declared == in_bicep
+    assert ("payment-events", "orders") in declared  # two topics on one app both count

@@ -2,13 +2,15 @@
 
 import asyncio
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
 from apps.contracts.errors import Conflict, NotFound
 from apps.contracts.events import EventEnvelope
 from apps.contracts.orders import Order, OrderEventData, OrderStatus, TransitionRequest
-from apps.orders.domain import format_order_number
+from apps.contracts.payments import PaymentStatus, RefundProcessed
+from apps.orders.domain import format_order_number, refund_transition
 from apps.orders.service import Access, OrdersService, PlaceOrder
 from tests import factories
 from tests.fakes.ports import FakeOrderActors, FakeOrderViews, FakeSequences
@@ -148,3 +150,45 @@ def test_shipped_orders_cannot_be_cancelled_by_the_shopper() -> None:
     assert asyncio.run(svc.by_number(order.order_number)).order_id == order.order_id
     with pytest.raises(NotFound):
         asyncio.run(svc.by_number("SC-1999-000001"))
+
+
+def _refund_event(order: Order, refunded: str, event_id: str) -> EventEnvelope:
+    data = RefundProcessed(
+        order_id=order.order_id,
+        payment_intent_id="pi_1",
+        status=PaymentStatus.PARTIALLY_REFUNDED,
+        amount=order.totals.total,
+        currency="USD",
+        refunded_amount=Decimal(refunded),
+    )
+    return EventEnvelope.of(data, correlation_id="c", source="payments", event_id=event_id)
+
+
+def test_refunds_reported_by_payments_move_the_order_once() -> None:
+    svc, _ = _service()
+    order, _ = asyncio.run(svc.place(PlaceOrder.model_validate(factories.order())))
+    _transition(svc, order.order_id, "awaiting_payment")
+    paid = _transition(svc, order.order_id, "paid")  # total 21.65
+    partial = _refund_event(paid, "5.00", "pi_1:3")
+    for _ in range(2):  # a redelivery is the same transition
+        asyncio.run(svc.on_payment_event(partial))
+    order = asyncio.run(svc.get(paid.order_id))
+    assert (order.status, order.refunded_amount) == (
+        OrderStatus.PARTIALLY_REFUNDED,
+        Decimal("5.00"),
+    )
+    asyncio.run(svc.on_payment_event(_refund_event(paid, "21.65", "pi_1:4")))
+    order = asyncio.run(svc.get(paid.order_id))
+    assert (order.status, order.refunded_amount) == (OrderStatus.REFUNDED, Decimal("21.65"))
+    assert len(order.history) == 5
+
+
+def test_a_refund_of_a_cancelled_order_stays_on_the_payment() -> None:
+    svc, _ = _service()
+    order, _ = asyncio.run(svc.place(PlaceOrder.model_validate(factories.order())))
+    _transition(svc, order.order_id, "awaiting_payment")
+    _transition(svc, order.order_id, "paid")
+    cancelled = _transition(svc, order.order_id, "cancelled")
+    assert refund_transition(cancelled, Decimal("21.65"), "e1") is None
+    asyncio.run(svc.on_payment_event(_refund_event(cancelled, "21.65", "e1")))
+    assert asyncio.run(svc.get(order.order_id)).status == OrderStatus.CANCELLED

@@ -30,9 +30,18 @@ def payment(status: PaymentStatus = S.PROCESSING) -> Payment:
 
 def test_confirm_status_is_final_only_when_stripe_says_so() -> None:
     assert domain.status_of_intent("succeeded") == S.SUCCEEDED
-    assert domain.status_of_intent("canceled") == S.FAILED
+    assert domain.status_of_intent("canceled") == S.CANCELED
     for waiting in ("requires_action", "processing", "requires_payment_method"):
         assert domain.status_of_intent(waiting) == S.PROCESSING
+
+
+def test_a_cancelled_payment_stays_cancelled() -> None:
+    cancelled = domain.apply_status(payment(), S.CANCELED, "timed out", NOW)
+    assert cancelled.payment.status == S.CANCELED and cancelled.event is not None
+    assert cancelled.event.status == S.CANCELED and domain.refundable(cancelled.payment) == 0
+    late = domain.apply_status(cancelled.payment, S.SUCCEEDED, "", NOW, "evt_late")
+    assert late.payment.status == S.CANCELED and late.event is None
+    assert "evt_late" in late.payment.stripe_events
 
 
 def test_webhooks_apply_once_and_never_unsettle_a_success() -> None:

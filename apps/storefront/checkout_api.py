@@ -1,0 +1,210 @@
+"""Checkout and payments through the storefront: quotes, address checks, promo codes,
+placing an order (the checkout saga), its progress, Stripe's webhook and staff's payment
+actions.
+
+Which cart a checkout without `items` takes: the signed-in customer's, else the guest
+session's (cookie `sc_session` / header `X-Session-Id`). The user id sent on is the one
+from the verified token, never from the request body.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from apps.contracts.cart import PromoQuote, PromoQuoteRequest
+from apps.contracts.checkout import (
+    AddressInput,
+    AddressValidation,
+    CheckoutAccepted,
+    CheckoutDetails,
+    CheckoutQuote,
+    CheckoutState,
+    FraudReview,
+    OrderRequest,
+)
+from apps.contracts.errors import ErrorResponse
+from apps.contracts.identity import Principal
+from apps.contracts.names import AppId
+from apps.contracts.payments import Payment, RefundRequest
+from apps.storefront.adapters import forward
+from apps.storefront.auth import Caller, Staff
+from apps.storefront.cart_api import session_of
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 422, 503)
+}
+router = APIRouter(prefix="/api", responses=ERRORS)
+OrderId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=8, max_length=200)
+]
+
+
+def cart_of(request: Request, caller: Principal) -> str | None:
+    """The cart a checkout without items takes (None: the shopper has none)."""
+    if caller.signed_in:
+        return f"user-{caller.user_id}"
+    session = session_of(request)
+    return f"guest-{session}" if session else None
+
+
+@router.post("/checkout/validate", response_model=CheckoutQuote, tags=["checkout"])
+async def validate_checkout(body: CheckoutDetails, request: Request, caller: Caller) -> Response:
+    """Price the checkout now (cart or `items`, promo, tax for the address, shipping
+    method): totals exactly as the order would be charged, every shipping option to the
+    address and whatever would stop the order (`valid: false` with `problems`)."""
+    return await forward(
+        request,
+        AppId.CHECKOUT,
+        "checkouts/quote",
+        method="POST",
+        body={"details": body.model_dump(mode="json"), "cart_id": cart_of(request, caller)},
+    )
+
+
+@router.post("/checkout/promo", response_model=PromoQuote, tags=["checkout"])
+async def check_promo(body: PromoQuoteRequest, request: Request, caller: Caller) -> Response:
+    """What a promo code gives on a subtotal now; with `email`, whether that customer may
+    still use it (usage limits). 422 for an unknown code."""
+    payload = body.model_dump(mode="json")
+    if caller.signed_in:
+        payload.update(user_id=caller.user_id, email=caller.email or payload.get("email"))
+    return await forward(request, AppId.CHECKOUT, "promotions/quote", method="POST", body=payload)
+
+
+@router.post("/addresses/validate", response_model=AddressValidation, tags=["checkout"])
+async def validate_address(body: AddressInput, request: Request) -> Response:
+    """Required fields and formats for the destination country (problems per field), and
+    the address normalised when it is valid."""
+    return await forward(
+        request, AppId.CHECKOUT, "addresses/validate", method="POST", body=body.model_dump()
+    )
+
+
+@router.post("/orders", status_code=202, response_model=CheckoutAccepted, tags=["orders"])
+async def place_order(
+    body: OrderRequest, request: Request, caller: Caller, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """Start checkout (202 with the order id and its status URL). Without `items`, the
+    shopper's cart is ordered. Send an `Idempotency-Key`: a retry answers the same order
+    and starts nothing."""
+    return await forward(
+        request,
+        AppId.CHECKOUT,
+        "checkouts",
+        method="POST",
+        body={
+            "order": body.model_dump(mode="json"),
+            "user_id": caller.user_id if caller.signed_in else None,
+            "cart_id": cart_of(request, caller) if body.items is None else None,
+        },
+        extra_headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
+    )
+
+
+@router.get("/checkout/{order_id}", response_model=CheckoutState, tags=["checkout"])
+async def checkout_status(order_id: OrderId, request: Request) -> Response:
+    """The saga's progress; its `result` says how it ended (paid, payment_failed,
+    cancelled, rejected with a reason)."""
+    return await forward(request, AppId.CHECKOUT, f"checkouts/{order_id}")
+
+
+@router.post("/payments/webhook", tags=["payments"])
+async def stripe_webhook(request: Request) -> Response:
+    """Stripe's webhook, passed byte for byte to `payments`, which checks the
+    `Stripe-Signature` (400 and nothing changes when it is missing, wrong or stale)."""
+    signature = request.headers.get("Stripe-Signature")
+    return await forward(
+        request,
+        AppId.PAYMENTS,
+        "webhook",
+        method="POST",
+        content=await request.body(),
+        extra_headers={
+            "Content-Type": "application/json",
+            **({"Stripe-Signature": signature} if signature else {}),
+        },
+    )
+
+
+class PaymentOf(BaseModel):
+    """Which order's payment: guests add the order's `email` (a wrong one is a 404)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    email: Annotated[str, Field(max_length=254)] | None = None
+
+
+class StaffRefund(RefundRequest):
+    order_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+async def _owned(request: Request, caller: Principal, body: PaymentOf) -> Response | None:
+    """None when the caller may see the order; else the orders app's 404 to pass on."""
+    params: dict[str, Any] = {"email": body.email or ""}
+    if caller.signed_in:
+        params["user_id"] = caller.user_id
+    seen = await forward(request, AppId.ORDERS, f"orders/{body.order_id}", params=params)
+    return None if seen.status_code == 200 else seen
+
+
+@router.post("/payments/create-intent", response_model=Payment, tags=["payments"])
+async def payment_intent(body: PaymentOf, request: Request, caller: Caller) -> Response:
+    """The order's PaymentIntent: the checkout saga creates and confirms it once per order
+    (Stripe idempotency key `{order_id}:intent`) with the `payment_method` given to
+    `POST /api/orders`; every call answers the same intent (404 until the saga has asked
+    for payment, e.g. while fraud review holds the order)."""
+    refused = await _owned(request, caller, body)
+    if refused is not None:
+        return refused
+    return await forward(request, AppId.PAYMENTS, f"payments/{body.order_id}")
+
+
+@router.post("/payments/confirm", response_model=Payment, tags=["payments"])
+async def confirm_payment(body: PaymentOf, request: Request, caller: Caller) -> Response:
+    """After the shopper confirmed the intent with Stripe (e.g. 3-D Secure in Stripe.js):
+    the intent's status is read from Stripe now, and a final one (`succeeded`, `canceled`)
+    is applied at once, as its webhook would be; the saga goes on from payment-events."""
+    refused = await _owned(request, caller, body)
+    if refused is not None:
+        return refused
+    return await forward(request, AppId.PAYMENTS, f"payments/{body.order_id}/sync", method="POST")
+
+
+@router.post("/payments/refund", response_model=Payment, tags=["payments", "staff"])
+async def refund_payment(body: StaffRefund, request: Request, staff: Staff) -> Response:
+    """Staff: refund all that is left of an order's payment, or `amount` of it (409 when
+    nothing is refundable). The order becomes refunded / partially_refunded from
+    payment-events."""
+    refund = RefundRequest.model_validate(body.model_dump(exclude={"order_id"}))
+    return await forward(
+        request,
+        AppId.PAYMENTS,
+        f"payments/{body.order_id}/refund",
+        method="POST",
+        body=refund.model_dump(mode="json"),
+    )
+
+
+@router.get("/staff/payments/{order_id}", response_model=Payment, tags=["staff"])
+async def staff_payment(order_id: OrderId, request: Request, staff: Staff) -> Response:
+    return await forward(request, AppId.PAYMENTS, f"payments/{order_id}")
+
+
+@router.post("/staff/checkouts/{order_id}/review", response_model=CheckoutState, tags=["staff"])
+async def staff_fraud_review(
+    order_id: OrderId, body: FraudReview, request: Request, staff: Staff
+) -> Response:
+    """Approve or reject an order fraud scoring held for review (409 if none waits)."""
+    return await forward(
+        request,
+        AppId.CHECKOUT,
+        f"checkouts/{order_id}/review",
+        method="POST",
+        body=body.model_dump(mode="json"),
+    )

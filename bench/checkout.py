@@ -1,0 +1,226 @@
+"""Benchmark: checkouts end to end through the storefront (the Dapr Workflow saga), and the
+same steps run as direct async calls without the workflow engine, on a cluster started by
+the test harness with payments in local mode (it sends itself the signed success webhook
+stripe-mock cannot send, so every checkout completes with no manual step).
+
+    ./taskw bench:checkout                         # 4 shoppers, 20 s per variant
+    ./taskw bench:checkout -- --concurrency 8 --seconds 30
+
+Each shopper is a closed loop: POST /api/orders, poll /api/checkout/{id} every 25 ms until
+the saga ends, start the next one. Latency is POST to paid. The direct variant makes the
+saga's calls from checkout's sidecar in order (product, order, reservation, fraud score,
+awaiting_payment, PaymentIntent, wait for the payment to succeed, paid, commit, OrderPlaced),
+with nothing durable in between: it shows what the workflow engine costs. Prints
+checkouts/s, p50/p95/p99 and the ratios; writes bench-results/checkout.json.
+"""
+
+import argparse
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from apps.checkout.workflows import order_placed
+from apps.contracts.orders import Order
+from bench.common import save_results, start_cluster, summary, table
+from tests import factories
+from tests.harness import Cluster
+
+POLL_SECONDS = 0.025
+
+
+async def saga_loop(cluster: Cluster, product: dict[str, Any], seconds: float, n: int) -> Any:
+    latencies: list[float] = []
+    errors: list[str] = []
+    line = {"product_id": product["product_id"], "quantity": 1}
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=cluster.apps["storefront"].url, timeout=30) as api:
+
+        async def shopper() -> None:
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                r = await api.post(
+                    "/api/orders",
+                    json=factories.checkout(line),
+                    headers={"Idempotency-Key": factories.ref("bench")},
+                )
+                if r.status_code != 202:
+                    errors.append(f"POST {r.status_code}")
+                    continue
+                order_id = r.json()["order_id"]
+                while True:
+                    state = (await api.get(f"/api/checkout/{order_id}")).json()
+                    if state["status"] not in ("running", "pending"):
+                        break
+                    await asyncio.sleep(POLL_SECONDS)
+                outcome = (state.get("result") or {}).get("outcome")
+                if outcome == "paid":
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors.append(str(outcome or state["status"]))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(shopper() for _ in range(n)))
+        elapsed = time.perf_counter() - started
+    return summary(latencies, len(errors), elapsed), errors[:5]
+
+
+async def direct_loop(cluster: Cluster, product: dict[str, Any], seconds: float, n: int) -> Any:
+    """The saga's steps as plain awaited calls from checkout's sidecar (no durability)."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    variant = product["variants"][0]
+    deadline = time.perf_counter() + seconds
+    base = f"{cluster.apps['checkout'].dapr_url}/v1.0"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as dapr:
+
+        async def call(app: str, path: str, body: Any = None, method: str = "POST") -> Any:
+            r = await dapr.request(method, f"/invoke/{app}/method/{path}", json=body)
+            if r.status_code >= 300:
+                raise RuntimeError(f"{app}/{path}: {r.status_code} {r.text[:120]}")
+            return r.json() if r.content else None
+
+        async def one() -> None:
+            order_id, email = str(uuid.uuid4()), factories.email()
+            p = await call("catalog", f"products/{product['product_id']}", method="GET")
+            amount = p["price"]["amount"]
+            totals = {"subtotal": amount, "tax": "0.00", "total": amount, "currency": "USD"}
+            await call(
+                "orders",
+                "orders",
+                {
+                    "order_id": order_id,
+                    "email": email,
+                    "items": [
+                        {
+                            "product_id": p["product_id"],
+                            "variant_id": variant["variant_id"],
+                            "sku": variant["sku"],
+                            "name": p["name"],
+                            "quantity": 1,
+                            "unit_price": amount,
+                            "line_total": amount,
+                        }
+                    ],
+                    "totals": totals,
+                    "correlation_id": order_id,
+                },
+            )
+            await call(
+                "catalog",
+                "inventory/reservations",
+                {"order_id": order_id, "lines": [{"sku": variant["sku"], "quantity": 1}]},
+            )
+            await call("fraud", "score", _fraud_context(float(amount), email))
+            await call(
+                "orders", f"orders/{order_id}/transitions", _to(order_id, "awaiting_payment")
+            )
+            payment = await call(
+                "payments",
+                "payments",
+                {
+                    "order_id": order_id,
+                    "amount": amount,
+                    "currency": "USD",
+                    "payment_method": "pm_card_visa",
+                    "email": email,
+                },
+            )
+            while payment["status"] == "processing":
+                await asyncio.sleep(POLL_SECONDS)
+                payment = await call("payments", f"payments/{order_id}", method="GET")
+            paid = await call("orders", f"orders/{order_id}/transitions", _to(order_id, "paid"))
+            await call("catalog", f"inventory/reservations/{order_id}/commit")
+            envelope = order_placed(Order.model_validate(paid), order_id)
+            r = await dapr.post(
+                "/publish/pubsub/order-events",
+                content=envelope.model_dump_json(),
+                headers={"Content-Type": "application/json"},
+                params={"metadata.cloudevent.id": envelope.event_id},
+            )
+            if r.status_code != 204:
+                raise RuntimeError(f"publish: {r.status_code}")
+
+        async def shopper() -> None:
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                try:
+                    await one()
+                except RuntimeError as exc:
+                    errors.append(str(exc))
+                    continue
+                latencies.append((time.perf_counter() - t0) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(shopper() for _ in range(n)))
+        elapsed = time.perf_counter() - started
+    return summary(latencies, len(errors), elapsed), errors[:5]
+
+
+def _to(order_id: str, status: str) -> dict[str, str]:
+    return {"to": status, "transition_id": f"{order_id}:{status}", "reason": "bench"}
+
+
+def _fraud_context(amount: float, email: str) -> dict[str, Any]:
+    return {
+        "amount": amount,
+        "item_count": 1,
+        "share_electronics": 0.0,
+        "share_gift_cards": 0.0,
+        "account_age_days": 0,
+        "orders_last_24h": 0,
+        "orders_last_7d": 0,
+        "avg_order_amount": 0,
+        "email": email,
+        "shipping_country": "US",
+        "billing_country": "US",
+        "hour": 14,
+        "payment_method_age_days": 0,
+        "is_guest": True,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+
+    print("[bench] starting a cluster (payments in local mode) ...", flush=True)
+    cluster = start_cluster(env={"payments": {"PAYMENTS_SIMULATE_WEBHOOKS": "true"}})
+    results: dict[str, Any] = {}
+    try:
+        product = factories.product(category_slug="home-kitchen", name="Bench Kettle")
+        product["price"] = {"amount": "49.00", "currency": "USD", "tax_rate": "0.0825"}
+        product["variants"][0]["stock"] = 1_000_000
+        with cluster.client("storefront") as api:
+            r = api.post("/api/staff/products", json=product)
+            assert r.status_code == 201, r.text
+        asyncio.run(saga_loop(cluster, product, 3, 2))  # warm-up
+        for name, loop in (
+            ("checkout saga (Dapr Workflow), POST to paid", saga_loop),
+            ("same steps as direct async calls (no workflow engine)", direct_loop),
+        ):
+            figures, errors = asyncio.run(loop(cluster, product, args.seconds, args.concurrency))
+            results[name] = figures
+            print(f"[bench] {name}: {figures}" + (f" errors e.g. {errors}" if errors else ""))
+    finally:
+        cluster.stop()
+        cluster.remove()
+
+    print(f"\n{args.concurrency} concurrent shoppers, {args.seconds:.0f} s per variant\n")
+    table(results)
+    saga, direct = results.values()
+    if saga["requests"] and direct["requests"]:
+        print(
+            f"\nworkflow vs direct: throughput {saga['rps'] / direct['rps']:.2f}x, "
+            f"p50 {saga['p50_ms'] / direct['p50_ms']:.2f}x, "
+            f"p95 {saga['p95_ms'] / direct['p95_ms']:.2f}x"
+        )
+    print(f"saved {save_results('checkout', args, results)}")
+
+
+if __name__ == "__main__":
+    main()
