@@ -192,7 +192,7 @@ def main() -> None:
     cluster = start_cluster(env={"payments": {"PAYMENTS_SIMULATE_WEBHOOKS": "true"}})
     results: dict[str, Any] = {}
     try:
-        product = factories.product(category_slug="home-kitchen", name="Bench Kettle")
+        product = factories.product(category_slug="home-cookware", name="Bench Kettle")
         product["price"] = {"amount": "49.00", "currency": "USD", "tax_rate": "0.0825"}
         product["variants"][0]["stock"] = 1_000_000
         with cluster.client("storefront") as api:

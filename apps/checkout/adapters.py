@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,36 @@ def build_runtime(
     for activity in workflows.ACTIVITIES:
         runtime.register_activity(activity)
     return runtime
+
+
+class WorkerWatch:
+    """Whether the workflow worker's stream to the sidecar is up. The SDK's stream may not
+    recover after a sidecar restart: not ready at once (no new checkouts routed here), and
+    not live once it has been down for `stall_seconds` (the platform restarts the app)."""
+
+    def __init__(self, runtime: WorkflowRuntime, stall_seconds: float) -> None:
+        # The runtime keeps its durabletask worker private; `is_worker_ready` is public on it.
+        self.worker = runtime._WorkflowRuntime__worker  # type: ignore[attr-defined]
+        self.stall_seconds = stall_seconds
+        self.down_since: float | None = None
+
+    def _down_for(self) -> float | None:
+        if self.worker.is_worker_ready():
+            self.down_since = None
+            return None
+        now = time.monotonic()
+        self.down_since = self.down_since or now
+        return now - self.down_since
+
+    def ready_problem(self, _state: Any) -> str | None:
+        down = self._down_for()
+        return None if down is None else "workflow worker not connected to the sidecar"
+
+    def live_problem(self, _state: Any) -> str | None:
+        down = self._down_for()
+        if down is None or down < self.stall_seconds:
+            return None
+        return f"workflow worker disconnected for {down:.0f} s"
 
 
 class DaprSagaEngine:

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from dapr.ext.workflow import DaprWorkflowClient
 from fastapi import FastAPI
@@ -12,6 +13,7 @@ from apps.checkout.adapters import (
     SidecarCheckoutPorts,
     SidecarReaders,
     StateRedemptionStore,
+    WorkerWatch,
     build_runtime,
 )
 from apps.checkout.api import on_payment_events, router
@@ -47,6 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     runtime.start()
     client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
+    app.state.worker_watch = WorkerWatch(runtime, settings.worker_stall_seconds)
     app.state.sidecar = sidecar
     app.state.service = CheckoutService(
         DaprSagaEngine(client),
@@ -68,6 +71,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 app = FastAPI(title="SmartCommerce checkout", version="0.1.0", lifespan=lifespan)
 install_common(app)
-app.include_router(health_router({Component.STATE, Component.PUBSUB}))
+
+
+def _worker_ready(state: Any) -> str | None:
+    watch: WorkerWatch | None = getattr(state, "worker_watch", None)
+    return watch.ready_problem(state) if watch else "workflow worker not started"
+
+
+def _worker_live(state: Any) -> str | None:
+    watch: WorkerWatch | None = getattr(state, "worker_watch", None)
+    return watch.live_problem(state) if watch else None
+
+
+app.include_router(
+    health_router(
+        {Component.STATE, Component.PUBSUB}, checks=[_worker_ready], live_checks=[_worker_live]
+    )
+)
 app.include_router(router)
 subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)

@@ -19,6 +19,12 @@ class CheckoutSettings(AppSettings):
         le=24 * 3600,
         description="how long the saga waits for the payment result before cancelling",
     )
+    worker_stall_seconds: float = Field(
+        60,
+        ge=5,
+        le=3600,
+        description="workflow worker disconnected this long: /health/live fails (restart)",
+    )
     review_timeout_seconds: int = Field(
         24 * 3600,
         ge=1,

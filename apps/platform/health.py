@@ -22,14 +22,21 @@ def health_router(
     check_store: bool = False,
     checks: Sequence[AppCheck] = (),
     details: Callable[[Any], dict[str, str]] | None = None,
+    live_checks: Sequence[AppCheck] = (),
 ) -> APIRouter:
     """`check_store`: also read a key through `app.state.store` (a round trip to the store);
     `checks`: app-specific readiness (given `app.state`, a problem or None); `details`: what
-    a ready app adds to its answer (e.g. the model version it serves)."""
+    a ready app adds to its answer (e.g. the model version it serves); `live_checks`: what
+    makes the process worth restarting (a failing liveness probe restarts the container)."""
     router = APIRouter(prefix="/health", tags=["health"])
 
-    @router.get("/live")
-    async def live() -> dict[str, str]:
+    @router.get("/live", response_model=None)
+    async def live(request: Request) -> dict[str, str] | JSONResponse:
+        problems = [p for check in live_checks if (p := check(request.app.state))]
+        if problems:
+            return error_response(
+                request, 503, ErrorCode.SERVICE_UNAVAILABLE, "Not live", {"problems": problems}
+            )
         return {"status": "ok"}
 
     @router.get("/ready", response_model=None)

@@ -56,6 +56,10 @@ def _run_file(cluster: Cluster) -> tuple[dict[str, object], dict[str, dict[str, 
             daprGRPCPort=p["grpc"],
             metricsPort=p["metrics"],
         )
+        if app["appID"] == "payments":  # the test cluster's stripe-mock, not ./taskw up's
+            app.setdefault("env", {})["PAYMENTS_STRIPE_API_BASE"] = (
+                f"http://127.0.0.1:{cluster.env['SC_STRIPE_PORT']}"
+            )
         command = list(app["command"])
         command[command.index("--port") + 1] = str(p["app"])
         command[command.index("--host") + 1] = "127.0.0.1"

@@ -55,7 +55,9 @@ def test_shopper_browses_searches_and_orders(system: System) -> None:
         order_id = accepted.json()["order_id"]
 
         def placed() -> bool:
-            return api.get(f"/api/checkout/{order_id}").json()["status"] == "completed"
+            state = api.get(f"/api/checkout/{order_id}").json()
+            assert state["status"] == "completed", state
+            return True
 
         # Local mode: payments sends itself the signed success webhook stripe-mock cannot.
         eventually(placed, timeout=60)

@@ -184,3 +184,29 @@ def test_idempotency_key_names_one_order_per_shopper() -> None:
     assert order_id_for("k-1", "A@Example.com") == order_id_for("k-1", "a@example.com ")
     assert order_id_for("k-1", "a@example.com") != order_id_for("k-1", "b@example.com")
     assert order_id_for(None, "a@example.com") != order_id_for(None, "a@example.com")
+
+
+def test_worker_watch_is_unready_at_once_and_not_live_after_a_stall(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from apps.checkout import adapters
+
+    class Worker:
+        connected = True
+
+        def is_worker_ready(self) -> bool:
+            return self.connected
+
+    class Runtime:
+        _WorkflowRuntime__worker = Worker()
+
+    clock = [100.0]
+    monkeypatch.setattr(adapters.time, "monotonic", lambda: clock[0])
+    watch = adapters.WorkerWatch(Runtime(), stall_seconds=60)  # type: ignore[arg-type]
+    assert watch.ready_problem(None) is None and watch.live_problem(None) is None
+    Runtime._WorkflowRuntime__worker.connected = False
+    assert watch.ready_problem(None) == "workflow worker not connected to the sidecar"
+    clock[0] += 59
+    assert watch.live_problem(None) is None
+    clock[0] += 2
+    assert watch.live_problem(None) == "workflow worker disconnected for 61 s"
+    Runtime._WorkflowRuntime__worker.connected = True
+    assert watch.live_problem(None) is None and watch.ready_problem(None) is None
