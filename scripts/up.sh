@@ -18,6 +18,12 @@ step "Apps (dapr run -f dapr.yaml)"
 # production bands (0.30 review / 0.80 reject) a guest's laptop at night is held for review
 # or refused. Locally only extreme scores are held or refused unless you ask for production:
 #   FRAUD_REVIEW_THRESHOLD=0.30 FRAUD_REJECT_THRESHOLD=0.80 ./taskw up
+# Dapr app API token (as Azure Container Apps injects it): daprd sends it to its app and the
+# internal apps answer nothing else. One per local install, kept in .run/.
+token_file="$RUN_DIR/app-api-token"
+[ -s "$token_file" ] || "$VENV/bin/python" -c "import secrets; print(secrets.token_urlsafe(24))" >"$token_file"
+APP_API_TOKEN="$(cat "$token_file")"
+export APP_API_TOKEN
 export FRAUD_REVIEW_THRESHOLD="${FRAUD_REVIEW_THRESHOLD:-0.90}"
 export FRAUD_REJECT_THRESHOLD="${FRAUD_REJECT_THRESHOLD:-0.95}"
 info "fraud bands: review from $FRAUD_REVIEW_THRESHOLD, reject from $FRAUD_REJECT_THRESHOLD"

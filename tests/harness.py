@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -135,6 +136,9 @@ class Cluster:
             "SC_SCHEDULER_METRICS_PORT": str(free_port()),
             "SC_SCHEDULER_ETCD_PORT": str(etcd),
             "SC_STRIPE_PORT": str(stripe),
+            # Dapr app API token: daprd sends it to its app, internal apps refuse calls
+            # without it (only their own sidecar may call them).
+            "SC_APP_API_TOKEN": secrets.token_urlsafe(24),
         }
         return cls(workdir=workdir, env=env)
 
@@ -271,6 +275,7 @@ class Cluster:
             "SC_ENVIRONMENT": "test",
             "PYTHONUNBUFFERED": "1",
             "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{self.env['SC_STRIPE_PORT']}",
+            "APP_API_TOKEN": self.env["SC_APP_API_TOKEN"],
             **proc.env,
         }
         with (
@@ -367,7 +372,14 @@ class Cluster:
 
     # -- helpers for tests ------------------------------------------------------------
     def client(self, app_id: str, timeout: float = 15) -> httpx.Client:
-        return httpx.Client(base_url=self.apps[app_id].url, timeout=timeout)
+        """An HTTP client on `app_id` itself; for internal apps it carries the app API token,
+        as the app's own sidecar does (without it they answer 401)."""
+        headers = {} if app_id == "storefront" else {"dapr-api-token": self.app_token}
+        return httpx.Client(base_url=self.apps[app_id].url, timeout=timeout, headers=headers)
+
+    @property
+    def app_token(self) -> str:
+        return self.env["SC_APP_API_TOKEN"]
 
     def invoker(self, app_id: str, via: str = "storefront", timeout: float = 20) -> httpx.Client:
         """Another app's view of `app_id`: service invocation through `via`'s sidecar."""

@@ -4,6 +4,7 @@ Every error — ours, FastAPI's validation errors, Starlette's 404/405, an unexp
 exception — leaves as `{"error": {code, message, details, timestamp, request_id}}`.
 """
 
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -161,6 +162,13 @@ def app_state(name: str) -> Callable[[Request], Any]:
     return get
 
 
-def install_common(app: FastAPI, invalid_input_status: int = 400) -> None:
+def install_common(app: FastAPI, invalid_input_status: int = 400, internal: bool = True) -> None:
+    """Request context, the standard error format and, for `internal` apps (every app but
+    the storefront, which the internet reaches), the Dapr app API token check: with
+    APP_API_TOKEN set (daprd then sends it), only the app's own sidecar is answered."""
+    from apps.platform.context import AppTokenMiddleware
+
     app.add_middleware(RequestContextMiddleware)
+    if internal:
+        app.add_middleware(AppTokenMiddleware, token=os.environ.get("APP_API_TOKEN") or None)
     install_error_handlers(app, invalid_input_status)

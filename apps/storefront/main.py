@@ -45,7 +45,7 @@ app = FastAPI(
     description="Public REST API of SmartCommerce (storefront gateway).",
     lifespan=lifespan,
 )
-install_common(app)
+install_common(app, internal=False)
 app.include_router(health_router({Component.PUBSUB, Component.SECRETS}))
 app.include_router(router)
 app.include_router(cart_router)

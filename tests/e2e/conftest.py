@@ -84,7 +84,11 @@ def system() -> Iterator[System]:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                env={**os.environ, "PATH": f"{DAPR_BIN}:{os.environ['PATH']}"},
+                env={
+                    **os.environ,
+                    "PATH": f"{DAPR_BIN}:{os.environ['PATH']}",
+                    "APP_API_TOKEN": cluster.app_token,
+                },
             )
         deadline = time.monotonic() + 120
         for app_id, p in ports.items():

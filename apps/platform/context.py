@@ -1,0 +1,110 @@
+"""The gateway's signed context: who the caller is, as the storefront verified it, carried to
+internal apps in one header they can check (HMAC-SHA256 with a key from the secret store)
+and never taken from anything a client sent; and the Dapr app API token check that keeps
+internal apps from answering anyone but their own sidecar."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from apps.contracts.errors import ErrorCode, Unauthorized
+from apps.contracts.identity import ANONYMOUS, Principal, Role
+
+CONTEXT_HEADER = "X-SC-Context"
+CONTEXT_SECRET = "gateway-context-key"
+CONTEXT_TTL_SECONDS = 120
+APP_TOKEN_HEADER = "dapr-api-token"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_context(principal: Principal, key: str, now: float | None = None) -> str:
+    claims = {
+        "sub": principal.user_id,
+        "role": principal.role.value,
+        "email": principal.email,
+        "exp": int((now or time.time()) + CONTEXT_TTL_SECONDS),
+    }
+    payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
+    mac = hmac.new(key.encode(), payload.encode(), hashlib.sha256).digest()
+    return f"{payload}.{_b64(mac)}"
+
+
+def verify_context(header: str | None, key: str, now: float | None = None) -> Principal:
+    """The principal in a context header; none is anonymous; a forged, altered or stale one
+    is refused (401)."""
+    if not header:
+        return ANONYMOUS
+    payload, _, mac = header.partition(".")
+    want = hmac.new(key.encode(), payload.encode(), hashlib.sha256).digest()
+    try:
+        good = hmac.compare_digest(_unb64(mac), want)
+        claims = json.loads(_unb64(payload)) if good else {}
+    except (ValueError, json.JSONDecodeError):
+        good, claims = False, {}
+    if not good:
+        raise Unauthorized("Invalid gateway context")
+    if claims.get("exp", 0) < (now or time.time()):
+        raise Unauthorized("Expired gateway context")
+    if not claims.get("sub"):
+        return ANONYMOUS
+    return Principal(user_id=claims["sub"], role=Role(claims["role"]), email=claims.get("email"))
+
+
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
+
+
+class AppTokenMiddleware:
+    """With `token` set, every HTTP request must carry it in `dapr-api-token` (the sidecar adds
+    it when daprd runs with APP_API_TOKEN); health probes, which the platform sends to the app
+    directly, are exempt. Anything else gets the standard 401."""
+
+    EXEMPT = ("/health/",)
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token.encode() if token else None
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if self.token is None or scope["type"] != "http" or scope["path"].startswith(self.EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope.get("headers") or []).get(APP_TOKEN_HEADER.encode())
+        if sent is not None and hmac.compare_digest(sent, self.token):
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps(
+            {
+                "error": {
+                    "code": ErrorCode.UNAUTHORIZED.value,
+                    "message": "Only this app's Dapr sidecar may call it",
+                    "details": {},
+                }
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
