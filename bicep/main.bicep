@@ -7,6 +7,12 @@
 targetScope = 'resourceGroup'
 
 @description('Azure region')
+@description('Browser origins allowed to call the public API.')
+param corsOrigins array = []
+@description('Microsoft Entra ID sign-in (leave empty to turn it off).')
+param entraIssuer string = ''
+param entraAudience string = ''
+param entraJwksUrl string = ''
 param location string = resourceGroup().location
 
 @description('Short name used as a prefix for every resource')
@@ -46,6 +52,7 @@ var subscriptions = [
   { topic: 'payment-events', app: 'checkout' }
   { topic: 'order-events', app: 'payments' }
   { topic: 'payment-events', app: 'orders' }
+  { topic: 'order-events', app: 'identity' }
 ]
 
 module identity 'modules/identity.bicep' = {
@@ -90,6 +97,10 @@ module apps 'modules/apps.bicep' = {
     identityId: identity.outputs.id
     image: image
     registryServer: registryServer
+    corsOrigins: corsOrigins
+    entraIssuer: entraIssuer
+    entraAudience: entraAudience
+    entraJwksUrl: entraJwksUrl
   }
 }
 

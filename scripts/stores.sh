@@ -44,6 +44,9 @@ start_postgres() {
   # Dapr's own definition, every sidecar finds it and goes on to its row-locked migrations.
   pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d "$PG_DB" -qc \
     "CREATE TABLE IF NOT EXISTS dapr_metadata (key text NOT NULL PRIMARY KEY, value text NOT NULL)" >/dev/null
+  # The same for the rate-limit store's own metadata table (storefront replicas start together).
+  pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d "$PG_DB" -qc \
+    "CREATE TABLE IF NOT EXISTS dapr_ratelimit_metadata (key text NOT NULL PRIMARY KEY, value text NOT NULL)" >/dev/null
   info "PostgreSQL on 127.0.0.1:$SC_PG_PORT (db $PG_DB, data $PG_DATA)"
 }
 

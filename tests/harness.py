@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,8 @@ class Cluster:
     workdir: Path
     env: dict[str, str] = field(default_factory=dict)
     apps: dict[str, AppProcess] = field(default_factory=dict)
+    #: Makes a staff bearer token for the storefront's `/api/staff/*` (see `client`).
+    staff_token: Callable[[], str] | None = None
 
     # -- paths -----------------------------------------------------------------------
     @property
@@ -373,9 +376,41 @@ class Cluster:
     # -- helpers for tests ------------------------------------------------------------
     def client(self, app_id: str, timeout: float = 15) -> httpx.Client:
         """An HTTP client on `app_id` itself; for internal apps it carries the app API token,
-        as the app's own sidecar does (without it they answer 401)."""
-        headers = {} if app_id == "storefront" else {"dapr-api-token": self.app_token}
-        return httpx.Client(base_url=self.apps[app_id].url, timeout=timeout, headers=headers)
+        as the app's own sidecar does (without it they answer 401). On the storefront,
+        requests to `/api/staff/*` without an Authorization header are made as staff (with
+        `staff_token`), so tests act as staff exactly where staff act."""
+        if app_id != "storefront":
+            headers = {"dapr-api-token": self.app_token}
+            return httpx.Client(base_url=self.apps[app_id].url, timeout=timeout, headers=headers)
+
+        def as_staff(request: httpx.Request) -> None:
+            staff = self.staff_token
+            if (
+                staff is not None
+                and request.url.path.startswith("/api/staff/")
+                and "authorization" not in request.headers
+            ):
+                request.headers["Authorization"] = f"Bearer {staff()}"
+
+        return httpx.Client(
+            base_url=self.apps[app_id].url, timeout=timeout, event_hooks={"request": [as_staff]}
+        )
+
+    def identity_token(self, email: str, password: str) -> str:
+        """An access token from the identity app (through the storefront)."""
+        with httpx.Client(base_url=self.apps["storefront"].url, timeout=30) as api:
+            r = api.post("/api/auth/login", json={"email": email, "password": password})
+            if r.status_code != 200:
+                raise HarnessError(f"sign-in of {email} failed: {r.status_code} {r.text}")
+            return str(r.json()["access_token"])
+
+    def use_bootstrap_admin_as_staff(self) -> None:
+        """Staff calls made as the admin identity creates on first start (local secrets)."""
+        password = json.loads((ROOT / "components" / "local" / "secrets.json").read_text())[
+            "identity-admin-password"
+        ]
+        token = self.identity_token("admin@smartcommerce.example", password)
+        self.staff_token = lambda: token
 
     @property
     def app_token(self) -> str:

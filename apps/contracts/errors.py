@@ -100,3 +100,13 @@ class Unauthorized(DomainError):
 
 class Forbidden(DomainError):
     code = ErrorCode.FORBIDDEN
+
+
+class TooManyRequests(DomainError):
+    """A rate limit was reached; `Retry-After` tells when to try again."""
+
+    code = ErrorCode.RATE_LIMIT_EXCEEDED
+
+    def __init__(self, message: str, retry_after: int, **details: Any) -> None:
+        super().__init__(message, retry_after_seconds=retry_after, **details)
+        self.headers = {"Retry-After": str(retry_after)}

@@ -30,6 +30,7 @@ class Component(StrEnum):
     STATE = "statestore"  # PostgreSQL: documents, projections, actor and workflow state
     PUBSUB = "pubsub"  # Redis Streams locally, Service Bus topics in Azure
     SECRETS = "secretstore"  # local file locally, Key Vault in Azure
+    RATELIMIT = "ratelimit"  # PostgreSQL table of the storefront's rate-limit counters
 
 
 class Topic(StrEnum):

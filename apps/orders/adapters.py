@@ -100,9 +100,11 @@ class StateOrderViews:
         if statuses:
             clauses.append({"IN": {"status": [s.value for s in statuses]}})
         sort = [{"key": "created_at", "order": "DESC"}]
+        # Dapr's query language wants two or more entries under AND.
+        filter_ = clauses[0] if len(clauses) == 1 else {"AND": clauses}
         return [
             OrderSummary.model_validate(doc.value)
-            async for doc in self.store.query({"AND": clauses}, sort=sort)
+            async for doc in self.store.query(filter_, sort=sort)
         ]
 
     async def by_number(self, order_number: str) -> OrderSummary | None:

@@ -124,7 +124,10 @@ def install_error_handlers(app: FastAPI, invalid_input_status: int = 400) -> Non
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return error_response(request, exc.status, exc.code, exc.message, exc.details)
+        headers = getattr(exc, "headers", None)  # e.g. Retry-After of a rate limit
+        return error_response(
+            request, exc.status, exc.code, exc.message, exc.details, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

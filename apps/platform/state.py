@@ -70,15 +70,22 @@ class JsonStateStore:
         _raise_for(resp, key)
         return Versioned(resp.json(), resp.headers.get("ETag", ""))
 
-    async def insert(self, key: str, value: Any) -> None:
-        """Create `key`; `EtagMismatch` if it exists already."""
-        await self._save([{"key": key, "value": value, "options": FIRST_WRITE}], key)
+    async def insert(self, key: str, value: Any, ttl_seconds: int | None = None) -> None:
+        """Create `key`; `EtagMismatch` if it exists already. With `ttl_seconds` the store
+        drops it after that long."""
+        await self._save([_item(key, value, None, ttl_seconds)], key)
 
-    async def replace(self, key: str, value: Any, etag: str) -> None:
-        await self._save([{"key": key, "value": value, "etag": etag, "options": FIRST_WRITE}], key)
+    async def replace(
+        self, key: str, value: Any, etag: str, ttl_seconds: int | None = None
+    ) -> None:
+        await self._save([_item(key, value, etag, ttl_seconds)], key)
 
     async def compare_and_set(
-        self, key: str, decide: Callable[[Any | None], Any | None], attempts: int = 20
+        self,
+        key: str,
+        decide: Callable[[Any | None], Any | None],
+        attempts: int = 20,
+        ttl_seconds: int | None = None,
     ) -> bool:
         """Read `key`, let `decide(current value or None)` answer the new value (None: keep
         it), write it guarded by the ETag read, and decide again if another writer got there
@@ -90,9 +97,9 @@ class JsonStateStore:
                 return False
             try:
                 if found is None:
-                    await self.insert(key, value)
+                    await self.insert(key, value, ttl_seconds)
                 else:
-                    await self.replace(key, value, found.etag)
+                    await self.replace(key, value, found.etag, ttl_seconds)
                 return True
             except EtagMismatch:
                 continue
@@ -157,3 +164,12 @@ class JsonStateStore:
     async def _save(self, items: list[dict[str, Any]], what: str) -> None:
         resp = await self.http.post(self.base, json=items)
         _raise_for(resp, what)
+
+
+def _item(key: str, value: Any, etag: str | None, ttl_seconds: int | None) -> dict[str, Any]:
+    item: dict[str, Any] = {"key": key, "value": value, "options": FIRST_WRITE}
+    if etag is not None:
+        item["etag"] = etag
+    if ttl_seconds is not None:
+        item["metadata"] = {"ttlInSeconds": str(ttl_seconds)}
+    return item

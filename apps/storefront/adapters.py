@@ -10,6 +10,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
+from apps.contracts.errors import DomainError, ErrorCode
+from apps.contracts.identity import ANONYMOUS
+from apps.platform.context import CONTEXT_HEADER, sign_context
 from apps.platform.dapr import InvokeResult, Sidecar, forwarded_headers
 from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, request_id_of
 
@@ -28,20 +31,23 @@ async def forward(
     content: bytes | None = None,
 ) -> Response:
     sidecar: Sidecar = request.app.state.sidecar
-    headers = {**outgoing_headers(request), **(extra_headers or {})}
+    headers = {**(await outgoing_headers(request)), **(extra_headers or {})}
     result = await sidecar.invoke(
         app_id, path, method=method, json_body=body, params=params, headers=headers, content=content
     )
     return to_response(request, result)
 
 
-def outgoing_headers(request: Request) -> dict[str, str]:
-    """What every call on behalf of `request` carries: request and correlation ids and the
-    trace context."""
+async def outgoing_headers(request: Request) -> dict[str, str]:
+    """What every call on behalf of `request` carries: request and correlation ids, the trace
+    context and the signed context of the caller the gateway verified (anonymous without a
+    token); a client's own `X-SC-Context` is never passed on."""
+    principal = getattr(request.state, "principal", ANONYMOUS)
     return {
         **forwarded_headers(request.headers),
         REQUEST_ID_HEADER: request_id_of(request),
         CORRELATION_ID_HEADER: str(request.state.correlation_id),
+        CONTEXT_HEADER: sign_context(principal, await request.app.state.context_key.get()),
     }
 
 
@@ -54,3 +60,23 @@ def to_response(request: Request, result: InvokeResult) -> Response:
     if isinstance(error, dict) and not error.get("request_id"):
         error["request_id"] = request_id_of(request)
     return JSONResponse(body, status_code=result.status, headers=headers)
+
+
+class ContextKey:
+    """The gateway-context signing key from the secret store, read on first use (the
+    sidecar may come up after the app) and kept."""
+
+    def __init__(self, sidecar: Sidecar, name: str) -> None:
+        self.sidecar = sidecar
+        self.name = name
+        self.value: str | None = None
+
+    async def get(self) -> str:
+        if self.value is None:
+            try:
+                self.value = await self.sidecar.secret(self.name)
+            except RuntimeError as exc:
+                raise DomainError(
+                    "The gateway is starting; try again", code=ErrorCode.SERVICE_UNAVAILABLE
+                ) from exc
+        return self.value

@@ -1,6 +1,7 @@
 """The public REST API (`/api/*`): validated here, served by the domain apps via Dapr.
 
-Role checks on `/api/staff/*` arrive with the identity issue.
+Every `/api/staff/*` route needs a staff (or admin) token: 401 without one, 403 for a
+customer.
 """
 
 from typing import Annotated, Literal
@@ -35,6 +36,7 @@ from apps.platform.params import (
     SortOrder,
 )
 from apps.storefront.adapters import forward
+from apps.storefront.auth import Staff
 
 ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": ErrorResponse} for code in (400, 404, 409, 422, 503)
@@ -142,6 +144,7 @@ async def product_reviews(
 @router.get("/staff/reviews", response_model=list[Review], tags=["staff"])
 async def review_queue(
     request: Request,
+    staff: Staff,
     status: ReviewStatus = ReviewStatus.PENDING,
     page: Page = 1,
     limit: Limit = 50,
@@ -152,7 +155,9 @@ async def review_queue(
 
 
 @router.post("/staff/reviews/{review_id}/moderate", response_model=Review, tags=["staff"])
-async def moderate_review(review_id: PathId, body: Moderation, request: Request) -> Response:
+async def moderate_review(
+    review_id: PathId, body: Moderation, request: Request, staff: Staff
+) -> Response:
     return await forward(
         request,
         AppId.CATALOG,
@@ -163,7 +168,7 @@ async def moderate_review(review_id: PathId, body: Moderation, request: Request)
 
 
 @router.delete("/staff/reviews/{review_id}", status_code=204, tags=["staff"])
-async def delete_review(review_id: PathId, request: Request) -> Response:
+async def delete_review(review_id: PathId, request: Request, staff: Staff) -> Response:
     return await forward(request, AppId.CATALOG, f"reviews/{review_id}", method="DELETE")
 
 
@@ -192,7 +197,9 @@ async def product_inventory(product_id: PathId, request: Request) -> Response:
 
 
 @router.post("/staff/inventory/{sku}/adjust", response_model=StockLevel, tags=["staff"])
-async def adjust_stock(sku: PathId, body: StockAdjustment, request: Request) -> Response:
+async def adjust_stock(
+    sku: PathId, body: StockAdjustment, request: Request, staff: Staff
+) -> Response:
     return await forward(
         request,
         AppId.CATALOG,
@@ -203,7 +210,7 @@ async def adjust_stock(sku: PathId, body: StockAdjustment, request: Request) -> 
 
 
 @router.post("/staff/categories", status_code=201, response_model=Category, tags=["staff"])
-async def create_category(body: Category, request: Request) -> Response:
+async def create_category(body: Category, request: Request, staff: Staff) -> Response:
     return await forward(
         request, AppId.CATALOG, "categories", method="POST", body=body.model_dump(mode="json")
     )
@@ -214,6 +221,7 @@ async def update_category(
     slug: Annotated[str, Path(max_length=120, pattern=r"^[a-z0-9-]+$")],
     body: CategoryUpdate,
     request: Request,
+    staff: Staff,
     if_match: IfMatch = None,
 ) -> Response:
     return await forward(
@@ -227,7 +235,7 @@ async def update_category(
 
 
 @router.post("/staff/products", status_code=201, response_model=Product, tags=["staff"])
-async def create_product(body: ProductCreate, request: Request) -> Response:
+async def create_product(body: ProductCreate, request: Request, staff: Staff) -> Response:
     return await forward(
         request, AppId.CATALOG, "products", method="POST", body=body.model_dump(mode="json")
     )
@@ -235,7 +243,11 @@ async def create_product(body: ProductCreate, request: Request) -> Response:
 
 @router.patch("/staff/products/{product_id}", response_model=Product, tags=["staff"])
 async def update_product(
-    product_id: PathId, body: ProductUpdate, request: Request, if_match: IfMatch = None
+    product_id: PathId,
+    body: ProductUpdate,
+    request: Request,
+    staff: Staff,
+    if_match: IfMatch = None,
 ) -> Response:
     return await forward(
         request,
@@ -249,7 +261,7 @@ async def update_product(
 
 @router.delete("/staff/products/{product_id}", status_code=204, tags=["staff"])
 async def delete_product(
-    product_id: PathId, request: Request, if_match: IfMatch = None
+    product_id: PathId, request: Request, staff: Staff, if_match: IfMatch = None
 ) -> Response:
     return await forward(
         request,

@@ -22,12 +22,28 @@ ALGORITHMS = ["RS256"]
 
 
 class TokenVerifier:
-    def __init__(self, jwks_url: str, issuer: str, audience: str, leeway_seconds: int = 30) -> None:
+    def __init__(
+        self, jwks_urls: list[str], issuer: str, audience: str, leeway_seconds: int = 30
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway_seconds
-        # Keys are cached; an unknown `kid` (a rotated key) triggers one refetch.
-        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
+        # Keys are cached; an unknown `kid` (a rotated key) triggers one refetch per JWKS.
+        self.clients = [
+            jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5) for url in jwks_urls
+        ]
+
+    def _signing_key(self, token: str) -> jwt.PyJWK:
+        """The key of the token's `kid` from the first JWKS that has it."""
+        last: jwt.PyJWTError | None = None
+        for client in self.clients:
+            try:
+                return client.get_signing_key_from_jwt(token)
+            except jwt.PyJWKClientConnectionError:
+                raise
+            except jwt.PyJWTError as exc:
+                last = exc
+        raise last or jwt.PyJWKClientError("no JWKS configured")
 
     async def verify(self, token: str) -> Principal:
         try:
@@ -37,7 +53,7 @@ class TokenVerifier:
         if header.get("alg") not in ALGORITHMS:
             raise Unauthorized("Token algorithm not accepted", alg=str(header.get("alg")))
         try:
-            key = await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)
+            key = await asyncio.to_thread(self._signing_key, token)
         except jwt.PyJWKClientConnectionError as exc:
             log.warning("JWKS unreachable", error=str(exc))
             raise DomainError(
@@ -84,6 +100,11 @@ async def current_principal(request: Request) -> Principal:
     verifier: TokenVerifier = request.app.state.verifier
     principal = await verifier.verify(token.strip())
     request.state.principal = principal
+    settings = request.app.state.settings
+    if settings.rate_limit_enabled and principal.user_id:
+        await request.app.state.limiter.hit(
+            f"user:{principal.user_id}", settings.rate_limit_user_per_minute, "requests"
+        )
     return principal
 
 
@@ -105,3 +126,4 @@ def at_least(role: Role) -> Any:
 Caller = Annotated[Principal, Depends(current_principal)]
 Customer = Annotated[Principal, Depends(signed_in)]
 Staff = Annotated[Principal, at_least(Role.STAFF)]
+Admin = Annotated[Principal, at_least(Role.ADMIN)]

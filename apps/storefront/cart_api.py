@@ -74,7 +74,7 @@ async def _call(
 ) -> Response:
     sidecar: Sidecar = request.app.state.sidecar
     result = await sidecar.invoke_actor(
-        ActorType.CART, cart_id, method, payload, headers=outgoing_headers(request)
+        ActorType.CART, cart_id, method, payload, headers=await outgoing_headers(request)
     )
     reply = CartReply.model_validate(result.body_or_raise())
     if not reply.ok or reply.cart is None:
@@ -84,11 +84,11 @@ async def _call(
         raise DomainError(err.message, code=ErrorCode(err.code.value), **err.details)
     response = JSONResponse(reply.cart.model_dump(mode="json"), status_code=status)
     if new_session:
-        _set_session(request, response, new_session)
+        set_session(request, response, new_session)
     return response
 
 
-def _set_session(request: Request, response: Response, session: str) -> None:
+def set_session(request: Request, response: Response, session: str) -> None:
     settings: StorefrontSettings = request.app.state.settings
     response.headers[SESSION_HEADER] = session
     response.set_cookie(

@@ -3,20 +3,31 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 
 from apps.contracts.names import AppId, Component
+from apps.platform.context import CONTEXT_SECRET
 from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
+from apps.platform.state import JsonStateStore
+from apps.storefront.adapters import ContextKey
 from apps.storefront.api import router
 from apps.storefront.auth import TokenVerifier
 from apps.storefront.cart_api import router as cart_router
 from apps.storefront.checkout_api import router as checkout_router
+from apps.storefront.gateway import (
+    BodyLimitMiddleware,
+    RateLimiter,
+    SecurityHeadersMiddleware,
+    client_ip,
+)
+from apps.storefront.identity_api import router as identity_router
 from apps.storefront.orders_api import router as orders_router
 from apps.storefront.reviews_api import router as reviews_router
-from apps.storefront.settings import get_settings
+from apps.storefront.settings import StorefrontSettings, get_settings
 
 
 @asynccontextmanager
@@ -27,28 +38,69 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.settings = settings
     app.state.sidecar = Sidecar(settings, grpc=False)
+    app.state.context_key = ContextKey(app.state.sidecar, CONTEXT_SECRET)
     app.state.verifier = TokenVerifier(
-        settings.effective_jwks_url,
+        settings.effective_jwks_urls,
         settings.jwt_issuer,
         settings.jwt_audience,
         settings.jwt_leeway_seconds,
     )
+    app.state.limiter = RateLimiter(JsonStateStore(app.state.sidecar.http, Component.RATELIMIT))
     try:
         yield
     finally:
         await app.state.sidecar.close()
 
 
+async def limit_by_address(request: Request) -> None:
+    """Every /api request counts against its client address (shared by all replicas)."""
+    settings: StorefrontSettings = request.app.state.settings
+    if settings.rate_limit_enabled and request.url.path.startswith("/api/"):
+        ip = client_ip(request, settings.trust_forwarded)
+        await request.app.state.limiter.hit(
+            f"ip:{ip}", settings.rate_limit_ip_per_minute, "requests from your address"
+        )
+
+
 app = FastAPI(
     title="SmartCommerce API",
     version="0.1.0",
-    description="Public REST API of SmartCommerce (storefront gateway).",
+    description="Public REST API of SmartCommerce (storefront gateway). Errors always have "
+    "the shape `{error: {code, message, details, timestamp, request_id}}`.",
     lifespan=lifespan,
+    dependencies=[Depends(limit_by_address)],
 )
 install_common(app, internal=False)
-app.include_router(health_router({Component.PUBSUB, Component.SECRETS}))
+_boot = get_settings()
+app.add_middleware(SecurityHeadersMiddleware)
+app.add_middleware(BodyLimitMiddleware, max_bytes=_boot.max_body_bytes)
+app.add_middleware(
+    CORSMiddleware,
+    allow_origins=_boot.cors_origins,
+    allow_credentials=True,
+    allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    allow_headers=[
+        "Authorization",
+        "Content-Type",
+        "Idempotency-Key",
+        "If-Match",
+        "X-Session-Id",
+        "X-Request-Id",
+    ],
+    expose_headers=[
+        "ETag",
+        "Location",
+        "Retry-After",
+        "X-Request-Id",
+        "X-Session-Id",
+        "Idempotent-Replayed",
+    ],
+    max_age=600,
+)
+app.include_router(health_router({Component.PUBSUB, Component.SECRETS, Component.RATELIMIT}))
 app.include_router(router)
 app.include_router(cart_router)
 app.include_router(orders_router)
 app.include_router(checkout_router)
+app.include_router(identity_router)
 app.include_router(reviews_router)

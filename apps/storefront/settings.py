@@ -13,20 +13,40 @@ class StorefrontSettings(AppSettings):
     model_config = SettingsConfigDict(env_prefix="STOREFRONT_", extra="ignore")
 
     jwks_url: str | None = Field(
-        None,
-        description="JWKS of the token issuer; the identity app's (through Dapr) if unset. "
-        "In Azure: the Entra ID tenant's JWKS URL",
+        None, description="JWKS of the token issuer; the identity app's (through Dapr) if unset"
+    )
+    extra_jwks_urls: list[str] = Field(
+        default_factory=list,
+        description="more JWKS trusted for the same issuer and audience (tests' own key set)",
     )
     jwt_issuer: str = Field("smartcommerce-identity", min_length=1)
     jwt_audience: str = Field("smartcommerce-api", min_length=1)
     jwt_leeway_seconds: int = Field(30, ge=0, le=300)
     guest_session_days: int = Field(14, ge=1, le=365, description="guest cart cookie lifetime")
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:3000"],
+        description="browser origins allowed to call the API (JSON list)",
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, le=50 * 1_048_576)
+    trust_forwarded: bool = Field(
+        False, description="take the client address from X-Forwarded-For (behind the ingress)"
+    )
+    rate_limit_enabled: bool = True
+    rate_limit_ip_per_minute: int = Field(600, ge=1, description="any /api request, per address")
+    rate_limit_user_per_minute: int = Field(1200, ge=1, description="per signed-in user")
+    rate_limit_auth_ip_per_minute: int = Field(
+        30, ge=1, description="sign-in, sign-up, refresh per address"
+    )
+    rate_limit_auth_email_per_minute: int = Field(
+        10, ge=1, description="sign-in and sign-up attempts per email"
+    )
 
     @property
-    def effective_jwks_url(self) -> str:
-        return self.jwks_url or (
+    def effective_jwks_urls(self) -> list[str]:
+        own = self.jwks_url or (
             f"{self.dapr_http_endpoint}/v1.0/invoke/{AppId.IDENTITY}/method/{JWKS_PATH}"
         )
+        return [own, *self.extra_jwks_urls]
 
 
 @lru_cache(maxsize=1)

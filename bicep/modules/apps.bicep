@@ -9,6 +9,25 @@ param environmentId string
 param identityId string
 param image string
 param registryServer string
+@description('Browser origins allowed to call the public API (storefront CORS).')
+param corsOrigins array = []
+@description('Microsoft Entra ID sign-in: issuer, audience (API app id URI) and the tenant JWKS URL.')
+param entraIssuer string = ''
+param entraAudience string = ''
+param entraJwksUrl string = ''
+
+// Settings only some apps take; everything else is in code defaults or the secret store.
+var appEnv = {
+  storefront: [
+    { name: 'STOREFRONT_TRUST_FORWARDED', value: 'true' }
+    { name: 'STOREFRONT_CORS_ORIGINS', value: string(corsOrigins) }
+  ]
+  identity: empty(entraIssuer) ? [] : [
+    { name: 'IDENTITY_ENTRA_ISSUER', value: entraIssuer }
+    { name: 'IDENTITY_ENTRA_AUDIENCE', value: entraAudience }
+    { name: 'IDENTITY_ENTRA_JWKS_URL', value: entraJwksUrl }
+  ]
+}
 
 var apps = [
   { appId: 'storefront', external: true, minReplicas: 1, maxReplicas: 10, module: 'storefront' }
@@ -20,6 +39,7 @@ var apps = [
   { appId: 'pricing', external: false, minReplicas: 1, maxReplicas: 3, module: 'pricing' }
   { appId: 'recommendations', external: false, minReplicas: 1, maxReplicas: 5, module: 'recommendations' }
   { appId: 'payments', external: false, minReplicas: 1, maxReplicas: 5, module: 'payments' }
+  { appId: 'identity', external: false, minReplicas: 1, maxReplicas: 5, module: 'identity' }
   { appId: 'checkout', external: false, minReplicas: 1, maxReplicas: 5, module: 'checkout' }
 ]
 
@@ -48,7 +68,7 @@ resource containerApps 'Microsoft.App/containerApps@2024-03-01' = [for a in apps
           name: a.appId
           image: image
           command: [ 'python', '-m', 'uvicorn', 'apps.${a.module}.main:app', '--host', '0.0.0.0', '--port', '8000', '--no-access-log' ]
-          env: [ { name: 'SC_ENVIRONMENT', value: 'azure' } ]
+          env: concat([ { name: 'SC_ENVIRONMENT', value: 'azure' } ], appEnv[?a.appId] ?? [])
           resources: { cpu: json('0.5'), memory: '1Gi' }
           probes: [
             { type: 'Liveness', httpGet: { path: '/health/live', port: 8000 }, periodSeconds: 10 }

@@ -26,7 +26,21 @@ var components = [
       { name: 'timeout', value: '20s' }
       { name: 'cleanupInterval', value: '1h' }
     ]
-    scopes: [ 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments' ]
+    scopes: [ 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity' ]
+  }
+  {
+    name: 'ratelimit'
+    componentType: 'state.postgresql'
+    metadata: [
+      { name: 'connectionString', value: 'host=${postgresHost} port=5432 user=${identityName} dbname=smartcommerce sslmode=require connect_timeout=10' }
+      { name: 'useAzureAD', value: 'true' }
+      { name: 'azureClientId', value: identityClientId }
+      { name: 'tableName', value: 'dapr_ratelimit' }
+      { name: 'metadataTableName', value: 'dapr_ratelimit_metadata' }
+      { name: 'timeout', value: '5s' }
+      { name: 'cleanupInterval', value: '5m' }
+    ]
+    scopes: [ 'storefront' ]
   }
   {
     name: 'pubsub'
@@ -39,7 +53,7 @@ var components = [
       { name: 'lockDurationInSec', value: '60' }
       { name: 'maxConcurrentHandlers', value: '20' }
     ]
-    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments' ]
+    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity' ]
   }
   {
     name: 'secretstore'
@@ -48,7 +62,7 @@ var components = [
       { name: 'vaultName', value: keyVaultName }
       { name: 'azureClientId', value: identityClientId }
     ]
-    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments' ]
+    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity' ]
   }
 ]
 

@@ -6,6 +6,7 @@ test stores (the harness's copy of components/local), so it never collides with 
 `./taskw up`.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -32,6 +33,19 @@ class System:
         return httpx.Client(
             base_url=f"http://127.0.0.1:{self.ports['storefront']['app']}", timeout=30
         )
+
+    def staff(self) -> dict[str, str]:
+        """Signed in as the admin identity creates on first start (local secrets)."""
+        password = json.loads((ROOT / "components" / "local" / "secrets.json").read_text())[
+            "identity-admin-password"
+        ]
+        with self.api() as api:
+            r = api.post(
+                "/api/auth/login",
+                json={"email": "admin@smartcommerce.example", "password": password},
+            )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
     def dapr(self, *args: str) -> str:
         return subprocess.run(

@@ -70,7 +70,7 @@ def test_shopper_browses_searches_and_orders(system: System) -> None:
 def test_staff_add_a_product_shoppers_find_at_once(system: System) -> None:
     body = factories.product(name="Quokka Trail Backpack", category_slug="fashion-bags")
     with system.api() as api:
-        created = api.post("/api/staff/products", json=body)
+        created = api.post("/api/staff/products", json=body, headers=system.staff())
         assert created.status_code == 201
         found = api.get("/api/products/search", params={"q": "quokka"}).json()
         assert [i["product_id"] for i in found["items"]] == [body["product_id"]]

@@ -1,6 +1,7 @@
 """Session cluster: real PostgreSQL, Redis, placement, scheduler and every app in dapr.yaml
 with its own daprd. Torn down even when tests fail; logs kept when they do."""
 
+import json
 import os
 from collections.abc import Iterator
 
@@ -13,6 +14,15 @@ from tests.tokens import TokenIssuer, serve_jwks
 #: Short timeouts so reminder and sweeper tests finish in seconds (production: minutes).
 #: Guest carts expire after 12 idle seconds here (each test uses fresh sessions).
 GUEST_CART_TTL_SECONDS = 12
+#: The suite sends thousands of requests a minute from one address: only the per-email
+#: sign-in limit keeps its production value (the brute-force tests rely on it).
+STOREFRONT_LIMITS = {
+    "STOREFRONT_RATE_LIMIT_IP_PER_MINUTE": "1000000",
+    "STOREFRONT_RATE_LIMIT_USER_PER_MINUTE": "1000000",
+    "STOREFRONT_RATE_LIMIT_AUTH_IP_PER_MINUTE": "1000000",
+    "STOREFRONT_RATE_LIMIT_AUTH_EMAIL_PER_MINUTE": "10",
+    "STOREFRONT_CORS_ORIGINS": json.dumps(["https://shop.example"]),
+}
 FRAUD_TEST_BANDS = {"FRAUD_REVIEW_THRESHOLD": "0.90", "FRAUD_REJECT_THRESHOLD": "0.95"}
 APP_ENV = {
     "orders": {"ORDERS_PAYMENT_TIMEOUT_SECONDS": "3600"},
@@ -44,11 +54,47 @@ def issuer(tokens: tuple[TokenIssuer, str]) -> TokenIssuer:
     return tokens[0]
 
 
+ENTRA_ISSUER = "https://login.microsoftonline.com/tenant-test/v2.0"
+ENTRA_AUDIENCE = "api://smartcommerce-test"
+
+
 @pytest.fixture(scope="session")
-def cluster(request: pytest.FixtureRequest, tokens: tuple[TokenIssuer, str]) -> Iterator[Cluster]:
+def entra_keys() -> Iterator[tuple[TokenIssuer, str]]:
+    """A second, locally generated key set acting as Microsoft Entra ID (the identity app
+    validates its tokens by the configured issuer, audience and JWKS URL)."""
+    entra = TokenIssuer(issuer=ENTRA_ISSUER, audience=ENTRA_AUDIENCE)
+    with serve_jwks(entra) as url:
+        yield entra, url
+
+
+@pytest.fixture(scope="session")
+def entra(entra_keys: tuple[TokenIssuer, str]) -> TokenIssuer:
+    return entra_keys[0]
+
+
+@pytest.fixture(scope="session")
+def cluster(
+    request: pytest.FixtureRequest,
+    tokens: tuple[TokenIssuer, str],
+    entra_keys: tuple[TokenIssuer, str],
+) -> Iterator[Cluster]:
     c = Cluster.create()
+    test_issuer = tokens[0]
+    c.staff_token = lambda: test_issuer.token("staff-harness", "staff")
     print(f"\n[harness] cluster work dir: {c.workdir}")
-    env = {**APP_ENV, "storefront": {"STOREFRONT_JWKS_URL": tokens[1]}}
+    # The storefront trusts the identity app's keys and, for tests, the test issuer's too.
+    env = {
+        **APP_ENV,
+        "storefront": {
+            "STOREFRONT_EXTRA_JWKS_URLS": json.dumps([tokens[1]]),
+            **STOREFRONT_LIMITS,
+        },
+        "identity": {
+            "IDENTITY_ENTRA_ISSUER": ENTRA_ISSUER,
+            "IDENTITY_ENTRA_AUDIENCE": ENTRA_AUDIENCE,
+            "IDENTITY_ENTRA_JWKS_URL": entra_keys[1],
+        },
+    }
     started = False
     try:
         c.start_infrastructure()

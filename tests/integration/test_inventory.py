@@ -111,7 +111,9 @@ def test_two_instances_racing_for_the_last_units_never_oversell(cluster: Cluster
     urls = [cluster.apps["catalog"].url, cluster.apps["catalog-2"].url]
 
     def reserve(i: int) -> int:
-        with httpx.Client(base_url=urls[i % 2], timeout=60) as c:
+        with httpx.Client(
+            base_url=urls[i % 2], timeout=60, headers={"dapr-api-token": cluster.app_token}
+        ) as c:
             return c.post(
                 "/inventory/reservations",
                 json={

@@ -1,0 +1,258 @@
+"""Routes of the identity app (reached only through Dapr; the storefront maps them to
+`/api/auth/*`, `/api/users/me*` and `/api/admin/*`). Who calls is read from the gateway's
+signed context only."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+
+from apps.contracts.errors import Forbidden, Unauthorized
+from apps.contracts.identity import (
+    AddressIn,
+    AdminUserCreate,
+    AuditEntry,
+    Dashboard,
+    ExternalLogin,
+    LoginRequest,
+    PasswordChange,
+    PaymentMethodIn,
+    Preferences,
+    Principal,
+    ProfileUpdate,
+    RefreshRequest,
+    Rewards,
+    Role,
+    RoleChange,
+    SavedAddress,
+    SavedPaymentMethod,
+    SignupRequest,
+    TokenPair,
+    UserPage,
+    UserProfile,
+    WishlistAdd,
+    WishlistItem,
+)
+from apps.identity.service import IdentityService
+from apps.platform.context import CONTEXT_HEADER, verify_context
+from apps.platform.http import app_state
+from apps.platform.params import Limit, Page
+from apps.platform.subscriptions import dispatch
+
+router = APIRouter()
+Service = Annotated[IdentityService, Depends(app_state("service"))]
+
+
+async def caller(
+    request: Request, context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None
+) -> Principal:
+    return verify_context(context, request.app.state.context_key)
+
+
+async def customer(principal: Annotated[Principal, Depends(caller)]) -> Principal:
+    if not principal.signed_in:
+        raise Unauthorized("Sign in to use this")
+    return principal
+
+
+async def admin(principal: Annotated[Principal, Depends(customer)]) -> Principal:
+    if not principal.role.at_least(Role.ADMIN):
+        raise Forbidden("This needs the admin role", required=Role.ADMIN.value)
+    return principal
+
+
+Customer = Annotated[Principal, Depends(customer)]
+Admin = Annotated[Principal, Depends(admin)]
+
+
+# -- sign-in ---------------------------------------------------------------------------------
+@router.get("/.well-known/jwks.json", tags=["auth"])
+async def jwks(service: Service, response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return await service.jwks()
+
+
+@router.post("/auth/signup", status_code=201, response_model=UserProfile, tags=["auth"])
+async def signup(body: SignupRequest, service: Service) -> UserProfile:
+    return await service.signup(body)
+
+
+@router.post("/auth/login", response_model=TokenPair, tags=["auth"])
+async def login(body: LoginRequest, service: Service) -> TokenPair:
+    return await service.login(str(body.email), body.password)
+
+
+@router.post("/auth/entra", response_model=TokenPair, tags=["auth"])
+async def login_entra(body: ExternalLogin, service: Service) -> TokenPair:
+    return await service.login_entra(body.token)
+
+
+@router.post("/auth/refresh", response_model=TokenPair, tags=["auth"])
+async def refresh(body: RefreshRequest, service: Service) -> TokenPair:
+    return await service.refresh(body.refresh_token)
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+async def logout(body: RefreshRequest, service: Service) -> Response:
+    await service.logout(body.refresh_token)
+    return Response(status_code=204)
+
+
+# -- the signed-in user ---------------------------------------------------------------------
+@router.get("/users/me", response_model=UserProfile, tags=["users"])
+async def me(who: Customer, service: Service) -> UserProfile:
+    return (await service.me(who)).profile
+
+
+@router.put("/users/me", response_model=UserProfile, tags=["users"])
+async def update_me(body: ProfileUpdate, who: Customer, service: Service) -> UserProfile:
+    return await service.update_me(who, body)
+
+
+@router.delete("/users/me", status_code=204, tags=["users"])
+async def delete_me(who: Customer, service: Service) -> Response:
+    await service.delete_me(who)
+    return Response(status_code=204)
+
+
+@router.put("/users/me/password", status_code=204, tags=["users"])
+async def change_password(body: PasswordChange, who: Customer, service: Service) -> Response:
+    await service.change_password(who, body)
+    return Response(status_code=204)
+
+
+@router.get("/users/me/dashboard", response_model=Dashboard, tags=["users"])
+async def dashboard(who: Customer, service: Service) -> Dashboard:
+    return await service.dashboard(who)
+
+
+@router.get("/users/me/rewards", response_model=Rewards, tags=["users"])
+async def rewards(who: Customer, service: Service) -> Rewards:
+    return (await service.me(who)).profile.rewards
+
+
+@router.get("/users/me/preferences", response_model=Preferences, tags=["users"])
+async def get_preferences(who: Customer, service: Service) -> Preferences:
+    return await service.preferences(who)
+
+
+@router.put("/users/me/preferences", response_model=Preferences, tags=["users"])
+async def put_preferences(body: Preferences, who: Customer, service: Service) -> Preferences:
+    return await service.preferences(who, body)
+
+
+@router.get("/users/me/addresses", response_model=list[SavedAddress], tags=["users"])
+async def addresses(who: Customer, service: Service) -> list[SavedAddress]:
+    return (await service.me(who)).addresses
+
+
+@router.post("/users/me/addresses", status_code=201, response_model=SavedAddress, tags=["users"])
+async def add_address(body: AddressIn, who: Customer, service: Service) -> SavedAddress:
+    return (await service.add_address(who, body)).addresses[-1]
+
+
+@router.put("/users/me/addresses/{address_id}", response_model=SavedAddress, tags=["users"])
+async def replace_address(
+    address_id: str, body: AddressIn, who: Customer, service: Service
+) -> SavedAddress:
+    user = await service.replace_address(who, address_id, body)
+    return next(a for a in user.addresses if a.address_id == address_id)
+
+
+@router.delete("/users/me/addresses/{address_id}", status_code=204, tags=["users"])
+async def remove_address(address_id: str, who: Customer, service: Service) -> Response:
+    await service.remove_address(who, address_id)
+    return Response(status_code=204)
+
+
+@router.put("/users/me/addresses/{address_id}/default", response_model=SavedAddress, tags=["users"])
+async def default_address(address_id: str, who: Customer, service: Service) -> SavedAddress:
+    user = await service.default_address(who, address_id)
+    return next(a for a in user.addresses if a.address_id == address_id)
+
+
+@router.get("/users/me/payment-methods", response_model=list[SavedPaymentMethod], tags=["users"])
+async def payment_methods(who: Customer, service: Service) -> list[SavedPaymentMethod]:
+    return (await service.me(who)).payment_methods
+
+
+@router.post(
+    "/users/me/payment-methods",
+    status_code=201,
+    response_model=SavedPaymentMethod,
+    tags=["users"],
+)
+async def add_payment_method(
+    body: PaymentMethodIn, who: Customer, service: Service
+) -> SavedPaymentMethod:
+    return (await service.add_payment_method(who, body)).payment_methods[-1]
+
+
+@router.delete("/users/me/payment-methods/{method_id}", status_code=204, tags=["users"])
+async def remove_payment_method(method_id: str, who: Customer, service: Service) -> Response:
+    await service.remove_payment_method(who, method_id)
+    return Response(status_code=204)
+
+
+@router.get("/users/me/wishlist", response_model=list[WishlistItem], tags=["users"])
+async def wishlist(who: Customer, service: Service) -> list[WishlistItem]:
+    return (await service.me(who)).wishlist
+
+
+@router.post(
+    "/users/me/wishlist", status_code=201, response_model=list[WishlistItem], tags=["users"]
+)
+async def wishlist_add(body: WishlistAdd, who: Customer, service: Service) -> list[WishlistItem]:
+    return (await service.wishlist_add(who, body.product_id)).wishlist
+
+
+@router.delete("/users/me/wishlist/{product_id}", response_model=list[WishlistItem], tags=["users"])
+async def wishlist_remove(product_id: str, who: Customer, service: Service) -> list[WishlistItem]:
+    return (await service.wishlist_remove(who, product_id)).wishlist
+
+
+# -- admin -----------------------------------------------------------------------------------
+@router.get("/admin/users", response_model=UserPage, tags=["admin"])
+async def list_users(
+    who: Admin,
+    service: Service,
+    role: Annotated[Role | None, Query()] = None,
+    page: Page = 1,
+    limit: Limit = 50,
+) -> UserPage:
+    return await service.list_users(role, page, limit)
+
+
+@router.post("/admin/users", status_code=201, response_model=UserProfile, tags=["admin"])
+async def create_user(body: AdminUserCreate, who: Admin, service: Service) -> UserProfile:
+    return await service.admin_create(who, body)
+
+
+@router.put("/admin/users/{user_id}/role", response_model=UserProfile, tags=["admin"])
+async def set_role(user_id: str, body: RoleChange, who: Admin, service: Service) -> UserProfile:
+    return await service.set_role(who, user_id, body.role)
+
+
+@router.delete("/admin/users/{user_id}", status_code=204, tags=["admin"])
+async def delete_user(user_id: str, who: Admin, service: Service) -> Response:
+    await service.admin_delete(who, user_id)
+    return Response(status_code=204)
+
+
+@router.get("/admin/audit", response_model=list[AuditEntry], tags=["admin"])
+async def audit_log(
+    who: Admin, service: Service, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[AuditEntry]:
+    return await service.audit_log(limit)
+
+
+@router.post("/admin/keys/rotate", tags=["admin"])
+async def rotate_keys(who: Admin, service: Service) -> dict[str, Any]:
+    return await service.rotate_keys(who)
+
+
+async def on_order_events(
+    request: Request, cloud_event: dict[str, Any] = Body(...)
+) -> dict[str, str]:
+    """order-events: rewards points for a signed-in customer's paid order (once per event)."""
+    service: IdentityService = request.app.state.service
+    return await dispatch(cloud_event, {"OrderPaid": service.on_order_event})

@@ -1,0 +1,57 @@
+"""identity: accounts, sign-in (password, Microsoft Entra ID), RS256 access tokens with a
+rotating JWKS, rotating refresh tokens with reuse detection, the account's own data,
+rewards from paid orders, and admin with an audit log."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from apps.contracts.names import AppId, Component, Topic
+from apps.identity.adapters import EntraTokens, SidecarOrders
+from apps.identity.api import on_order_events, router
+from apps.identity.service import IdentityService
+from apps.identity.settings import get_settings
+from apps.platform.context import CONTEXT_SECRET
+from apps.platform.dapr import Sidecar
+from apps.platform.health import health_router
+from apps.platform.http import install_common
+from apps.platform.logging import configure_logging
+from apps.platform.state import JsonStateStore
+from apps.platform.subscriptions import subscribe
+
+ADMIN_PASSWORD_SECRET = "identity-admin-password"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    configure_logging(AppId.IDENTITY, settings.log_level, settings.log_json, settings.trace_console)
+    sidecar = Sidecar(settings)
+    app.state.context_key = await sidecar.secret(CONTEXT_SECRET)
+    store = JsonStateStore(sidecar.http, settings.state_store)
+    entra = (
+        EntraTokens(settings.entra_issuer, settings.entra_audience, settings.entra_jwks_url)
+        if settings.entra_issuer and settings.entra_audience and settings.entra_jwks_url
+        else None
+    )
+    app.state.sidecar = sidecar
+    app.state.store = store
+    app.state.service = IdentityService(store, settings, SidecarOrders(sidecar), entra)
+    await app.state.service.key_ring()  # the first key exists before the first sign-in
+    await app.state.service.bootstrap_admin(
+        settings.bootstrap_admin_email, await sidecar.secret(ADMIN_PASSWORD_SECRET)
+    )
+    try:
+        yield
+    finally:
+        await sidecar.close()
+
+
+app = FastAPI(title="SmartCommerce identity", version="0.1.0", lifespan=lifespan)
+install_common(app, invalid_input_status=422)
+app.include_router(
+    health_router({Component.STATE, Component.PUBSUB, Component.SECRETS}, check_store=True)
+)
+app.include_router(router)
+subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)

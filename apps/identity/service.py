@@ -1,0 +1,532 @@
+"""Identity use cases: accounts, sign-in (password or Microsoft Entra ID), access and
+refresh tokens, the account's own data, rewards from paid orders, and admin with an audit
+log. Storage is a key-value store with ETags (Dapr state), behind `Store`."""
+
+import asyncio
+import contextlib
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+import structlog
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from apps.contracts.errors import (
+    Conflict,
+    DomainError,
+    ErrorCode,
+    NotFound,
+    Unauthorized,
+    UnprocessableError,
+)
+from apps.contracts.events import EventEnvelope
+from apps.contracts.identity import (
+    AddressIn,
+    AdminUserCreate,
+    AuditEntry,
+    Dashboard,
+    PasswordChange,
+    PaymentMethodIn,
+    Preferences,
+    Principal,
+    ProfileUpdate,
+    Role,
+    SignupRequest,
+    TokenPair,
+    UserPage,
+    UserProfile,
+)
+from apps.contracts.orders import OrderEventData
+from apps.identity import domain, keys
+from apps.identity.domain import Family, RefreshRecord, UserRecord
+from apps.identity.settings import IdentitySettings
+from apps.platform.state import EtagMismatch, Versioned
+
+log = structlog.stdlib.get_logger("identity")
+KEYS_DOC = "signing-keys"
+
+
+class Store(Protocol):
+    async def get(self, key: str) -> Versioned | None: ...
+
+    async def insert(self, key: str, value: Any) -> None: ...
+
+    async def replace(self, key: str, value: Any, etag: str) -> None: ...
+
+    async def delete(self, key: str, etag: str) -> None: ...
+
+    async def compare_and_set(
+        self, key: str, decide: Callable[[Any | None], Any | None], attempts: int = 20
+    ) -> bool: ...
+
+    def query(
+        self,
+        filter_: dict[str, Any],
+        page_size: int = 1000,
+        sort: list[dict[str, str]] | None = None,
+    ) -> AsyncIterator[Versioned]: ...
+
+
+class Orders(Protocol):
+    async def recent(self, user_id: str, limit: int) -> tuple[int, list[dict[str, Any]]]: ...
+
+
+class ExternalTokens(Protocol):
+    """Microsoft Entra ID: the verified claims of a token, or Unauthorized."""
+
+    async def verify(self, token: str) -> dict[str, Any]: ...
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IdentityService:
+    def __init__(
+        self,
+        store: Store,
+        settings: IdentitySettings,
+        orders: Orders,
+        entra: ExternalTokens | None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.orders = orders
+        self.entra = entra
+        self.hasher = hasher or PasswordHasher()
+        self._ring: keys.KeyRing | None = None
+        self._ring_loaded = 0.0
+        # Verifying a password against nothing still costs a hash (no timing hint).
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+
+    # -- keys ------------------------------------------------------------------------------
+    async def key_ring(self, force_reload: bool = False) -> keys.KeyRing:
+        """The signing keys (created on first use, rotated when due); cached briefly so
+        replicas pick up a rotation."""
+        loop_now = asyncio.get_running_loop().time()
+        fresh = loop_now - self._ring_loaded < self.settings.key_cache_seconds
+        if self._ring is not None and fresh and not force_reload:
+            return self._ring
+        every = timedelta(days=self.settings.key_rotation_days)
+
+        def decide(raw: Any | None) -> Any | None:
+            ring = keys.KeyRing.model_validate(raw) if raw else None
+            new = keys.rotated(ring, _now(), every, self.settings.keys_kept)
+            return new.model_dump(mode="json") if new else None
+
+        await self.store.compare_and_set(KEYS_DOC, decide)
+        found = await self.store.get(KEYS_DOC)
+        assert found is not None
+        self._ring, self._ring_loaded = keys.KeyRing.model_validate(found.value), loop_now
+        return self._ring
+
+    async def rotate_keys(self, actor: Principal) -> dict[str, Any]:
+        def decide(raw: Any | None) -> Any | None:
+            ring = keys.KeyRing.model_validate(raw) if raw else None
+            new = keys.rotated(ring, _now(), timedelta(0), self.settings.keys_kept, force=True)
+            return new.model_dump(mode="json") if new else None
+
+        await self.store.compare_and_set(KEYS_DOC, decide)
+        ring = await self.key_ring(force_reload=True)
+        await self.audit(actor, "keys.rotate", "signing-keys", {"kid": ring.current.kid})
+        return {"kid": ring.current.kid, "published": [k.kid for k in ring.keys]}
+
+    async def jwks(self) -> dict[str, Any]:
+        return keys.jwks(await self.key_ring())
+
+    # -- accounts --------------------------------------------------------------------------
+    async def signup(self, req: SignupRequest, role: Role = Role.CUSTOMER) -> UserProfile:
+        problem = domain.password_problem(req.password, str(req.email))
+        if problem:
+            raise UnprocessableError(problem, field="password")
+        user_id = f"u-{uuid.uuid4().hex[:16]}"
+        try:  # the email index is insert-only: two sign-ups of one email cannot both win
+            await self.store.insert(domain.email_key(str(req.email)), {"user_id": user_id})
+        except EtagMismatch as exc:
+            raise Conflict("An account with this email exists", field="email") from exc
+        hashed = await asyncio.to_thread(self.hasher.hash, req.password)
+        user = domain.new_user(user_id, str(req.email), req.name, role, _now(), hashed)
+        await self.store.insert(f"user:{user_id}", user.model_dump(mode="json"))
+        return user.profile
+
+    async def bootstrap_admin(self, email: str, password: str) -> None:
+        """The first admin (who then names others): created once, kept as it is after."""
+        if await self._by_email(email) is not None:
+            return
+        with contextlib.suppress(Conflict):  # another replica created it
+            req = SignupRequest(email=email, name="Administrator", password=password)
+            profile = await self.signup(req, role=Role.ADMIN)
+            system = Principal(user_id="system", role=Role.ADMIN)
+            await self.audit(system, "users.bootstrap_admin", profile.user_id, {"email": email})
+
+    async def login(self, email: str, password: str) -> TokenPair:
+        """One answer for an unknown email and a wrong password (no account discovery)."""
+        user = await self._by_email(email)
+        stored = user.password_hash if user and user.status == "active" else None
+        ok = await asyncio.to_thread(self._verify, stored or self._dummy_hash, password)
+        if user is None or stored is None or not ok:
+            raise Unauthorized("Wrong email or password")
+        if self.hasher.check_needs_rehash(stored):
+            rehashed = await asyncio.to_thread(self.hasher.hash, password)
+            await self._change(
+                user.profile.user_id, lambda u: u.model_copy(update={"password_hash": rehashed})
+            )
+        return await self._session(user.profile.user_id)
+
+    async def login_entra(self, token: str) -> TokenPair:
+        if self.entra is None:
+            raise DomainError(
+                "Microsoft Entra ID sign-in is not configured", code=ErrorCode.SERVICE_UNAVAILABLE
+            )
+        claims = await self.entra.verify(token)
+        oid = str(claims.get("oid") or claims["sub"])
+        email = str(claims.get("email") or claims.get("preferred_username") or "")
+        if "@" not in email:
+            raise Unauthorized("The Entra ID token carries no email")
+        role = domain.role_from_entra(claims.get("roles"), self.settings.entra_role_map)
+        link = await self.store.get(f"entra:{oid}")
+        if link is None:
+            profile = await self._first_entra_sign_in(
+                oid, email, str(claims.get("name") or email), role
+            )
+            user_id = profile.user_id
+        else:
+            user_id = str(link.value["user_id"])
+            await self._change(user_id, lambda u: u.touch(_now(), role=role))  # roles follow Entra
+        return await self._session(user_id)
+
+    async def _first_entra_sign_in(
+        self, oid: str, email: str, name: str, role: Role
+    ) -> UserProfile:
+        user_id = f"u-{uuid.uuid4().hex[:16]}"
+        try:
+            await self.store.insert(domain.email_key(email), {"user_id": user_id})
+        except EtagMismatch as exc:
+            raise Conflict(
+                "An account with this email exists; sign in with your password", field="email"
+            ) from exc
+        user = domain.new_user(user_id, email, name, role, _now(), entra_oid=oid)
+        await self.store.insert(f"user:{user_id}", user.model_dump(mode="json"))
+        with contextlib.suppress(EtagMismatch):  # a concurrent first sign-in linked it
+            await self.store.insert(f"entra:{oid}", {"user_id": user_id})
+        return user.profile
+
+    async def refresh(self, token: str) -> TokenPair:
+        """Rotate: the token is spent and a new one of the same family issued. A spent token
+        presented again means it leaked: the whole family (that sign-in) is revoked."""
+        key = f"refresh:{domain.token_hash(token)}"
+        found = await self.store.get(key)
+        if found is None:
+            raise Unauthorized("Unknown refresh token")
+        record = RefreshRecord.model_validate(found.value)
+        family = await self._family(record.family_id)
+        verdict = domain.judge_refresh(record, family, _now())
+        if verdict == "rotate":
+            spent = record.model_copy(update={"used_at": _now()})
+            try:
+                await self.store.replace(key, spent.model_dump(mode="json"), found.etag)
+            except EtagMismatch:
+                verdict = "reuse"  # spent concurrently: two holders of one token
+        if verdict == "reuse":
+            await self.revoke_family(record.family_id, "refresh token reuse detected")
+            log.warning("refresh token reuse", user_id=record.user_id, family=record.family_id)
+            raise Unauthorized(
+                "Refresh token already used; every session of this sign-in is revoked"
+            )
+        if verdict != "rotate":
+            raise Unauthorized(f"Refresh token {verdict}")
+        return await self._session(record.user_id, record.family_id)
+
+    async def logout(self, token: str) -> None:
+        found = await self.store.get(f"refresh:{domain.token_hash(token)}")
+        if found is not None:
+            record = RefreshRecord.model_validate(found.value)
+            await self.revoke_family(record.family_id, "signed out")
+
+    async def revoke_family(self, family_id: str, reason: str) -> None:
+        def decide(raw: Any | None) -> Any | None:
+            if raw is None:
+                return None
+            family = Family.model_validate(raw)
+            if family.revoked_at is not None:
+                return None
+            return family.model_copy(
+                update={"revoked_at": _now(), "revoked_reason": reason}
+            ).model_dump(mode="json")
+
+        await self.store.compare_and_set(f"family:{family_id}", decide)
+
+    async def _session(self, user_id: str, family_id: str | None = None) -> TokenPair:
+        user = await self._user(user_id)
+        if user.status != "active":
+            raise Unauthorized("This account is closed")
+        now = _now()
+        if family_id is None:
+            family_id = uuid.uuid4().hex
+            family = Family(family_id=family_id, user_id=user_id, created_at=now)
+            await self.store.insert(f"family:{family_id}", family.model_dump(mode="json"))
+            await self._change(
+                user_id,
+                lambda u: u.model_copy(update={"families": [*u.families, family_id][-50:]}).touch(
+                    now, last_login=now
+                ),
+            )
+        refresh = secrets.token_urlsafe(32)
+        expires = domain.refresh_expiry(now, self.settings.refresh_token_days)
+        record = RefreshRecord(family_id=family_id, user_id=user_id, expires_at=expires)
+        await self.store.insert(
+            f"refresh:{domain.token_hash(refresh)}", record.model_dump(mode="json")
+        )
+        ttl = self.settings.access_token_seconds
+        claims = {
+            "iss": self.settings.issuer,
+            "aud": self.settings.audience,
+            "sub": user_id,
+            "role": user.profile.role.value,
+            "email": user.profile.email,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int(now.timestamp()) + ttl,
+            "jti": uuid.uuid4().hex,
+            "sid": family_id,
+        }
+        token = keys.sign(await self.key_ring(), claims)
+        return TokenPair(
+            access_token=token,
+            expires_in=ttl,
+            refresh_token=refresh,
+            refresh_expires_in=self.settings.refresh_token_days * 86400,
+            user=(await self._user(user_id)).profile,
+        )
+
+    # -- the account's own data --------------------------------------------------------------
+    async def me(self, caller: Principal) -> UserRecord:
+        user = await self._user(self._id(caller))
+        if user.status != "active":  # closed: its tokens may live on for minutes
+            raise NotFound("User not found", user_id=user.profile.user_id)
+        return user
+
+    async def update_me(self, caller: Principal, change: ProfileUpdate) -> UserProfile:
+        return (
+            await self._change(self._id(caller), lambda u: domain.update_profile(u, change, _now()))
+        ).profile
+
+    async def change_password(self, caller: Principal, req: PasswordChange) -> None:
+        user = await self.me(caller)
+        if user.password_hash is None:
+            raise UnprocessableError("This account signs in with Microsoft Entra ID")
+        if not await asyncio.to_thread(self._verify, user.password_hash, req.current_password):
+            raise Unauthorized("Wrong current password")
+        problem = domain.password_problem(req.new_password, user.profile.email)
+        if problem:
+            raise UnprocessableError(problem, field="new_password")
+        hashed = await asyncio.to_thread(self.hasher.hash, req.new_password)
+        await self._change(
+            user.profile.user_id,
+            lambda u: u.model_copy(update={"password_hash": hashed}).touch(_now()),
+        )
+        for family in user.families:  # other sessions end with the old password
+            await self.revoke_family(family, "password changed")
+
+    async def delete_me(self, caller: Principal) -> None:
+        await self._close(self._id(caller), caller, "users.delete_self")
+
+    async def preferences(self, caller: Principal, prefs: Preferences | None = None) -> Preferences:
+        if prefs is None:
+            return (await self.me(caller)).profile.preferences
+        user = await self._change(
+            self._id(caller), lambda u: domain.set_preferences(u, prefs, _now())
+        )
+        return user.profile.preferences
+
+    async def add_address(self, caller: Principal, body: AddressIn) -> UserRecord:
+        address_id = f"addr-{uuid.uuid4().hex[:12]}"
+        return await self._change(
+            self._id(caller), lambda u: domain.add_address(u, address_id, body, _now())
+        )
+
+    async def replace_address(
+        self, caller: Principal, address_id: str, body: AddressIn
+    ) -> UserRecord:
+        return await self._change(
+            self._id(caller), lambda u: domain.replace_address(u, address_id, body, _now())
+        )
+
+    async def remove_address(self, caller: Principal, address_id: str) -> None:
+        await self._change(self._id(caller), lambda u: domain.remove_address(u, address_id, _now()))
+
+    async def default_address(self, caller: Principal, address_id: str) -> UserRecord:
+        return await self._change(
+            self._id(caller), lambda u: domain.make_default_address(u, address_id, _now())
+        )
+
+    async def add_payment_method(self, caller: Principal, body: PaymentMethodIn) -> UserRecord:
+        method_id = f"pmr-{uuid.uuid4().hex[:12]}"
+        return await self._change(
+            self._id(caller), lambda u: domain.add_payment_method(u, method_id, body, _now())
+        )
+
+    async def remove_payment_method(self, caller: Principal, method_id: str) -> None:
+        await self._change(
+            self._id(caller), lambda u: domain.remove_payment_method(u, method_id, _now())
+        )
+
+    async def wishlist_add(self, caller: Principal, product_id: str) -> UserRecord:
+        return await self._change(
+            self._id(caller), lambda u: domain.add_to_wishlist(u, product_id, _now())
+        )
+
+    async def wishlist_remove(self, caller: Principal, product_id: str) -> UserRecord:
+        return await self._change(
+            self._id(caller), lambda u: domain.remove_from_wishlist(u, product_id, _now())
+        )
+
+    async def dashboard(self, caller: Principal) -> Dashboard:
+        user = await self.me(caller)
+        count, recent = await self.orders.recent(user.profile.user_id, 5)
+        return Dashboard(
+            user=user.profile,
+            order_count=count,
+            recent_orders=recent,
+            rewards=user.profile.rewards,
+            wishlist_count=len(user.wishlist),
+            addresses_count=len(user.addresses),
+        )
+
+    async def on_order_event(self, event: EventEnvelope) -> None:
+        """OrderPaid of a signed-in customer: rewards points, once per event."""
+        data = OrderEventData.model_validate(event.data)
+        if not data.user_id or await self.store.get(f"user:{data.user_id}") is None:
+            return
+        paid: Decimal = data.totals.total
+        per_unit = self.settings.rewards_points_per_unit
+
+        def decide(raw: Any | None) -> Any | None:
+            user = UserRecord.model_validate(raw) if raw else None
+            if user is None or user.status != "active":
+                return None
+            new = domain.earn(user, event.event_id, paid, per_unit, _now())
+            return new.model_dump(mode="json") if new else None
+
+        await self.store.compare_and_set(f"user:{data.user_id}", decide)
+
+    # -- admin -------------------------------------------------------------------------------
+    async def list_users(self, role: Role | None, page: int, limit: int) -> UserPage:
+        clauses: list[dict[str, Any]] = [{"EQ": {"kind": "user"}}, {"EQ": {"status": "active"}}]
+        if role is not None:
+            clauses.append({"EQ": {"role": role.value}})
+        found = [
+            UserRecord.model_validate(v.value).profile
+            async for v in self.store.query(
+                {"AND": clauses}, sort=[{"key": "created_at", "order": "DESC"}]
+            )
+        ]
+        start = (page - 1) * limit
+        return UserPage(
+            items=found[start : start + limit], total=len(found), page=page, limit=limit
+        )
+
+    async def admin_create(self, actor: Principal, req: AdminUserCreate) -> UserProfile:
+        profile = await self.signup(req, role=req.role)
+        await self.audit(actor, "users.create", profile.user_id, {"role": req.role.value})
+        return profile
+
+    async def set_role(self, actor: Principal, user_id: str, role: Role) -> UserProfile:
+        if user_id == actor.user_id and role != Role.ADMIN:
+            raise UnprocessableError("Admins cannot lower their own role")
+        before = (await self._user(user_id)).profile.role
+        user = await self._change(user_id, lambda u: u.touch(_now(), role=role))
+        await self.audit(actor, "users.set_role", user_id, {"from": before.value, "to": role.value})
+        return user.profile
+
+    async def admin_delete(self, actor: Principal, user_id: str) -> None:
+        if user_id == actor.user_id:
+            raise UnprocessableError("Use DELETE /api/users/me to close your own account")
+        await self._close(user_id, actor, "users.delete")
+
+    async def audit(
+        self, actor: Principal, action: str, target: str, details: dict[str, Any]
+    ) -> None:
+        entry = AuditEntry(
+            audit_id=f"aud-{uuid.uuid4().hex}",
+            at=_now(),
+            actor_id=actor.user_id or "anonymous",
+            action=action,
+            target_id=target,
+            details=details,
+        )
+        await self.store.insert(
+            f"audit:{entry.audit_id}", {"kind": "audit", **entry.model_dump(mode="json")}
+        )
+
+    async def audit_log(self, limit: int) -> list[AuditEntry]:
+        out: list[AuditEntry] = []
+        async for v in self.store.query(
+            {"EQ": {"kind": "audit"}}, sort=[{"key": "at", "order": "DESC"}]
+        ):
+            out.append(AuditEntry.model_validate(v.value))
+            if len(out) >= limit:
+                break
+        return out
+
+    # -- internals ---------------------------------------------------------------------------
+    async def _close(self, user_id: str, actor: Principal, action: str) -> None:
+        user = await self._user(user_id)
+        await self._change(user_id, lambda u: domain.erase(u, _now()))
+        for family in user.families:
+            await self.revoke_family(family, "account closed")
+        found = await self.store.get(domain.email_key(user.profile.email))
+        if found is not None:  # the email may sign up again
+            await self.store.delete(domain.email_key(user.profile.email), found.etag)
+        await self.audit(actor, action, user_id, {})
+
+    def _verify(self, stored: str, password: str) -> bool:
+        try:
+            return bool(self.hasher.verify(stored, password))
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def _by_email(self, email: str) -> UserRecord | None:
+        found = await self.store.get(domain.email_key(email))
+        if found is None:
+            return None
+        user = await self.store.get(f"user:{found.value['user_id']}")
+        return UserRecord.model_validate(user.value) if user else None
+
+    async def _user(self, user_id: str) -> UserRecord:
+        found = await self.store.get(f"user:{user_id}")
+        if found is None:
+            raise NotFound("User not found", user_id=user_id)
+        user = UserRecord.model_validate(found.value)
+        return user
+
+    async def _family(self, family_id: str) -> Family | None:
+        found = await self.store.get(f"family:{family_id}")
+        return Family.model_validate(found.value) if found else None
+
+    async def _change(
+        self, user_id: str, change: Callable[[UserRecord], UserRecord | None]
+    ) -> UserRecord:
+        """Apply `change` atomically (ETag compare-and-set); the user as it is after. A
+        missing or closed account is a 404."""
+
+        def decide(raw: Any | None) -> Any | None:
+            user = UserRecord.model_validate(raw) if raw else None
+            if user is None or user.status != "active":
+                raise NotFound("User not found", user_id=user_id)
+            new = change(user)
+            return new.model_dump(mode="json") if new is not None else None
+
+        await self.store.compare_and_set(f"user:{user_id}", decide)
+        return await self._user(user_id)
+
+    @staticmethod
+    def _id(caller: Principal) -> str:
+        if not caller.signed_in or caller.user_id is None:
+            raise Unauthorized("Sign in to use this")
+        return caller.user_id

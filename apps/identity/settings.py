@@ -1,0 +1,40 @@
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from apps.platform.settings import AppSettings
+
+
+class IdentitySettings(AppSettings):
+    model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
+
+    issuer: str = Field("smartcommerce-identity", min_length=1)
+    audience: str = Field("smartcommerce-api", min_length=1)
+    access_token_seconds: int = Field(15 * 60, ge=30, le=24 * 3600)
+    refresh_token_days: int = Field(30, ge=1, le=365)
+    key_rotation_days: int = Field(
+        30, ge=1, le=365, description="a new signing key after this; the previous one is kept"
+    )
+    keys_kept: int = Field(2, ge=2, le=10, description="signing keys published in the JWKS")
+    key_cache_seconds: float = Field(30, ge=0, le=3600, description="replicas reload the keys")
+    # Microsoft Entra ID (external identity): tokens exchanged at POST /auth/entra.
+    entra_issuer: str | None = Field(
+        None, description="e.g. https://login.microsoftonline.com/<tenant>/v2.0"
+    )
+    entra_audience: str | None = Field(None, description="e.g. api://smartcommerce")
+    entra_jwks_url: str | None = Field(None, description="the tenant's discovery/v2.0/keys")
+    entra_role_map: dict[str, str] = Field(
+        default_factory=lambda: {"SmartCommerce.Admin": "admin", "SmartCommerce.Staff": "staff"},
+        description="Entra app roles -> ours (anyone else is a customer)",
+    )
+    bootstrap_admin_email: str = Field(
+        "admin@smartcommerce.example",
+        description="created as admin on first start (password: secret identity-admin-password)",
+    )
+    rewards_points_per_unit: int = Field(1, ge=0, le=100, description="points per 1.00 paid")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> IdentitySettings:
+    return IdentitySettings()

@@ -1,0 +1,185 @@
+"""The storefront's door policies: rate limits counted in a store every replica shares,
+security headers, request-size limits (413) and the client address behind the ingress."""
+
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import structlog
+from fastapi import Request
+
+from apps.contracts.errors import ErrorCode, TooManyRequests
+from apps.platform.state import JsonStateStore
+
+log = structlog.stdlib.get_logger("storefront.gateway")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[Any], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def window_of(now: float, window: int) -> tuple[int, int]:
+    """(start of the fixed window `now` falls in, seconds until it ends)."""
+    start = int(now // window) * window
+    return start, max(1, math.ceil(start + window - now))
+
+
+def count_or_refuse(current: Any | None, limit: int) -> Any | None:
+    """The counter after one more hit, or None when the limit is reached (pure)."""
+    count = int((current or {}).get("count", 0))
+    return None if count >= limit else {"count": count + 1}
+
+
+class RateLimiter:
+    """Fixed-window counters in the `ratelimit` state store (PostgreSQL, TTL'd rows): every
+    storefront replica counts in the same place. The store failing lets requests through
+    (logged): the limits protect the shop, they must not take it down."""
+
+    def __init__(self, store: JsonStateStore, window_seconds: int = 60) -> None:
+        self.store = store
+        self.window = window_seconds
+
+    async def hit(self, key: str, limit: int, what: str) -> None:
+        start, retry_after = window_of(time.time(), self.window)
+        refused: list[bool] = []
+
+        def decide(current: Any | None) -> Any | None:
+            nxt = count_or_refuse(current, limit)
+            refused[:] = [nxt is None]
+            return nxt
+
+        try:
+            await self.store.compare_and_set(
+                f"rl:{key}:{start}", decide, ttl_seconds=self.window * 2
+            )
+        except Exception as exc:  # fail open
+            log.warning("rate limit store unavailable", key=key, error=str(exc))
+            return
+        if refused and refused[0]:
+            raise TooManyRequests(
+                f"Too many {what}; try again in {retry_after} s",
+                retry_after=retry_after,
+                limit=limit,
+                window_seconds=self.window,
+            )
+
+
+def client_ip(request: Request, trust_forwarded: bool) -> str:
+    """The caller's address: the ingress's X-Forwarded-For (first hop) when behind one."""
+    if trust_forwarded:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first
+    return request.client.host if request.client else "unknown"
+
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+]
+API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+NO_STORE = (b"cache-control", b"no-store")
+
+
+class SecurityHeadersMiddleware:
+    """Security headers on every answer; a locked-down CSP on the API (not on /docs, whose
+    page loads Swagger UI); `no-store` on account and sign-in answers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        extra = list(SECURITY_HEADERS)
+        if not path.startswith(("/docs", "/redoc")):
+            extra.append(API_CSP)
+        if path.startswith(("/api/auth", "/api/users", "/api/admin")):
+            extra.append(NO_STORE)
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *((k, v) for k, v in extra if k not in present),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """413 in the standard error format for a body over `max_bytes`, whether announced by
+    Content-Length or streamed without one; nothing reaches the routes."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None:
+            if length.isdigit() and int(length) > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        # Streamed without a length: read it here (at most `max_bytes`), then replay it.
+        messages: list[Any] = []
+        seen = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Any:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        request_id = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode()
+        body = json.dumps(
+            {
+                "error": {
+                    "code": ErrorCode.PAYLOAD_TOO_LARGE.value,
+                    "message": f"Request body larger than {self.max_bytes} bytes",
+                    "details": {"max_bytes": self.max_bytes},
+                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "request_id": request_id,
+                }
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,145 @@
+"""The storefront as the only door: brute force slowed by limits every replica shares,
+413 for oversized bodies, the standard error format on a dozen bad requests, security
+headers and CORS."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests import factories
+from tests.harness import Cluster
+from tests.integration.conftest import STOREFRONT_LIMITS
+
+PASSWORD = "SecurePassword123!"
+
+
+@pytest.fixture(scope="module")
+def second_storefront(cluster: Cluster) -> Iterator[str]:
+    """A second storefront replica (its own sidecar), as the ingress scales out to."""
+    cluster.start_app("storefront-2", app_id="storefront", env=dict(cluster.apps["storefront"].env))
+    try:
+        yield cluster.apps["storefront-2"].url
+    finally:
+        cluster.stop_app("storefront-2")
+
+
+def test_brute_force_is_429_across_replicas(cluster: Cluster, second_storefront: str) -> None:
+    email = factories.email()
+    limit = int(STOREFRONT_LIMITS["STOREFRONT_RATE_LIMIT_AUTH_EMAIL_PER_MINUTE"])
+    with (
+        httpx.Client(base_url=cluster.apps["storefront"].url, timeout=15) as one,
+        httpx.Client(base_url=second_storefront, timeout=15) as two,
+    ):
+        signup = one.post(
+            "/api/auth/signup", json={"email": email, "name": "Target", "password": PASSWORD}
+        )
+        assert signup.status_code == 201, signup.text
+        answers = []
+        for attempt in range(limit + 3):  # alternate replicas: the count is shared
+            api = (one, two)[attempt % 2]
+            answers.append(
+                api.post("/api/auth/login", json={"email": email, "password": f"Guess-{attempt}9x"})
+            )
+        codes = [r.status_code for r in answers]
+        # sign-up counted once; then wrong passwords until the shared limit, then 429s
+        assert codes[: limit - 1] == [401] * (limit - 1), codes
+        assert set(codes[limit - 1 :]) == {429}, codes
+        refused = answers[-1]
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert refused.json()["error"]["code"] == "RATE_LIMIT_EXCEEDED"
+        # the right password does not get through while the account is limited
+        right = two.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+        assert right.status_code == 429
+        other = one.post(
+            "/api/auth/signup", json={"email": factories.email(), "name": "B", "password": PASSWORD}
+        )
+        assert other.status_code == 201  # other accounts are not affected
+
+
+BAD_REQUESTS: list[tuple[str, str, dict[str, Any], int, str]] = [
+    ("GET", "/api/nope", {}, 404, "RESOURCE_NOT_FOUND"),
+    ("PUT", "/api/orders", {"json": {}}, 405, "METHOD_NOT_ALLOWED"),
+    (
+        "POST",
+        "/api/orders",
+        {"content": b"{not json", "headers": {"content-type": "application/json"}},
+        400,
+        "INVALID_REQUEST",
+    ),
+    ("POST", "/api/orders", {"json": {"email": "not-an-email"}}, 400, "INVALID_REQUEST"),
+    ("POST", "/api/auth/login", {"json": {"email": "a@example.com"}}, 400, "INVALID_REQUEST"),
+    (
+        "POST",
+        "/api/auth/signup",
+        {"json": {"email": "a@example.com", "name": "A", "password": "short"}},
+        422,
+        "UNPROCESSABLE_ENTITY",
+    ),
+    ("GET", "/api/users/me", {}, 401, "UNAUTHORIZED"),
+    (
+        "GET",
+        "/api/users/me",
+        {"headers": {"Authorization": "Bearer nonsense"}},
+        401,
+        "UNAUTHORIZED",
+    ),
+    ("GET", "/api/admin/users", {"headers": {"Authorization": "Basic YTpi"}}, 401, "UNAUTHORIZED"),
+    ("GET", "/api/products", {"params": {"limit": "0"}}, 400, "INVALID_REQUEST"),
+    ("GET", "/api/products/p-does-not-exist", {}, 404, "RESOURCE_NOT_FOUND"),
+    ("POST", "/api/payments/webhook", {"content": b"{}"}, 400, "INVALID_REQUEST"),
+    (
+        "POST",
+        "/api/orders",
+        {"content": b"x" * 2_000_000, "headers": {"content-type": "application/json"}},
+        413,
+        "PAYLOAD_TOO_LARGE",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kw", "status", "code"), BAD_REQUESTS)
+def test_every_error_has_the_standard_format(
+    cluster: Cluster, method: str, path: str, kw: dict[str, Any], status: int, code: str
+) -> None:
+    with httpx.Client(base_url=cluster.apps["storefront"].url, timeout=15) as api:
+        r = api.request(method, path, **kw)
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert error["code"] == code
+    assert set(error) >= {"code", "message", "details", "timestamp", "request_id"}
+    assert error["message"]
+
+
+def test_a_streamed_oversized_body_is_413(cluster: Cluster) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 65536
+
+    with httpx.Client(base_url=cluster.apps["storefront"].url, timeout=15) as api:
+        r = api.post("/api/orders", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_security_headers_and_cors(cluster: Cluster) -> None:
+    with httpx.Client(base_url=cluster.apps["storefront"].url, timeout=15) as api:
+        r = api.get("/api/categories")
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"
+        assert "default-src 'none'" in r.headers["content-security-policy"]
+        assert "max-age" in r.headers["strict-transport-security"]
+        assert "content-security-policy" not in api.get("/docs").headers  # Swagger UI loads
+        assert api.get("/api/users/me").headers["cache-control"] == "no-store"
+        preflight = {
+            "Origin": "https://shop.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,idempotency-key",
+        }
+        ok = api.options("/api/orders", headers=preflight)
+        assert ok.status_code == 200
+        assert ok.headers["access-control-allow-origin"] == "https://shop.example"
+        evil = api.options("/api/orders", headers={**preflight, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in evil.headers
+        assert "/api/auth/login" in api.get("/openapi.json").json()["paths"]

@@ -1,0 +1,144 @@
+"""Identity rules (pure): password policy, the address book and payment methods, rewards,
+erasure, refresh-token verdicts, Entra role mapping, signing keys and rotation, the signed
+gateway context and the rate-limit counter."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import jwt
+import pytest
+from pydantic import ValidationError
+
+from apps.contracts.errors import Conflict, NotFound, Unauthorized
+from apps.contracts.identity import AddressIn, PaymentMethodIn, Principal, Role
+from apps.identity import domain, keys
+from apps.identity.domain import Family, RefreshRecord
+from apps.platform.context import sign_context, verify_context
+from apps.storefront.gateway import count_or_refuse, window_of
+from tests import factories
+
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+
+def user() -> domain.UserRecord:
+    return domain.new_user("u-1", " Ada@Example.com ", "Ada", Role.CUSTOMER, NOW, "hash")
+
+
+@pytest.mark.parametrize(
+    ("password", "ok"),
+    [
+        ("SecurePassword123!", True),
+        ("short1", False),
+        ("onlyletterslong", False),
+        ("1234567890123", False),
+        ("password123", False),
+        ("my-adalove-2026", False),  # the email's name
+    ],
+)
+def test_password_policy(password: str, ok: bool) -> None:
+    assert (domain.password_problem(password, "adalove@example.com") is None) is ok
+
+
+def test_new_users_have_normalised_emails_and_flat_query_fields() -> None:
+    u = user()
+    assert u.profile.email == u.email == "ada@example.com"
+    assert domain.email_key("ADA@example.com ") == "email:ada@example.com"
+    assert u.role == Role.CUSTOMER and u.status == "active"
+
+
+def test_address_book_keeps_one_default_per_type() -> None:
+    u = domain.add_address(user(), "a1", AddressIn.model_validate(factories.address()), NOW)
+    assert u.addresses[0].is_default
+    u = domain.add_address(u, "a2", AddressIn.model_validate(factories.address()), NOW)
+    assert [a.is_default for a in u.addresses] == [True, False]
+    u = domain.make_default_address(u, "a2", NOW)
+    assert [a.is_default for a in u.addresses] == [False, True]
+    u = domain.remove_address(u, "a2", NOW)
+    assert [(a.address_id, a.is_default) for a in u.addresses] == [("a1", True)]
+    with pytest.raises(NotFound):
+        domain.remove_address(u, "nope", NOW)
+
+
+def test_payment_methods_are_stripe_ids_never_card_numbers() -> None:
+    with pytest.raises(ValidationError, match="Card numbers"):
+        PaymentMethodIn.model_validate(
+            {"stripe_payment_method_id": "pm_card_visa", "brand": "4111-1111-1111-1111"}
+        )
+    with pytest.raises(ValidationError):
+        PaymentMethodIn.model_validate({"stripe_payment_method_id": "4242424242424242"})
+    pm = PaymentMethodIn(stripe_payment_method_id="pm_card_visa", last4="4242")
+    u = domain.add_payment_method(user(), "m1", pm, NOW)
+    assert u.payment_methods[0].is_default
+    with pytest.raises(Conflict):
+        domain.add_payment_method(u, "m2", pm, NOW)
+
+
+def test_rewards_apply_once_per_event_and_tiers_follow_spend() -> None:
+    u = domain.earn(user(), "o1:3", Decimal("612.40"), 1, NOW)
+    assert u is not None
+    assert (u.profile.rewards.points, u.profile.rewards.tier) == (612, "silver")
+    assert domain.earn(u, "o1:3", Decimal("612.40"), 1, NOW) is None
+    assert domain.tier_of(Decimal("10000")) == "platinum"
+
+
+def test_erasure_removes_personal_data() -> None:
+    u = domain.add_address(user(), "a1", AddressIn.model_validate(factories.address()), NOW)
+    gone = domain.erase(u.model_copy(update={"families": ["f1"]}), NOW)
+    assert gone.status == "deleted" and gone.addresses == [] and gone.password_hash is None
+    assert "ada" not in gone.profile.email and gone.profile.name == "Deleted user"
+    assert gone.families == ["f1"]
+
+
+def test_refresh_verdicts() -> None:
+    record = RefreshRecord(family_id="f", user_id="u", expires_at=NOW + timedelta(days=1))
+    family = Family(family_id="f", user_id="u", created_at=NOW)
+    assert domain.judge_refresh(record, family, NOW) == "rotate"
+    used = record.model_copy(update={"used_at": NOW})
+    assert domain.judge_refresh(used, family, NOW) == "reuse"
+    assert domain.judge_refresh(record, family, NOW + timedelta(days=2)) == "expired"
+    revoked = family.model_copy(update={"revoked_at": NOW})
+    assert domain.judge_refresh(record, revoked, NOW) == "revoked"
+
+
+def test_entra_roles_map_to_the_highest_of_ours() -> None:
+    mapping = {"SmartCommerce.Admin": "admin", "SmartCommerce.Staff": "staff"}
+    assert domain.role_from_entra(["SmartCommerce.Staff", "Other"], mapping) == Role.STAFF
+    assert (
+        domain.role_from_entra(["SmartCommerce.Staff", "SmartCommerce.Admin"], mapping)
+        == Role.ADMIN
+    )
+    assert domain.role_from_entra(None, mapping) == Role.CUSTOMER
+
+
+def test_keys_rotate_on_schedule_and_old_tokens_still_verify() -> None:
+    ring = keys.rotated(None, NOW, timedelta(days=30), keep=2)
+    assert ring is not None and len(ring.keys) == 1
+    assert keys.rotated(ring, NOW + timedelta(days=1), timedelta(days=30), keep=2) is None
+    token = keys.sign(ring, {"sub": "u", "aud": "a"})
+    later = keys.rotated(ring, NOW + timedelta(days=31), timedelta(days=30), keep=2)
+    assert later is not None and len(later.keys) == 2 and later.current.kid != ring.current.kid
+    published = {k["kid"]: k for k in keys.jwks(later)["keys"]}
+    old = jwt.PyJWK(published[ring.current.kid])
+    assert jwt.decode(token, old.key, algorithms=["RS256"], audience="a")["sub"] == "u"
+    third = keys.rotated(later, NOW, timedelta(days=30), keep=2, force=True)
+    assert third is not None and ring.current.kid not in {k.kid for k in third.keys}
+
+
+def test_signed_context_round_trip_and_refusals() -> None:
+    who = Principal(user_id="u-1", role=Role.STAFF, email="s@example.com")
+    header = sign_context(who, "k1", now=1000.0)
+    assert verify_context(header, "k1", now=1001.0) == who
+    assert verify_context(None, "k1").signed_in is False
+    for bad, now in ((header, 10_000.0), (header.replace(".", ".x", 1), 1001.0)):
+        with pytest.raises(Unauthorized):
+            verify_context(bad, "k1", now=now)
+    with pytest.raises(Unauthorized):
+        verify_context(header, "another-key", now=1001.0)
+
+
+def test_rate_limit_counter_and_windows() -> None:
+    assert count_or_refuse(None, 2) == {"count": 1}
+    assert count_or_refuse({"count": 1}, 2) == {"count": 2}
+    assert count_or_refuse({"count": 2}, 2) is None
+    assert window_of(125.5, 60) == (120, 55)
+    assert window_of(179.9, 60) == (120, 1)
