@@ -6,19 +6,27 @@ from typing import Any
 import jwt
 
 from apps.contracts.errors import DomainError, ErrorCode, Unauthorized
+from apps.contracts.identity import Principal, Role
 from apps.contracts.names import AppId
+from apps.platform.context import CONTEXT_HEADER, sign_context
 from apps.platform.dapr import Sidecar
 
 
 class SidecarOrders:
-    """The customer's orders for the dashboard (orders' projection, through Dapr)."""
+    """The customer's orders for the dashboard (orders' projection, through Dapr), asked
+    with a signed context for that customer (orders shows a user's orders only so)."""
 
-    def __init__(self, sidecar: Sidecar) -> None:
+    def __init__(self, sidecar: Sidecar, context_key: str) -> None:
         self.sidecar = sidecar
+        self.context_key = context_key
 
     async def recent(self, user_id: str, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        who = Principal(user_id=user_id, role=Role.CUSTOMER)
         res = await self.sidecar.invoke(
-            AppId.ORDERS, "orders", params={"user_id": user_id, "limit": limit, "page": 1}
+            AppId.ORDERS,
+            "orders",
+            params={"user_id": user_id, "limit": limit, "page": 1},
+            headers={CONTEXT_HEADER: sign_context(who, self.context_key)},
         )
         page = res.body_or_raise()
         return int(page["total"]), list(page["items"])

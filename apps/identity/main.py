@@ -37,7 +37,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.sidecar = sidecar
     app.state.store = store
-    app.state.service = IdentityService(store, settings, SidecarOrders(sidecar), entra)
+    app.state.service = IdentityService(
+        store, settings, SidecarOrders(sidecar, app.state.context_key), entra
+    )
     await app.state.service.key_ring()  # the first key exists before the first sign-in
     await app.state.service.bootstrap_admin(
         settings.bootstrap_admin_email, await sidecar.secret(ADMIN_PASSWORD_SECRET)

@@ -1,14 +1,17 @@
 """Routes of the orders app (reached only through Dapr service invocation).
 
-`user_id` in queries comes from the storefront, which sets it from the verified token
-(never from the shopper); `email` is what a guest typed.
+`user_id` in queries names whose orders to show; it must be the user of the gateway's
+signed context (or the context must be staff): a user id nobody vouched for sees nothing
+(404). `email` is what a guest typed.
 """
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.contracts.errors import NotFound
+from apps.contracts.identity import Role
 from apps.contracts.orders import (
     CancelRequest,
     Order,
@@ -19,6 +22,7 @@ from apps.contracts.orders import (
     TransitionRequest,
 )
 from apps.orders.service import Access, OrdersService, PlaceOrder, RebuildReport
+from apps.platform.context import CONTEXT_HEADER, verify_context
 from apps.platform.http import app_state
 from apps.platform.params import Limit, Page
 from apps.platform.subscriptions import dispatch
@@ -27,7 +31,26 @@ router = APIRouter(tags=["orders"])
 
 
 Service = Annotated[OrdersService, Depends(app_state("service"))]
-UserId = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+UserIdParam = Annotated[
+    str | None, Query(alias="user_id", max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+]
+
+
+async def vouched_user_id(
+    request: Request,
+    user_id: UserIdParam = None,
+    context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None,
+) -> str | None:
+    """The `user_id` asked for, if the signed context is that user or staff."""
+    if user_id is None:
+        return None
+    who = verify_context(context, await request.app.state.context_key.get())
+    if who.user_id == user_id or who.role.at_least(Role.STAFF):
+        return user_id
+    raise NotFound("Order not found")
+
+
+UserId = Annotated[str | None, Depends(vouched_user_id)]
 Email = Annotated[str | None, Query(max_length=254)]
 
 

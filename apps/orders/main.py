@@ -20,6 +20,7 @@ from apps.orders.adapters import (
 from apps.orders.api import on_order_events, on_payment_events, router
 from apps.orders.service import OrdersService
 from apps.orders.settings import get_settings
+from apps.platform.context import ContextKey
 from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
@@ -44,6 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await actors.register_actor(OrderActor)
     app.state.sidecar = sidecar
+    app.state.context_key = ContextKey(sidecar)
     app.state.store = store
     app.state.service = OrdersService(
         DaprOrderActors(sidecar), StateSequences(store), StateOrderViews(store)

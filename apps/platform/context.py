@@ -9,10 +9,13 @@ import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apps.contracts.errors import ErrorCode, Unauthorized
+from apps.contracts.errors import DomainError, ErrorCode, Unauthorized
 from apps.contracts.identity import ANONYMOUS, Principal, Role
+
+if TYPE_CHECKING:
+    from apps.platform.dapr import Sidecar
 
 CONTEXT_HEADER = "X-SC-Context"
 CONTEXT_SECRET = "gateway-context-key"
@@ -108,3 +111,23 @@ class AppTokenMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class ContextKey:
+    """The gateway-context key from the secret store, read on first use (the sidecar may
+    come up after the app) and kept."""
+
+    def __init__(self, sidecar: "Sidecar", name: str = CONTEXT_SECRET) -> None:
+        self.sidecar = sidecar
+        self.name = name
+        self.value: str | None = None
+
+    async def get(self) -> str:
+        if self.value is None:
+            try:
+                self.value = await self.sidecar.secret(self.name)
+            except RuntimeError as exc:
+                raise DomainError(
+                    "The gateway is starting; try again", code=ErrorCode.SERVICE_UNAVAILABLE
+                ) from exc
+        return self.value

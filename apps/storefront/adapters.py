@@ -10,7 +10,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from apps.contracts.errors import DomainError, ErrorCode
 from apps.contracts.identity import ANONYMOUS
 from apps.platform.context import CONTEXT_HEADER, sign_context
 from apps.platform.dapr import InvokeResult, Sidecar, forwarded_headers
@@ -60,23 +59,3 @@ def to_response(request: Request, result: InvokeResult) -> Response:
     if isinstance(error, dict) and not error.get("request_id"):
         error["request_id"] = request_id_of(request)
     return JSONResponse(body, status_code=result.status, headers=headers)
-
-
-class ContextKey:
-    """The gateway-context signing key from the secret store, read on first use (the
-    sidecar may come up after the app) and kept."""
-
-    def __init__(self, sidecar: Sidecar, name: str) -> None:
-        self.sidecar = sidecar
-        self.name = name
-        self.value: str | None = None
-
-    async def get(self) -> str:
-        if self.value is None:
-            try:
-                self.value = await self.sidecar.secret(self.name)
-            except RuntimeError as exc:
-                raise DomainError(
-                    "The gateway is starting; try again", code=ErrorCode.SERVICE_UNAVAILABLE
-                ) from exc
-        return self.value

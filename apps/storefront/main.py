@@ -7,13 +7,12 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 
 from apps.contracts.names import AppId, Component
-from apps.platform.context import CONTEXT_SECRET
+from apps.platform.context import CONTEXT_SECRET, ContextKey
 from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
 from apps.platform.state import JsonStateStore
-from apps.storefront.adapters import ContextKey
 from apps.storefront.api import router
 from apps.storefront.auth import TokenVerifier
 from apps.storefront.cart_api import router as cart_router

@@ -277,6 +277,12 @@ def test_internal_identity_trusts_only_the_signed_context(cluster: Cluster) -> N
     with cluster.client("storefront") as api:  # a client's own context header is ignored
         r = api.get("/api/users/me", headers={"X-SC-Context": f"{forged}.AAAA"})
         assert r.status_code == 401
+    with cluster.invoker("orders") as orders:  # orders lists a user's orders only for them
+        assert orders.get("/orders", params={"user_id": user_id}).status_code == 404
+        forged_call = orders.get(
+            "/orders", params={"user_id": user_id}, headers={"X-SC-Context": f"{forged}.AAAA"}
+        )
+        assert forged_call.status_code == 401
 
 
 def test_signed_in_checkout_earns_rewards(cluster: Cluster, issuer: TokenIssuer) -> None:
