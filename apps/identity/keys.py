@@ -27,7 +27,14 @@ class KeyRing(BaseModel):
 
     @property
     def current(self) -> SigningKey:
+        """The newest key (published; it signs once `signing` says so)."""
         return self.keys[-1]
+
+    def signing(self, now: datetime, activation: timedelta) -> SigningKey:
+        """The key that signs now: the newest one published at least `activation` ago (so
+        every gateway can have fetched it), else the one before; a lone key signs at once."""
+        ready = [k for k in self.keys if now - k.created_at >= activation]
+        return ready[-1] if ready else self.keys[0]
 
 
 def new_key(now: datetime) -> SigningKey:
@@ -65,6 +72,8 @@ def jwks(ring: KeyRing) -> dict[str, Any]:
     return {"keys": out}
 
 
-def sign(ring: KeyRing, claims: dict[str, Any]) -> str:
-    key = ring.current
+def sign(
+    ring: KeyRing, claims: dict[str, Any], now: datetime, activation: timedelta = timedelta(0)
+) -> str:
+    key = ring.signing(now, activation)
     return jwt.encode(claims, key.private_pem, algorithm="RS256", headers={"kid": key.kid})

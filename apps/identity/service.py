@@ -295,7 +295,8 @@ class IdentityService:
             "jti": uuid.uuid4().hex,
             "sid": family_id,
         }
-        token = keys.sign(await self.key_ring(), claims)
+        activation = timedelta(seconds=self.settings.key_activation_seconds)
+        token = keys.sign(await self.key_ring(), claims, now, activation)
         return TokenPair(
             access_token=token,
             expires_in=ttl,

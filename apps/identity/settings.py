@@ -16,6 +16,12 @@ class IdentitySettings(AppSettings):
     key_rotation_days: int = Field(
         30, ge=1, le=365, description="a new signing key after this; the previous one is kept"
     )
+    key_activation_seconds: int = Field(
+        60,
+        ge=0,
+        le=3600,
+        description="a new key is published this long before it signs (gateways fetch it)",
+    )
     keys_kept: int = Field(2, ge=2, le=10, description="signing keys published in the JWKS")
     key_cache_seconds: float = Field(30, ge=0, le=3600, description="replicas reload the keys")
     # Microsoft Entra ID (external identity): tokens exchanged at POST /auth/entra.

@@ -30,7 +30,9 @@ class TokenVerifier:
         self.leeway = leeway_seconds
         # Keys are cached; an unknown `kid` (a rotated key) triggers one refetch per JWKS.
         self.clients = [
-            jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5) for url in jwks_urls
+            # A short refetch cooldown: a rotated-in key is found within seconds.
+            jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5, cooldown_duration=5)
+            for url in jwks_urls
         ]
 
     def _signing_key(self, token: str) -> jwt.PyJWK:

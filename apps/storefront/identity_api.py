@@ -124,6 +124,12 @@ async def guest(request: Request) -> Response:
     return response
 
 
+@router.get("/auth/jwks", tags=["auth"])
+async def jwks(request: Request) -> Response:
+    """The public keys access tokens are signed with (the current one and the previous)."""
+    return await _to(request, ".well-known/jwks.json")
+
+
 @router.get("/auth/me", response_model=UserProfile, tags=["auth"])
 async def auth_me(request: Request, who: Customer) -> Response:
     """The signed-in user (401 without a valid token)."""

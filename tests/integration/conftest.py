@@ -93,6 +93,7 @@ def cluster(
             "IDENTITY_ENTRA_ISSUER": ENTRA_ISSUER,
             "IDENTITY_ENTRA_AUDIENCE": ENTRA_AUDIENCE,
             "IDENTITY_ENTRA_JWKS_URL": entra_keys[1],
+            "IDENTITY_KEY_ACTIVATION_SECONDS": "3",
         },
     }
     started = False

@@ -41,7 +41,12 @@ def test_a_new_user_signs_up_signs_in_keeps_a_profile_and_signs_out(cluster: Clu
         pair = _login(api, email.strip().upper())  # emails are normalised
         auth = _bearer(pair)
         assert pair["token_type"] == "Bearer" and pair["expires_in"] == 900
-        claims = jwt.decode(pair["access_token"], options={"verify_signature": False})
+        published = api.get("/api/auth/jwks").json()["keys"]
+        kid = jwt.get_unverified_header(pair["access_token"])["kid"]
+        key = jwt.PyJWK(next(k for k in published if k["kid"] == kid))
+        claims = jwt.decode(
+            pair["access_token"], key.key, algorithms=["RS256"], audience="smartcommerce-api"
+        )
         assert claims["role"] == "customer" and claims["iss"] == "smartcommerce-identity"
 
         me = api.get("/api/users/me", headers=auth).json()
@@ -324,3 +329,32 @@ def test_signed_in_checkout_earns_rewards(cluster: Cluster, issuer: TokenIssuer)
         assert board["order_count"] == 1
         assert board["recent_orders"][0]["order_id"] == order_id
         assert api.get("/api/cart", headers=auth).json()["items"] == []
+
+
+def test_key_rotation_keeps_earlier_tokens_valid(cluster: Cluster, issuer: TokenIssuer) -> None:
+    with cluster.client("storefront") as api:
+        email = _signup(api)
+        before = _login(api, email)
+        admin = issuer.headers(factories.ref("a"), "admin")
+        assert api.post("/api/admin/keys/rotate", headers=_bearer(before)).status_code == 403
+        rotated = api.post("/api/admin/keys/rotate", headers=admin)
+        assert rotated.status_code == 200, rotated.text
+        old_kid = jwt.get_unverified_header(before["access_token"])["kid"]
+        new_kid = rotated.json()["kid"]
+        assert new_kid != old_kid
+        assert {old_kid, new_kid} <= {k["kid"] for k in api.get("/api/auth/jwks").json()["keys"]}
+
+        def signed_with_the_new_key() -> dict[str, Any]:
+            pair = _login(api, email)  # published first, signing a few seconds later
+            assert jwt.get_unverified_header(pair["access_token"])["kid"] == new_kid
+            return pair
+
+        after = eventually(signed_with_the_new_key, timeout=20, interval=1)
+
+        # The gateway has not seen the new key yet: it refetches the JWKS and accepts it.
+        def accepted() -> bool:
+            assert api.get("/api/users/me", headers=_bearer(after)).status_code == 200
+            return True
+
+        eventually(accepted, timeout=20, interval=1)
+        assert api.get("/api/users/me", headers=_bearer(before)).status_code == 200

@@ -114,12 +114,16 @@ def test_keys_rotate_on_schedule_and_old_tokens_still_verify() -> None:
     ring = keys.rotated(None, NOW, timedelta(days=30), keep=2)
     assert ring is not None and len(ring.keys) == 1
     assert keys.rotated(ring, NOW + timedelta(days=1), timedelta(days=30), keep=2) is None
-    token = keys.sign(ring, {"sub": "u", "aud": "a"})
+    token = keys.sign(ring, {"sub": "u", "aud": "a"}, NOW)
     later = keys.rotated(ring, NOW + timedelta(days=31), timedelta(days=30), keep=2)
     assert later is not None and len(later.keys) == 2 and later.current.kid != ring.current.kid
     published = {k["kid"]: k for k in keys.jwks(later)["keys"]}
     old = jwt.PyJWK(published[ring.current.kid])
     assert jwt.decode(token, old.key, algorithms=["RS256"], audience="a")["sub"] == "u"
+    # published first, signing only after the activation delay
+    just = NOW + timedelta(days=31)
+    assert later.signing(just, timedelta(minutes=1)).kid == ring.current.kid
+    assert later.signing(just + timedelta(minutes=1), timedelta(minutes=1)).kid == later.current.kid
     third = keys.rotated(later, NOW, timedelta(days=30), keep=2, force=True)
     assert third is not None and ring.current.kid not in {k.kid for k in third.keys}
 
