@@ -104,7 +104,7 @@ async def current_principal(request: Request) -> Principal:
     request.state.principal = principal
     settings = request.app.state.settings
     if settings.rate_limit_enabled and principal.user_id:
-        await request.app.state.limiter.hit(
+        request.app.state.limiter.hit_batched(
             f"user:{principal.user_id}", settings.rate_limit_user_per_minute, "requests"
         )
     return principal

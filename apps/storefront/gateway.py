@@ -1,6 +1,7 @@
 """The storefront's door policies: rate limits counted in a store every replica shares,
 security headers, request-size limits (413) and the client address behind the ingress."""
 
+import asyncio
 import json
 import math
 import time
@@ -35,15 +36,39 @@ def count_or_refuse(current: Any | None, limit: int) -> Any | None:
 
 class RateLimiter:
     """Fixed-window counters in the `ratelimit` state store (PostgreSQL, TTL'd rows): every
-    storefront replica counts in the same place. The store failing lets requests through
-    (logged): the limits protect the shop, they must not take it down."""
+    storefront replica counts in the same place.
 
-    def __init__(self, store: JsonStateStore, window_seconds: int = 60) -> None:
+    Two ways to count: `hit` writes through at once (compare-and-set; for the low-volume,
+    strict sign-in limits), `hit_batched` counts in memory against the shared total last seen
+    and `flush` (every `flush_seconds`, in the background) adds the local counts to the shared
+    ones and reads the totals back — so busy keys (one address, one user) do not serialise
+    every request on one row; across replicas a limit can be overshot by what they admit in
+    one flush interval. The store failing lets requests through (logged): the limits protect
+    the shop, they must not take it down."""
+
+    def __init__(
+        self, store: JsonStateStore, window_seconds: int = 60, flush_seconds: float = 0.5
+    ) -> None:
         self.store = store
         self.window = window_seconds
+        self.flush_seconds = flush_seconds
+        self.pending: dict[str, int] = {}  # row -> hits not yet added to the shared count
+        self.shared: dict[str, int] = {}  # row -> shared count as last read
+
+    def _row(self, key: str) -> tuple[str, int]:
+        start, retry_after = window_of(time.time(), self.window)
+        return f"rl:{key}:{start}", retry_after
+
+    def _refuse(self, what: str, retry_after: int, limit: int) -> TooManyRequests:
+        return TooManyRequests(
+            f"Too many {what}; try again in {retry_after} s",
+            retry_after=retry_after,
+            limit=limit,
+            window_seconds=self.window,
+        )
 
     async def hit(self, key: str, limit: int, what: str) -> None:
-        start, retry_after = window_of(time.time(), self.window)
+        row, retry_after = self._row(key)
         refused: list[bool] = []
 
         def decide(current: Any | None) -> Any | None:
@@ -52,19 +77,45 @@ class RateLimiter:
             return nxt
 
         try:
-            await self.store.compare_and_set(
-                f"rl:{key}:{start}", decide, ttl_seconds=self.window * 2
-            )
+            await self.store.compare_and_set(row, decide, ttl_seconds=self.window * 2)
         except Exception as exc:  # fail open
             log.warning("rate limit store unavailable", key=key, error=str(exc))
             return
         if refused and refused[0]:
-            raise TooManyRequests(
-                f"Too many {what}; try again in {retry_after} s",
-                retry_after=retry_after,
-                limit=limit,
-                window_seconds=self.window,
-            )
+            raise self._refuse(what, retry_after, limit)
+
+    def hit_batched(self, key: str, limit: int, what: str) -> None:
+        row, retry_after = self._row(key)
+        if self.shared.get(row, 0) + self.pending.get(row, 0) >= limit:
+            raise self._refuse(what, retry_after, limit)
+        self.pending[row] = self.pending.get(row, 0) + 1
+
+    async def flush(self) -> None:
+        """Add the local counts to the shared rows; remember the totals."""
+        current = self._row("")[0].rsplit(":", 1)[1]
+        for row in [r for r in self.shared if not r.endswith(f":{current}")]:
+            self.shared.pop(row, None)  # windows that ended
+        batch, self.pending = self.pending, {}
+        for row, hits in batch.items():
+            total: list[int] = []
+
+            def add(current_value: Any | None, hits: int = hits, total: list[int] = total) -> Any:
+                total[:] = [int((current_value or {}).get("count", 0)) + hits]
+                return {"count": total[0]}
+
+            try:
+                await self.store.compare_and_set(row, add, ttl_seconds=self.window * 2)
+            except Exception as exc:  # keep the hits for the next flush
+                log.warning("rate limit flush failed", row=row, error=str(exc))
+                self.pending[row] = self.pending.get(row, 0) + hits
+                continue
+            self.shared[row] = total[0]
+
+    async def run(self) -> None:
+        """The background flush loop (started by the app; cancelled at shutdown)."""
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            await self.flush()
 
 
 def client_ip(request: Request, trust_forwarded: bool) -> str:

@@ -1,5 +1,6 @@
 """storefront: the only app with external ingress; the public API in front of the others."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,9 +46,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.jwt_leeway_seconds,
     )
     app.state.limiter = RateLimiter(JsonStateStore(app.state.sidecar.http, Component.RATELIMIT))
+    flusher = asyncio.create_task(app.state.limiter.run())
     try:
         yield
     finally:
+        flusher.cancel()
         await app.state.sidecar.close()
 
 
@@ -56,7 +59,7 @@ async def limit_by_address(request: Request) -> None:
     settings: StorefrontSettings = request.app.state.settings
     if settings.rate_limit_enabled and request.url.path.startswith("/api/"):
         ip = client_ip(request, settings.trust_forwarded)
-        await request.app.state.limiter.hit(
+        request.app.state.limiter.hit_batched(
             f"ip:{ip}", settings.rate_limit_ip_per_minute, "requests from your address"
         )
 

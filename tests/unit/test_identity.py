@@ -146,3 +146,34 @@ def test_rate_limit_counter_and_windows() -> None:
     assert count_or_refuse({"count": 2}, 2) is None
     assert window_of(125.5, 60) == (120, 55)
     assert window_of(179.9, 60) == (120, 1)
+
+
+def test_batched_counting_adds_local_hits_to_the_shared_total() -> None:
+    import asyncio
+
+    from apps.contracts.errors import TooManyRequests
+    from apps.storefront.gateway import RateLimiter
+
+    class Store:  # the compare-and-set surface of JsonStateStore, in memory
+        def __init__(self) -> None:
+            self.rows: dict[str, object] = {}
+
+        async def compare_and_set(self, key, decide, attempts=20, ttl_seconds=None):  # type: ignore[no-untyped-def]
+            new = decide(self.rows.get(key))
+            if new is not None:
+                self.rows[key] = new
+            return new is not None
+
+    store = Store()
+    one, two = RateLimiter(store, 60), RateLimiter(store, 60)  # type: ignore[arg-type]
+    for _ in range(3):
+        one.hit_batched("ip:a", 5, "requests")
+    asyncio.run(one.flush())
+    two.hit_batched("ip:a", 5, "requests")
+    asyncio.run(two.flush())  # two now knows the shared 4
+    two.hit_batched("ip:a", 5, "requests")
+    with pytest.raises(TooManyRequests) as refused:
+        two.hit_batched("ip:a", 5, "requests")
+    assert refused.value.headers["Retry-After"].isdigit()
+    asyncio.run(two.flush())
+    assert list(store.rows.values()) == [{"count": 5}]
