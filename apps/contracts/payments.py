@@ -61,6 +61,7 @@ class Payment(BaseModel):
     currency: Currency
     refunded_amount: Amount = Decimal("0.00")
     failure_reason: str = ""
+    payment_method: str = Field(default="", description="the Stripe payment method id used")
     stripe_events: list[str] = Field(default_factory=list, description="webhook ids applied")
     created_at: datetime
     updated_at: datetime

@@ -160,29 +160,63 @@ def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     return f"t={t},v1={mac}"
 
 
+#: Stripe's test payment methods whose outcome local mode reproduces (stripe-mock accepts
+#: every card): these decline, these wait for an authentication that never comes.
+DECLINING_TEST_METHODS = frozenset(
+    {
+        "pm_card_chargeDeclined",
+        "pm_card_visa_chargeDeclined",
+        "pm_card_chargeDeclinedInsufficientFunds",
+        "pm_card_chargeDeclinedExpiredCard",
+        "pm_card_chargeDeclinedFraudulent",
+    }
+)
+UNAUTHENTICATED_TEST_METHODS = frozenset(
+    {"pm_card_authenticationRequired", "pm_card_threeDSecure2Required"}
+)
+
+
+def local_outcome(payment_method: str) -> str | None:
+    """The webhook Stripe would send for a test payment method (None: none comes)."""
+    if payment_method in UNAUTHENTICATED_TEST_METHODS:
+        return None
+    if payment_method in DECLINING_TEST_METHODS:
+        return "payment_intent.payment_failed"
+    return "payment_intent.succeeded"
+
+
 class LocalWebhookRelay:
-    """stripe-mock sends no webhooks: in local mode the app sends itself, through its own
-    webhook endpoint and signature check, the event Stripe would send for a successful
-    confirmation. Off in Azure (real Stripe sends real webhooks)."""
+    """stripe-mock sends no webhooks (and accepts every card): in local mode the app sends
+    itself, through its own webhook endpoint and signature check, the event Stripe would
+    send for the payment method used — success for `pm_card_visa`, a decline for Stripe's
+    declining test methods, nothing for those that need authentication (the saga then times
+    out). Off in Azure (real Stripe sends real webhooks)."""
 
     def __init__(self, sidecar: Sidecar, secret: str) -> None:
         self.sidecar = sidecar
         self.secret = secret
 
-    async def succeeded(self, intent_id: str, order_id: str, amount_minor: int) -> None:
+    async def settle(self, payment: Payment) -> None:
+        kind = local_outcome(payment.payment_method)
+        if kind is None:
+            return
+        intent: dict[str, Any] = {
+            "id": payment.payment_intent_id,
+            "object": "payment_intent",
+            "amount": domain.to_minor(payment.amount),
+            "status": "succeeded" if kind.endswith("succeeded") else "requires_payment_method",
+            "metadata": {"order_id": payment.order_id},
+        }
+        if kind.endswith("payment_failed"):
+            intent["last_payment_error"] = {
+                "code": "card_declined",
+                "message": "Your card was declined.",
+            }
         event = {
             "id": f"evt_local_{uuid.uuid4().hex}",
             "object": "event",
-            "type": "payment_intent.succeeded",
-            "data": {
-                "object": {
-                    "id": intent_id,
-                    "object": "payment_intent",
-                    "amount": amount_minor,
-                    "status": "succeeded",
-                    "metadata": {"order_id": order_id},
-                }
-            },
+            "type": kind,
+            "data": {"object": intent},
         }
         payload = json.dumps(event).encode()
         await self.sidecar.invoke(

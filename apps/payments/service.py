@@ -68,7 +68,7 @@ class WebhookRelay(Protocol):
     """Local mode only: stripe-mock sends no webhooks, so the app sends itself the signed
     event Stripe would send (through its real webhook endpoint)."""
 
-    async def succeeded(self, intent_id: str, order_id: str, amount_minor: int) -> None: ...
+    async def settle(self, payment: Payment) -> None: ...
 
 
 #: A cancelled order in these states had been paid: its payment is refunded.
@@ -117,6 +117,7 @@ class PaymentsService:
             status=PaymentStatus.PROCESSING,
             amount=cmd.amount,
             currency=cmd.currency,
+            payment_method=cmd.payment_method,
             created_at=now,
             updated_at=now,
         )
@@ -241,9 +242,7 @@ class PaymentsService:
     async def _relay_if_waiting(self, payment: Payment) -> None:
         """Local mode: have the success webhook sent (applying it twice changes nothing)."""
         if self.relay is not None and payment.status == PaymentStatus.PROCESSING:
-            await self.relay.succeeded(
-                payment.payment_intent_id, payment.order_id, domain.to_minor(payment.amount)
-            )
+            await self.relay.settle(payment)
 
     async def _apply(
         self, order_id: str, decide: Callable[[Payment], domain.Change], correlation_id: str

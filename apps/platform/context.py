@@ -94,23 +94,14 @@ class AppTokenMiddleware:
         if sent is not None and hmac.compare_digest(sent, self.token):
             await self.app(scope, receive, send)
             return
-        body = json.dumps(
-            {
-                "error": {
-                    "code": ErrorCode.UNAUTHORIZED.value,
-                    "message": "Only this app's Dapr sidecar may call it",
-                    "details": {},
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [(b"content-type", b"application/json")],
-            }
+        from fastapi import Request
+
+        from apps.platform.http import error_response
+
+        response = error_response(
+            Request(scope), 401, ErrorCode.UNAUTHORIZED, "Only this app's Dapr sidecar may call it"
         )
-        await send({"type": "http.response.body", "body": body})
+        await response(scope, receive, send)
 
 
 class ContextKey:

@@ -36,7 +36,11 @@ log = structlog.stdlib.get_logger("http")
 
 
 def request_id_of(request: Request) -> str:
-    return str(getattr(request.state, "request_id", "") or "")
+    """The request id the context middleware took or made (the caller's own header for
+    answers given before it runs, e.g. a 413 or a missing app token)."""
+    return str(
+        getattr(request.state, "request_id", "") or request.headers.get(REQUEST_ID_HEADER, "")
+    )
 
 
 def error_response(

@@ -2,7 +2,6 @@
 security headers, request-size limits (413) and the client address behind the ingress."""
 
 import asyncio
-import json
 import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -12,6 +11,7 @@ import structlog
 from fastapi import Request
 
 from apps.contracts.errors import ErrorCode, TooManyRequests
+from apps.platform.http import error_response
 from apps.platform.state import JsonStateStore
 
 log = structlog.stdlib.get_logger("storefront.gateway")
@@ -210,27 +210,16 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        request_id = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode()
-        body = json.dumps(
-            {
-                "error": {
-                    "code": ErrorCode.PAYLOAD_TOO_LARGE.value,
-                    "message": f"Request body larger than {self.max_bytes} bytes",
-                    "details": {"max_bytes": self.max_bytes},
-                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "request_id": request_id,
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        response = error_response(
+            Request(scope),
+            413,
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"Request body larger than {self.max_bytes} bytes",
+            {"max_bytes": self.max_bytes},
+            headers={"Connection": "close"},
         )
-        await send({"type": "http.response.body", "body": body})
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Any:
+    return {"type": "http.request", "body": b"", "more_body": False}

@@ -133,6 +133,26 @@ def test_local_mode_sends_itself_the_success_webhook(cluster: Cluster) -> None:
             timeout=20,
         )
         assert settled["version"] == 2
+        # Stripe's declining test card declines; one that needs authentication never settles.
+        declined = {
+            **body,
+            "order_id": factories.ref("o"),
+            "payment_method": "pm_card_chargeDeclined",
+        }
+        waiting = {
+            **body,
+            "order_id": factories.ref("o"),
+            "payment_method": "pm_card_authenticationRequired",
+        }
+        with cluster.client("payments-local") as app:
+            assert app.post("/payments", json=declined).status_code == 201
+            assert app.post("/payments", json=waiting).status_code == 201
+        failed = eventually(
+            lambda: (p := _get(cluster, declined["order_id"]))["status"] == "failed" and p,
+            timeout=20,
+        )
+        assert failed["failure_reason"] == "Your card was declined."
+        assert _get(cluster, waiting["order_id"])["status"] == "processing"
     finally:
         cluster.stop_app("payments-local")
         del cluster.apps["payments-local"]

@@ -93,3 +93,11 @@ def test_signature_round_trip_and_rejections() -> None:
     stale = sign(payload, "whsec_a", int(time.time()) - 3600)
     with pytest.raises(InvalidRequest):
         verify_webhook(payload, stale, "whsec_a", 300)
+
+
+def test_local_mode_reproduces_stripes_test_payment_methods() -> None:
+    from apps.payments.adapters import local_outcome
+
+    assert local_outcome("pm_card_visa") == "payment_intent.succeeded"
+    assert local_outcome("pm_card_chargeDeclined") == "payment_intent.payment_failed"
+    assert local_outcome("pm_card_authenticationRequired") is None
