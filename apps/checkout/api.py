@@ -20,8 +20,10 @@ from apps.contracts.checkout import (
     PaymentResult,
     PromoRedemption,
 )
+from apps.contracts.errors import Forbidden
 from apps.contracts.events import EventEnvelope, utcnow
 from apps.contracts.payments import PaymentEventData, PaymentStatus
+from apps.platform.context import CONTEXT_HEADER, verify_context
 from apps.platform.http import app_state
 from apps.platform.subscriptions import dispatch
 
@@ -55,8 +57,14 @@ async def start_checkout(
     request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None,
 ) -> CheckoutAccepted:
-    """Start the saga; the same Idempotency-Key answers the same order and starts nothing."""
+    """Start the saga; the same Idempotency-Key answers the same order and starts nothing.
+    An order in a user's name needs the gateway's signed context of that user."""
+    if body.user_id is not None:
+        who = verify_context(context, await request.app.state.context_key.get())
+        if who.user_id != body.user_id:
+            raise Forbidden("Orders are placed in the signed-in user's name only")
     order_id, started = await service.start(
         body.order, idempotency_key, request.state.correlation_id, body.user_id, body.cart_id
     )

@@ -22,6 +22,7 @@ from apps.checkout.rates import Rates
 from apps.checkout.service import CheckoutService
 from apps.checkout.settings import get_settings
 from apps.contracts.names import AppId, Component, Topic
+from apps.platform.context import ContextKey
 from apps.platform.dapr import Sidecar, SyncInvoker
 from apps.platform.health import health_router
 from apps.platform.http import install_common
@@ -51,6 +52,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
     app.state.worker_watch = WorkerWatch(runtime, settings.worker_stall_seconds)
     app.state.sidecar = sidecar
+    app.state.context_key = ContextKey(sidecar)
     app.state.service = CheckoutService(
         DaprSagaEngine(client),
         SidecarReaders(sidecar),

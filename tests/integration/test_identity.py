@@ -288,6 +288,13 @@ def test_internal_identity_trusts_only_the_signed_context(cluster: Cluster) -> N
             "/orders", params={"user_id": user_id}, headers={"X-SC-Context": f"{forged}.AAAA"}
         )
         assert forged_call.status_code == 401
+    with cluster.invoker("checkout") as checkout:  # nor order in someone else's name
+        start = {
+            "order": factories.checkout({"product_id": "p-x", "quantity": 1}),
+            "user_id": user_id,
+        }
+        r = checkout.post("/checkouts", json=start, headers={"Idempotency-Key": factories.ref("k")})
+        assert r.status_code == 403, r.text
 
 
 def test_signed_in_checkout_earns_rewards(cluster: Cluster, issuer: TokenIssuer) -> None:
