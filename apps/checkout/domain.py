@@ -6,6 +6,7 @@ refuses an order that has any)."""
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from apps.checkout.rates import Rates
 from apps.contracts.cart import PromoQuote, PromoTerms
@@ -32,6 +33,18 @@ class PromoCheck:
     code: str
     terms: PromoTerms | None
     limit_problem: str | None = None
+
+
+def cart_items(cart: dict[str, Any] | None) -> tuple[list[CheckoutItem], str | None]:
+    """What a cart snapshot (a CartActor `cart`) orders: its lines and its promo code."""
+    lines = (cart or {}).get("items") or []
+    items = [
+        CheckoutItem(
+            product_id=li["product_id"], variant_id=li["variant_id"], quantity=li["quantity"]
+        )
+        for li in lines
+    ]
+    return items, (cart or {}).get("promo_code")
 
 
 def item_weight(product: Product, default: Decimal) -> Decimal:

@@ -181,12 +181,13 @@ class CheckoutService:
                 "The shipping address is not valid",
                 errors=[e.model_dump() for e in checked.errors],
             )
-        billing = request.billing_address
-        if billing is not None and not self.rates.validate_address(billing).valid:
-            raise UnprocessableError(
-                "The billing address is not valid",
-                errors=[e.model_dump() for e in self.rates.validate_address(billing).errors],
-            )
+        if request.billing_address is not None:
+            billing = self.rates.validate_address(request.billing_address)
+            if not billing.valid:
+                raise UnprocessableError(
+                    "The billing address is not valid",
+                    errors=[e.model_dump() for e in billing.errors],
+                )
         order_id = order_id_for(idempotency_key, str(request.email))
         if request.items is None:
             await self._items(request, cart_id)  # 422 if there is nothing to order
@@ -225,13 +226,7 @@ class CheckoutService:
         if details.items is not None:
             return details.items, details.promo_code
         cart = await self.readers.get_cart(cart_id) if cart_id else None
-        lines = (cart or {}).get("items") or []
-        if not lines:
+        items, cart_promo = domain.cart_items(cart)
+        if not items:
             raise UnprocessableError("Your cart is empty", reason="empty_cart")
-        items = [
-            CheckoutItem(
-                product_id=li["product_id"], variant_id=li["variant_id"], quantity=li["quantity"]
-            )
-            for li in lines
-        ]
-        return items, details.promo_code or (cart or {}).get("promo_code")
+        return items, details.promo_code or cart_promo

@@ -39,7 +39,7 @@ from apps.checkout import domain
 from apps.checkout.promotions import PromotionBook
 from apps.checkout.rates import Rates
 from apps.contracts.catalog import Product
-from apps.contracts.checkout import CheckoutInput, CheckoutItem, PaymentResult, PricedOrder
+from apps.contracts.checkout import CheckoutInput, PaymentResult, PricedOrder
 from apps.contracts.errors import DomainError, ErrorCode
 from apps.contracts.events import EventEnvelope
 from apps.contracts.fraud import Decision
@@ -279,16 +279,10 @@ def price_order(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> dict[s
     items, promo_code = request.items, request.promo_code
     if items is None:
         cart = d.ports.get_cart(request.cart_id) if request.cart_id else None
-        lines = (cart or {}).get("items") or []
-        if not lines:
+        items, cart_promo = domain.cart_items(cart)
+        if not items:
             return {"ok": False, "error": {"code": "EMPTY_CART", "message": "Your cart is empty"}}
-        items = [
-            CheckoutItem(
-                product_id=li["product_id"], variant_id=li["variant_id"], quantity=li["quantity"]
-            )
-            for li in lines
-        ]
-        promo_code = promo_code or (cart or {}).get("promo_code")
+        promo_code = promo_code or cart_promo
     products = {}
     for item in items:
         product = d.ports.get_product(item.product_id)
@@ -411,19 +405,21 @@ def score_fraud(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> dict[s
 def transition(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Move the order (transition id `{instance}:{status}`: a retry is a no-op); a refused
     transition (the order moved on meanwhile) is a result."""
-    req = TransitionRequest(
-        to=payload["to"],
-        reason=payload["reason"],
-        transition_id=f"{payload['instance_id']}:{payload['to']}",
-        actor="checkout",
-    )
     try:
-        order = deps().ports.transition_order(payload["order_id"], req.model_dump(mode="json"))
+        order = _move(payload["order_id"], payload["instance_id"], payload["to"], payload["reason"])
     except DomainError as exc:
         if exc.code == ErrorCode.CONFLICT:
             return {"ok": False, "error": _error(exc)}
         raise
     return {"ok": True, "order": order.model_dump(mode="json")}
+
+
+def _move(order_id: str, instance_id: str, to: str, reason: str) -> Order:
+    """One order transition of this saga; its id `{instance}:{status}` makes a retry a no-op."""
+    req = TransitionRequest(
+        to=to, reason=reason, transition_id=f"{instance_id}:{to}", actor="checkout"
+    )
+    return deps().ports.transition_order(order_id, req.model_dump(mode="json"))
 
 
 def create_payment(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> dict[str, Any]:
@@ -452,11 +448,8 @@ def compensate(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> dict[st
     if payload.get("promo_code"):
         d.ports.release_promo(order_id, payload["promo_code"])
     to = payload.get("to") or OrderStatus.CANCELLED
-    req = TransitionRequest(
-        to=to, reason=reason, transition_id=f"{payload['instance_id']}:{to}", actor="checkout"
-    )
     try:
-        order = d.ports.transition_order(order_id, req.model_dump(mode="json"))
+        order = _move(order_id, payload["instance_id"], to, reason)
     except DomainError as exc:
         if exc.code != ErrorCode.CONFLICT:
             raise

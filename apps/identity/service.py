@@ -270,7 +270,7 @@ class IdentityService:
             family_id = uuid.uuid4().hex
             family = Family(family_id=family_id, user_id=user_id, created_at=now)
             await self.store.insert(f"family:{family_id}", family.model_dump(mode="json"))
-            await self._change(
+            user = await self._change(
                 user_id,
                 lambda u: u.model_copy(update={"families": [*u.families, family_id][-50:]}).touch(
                     now, last_login=now
@@ -302,7 +302,7 @@ class IdentityService:
             expires_in=ttl,
             refresh_token=refresh,
             refresh_expires_in=self.settings.refresh_token_days * 86400,
-            user=(await self._user(user_id)).profile,
+            user=user.profile,
         )
 
     # -- the account's own data --------------------------------------------------------------

@@ -31,6 +31,7 @@ from apps.contracts.payments import Payment, RefundRequest
 from apps.storefront.adapters import forward
 from apps.storefront.auth import Caller, Staff
 from apps.storefront.cart_api import session_of
+from apps.storefront.orders_api import owner_params
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 422, 503)
@@ -146,10 +147,9 @@ class StaffRefund(RefundRequest):
 
 async def _owned(request: Request, caller: Principal, body: PaymentOf) -> Response | None:
     """None when the caller may see the order; else the orders app's 404 to pass on."""
-    params: dict[str, Any] = {"email": body.email or ""}
-    if caller.signed_in:
-        params["user_id"] = caller.user_id
-    seen = await forward(request, AppId.ORDERS, f"orders/{body.order_id}", params=params)
+    seen = await forward(
+        request, AppId.ORDERS, f"orders/{body.order_id}", params=owner_params(caller, body.email)
+    )
     return None if seen.status_code == 200 else seen
 
 

@@ -37,7 +37,7 @@ Email = Annotated[str | None, Query(min_length=3, max_length=254)]
 Statuses = Annotated[list[OrderStatus] | None, Query(max_length=11)]
 
 
-def _who(caller: Principal, email: str | None) -> dict[str, Any]:
+def owner_params(caller: Principal, email: str | None) -> dict[str, Any]:
     """The owner check `orders` applies: the token's user, else the email given. Neither
     matches nothing (a 404), so an anonymous caller without an email sees no order."""
     params: dict[str, Any] = {}
@@ -67,7 +67,9 @@ async def get_order(
     order_id: OrderId, request: Request, caller: Caller, email: Email = None
 ) -> Response:
     """Your order when signed in; guests add the order's `email` (a wrong one is a 404)."""
-    return await forward(request, AppId.ORDERS, f"orders/{order_id}", params=_who(caller, email))
+    return await forward(
+        request, AppId.ORDERS, f"orders/{order_id}", params=owner_params(caller, email)
+    )
 
 
 @router.get("/orders/{order_id}/tracking", response_model=Tracking, tags=["orders"])
@@ -76,7 +78,7 @@ async def track_order(
 ) -> Response:
     """Where the order is, and each step it took (same access rule as the order)."""
     return await forward(
-        request, AppId.ORDERS, f"orders/{order_id}/tracking", params=_who(caller, email)
+        request, AppId.ORDERS, f"orders/{order_id}/tracking", params=owner_params(caller, email)
     )
 
 
