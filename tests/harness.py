@@ -442,6 +442,35 @@ class Cluster:
         )
         return out.stdout
 
+    def sql(self, query: str) -> str:
+        """`query` run by psql on the cluster's PostgreSQL (unaligned, tuples only): for
+        checking what the store really holds, never for writing behind Dapr's back."""
+        out = subprocess.run(
+            [
+                shutil.which("psql") or "/usr/bin/psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                self.env["SC_PG_PORT"],
+                "-U",
+                "smartcommerce",
+                "-d",
+                "smartcommerce",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                query,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PGPASSWORD": "smartcommerce-local"},
+        )
+        if out.returncode != 0:
+            raise HarnessError(f"psql failed: {out.stderr}")
+        return out.stdout.strip()
+
     def sidecar(self, app_id: str, timeout: float = 15) -> httpx.Client:
         """An HTTP client on `app_id`'s sidecar: call Dapr's APIs as that app would."""
         return httpx.Client(base_url=self.apps[app_id].dapr_url, timeout=timeout)

@@ -79,18 +79,35 @@ class BrowseService:
         #: Facets cost a pass over the catalog: cached per index version (any change to the
         #: index makes the old answers unreachable).
         self._facets: dict[tuple[object, ...], Facets] = {}
+        #: Products this instance wrote or removed while a reload was scanning: the scan may
+        #: have read them before the write, so the write stands and the next scan checks.
+        self._written_during_scan: set[str] | None = None
 
     # -- keeping the index current --------------------------------------------------------
     async def reload(self) -> int:
         """First call: build the index. Later calls: apply only documents whose ETag changed
-        since the last scan (and drop vanished products), so a refresh costs a scan of ETags,
-        not a re-parse of the catalog."""
+        since the last scan, so a refresh costs a scan of ETags, not a re-parse of the catalog.
+
+        The scan is complete or it raises (`JsonStateStore.scan`): a failed or partial scan
+        changes nothing and, on the first load, leaves the app not ready. A product leaves
+        the index by its tombstone (`deleted`) or by being absent from a complete scan,
+        never because a scan missed it; one written here while the scan ran keeps this
+        instance's write."""
         first = self.loaded_at is None
         index = CatalogIndex() if first else self.index
-        index.set_categories(await self.source.categories())
+        categories = await self.source.categories()
+        self._written_during_scan = written = set()
+        try:
+            docs = [doc async for doc in self.source.product_docs()]
+        finally:
+            self._written_during_scan = None
+        index.set_categories(categories)
         seen: set[str] = set()
-        async for doc in self.source.product_docs():
+        for doc in docs:
             seen.add(doc.id)
+            if doc.id in written:
+                self._etags.pop(f"p:{doc.id}", None)  # look again next time
+                continue
             if self._etags.get(f"p:{doc.id}") == doc.etag:
                 continue
             product = doc.load()
@@ -99,9 +116,16 @@ class BrowseService:
                 index.remove(doc.id)
             else:
                 index.upsert(product)
-        for vanished in set(index.entries) - seen:
+        for vanished in set(index.entries) - seen - written:
             index.remove(vanished)
             self._etags.pop(f"p:{vanished}", None)
+        if first:  # writes made during the first scan went to the index being replaced
+            for product_id in written:
+                entry = self.index.entries.get(product_id)
+                if entry is None:
+                    index.remove(product_id)
+                else:
+                    index.upsert(entry.product)
         now = datetime.now(UTC)
         async for stock in self.source.stock_docs():
             record = stock.load()
@@ -132,9 +156,13 @@ class BrowseService:
         self.index.set_rating(product_id, summary.average, summary.count)
 
     def product_written(self, product: Product) -> None:
+        if self._written_during_scan is not None:
+            self._written_during_scan.add(product.product_id)
         self.index.upsert(product)
 
     def product_removed(self, product_id: str) -> None:
+        if self._written_during_scan is not None:
+            self._written_during_scan.add(product_id)
         self.index.remove(product_id)
 
     def stock_written(self, records: list[StockRecord]) -> None:

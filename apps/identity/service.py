@@ -423,10 +423,9 @@ class IdentityService:
             clauses.append({"EQ": {"role": role.value}})
         found = [
             UserRecord.model_validate(v.value).profile
-            async for v in self.store.query(
-                {"AND": clauses}, sort=[{"key": "created_at", "order": "DESC"}]
-            )
+            for v in await self.store.scan({"AND": clauses}, "profile.user_id")
         ]
+        found.sort(key=lambda u: (u.created_at, u.user_id), reverse=True)
         start = (page - 1) * limit
         return UserPage(
             items=found[start : start + limit], total=len(found), page=page, limit=limit
@@ -466,14 +465,12 @@ class IdentityService:
         )
 
     async def audit_log(self, limit: int) -> list[AuditEntry]:
-        out: list[AuditEntry] = []
-        async for v in self.store.query(
-            {"EQ": {"kind": "audit"}}, sort=[{"key": "at", "order": "DESC"}]
-        ):
-            out.append(AuditEntry.model_validate(v.value))
-            if len(out) >= limit:
-                break
-        return out
+        entries = [
+            AuditEntry.model_validate(v.value)
+            for v in await self.store.scan({"EQ": {"kind": "audit"}}, "audit_id")
+        ]
+        entries.sort(key=lambda e: (e.at, e.audit_id), reverse=True)
+        return entries[:limit]
 
     # -- internals ---------------------------------------------------------------------------
     async def _close(self, user_id: str, actor: Principal, action: str) -> None:

@@ -99,22 +99,24 @@ class StateOrderViews:
             clauses.append({"EQ": {"user_id": user_id}})
         if statuses:
             clauses.append({"IN": {"status": [s.value for s in statuses]}})
-        sort = [{"key": "created_at", "order": "DESC"}]
         # Dapr's query language wants two or more entries under AND.
         filter_ = clauses[0] if len(clauses) == 1 else {"AND": clauses}
-        return [
+        found = [
             OrderSummary.model_validate(doc.value)
-            async for doc in self.store.query(filter_, sort=sort)
+            for doc in await self.store.scan(filter_, "order_id")
         ]
+        found.sort(key=lambda o: o.order_id, reverse=True)
+        found.sort(key=lambda o: o.created_at, reverse=True)  # stable: ties by id
+        return found
 
     async def by_number(self, order_number: str) -> OrderSummary | None:
         query = {"AND": [{"EQ": {"kind": VIEW_KIND}}, {"EQ": {"order_number": order_number}}]}
-        async for doc in self.store.query(query, page_size=2):
+        for doc in await self.store.scan(query, "order_id"):
             return OrderSummary.model_validate(doc.value)
         return None
 
     async def ids(self) -> list[str]:
         return [
             str(doc.value["order_id"])
-            async for doc in self.store.query({"EQ": {"kind": VIEW_KIND}})
+            for doc in await self.store.scan({"EQ": {"kind": VIEW_KIND}}, "order_id")
         ]

@@ -20,6 +20,7 @@ from apps.contracts.events import EventEnvelope
 from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
 from apps.platform.settings import AppSettings
 from apps.platform.telemetry import inject_trace_headers
+from apps.platform.urls import segment
 
 log = structlog.stdlib.get_logger("dapr")
 
@@ -124,7 +125,7 @@ class Sidecar:
     ) -> InvokeResult:
         """Call an actor method through the Dapr HTTP actor API with plain JSON (what a
         service in any language does); daprd's own failures come back as 503."""
-        url = f"/v1.0/actors/{actor_type}/{actor_id}/method/{method}"
+        url = actor_url(actor_type, actor_id, method)
         try:
             resp = await self.http.put(
                 url,
@@ -138,7 +139,8 @@ class Sidecar:
 
     async def secret(self, name: str) -> str:
         """One value from the app's secret store (Key Vault in Azure, a local file here)."""
-        resp = await self.http.get(f"/v1.0/secrets/{self.settings.secret_store}/{name}")
+        store = segment(self.settings.secret_store)
+        resp = await self.http.get(f"/v1.0/secrets/{store}/{segment(name)}")
         if resp.status_code != 200:
             raise RuntimeError(f"secret {name!r} unavailable ({resp.status_code}): {resp.text}")
         return str(resp.json()[name])
@@ -208,7 +210,7 @@ class SyncInvoker:
         self, actor_type: str, actor_id: str, method: str, payload: Any = None
     ) -> InvokeResult:
         """The sidecar's HTTP actor API with plain JSON (as `Sidecar.invoke_actor`)."""
-        url = f"/v1.0/actors/{actor_type}/{actor_id}/method/{method}"
+        url = actor_url(actor_type, actor_id, method)
         try:
             resp = self.http.put(
                 url,
@@ -236,6 +238,11 @@ class SyncInvoker:
                 f"publish to {topic} failed ({resp.status_code}): {resp.text[:200]}",
                 code=ErrorCode.SERVICE_UNAVAILABLE,
             )
+
+
+def actor_url(actor_type: str, actor_id: str, method: str) -> str:
+    """The sidecar's actor API path for one method call, every part encoded."""
+    return f"/v1.0/actors/{segment(actor_type)}/{segment(actor_id)}/method/{segment(method)}"
 
 
 def _result(app_id: str, resp: httpx.Response) -> InvokeResult:

@@ -10,14 +10,20 @@ base64-encoded; over HTTP a JSON value is stored as JSONB, readable in psql and 
 through the state query API (which the catalog's read model uses to load its documents).
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from apps.platform.urls import segment
+
 FIRST_WRITE = {"concurrency": "first-write", "consistency": "strong"}
 CONFLICT_MARKERS = ("etag", "no item was updated")
+SCAN_PAGE_SIZE = 1000
+#: Documents of the previous page asked for again, so each page starts with one seen.
+SCAN_OVERLAP = 20
+SCAN_ATTEMPTS = 5
 
 
 class EtagMismatch(Exception):
@@ -26,6 +32,10 @@ class EtagMismatch(Exception):
 
 class StateError(RuntimeError):
     """The sidecar or the store failed (not a conflict)."""
+
+
+class IncompleteScan(StateError):
+    """A scan could not prove it saw every matching document exactly once."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ class JsonStateStore:
         self.base = f"/v1.0/state/{store_name}"
 
     async def get(self, key: str) -> Versioned | None:
-        resp = await self.http.get(f"{self.base}/{key}", params={"consistency": "strong"})
+        resp = await self.http.get(f"{self.base}/{segment(key)}", params={"consistency": "strong"})
         if resp.status_code == 204 or not resp.content:
             return None
         _raise_for(resp, key)
@@ -107,7 +117,7 @@ class JsonStateStore:
 
     async def delete(self, key: str, etag: str) -> None:
         resp = await self.http.delete(
-            f"{self.base}/{key}",
+            f"{self.base}/{segment(key)}",
             headers={"If-Match": etag},
             params={"concurrency": "first-write", "consistency": "strong"},
         )
@@ -135,31 +145,83 @@ class JsonStateStore:
         resp = await self.http.post(f"{self.base}/transaction", json={"operations": operations})
         _raise_for(resp, ",".join(op.key for op in ops))
 
-    async def query(
+    async def scan(
         self,
         filter_: dict[str, Any],
-        page_size: int = 1000,
-        sort: list[dict[str, str]] | None = None,
-    ) -> AsyncIterator[Versioned]:
-        """Every document matching `filter_`, with its ETag (state query API, paginated),
-        in `sort` order if given (e.g. `[{"key": "created_at", "order": "DESC"}]`)."""
-        token: str | None = None
+        order_by: str,
+        page_size: int = SCAN_PAGE_SIZE,
+        overlap: int = SCAN_OVERLAP,
+    ) -> list[Versioned]:
+        """Every document matching `filter_`, each exactly once, in the store's order of
+        `order_by`: a field (dotted path) present in every matching document and unique.
+
+        The query API pages by offset, and PostgreSQL answers an unsorted query in no fixed
+        order, so an unsorted scan skips and repeats documents once rows have been updated;
+        hence a scan is always sorted by a unique field. Offsets still shift when documents
+        are written while the scan runs, so each page after the first is asked for with the
+        last `overlap` documents of the one before and must contain the last document taken
+        (the frontier): then every document that existed for the whole scan is taken once,
+        and one inserted during the scan is taken if it sorts after the frontier. A page
+        that lost the frontier (it was deleted, or more documents than `overlap` were
+        deleted before it) starts the scan again, up to `SCAN_ATTEMPTS` times. Anything
+        else that is off (a sort value missing or shared by two documents, the frontier lost
+        every time) raises `IncompleteScan`: never a silently partial set."""
+        if page_size < 2 or not 1 <= overlap < page_size:
+            raise ValueError("scan: need page_size >= 2 and 1 <= overlap < page_size")
+        for _ in range(SCAN_ATTEMPTS):
+            found = await self._scan_once(filter_, order_by, page_size, overlap)
+            if found is not None:
+                return found
+        raise IncompleteScan(
+            f"scan of {filter_} by {order_by}: lost its place {SCAN_ATTEMPTS} times "
+            "(documents deleted faster than it pages)"
+        )
+
+    async def _scan_once(
+        self, filter_: dict[str, Any], order_by: str, page_size: int, overlap: int
+    ) -> list[Versioned] | None:
+        """One pass of `scan`; None if it lost its frontier."""
+        taken: list[Versioned] = []
+        keys: set[str] = set()
+        values: set[Any] = set()
+        offset, frontier = 0, None
         while True:
-            page: dict[str, Any] = {"limit": page_size}
-            if token:
-                page["token"] = token
-            body: dict[str, Any] = {"filter": filter_, "page": page}
-            if sort:
-                body["sort"] = sort
-            resp = await self.http.post(f"/v1.0-alpha1/state/{self.store}/query", json=body)
-            _raise_for(resp, "query")
-            body = resp.json() if resp.content else {}
-            results = body.get("results") or []
-            for item in results:
-                yield Versioned(item.get("data"), item.get("etag", ""))
-            token = body.get("token")
-            if not results or not token or len(results) < page_size:
-                return
+            limit = page_size if frontier is None else page_size + overlap
+            page = await self._query_page(filter_, order_by, offset, limit)
+            start = 0
+            if frontier is not None:
+                at = next((i for i, (key, _) in enumerate(page) if key == frontier), None)
+                if at is None:
+                    return None
+                start = at + 1
+            for key, doc in page[start:]:
+                value = _field(doc.value, order_by)
+                if value is None or not isinstance(value, str | int | float):
+                    raise IncompleteScan(f"scan by {order_by}: {key} has no usable value")
+                if key in keys or value in values:
+                    raise IncompleteScan(f"scan by {order_by}: {value!r} is not unique ({key})")
+                keys.add(key)
+                values.add(value)
+                taken.append(doc)
+            if len(page) < limit:
+                return taken
+            frontier = page[-1][0]
+            offset += len(page) - overlap
+
+    async def _query_page(
+        self, filter_: dict[str, Any], order_by: str, offset: int, limit: int
+    ) -> list[tuple[str, Versioned]]:
+        page: dict[str, Any] = {"limit": limit}
+        if offset:
+            page["token"] = str(offset)  # the PostgreSQL store's token is the row offset
+        body = {"filter": filter_, "sort": [{"key": order_by, "order": "ASC"}], "page": page}
+        resp = await self.http.post(f"/v1.0-alpha1/state/{self.store}/query", json=body)
+        _raise_for(resp, "query")
+        answer = resp.json() if resp.content else {}
+        return [
+            (str(item.get("key", "")), Versioned(item.get("data"), item.get("etag", "")))
+            for item in answer.get("results") or []
+        ]
 
     async def _save(self, items: list[dict[str, Any]], what: str) -> None:
         resp = await self.http.post(self.base, json=items)
@@ -173,3 +235,12 @@ def _item(key: str, value: Any, etag: str | None, ttl_seconds: int | None) -> di
     if ttl_seconds is not None:
         item["metadata"] = {"ttlInSeconds": str(ttl_seconds)}
     return item
+
+
+def _field(value: Any, path: str) -> Any:
+    """The value at a dotted path of a JSON document (None where absent)."""
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value

@@ -19,7 +19,7 @@ def category_doc(category: Category) -> dict[str, Any]:
 
 async def categories_with_etags(store: JsonStateStore) -> dict[str, tuple[Category, str]]:
     found = {}
-    async for doc in store.query({"EQ": {"kind": "category"}}):
+    for doc in await store.scan({"EQ": {"kind": "category"}}, "category.slug"):
         category = Category.model_validate(doc.value["category"])
         found[category.slug] = (category, doc.etag)
     return found

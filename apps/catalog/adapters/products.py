@@ -191,12 +191,12 @@ class OutboxSweeper:
     async def sweep(self) -> int:
         cutoff = utcnow() - self.grace
         relayed = 0
-        async for doc in self.store.query({"EQ": {"kind": "outbox"}}):
+        for doc in await self.store.scan({"EQ": {"kind": "outbox"}}, "key"):
             if datetime.fromisoformat(doc.value["created_at"]) < cutoff:
                 await self.batches.relay(doc.value["key"])
                 relayed += 1
         pending = {"AND": [{"EQ": {"kind": "product"}}, {"EQ": {"outbox_state": "pending"}}]}
-        async for doc in self.store.query(pending):
+        for doc in await self.store.scan(pending, "product.product_id"):
             product = doc.value["product"]
             if datetime.fromisoformat(product["updated_at"]) < cutoff:
                 await self.products.relay_product(product["product_id"])

@@ -22,7 +22,7 @@ class DaprIndexSource:
         self.store = store
 
     async def product_docs(self) -> AsyncIterator[SourceDoc[Product]]:
-        async for doc in self.store.query({"EQ": {"kind": "product"}}):
+        for doc in await self.store.scan({"EQ": {"kind": "product"}}, "product.product_id"):
             raw = doc.value
             yield SourceDoc(
                 raw["product"]["product_id"],
@@ -33,7 +33,7 @@ class DaprIndexSource:
             )
 
     async def stock_docs(self) -> AsyncIterator[SourceDoc[StockRecord]]:
-        async for doc in self.store.query({"EQ": {"kind": "stock"}}):
+        for doc in await self.store.scan({"EQ": {"kind": "stock"}}, "sku"):
             raw = doc.value
             yield SourceDoc(raw["sku"], doc.etag, lambda raw=raw: StockRecord.model_validate(raw))
 

@@ -112,13 +112,14 @@ class DaprReviewRepository:
 
     async def _find(self, filter_: dict[str, Any]) -> list[Review]:
         return [
-            Review.model_validate(doc.value["review"]) async for doc in self.store.query(filter_)
+            Review.model_validate(doc.value["review"])
+            for doc in await self.store.scan(filter_, "review.review_id")
         ]
 
     async def all_stats(self) -> dict[str, RatingSummary]:
         return {
             doc.value["product_id"]: RatingSummary.model_validate(doc.value["summary"])
-            async for doc in self.store.query({"EQ": {"kind": "review-stats"}})
+            for doc in await self.store.scan({"EQ": {"kind": "review-stats"}}, "product_id")
         }
 
 
