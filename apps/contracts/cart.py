@@ -13,9 +13,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from apps.contracts.catalog import Id, Sku
+from apps.contracts.email import Email
 from apps.contracts.events import EventPayload
 from apps.contracts.money import Amount, Currency
 from apps.contracts.names import Topic
@@ -276,7 +277,7 @@ class PromoQuoteRequest(BaseModel):
     subtotal: Amount
     currency: Currency = "USD"
     user_id: Id | None = None
-    email: EmailStr | None = Field(
+    email: Email | None = Field(
         default=None, description="the shopper, to check the code's per-customer limit"
     )
 

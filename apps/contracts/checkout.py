@@ -5,10 +5,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from apps.contracts.cart import PromoCode, PromoQuote
 from apps.contracts.catalog import Id
+from apps.contracts.email import Email
 from apps.contracts.money import Amount, Currency
 from apps.contracts.orders import Address, OrderLine, Totals
 from apps.contracts.payments import PaymentMethodId, PaymentStatus
@@ -33,7 +34,7 @@ class CheckoutDetails(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: EmailStr
+    email: Email
     items: Annotated[list[CheckoutItem], Field(min_length=1, max_length=100)] | None = Field(
         default=None, description="the shopper's cart (session or signed-in user) if absent"
     )
@@ -136,7 +137,7 @@ class PromoRedemption(BaseModel):
 
     order_id: Id
     code: PromoCode
-    email: EmailStr
+    email: Email
 
 
 class PaymentResult(BaseModel):

@@ -3,7 +3,9 @@
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from apps.contracts.email import Email
 
 
 class FraudContext(BaseModel):
@@ -22,7 +24,7 @@ class FraudContext(BaseModel):
     orders_last_24h: int = Field(ge=0, le=10_000, description="earlier orders of the account")
     orders_last_7d: int = Field(ge=0, le=10_000)
     avg_order_amount: float = Field(ge=0, le=1_000_000, description="0 for a first order")
-    email: EmailStr
+    email: Email
     shipping_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
     billing_country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
     hour: int = Field(ge=0, le=23, description="local hour of the checkout")

@@ -7,8 +7,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from apps.contracts.email import Email
 from apps.contracts.money import Amount
 from apps.contracts.orders import Address
 
@@ -50,7 +51,10 @@ ANONYMOUS = Principal()
 #: 13-19 digits, optionally grouped by spaces or dashes: what a card number looks like.
 CARD_NUMBER = re.compile(r"(?:\d[ -]?){12,18}\d")
 Name = Annotated[str, Field(min_length=1, max_length=120)]
-Password = Annotated[str, Field(min_length=1, max_length=256)]
+#: Passwords are taken exactly as typed (never stripped), wherever they are sent.
+Password = Annotated[
+    str, StringConstraints(strip_whitespace=False), Field(min_length=1, max_length=256)
+]
 
 
 def looks_like_card_number(value: str) -> bool:
@@ -60,7 +64,7 @@ def looks_like_card_number(value: str) -> bool:
 class SignupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: EmailStr
+    email: Email
     name: Name
     password: Password = Field(description="10+ characters with a letter and a digit")
 
@@ -68,7 +72,7 @@ class SignupRequest(BaseModel):
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    email: EmailStr
+    email: Email
     password: Password
 
 
@@ -113,7 +117,7 @@ class UserProfile(BaseModel):
     """What a user sees of themselves (no password hash, no token data)."""
 
     user_id: str
-    email: EmailStr
+    email: Email
     name: str
     role: Role
     phone: str = ""

@@ -9,9 +9,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from apps.contracts.catalog import Id, Sku
+from apps.contracts.email import Email
 from apps.contracts.events import EventPayload
 from apps.contracts.money import Amount, Currency
 from apps.contracts.names import Topic
@@ -74,7 +75,7 @@ class CreateOrder(BaseModel):
 
     order_id: Id
     order_number: Annotated[str, Field(pattern=r"^SC-\d{4}-\d{6,}$")]
-    email: EmailStr
+    email: Email
     user_id: Id | None = None
     items: Annotated[list[OrderLine], Field(min_length=1, max_length=200)]
     totals: Totals
@@ -115,7 +116,7 @@ class Order(BaseModel):
 
     order_id: str
     order_number: str
-    email: EmailStr
+    email: Email
     user_id: str | None = None
     status: OrderStatus
     items: list[OrderLine]
@@ -139,7 +140,7 @@ class OrderSummary(BaseModel):
     order_id: str
     order_number: str
     user_id: str | None = None
-    email: EmailStr
+    email: Email
     status: OrderStatus
     totals: Totals
     items: list[OrderLine]
@@ -178,7 +179,7 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: Annotated[str, Field(max_length=500)] = ""
-    email: EmailStr | None = None
+    email: Email | None = None
 
 
 class ActorError(BaseModel):
@@ -206,7 +207,7 @@ class OrderEventData(EventPayload):
 
     order_id: str
     order_number: str
-    email: EmailStr
+    email: Email
     user_id: str | None
     status: OrderStatus
     previous_status: OrderStatus | None

@@ -6,9 +6,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from apps.contracts.catalog import Id
+from apps.contracts.email import Email
 from apps.contracts.events import EventPayload
 from apps.contracts.money import Amount, Currency
 from apps.contracts.names import Topic
@@ -37,7 +38,7 @@ class CreatePayment(BaseModel):
     amount: Amount = Field(gt=Decimal("0"))
     currency: Currency = "USD"
     payment_method: PaymentMethodId
-    email: EmailStr
+    email: Email
 
 
 class CancelRequest(BaseModel):

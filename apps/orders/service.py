@@ -4,9 +4,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from apps.contracts.catalog import Id
+from apps.contracts.email import Email
 from apps.contracts.errors import Conflict, DomainError, ErrorCode, InvalidRequest, NotFound
 from apps.contracts.events import EventEnvelope
 from apps.contracts.orders import (
@@ -42,7 +43,7 @@ class PlaceOrder(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_id: Id
-    email: EmailStr
+    email: Email
     user_id: Id | None = None
     items: list[OrderLine] = Field(min_length=1, max_length=200)
     totals: Totals

@@ -5,6 +5,7 @@ and admin routes, cross-user access, rewards from a paid order, the signed gatew
 
 import base64
 import json
+import re
 import time
 from typing import Any
 
@@ -365,3 +366,85 @@ def test_key_rotation_keeps_earlier_tokens_valid(cluster: Cluster, issuer: Token
 
         eventually(accepted, timeout=20, interval=1)
         assert api.get("/api/users/me", headers=_bearer(before)).status_code == 200
+
+
+ODD_LOCAL_PARTS = [
+    "john+shop",
+    "a?b",
+    "a#b",
+    "a/b",
+    "a%b",
+    "a&b",
+    '"a;b"',
+    '"john q. public"',
+    "jürgen.müller",
+    "%2Fadmin",
+    "a+b%20c",
+]
+
+
+def test_emails_with_url_characters_sign_up_sign_in_change_password_and_close(
+    cluster: Cluster,
+) -> None:
+    """Every key and id reaches the sidecar percent-encoded: `+` is not a space, `?` and `#`
+    do not end the key, `/` and `%` do not change the route."""
+    with cluster.client("storefront") as api:
+        for local in ODD_LOCAL_PARTS:
+            tag = factories.ref("odd").split("-")[1][:6]
+            quoted = local.startswith('"')
+            email = f'{local[:-1]} {tag}"@example.com' if quoted else f"{local}.{tag}@example.com"
+            _signup(api, email=email)
+            pair = _login(api, email)
+            me = api.get("/api/users/me", headers=_bearer(pair)).json()
+            assert me["email"] == email.lower(), email
+            new_password = "Another-secret-42"
+            r = api.put(
+                "/api/users/me/password",
+                json={"current_password": PASSWORD, "new_password": new_password},
+                headers=_bearer(pair),
+            )
+            assert r.status_code == 204, (email, r.text)
+            assert (
+                api.post("/api/auth/login", json={"email": email, "password": PASSWORD}).status_code
+                == 401
+            )
+            fresh = _login(api, email, new_password)
+            assert api.delete("/api/users/me", headers=_bearer(fresh)).status_code == 204
+            gone = api.post("/api/auth/login", json={"email": email, "password": new_password})
+            assert gone.status_code == 401, email
+            _signup(api, email=email)  # the address is free again
+
+
+def test_passwords_are_taken_exactly_as_typed(cluster: Cluster) -> None:
+    spaced = "  Spaced-password-7  "
+    with cluster.client("storefront") as api:
+        email = factories.email()
+        r = api.post("/api/auth/signup", json={"email": email, "name": "S", "password": spaced})
+        assert r.status_code == 201, r.text
+        assert (
+            api.post(
+                "/api/auth/login", json={"email": email, "password": spaced.strip()}
+            ).status_code
+            == 401
+        )
+        pair = _login(api, email, spaced)
+        r = api.put(
+            "/api/users/me/password",
+            json={"current_password": spaced, "new_password": " Trailing-space-9 "},
+            headers=_bearer(pair),
+        )
+        assert r.status_code == 204, r.text
+        _login(api, email, " Trailing-space-9 ")
+
+
+def test_special_use_domains_are_refused_as_the_schema_says(cluster: Cluster) -> None:
+    with cluster.client("storefront") as api:
+        schema = api.get("/openapi.json").json()["components"]["schemas"]["SignupRequest"]
+        pattern = schema["properties"]["email"]["pattern"]
+        for refused in ("x@y.test", "x@printer.local", "x@Y.INVALID"):
+            assert not re.match(pattern, refused)
+            r = api.post(
+                "/api/auth/signup", json={"email": refused, "name": "T", "password": PASSWORD}
+            )
+            assert r.status_code == 400 and "special-use" in r.text, r.text
+        assert re.match(pattern, "x@test.example.com")
