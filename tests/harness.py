@@ -78,6 +78,7 @@ def tail(path: Path, lines: int = 40) -> str:
 class AppSpec:
     app_id: str
     command: list[str]
+    read_buffer_kb: int | None = None
 
 
 @dataclass
@@ -204,7 +205,10 @@ class Cluster:
 
     def app_specs(self) -> dict[str, AppSpec]:
         run_file = yaml.safe_load((ROOT / "dapr.yaml").read_text())
-        return {a["appID"]: AppSpec(a["appID"], list(a["command"])) for a in run_file["apps"]}
+        return {
+            a["appID"]: AppSpec(a["appID"], list(a["command"]), a.get("daprHTTPReadBufferSize"))
+            for a in run_file["apps"]
+        }
 
     def start_app(
         self,
@@ -266,6 +270,8 @@ class Cluster:
             "--log-level",
             "info",
         ]
+        if proc.spec.read_buffer_kb:
+            daprd_cmd += ["--read-buffer-size", f"{proc.spec.read_buffer_kb}Ki"]
         app_cmd = list(proc.spec.command)
         app_cmd[app_cmd.index("--port") + 1] = str(proc.app_port)
         app_cmd[app_cmd.index("--host") + 1] = "127.0.0.1"

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from actors.cart import logic
 from actors.cart.actor import CartActor
+from actors.serializer import SERIALIZERS
 from apps.cart.adapters import CartActorHost
 from apps.cart.settings import get_settings
 from apps.contracts.names import AppId, Component
@@ -42,7 +43,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds)
         )
     )
-    await actors.register_actor(CartActor)
+    await actors.register_actor(CartActor, **SERIALIZERS)
     app.state.sidecar = sidecar
     app.state.store = JsonStateStore(sidecar.http, settings.state_store)  # readiness check
     try:

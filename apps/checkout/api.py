@@ -30,7 +30,9 @@ from apps.platform.subscriptions import dispatch
 router = APIRouter(tags=["checkout"])
 
 Service = Annotated[CheckoutService, Depends(app_state("service"))]
-CartId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]
+CartId = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+]
 
 
 class StartCheckout(BaseModel):

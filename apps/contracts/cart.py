@@ -13,12 +13,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from apps.contracts.catalog import Id, Sku
 from apps.contracts.email import Email
 from apps.contracts.events import EventPayload
-from apps.contracts.money import Amount, Currency
+from apps.contracts.money import Amount, Currency, decimal_text
 from apps.contracts.names import Topic
 
 CART_ID_PATTERN = r"^(guest|user)-[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$"
@@ -32,7 +32,11 @@ OpId = Annotated[
     ),
 ]
 PromoCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")]
-TaxRate = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)]
+TaxRate = Annotated[
+    Decimal,
+    Field(ge=0, le=1, max_digits=6, decimal_places=4),
+    WithJsonSchema({"type": "string", "pattern": r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"}),
+]
 
 
 class CartOwner(StrEnum):
@@ -159,7 +163,7 @@ class PromoTerms(BaseModel):
     code: str
     description: str = ""
     kind: PromoKind
-    value: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2)]
+    value: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2), decimal_text(12, 2)]
     min_subtotal: Amount = Decimal("0.00")
     starts_at: datetime | None = None
     ends_at: datetime | None = None

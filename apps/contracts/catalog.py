@@ -5,11 +5,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PlainSerializer, WithJsonSchema
 
 from apps.contracts.events import EventPayload
-from apps.contracts.money import Price
+from apps.contracts.money import Price, decimal_text
 from apps.contracts.names import Topic
+from apps.contracts.schema import StrippedInput
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
@@ -23,6 +24,7 @@ SignedAmount = Annotated[
     Decimal,
     Field(max_digits=14, decimal_places=2),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+    decimal_text(12, 2, "an amount of money, may be negative", signed=True),
 ]
 
 
@@ -184,21 +186,35 @@ class SortField(StrEnum):
     RELEVANCE = "relevance"
 
 
+FILTER_PRICE = WithJsonSchema({"type": "number", "minimum": 0, "maximum": 10_000_000})
+
+
 class ListFilters(BaseModel):
     """The `filters` JSON of `GET /api/products` and `/search` (seed 004 vocabulary)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    brand: Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=50)] = Field(
+    # Bounded so that any filter the schema allows fits in a URL (escaped, < 32 KB).
+    brand: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=10)] = Field(
         default_factory=list
     )
-    price_min: Annotated[Decimal, Field(ge=0, le=10_000_000)] | None = None
-    price_max: Annotated[Decimal, Field(ge=0, le=10_000_000)] | None = None
+    price_min: Annotated[Decimal, Field(ge=0, le=10_000_000), FILTER_PRICE] | None = None
+    price_max: Annotated[Decimal, Field(ge=0, le=10_000_000), FILTER_PRICE] | None = None
     in_stock: bool | None = None
-    rating_min: Annotated[Decimal, Field(ge=0, le=5)] | None = None
+    rating_min: (
+        Annotated[
+            Decimal,
+            Field(ge=0, le=5),
+            WithJsonSchema({"type": "number", "minimum": 0, "maximum": 5}),
+        ]
+        | None
+    ) = None
     attributes: Annotated[
-        dict[Annotated[str, Field(max_length=60)], list[Annotated[str, Field(max_length=200)]]],
-        Field(max_length=20),
+        dict[
+            Annotated[str, Field(max_length=30)],
+            Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=5)],
+        ],
+        Field(max_length=5),
     ] = Field(default_factory=dict)
 
 
@@ -249,10 +265,8 @@ ReviewTitle = Annotated[str, Field(min_length=1, max_length=120)]
 ReviewBody = Annotated[str, Field(min_length=1, max_length=5000)]
 
 
-class ReviewRequest(BaseModel):
+class ReviewRequest(StrippedInput):
     """`POST /api/products/{id}/reviews`: what the shopper writes."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     rating: Rating
     title: ReviewTitle
@@ -265,10 +279,8 @@ class ReviewCreate(ReviewRequest):
     user_id: Id
 
 
-class ReviewEditRequest(BaseModel):
+class ReviewEditRequest(StrippedInput):
     """`PUT /api/reviews/{id}`: the author's changes (back to moderation)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     rating: Rating | None = None
     title: ReviewTitle | None = None

@@ -13,6 +13,7 @@ from apps.contracts.email import Email
 from apps.contracts.money import Amount, Currency
 from apps.contracts.orders import Address, OrderLine, Totals
 from apps.contracts.payments import PaymentMethodId, PaymentStatus
+from apps.contracts.schema import StrippedInput
 
 
 class ShippingMethod(StrEnum):
@@ -29,10 +30,8 @@ class CheckoutItem(BaseModel):
     quantity: int = Field(ge=1, le=100)
 
 
-class CheckoutDetails(BaseModel):
+class CheckoutDetails(StrippedInput):
     """What `POST /api/checkout/validate` prices (and an order request adds payment to)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     email: Email
     items: Annotated[list[CheckoutItem], Field(min_length=1, max_length=100)] | None = Field(
@@ -103,11 +102,9 @@ class CheckoutQuote(BaseModel):
     problems: list[Problem] = Field(default_factory=list)
 
 
-class AddressInput(BaseModel):
+class AddressInput(StrippedInput):
     """`POST /api/addresses/validate`: fields as the shopper typed them (checked per country;
     problems come back per field, not as a 422)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Annotated[str, Field(max_length=300)] = ""
     line1: Annotated[str, Field(max_length=300)] = ""

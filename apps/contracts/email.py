@@ -23,9 +23,9 @@ SPECIAL_USE = sorted(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 #: No domain equal to or under a special-use name (written without inline flags, so any
 #: JSON Schema regex engine reads it the same).
 EMAIL_PATTERN = (
-    "^(?![\\s\\S]*@(?:[^@]*\\.)?(?:"
+    "^(?![^\\u0000]*@(?:[^@]*\\.)?(?:"
     + "|".join(_either_case(d) for d in SPECIAL_USE)
-    + ")\\.?\\s*$)[\\s\\S]*@[\\s\\S]*$"
+    + ")\\.?\\s*$)[^\\u0000]*@[^\\u0000]*$"
 )
 
 

@@ -3,17 +3,16 @@
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from apps.contracts.email import Email
+from apps.contracts.schema import StrippedInput
 
 
-class FraudContext(BaseModel):
+class FraudContext(StrippedInput):
     """`POST /score` on the fraud app (invoked through Dapr by checkout).
 
     Missing or absurd values are refused (422), never guessed."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     amount: Annotated[float, Field(gt=0, le=1_000_000, description="order total")]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from apps.contracts.email import Email
 from apps.contracts.money import Amount
 from apps.contracts.orders import Address
+from apps.contracts.schema import StrippedInput
 
 
 class Role(StrEnum):
@@ -55,23 +56,32 @@ Name = Annotated[str, Field(min_length=1, max_length=120)]
 Password = Annotated[
     str, StringConstraints(strip_whitespace=False), Field(min_length=1, max_length=256)
 ]
+#: A password being chosen: 10 to 256 characters with a letter and a digit (the schema says
+#: so; identity also refuses well-known passwords and the email's own name, with a 422).
+NewPassword = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False),
+    Field(
+        min_length=10,
+        max_length=256,
+        pattern=r"^[^\u0000]*(?:[A-Za-z][^\u0000]*[0-9]|[0-9][^\u0000]*[A-Za-z])[^\u0000]*$",
+        description="10+ characters with a letter and a digit; not a well-known password "
+        "and not the email's name",
+    ),
+]
 
 
 def looks_like_card_number(value: str) -> bool:
     return bool(CARD_NUMBER.search(value))
 
 
-class SignupRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class SignupRequest(StrippedInput):
     email: Email
     name: Name
-    password: Password = Field(description="10+ characters with a letter and a digit")
+    password: NewPassword
 
 
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class LoginRequest(StrippedInput):
     email: Email
     password: Password
 
@@ -131,9 +141,7 @@ class UserProfile(BaseModel):
     last_login: datetime | None = None
 
 
-class ProfileUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class ProfileUpdate(StrippedInput):
     name: Name | None = None
     phone: Annotated[str, Field(max_length=30, pattern=r"^\+?[0-9 ().-]{0,20}$")] | None = None
     newsletter_opt_in: bool | None = None
@@ -143,7 +151,7 @@ class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class TokenPair(BaseModel):
@@ -168,19 +176,17 @@ class SavedAddress(AddressIn):
     updated_at: datetime
 
 
-class PaymentMethodIn(BaseModel):
+class PaymentMethodIn(StrippedInput):
     """A saved payment method: the Stripe id only (never a card number: anything that
     looks like one is refused)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
     stripe_payment_method_id: Annotated[str, Field(pattern=r"^pm_[A-Za-z0-9_]{1,100}$")]
     type: Literal["credit_card", "debit_card", "wallet"] = "credit_card"
-    brand: Annotated[str, Field(max_length=30)] = ""
+    brand: Annotated[str, Field(max_length=30, pattern=r"^([A-Za-z][A-Za-z .&-]*)?$")] = ""
     last4: Annotated[str, Field(pattern=r"^\d{4}$")] | None = None
     exp_month: int | None = Field(default=None, ge=1, le=12)
     exp_year: int | None = Field(default=None, ge=2000, le=2100)
-    billing_address_id: Annotated[str, Field(max_length=64)] | None = None
+    billing_address_id: Annotated[str, Field(pattern=r"^addr-[0-9a-f]{12}$")] | None = None
     is_default: bool = False
 
     @field_validator("brand", "billing_address_id", "stripe_payment_method_id", mode="before")
@@ -205,7 +211,9 @@ class WishlistItem(BaseModel):
 class WishlistAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    product_id: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    ]
 
 
 class Dashboard(BaseModel):

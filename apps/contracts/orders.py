@@ -16,6 +16,7 @@ from apps.contracts.email import Email
 from apps.contracts.events import EventPayload
 from apps.contracts.money import Amount, Currency
 from apps.contracts.names import Topic
+from apps.contracts.schema import StrippedInput
 
 
 class OrderStatus(StrEnum):
@@ -32,9 +33,7 @@ class OrderStatus(StrEnum):
     PARTIALLY_REFUNDED = "partially_refunded"
 
 
-class Address(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class Address(StrippedInput):
     name: Annotated[str, Field(min_length=1, max_length=120)]
     line1: Annotated[str, Field(min_length=1, max_length=200)]
     line2: Annotated[str, Field(max_length=200)] = ""
@@ -173,10 +172,8 @@ class Tracking(BaseModel):
     timeline: list[TrackingEntry]
 
 
-class CancelRequest(BaseModel):
+class CancelRequest(StrippedInput):
     """`POST /api/orders/{id}/cancel` (guests add the order's email)."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: Annotated[str, Field(max_length=500)] = ""
     email: Email | None = None

@@ -180,8 +180,10 @@ class IdentityService:
 
     async def login_entra(self, token: str) -> TokenPair:
         if self.entra is None:
+            # An option this deployment did not set: 501, never a server error.
             raise DomainError(
-                "Microsoft Entra ID sign-in is not configured", code=ErrorCode.SERVICE_UNAVAILABLE
+                "Microsoft Entra ID sign-in is not configured on this deployment",
+                code=ErrorCode.NOT_IMPLEMENTED,
             )
         claims = await self.entra.verify(token)
         oid = str(claims.get("oid") or claims["sub"])

@@ -10,6 +10,7 @@ from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 
 from actors.order.actor import OrderActor
+from actors.serializer import SERIALIZERS
 from apps.contracts.names import AppId, Component, Topic
 from apps.orders.adapters import (
     DaprOrderActors,
@@ -43,7 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds)
         )
     )
-    await actors.register_actor(OrderActor)
+    await actors.register_actor(OrderActor, **SERIALIZERS)
     app.state.sidecar = sidecar
     app.state.context_key = ContextKey(sidecar)
     app.state.store = store

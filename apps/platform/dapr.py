@@ -8,6 +8,8 @@
 """
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,16 +17,25 @@ import httpx
 import structlog
 from dapr.aio.clients import DaprClient
 
-from apps.contracts.errors import DomainError, ErrorCode
+from apps.contracts.errors import DomainError, ErrorCode, InvalidRequest
 from apps.contracts.events import EventEnvelope
-from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
+from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, safe_id
 from apps.platform.settings import AppSettings
 from apps.platform.telemetry import inject_trace_headers
 from apps.platform.urls import segment
 
 log = structlog.stdlib.get_logger("dapr")
 
-FORWARDED_HEADERS = (REQUEST_ID_HEADER, CORRELATION_ID_HEADER, "traceparent", "tracestate")
+TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
+#: W3C trace-context list members: printable ASCII, bounded (the spec's 32 members).
+TRACESTATE = re.compile(r"[\x20-\x7e]{1,512}")
+#: What a call carries on from the request that caused it, each only in a valid shape.
+FORWARDED_HEADERS: dict[str, Callable[[str], bool]] = {
+    REQUEST_ID_HEADER: lambda v: safe_id(v) is not None,
+    CORRELATION_ID_HEADER: lambda v: safe_id(v) is not None,
+    "traceparent": lambda v: TRACEPARENT.fullmatch(v) is not None,
+    "tracestate": lambda v: TRACESTATE.fullmatch(v) is not None,
+}
 
 
 @dataclass
@@ -98,7 +109,7 @@ class Sidecar:
         A sidecar that cannot reach the callee answers 500 with an `ERR_DIRECT_INVOKE`-style
         body; that is reported as 503 SERVICE_UNAVAILABLE in the standard error format.
         """
-        url = f"/v1.0/invoke/{app_id}/method/{path.lstrip('/')}"
+        url = invoke_url(app_id, path)
         try:
             resp = await self.http.request(
                 method,
@@ -199,7 +210,7 @@ class SyncInvoker:
         json_body: Any = None,
         headers: dict[str, str] | None = None,
     ) -> InvokeResult:
-        url = f"/v1.0/invoke/{app_id}/method/{path.lstrip('/')}"
+        url = invoke_url(app_id, path)
         try:
             resp = self.http.request(method, url, json=json_body, headers=headers or {})
         except httpx.HTTPError as exc:
@@ -240,6 +251,16 @@ class SyncInvoker:
             )
 
 
+def invoke_url(app_id: str, path: str) -> str:
+    """The sidecar's invoke path for a method path of `app_id`. Paths are built from ids
+    the routes validated; a `.` or `..` segment (which would climb out of the method
+    path) is refused here too, whatever the caller checked."""
+    method = path.lstrip("/")
+    if any(part in (".", "..") for part in method.split("?")[0].split("/")):
+        raise InvalidRequest("Invalid identifier in the request", path=method[:200])
+    return f"/v1.0/invoke/{segment(app_id)}/method/{method}"
+
+
 def actor_url(actor_type: str, actor_id: str, method: str) -> str:
     """The sidecar's actor API path for one method call, every part encoded."""
     return f"/v1.0/actors/{segment(actor_type)}/{segment(actor_id)}/method/{segment(method)}"
@@ -271,5 +292,5 @@ def _unavailable(app_id: str, message: str) -> InvokeResult:
 def forwarded_headers(incoming: Any) -> dict[str, str]:
     """Headers to carry from an incoming request into the calls it makes: request and
     correlation ids, and the current span's trace context (a child of the caller's)."""
-    headers = {h: incoming[h] for h in FORWARDED_HEADERS if h in incoming}
+    headers = {h: incoming[h] for h, ok in FORWARDED_HEADERS.items() if ok(incoming.get(h, ""))}
     return inject_trace_headers(headers)

@@ -5,6 +5,7 @@ exception — leaves as `{"error": {code, message, details, timestamp, request_i
 """
 
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -31,16 +32,31 @@ from apps.platform.telemetry import current_trace_id, tracer
 
 REQUEST_ID_HEADER = "X-Request-ID"
 CORRELATION_ID_HEADER = "X-Correlation-ID"
+#: A client's request or correlation id is taken only in this shape (else one is made):
+#: it goes into every log line, answer header, error body and call to another app.
+SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def safe_id(value: str | None) -> str | None:
+    """`value` if it is an id we can log and pass on as it is, else None."""
+    return value if value is not None and SAFE_ID.fullmatch(value) else None
+
+
+def new_request_id() -> str:
+    return f"req-{uuid.uuid4()}"
+
 
 log = structlog.stdlib.get_logger("http")
 
 
 def request_id_of(request: Request) -> str:
-    """The request id the context middleware took or made (the caller's own header for
-    answers given before it runs, e.g. a 413 or a missing app token)."""
-    return str(
-        getattr(request.state, "request_id", "") or request.headers.get(REQUEST_ID_HEADER, "")
-    )
+    """The request id the context middleware took or made; for answers given before it runs
+    (a 413, a missing app token) the caller's own id if it is safe, else a new one."""
+    found = getattr(request.state, "request_id", "")
+    if not found:
+        found = safe_id(request.headers.get(REQUEST_ID_HEADER)) or new_request_id()
+        request.state.request_id = found
+    return str(found)
 
 
 def error_response(
@@ -73,8 +89,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        rid = headers.get(REQUEST_ID_HEADER) or f"req-{uuid.uuid4()}"
-        cid = headers.get(CORRELATION_ID_HEADER) or rid
+        rid = safe_id(headers.get(REQUEST_ID_HEADER)) or new_request_id()
+        cid = safe_id(headers.get(CORRELATION_ID_HEADER)) or rid
         state = scope.setdefault("state", {})
         state["request_id"], state["correlation_id"] = rid, cid
         path = scope["path"]
@@ -149,7 +165,10 @@ def install_error_handlers(app: FastAPI, invalid_input_status: int = 400) -> Non
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = CODE_FOR_STATUS.get(exc.status_code, ErrorCode.INVALID_REQUEST)
         message = exc.detail if isinstance(exc.detail, str) else code.value.replace("_", " ")
-        return error_response(request, exc.status_code, code, message, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the resource, not one route's
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        return error_response(request, exc.status_code, code, message, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -157,6 +176,20 @@ def install_error_handlers(app: FastAPI, invalid_input_status: int = 400) -> Non
         return error_response(
             request, 500, ErrorCode.INTERNAL_SERVER_ERROR, "Unexpected server error"
         )
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """The methods of the resource at `path`: of the routes written for exactly that path if
+    there are any (`/api/checkout/promo`, not `/api/checkout/{order_id}`), else of the
+    templates it matches."""
+    matching = [
+        r for r in app.routes if getattr(r, "path_regex", None) and r.path_regex.match(path)
+    ]
+    literal = [r for r in matching if "{" not in getattr(r, "path", "{")]
+    methods: set[str] = set()
+    for route in literal or matching:
+        methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def app_state(name: str) -> Callable[[Request], Any]:

@@ -3,13 +3,13 @@ storefront in front of it), so both validate and document them alike."""
 
 from typing import Annotated, Literal
 
-from fastapi import Query
+from fastapi import Header, Query
 
 CategoryParam = Annotated[str | None, Query(max_length=120, pattern=r"^[a-z0-9-]+$")]
 FiltersParam = Annotated[
     str | None,
     Query(
-        max_length=4000,
+        max_length=16_000,
         description='JSON, e.g. {"brand": ["Aurora"], "price_max": 500, "in_stock": true, '
         '"attributes": {"color": ["Black"]}}',
     ),
@@ -19,3 +19,17 @@ Page = Annotated[int, Query(ge=1, le=10_000)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 SmallLimit = Annotated[int, Query(ge=1, le=50)]
 SortOrder = Annotated[Literal["asc", "desc"] | None, Query()]
+
+#: A client's key for making a change once: a retry with the same key (and the same
+#: request) answers the first result. Letters, digits and `._:-` only (it goes into logs,
+#: headers and ids), 8 to 200 of them.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._:-]{8,200}$",
+        description="Makes a retried request apply once (8-200 of A-Z a-z 0-9 . _ : -)",
+    ),
+]

@@ -74,7 +74,9 @@ class JsonStateStore:
         self.base = f"/v1.0/state/{store_name}"
 
     async def get(self, key: str) -> Versioned | None:
-        resp = await self.http.get(f"{self.base}/{segment(key)}", params={"consistency": "strong"})
+        resp = await self.http.get(
+            f"{self.base}/{segment(store_key(key))}", params={"consistency": "strong"}
+        )
         if resp.status_code == 204 or not resp.content:
             return None
         _raise_for(resp, key)
@@ -117,7 +119,7 @@ class JsonStateStore:
 
     async def delete(self, key: str, etag: str) -> None:
         resp = await self.http.delete(
-            f"{self.base}/{segment(key)}",
+            f"{self.base}/{segment(store_key(key))}",
             headers={"If-Match": etag},
             params={"concurrency": "first-write", "consistency": "strong"},
         )
@@ -126,13 +128,13 @@ class JsonStateStore:
     async def bulk_upsert(self, items: list[tuple[str, Any]]) -> None:
         """Unconditional writes of many keys in one call (not atomic): for bulk loads only."""
         if items:
-            await self._save([{"key": k, "value": v} for k, v in items], "bulk")
+            await self._save([{"key": store_key(k), "value": v} for k, v in items], "bulk")
 
     async def transact(self, ops: list[Upsert | Delete]) -> None:
         """All or nothing; any stale ETag aborts the whole transaction."""
         operations = []
         for op in ops:
-            request: dict[str, Any] = {"key": op.key}
+            request: dict[str, Any] = {"key": store_key(op.key)}
             if isinstance(op, Upsert):
                 request["value"] = op.value
             if op.etag is not None:
@@ -229,12 +231,22 @@ class JsonStateStore:
 
 
 def _item(key: str, value: Any, etag: str | None, ttl_seconds: int | None) -> dict[str, Any]:
-    item: dict[str, Any] = {"key": key, "value": value, "options": FIRST_WRITE}
+    item: dict[str, Any] = {"key": store_key(key), "value": value, "options": FIRST_WRITE}
     if etag is not None:
         item["etag"] = etag
     if ttl_seconds is not None:
         item["metadata"] = {"ttlInSeconds": str(ttl_seconds)}
     return item
+
+
+def store_key(key: str) -> str:
+    """The key as Dapr stores it. Dapr reserves `||` (it joins the app id and the key), so a
+    key holding `||` or `%` is stored with `%` and `|` percent-encoded; every other key is
+    stored as it is (so existing documents keep their keys). The two forms cannot collide:
+    only encoded keys contain `%`."""
+    if "%" not in key and "||" not in key:
+        return key
+    return key.replace("%", "%25").replace("|", "%7C")
 
 
 def _field(value: Any, path: str) -> Any:

@@ -23,7 +23,6 @@ from apps.contracts.catalog import (
     ReviewStatus,
     SortField,
 )
-from apps.contracts.errors import ErrorResponse
 from apps.contracts.inventory import ProductInventory, StockAdjustment, StockLevel
 from apps.contracts.names import AppId
 from apps.platform.params import (
@@ -37,10 +36,7 @@ from apps.platform.params import (
 )
 from apps.storefront.adapters import forward
 from apps.storefront.auth import Staff
-
-ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorResponse} for code in (400, 404, 409, 422, 503)
-}
+from apps.storefront.openapi import ERRORS
 
 router = APIRouter(prefix="/api", responses=ERRORS)
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]

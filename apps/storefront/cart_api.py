@@ -12,7 +12,7 @@ import secrets
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from apps.contracts.cart import (
@@ -22,27 +22,23 @@ from apps.contracts.cart import (
     PromoRequest,
     QuantityRequest,
 )
-from apps.contracts.errors import DomainError, ErrorCode, ErrorResponse
+from apps.contracts.errors import DomainError, ErrorCode
 from apps.contracts.identity import Principal
 from apps.contracts.names import ActorType
 from apps.platform.dapr import Sidecar
+from apps.platform.params import IdempotencyKey
 from apps.storefront.adapters import outgoing_headers
 from apps.storefront.auth import Caller, Customer
+from apps.storefront.openapi import ERRORS
 from apps.storefront.settings import StorefrontSettings
 
 SESSION_COOKIE = "sc_session"
 SESSION_HEADER = "X-Session-Id"
 SESSION_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404, 409, 422, 503)
-}
 router = APIRouter(prefix="/api/cart", tags=["cart"], responses=ERRORS)
 
 ItemId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^ci-[0-9a-f]{16}$")]
-IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=8, max_length=200)
-]
 
 
 def session_of(request: Request) -> str | None:
@@ -181,7 +177,7 @@ async def merge_cart(request: Request, customer: Customer, key: IdempotencyKey =
     if session is None:
         raise DomainError(
             f"No guest session to merge: send the {SESSION_HEADER} header or cookie",
-            code=ErrorCode.INVALID_REQUEST,
+            code=ErrorCode.UNPROCESSABLE_ENTITY,
         )
     payload = {"source_cart_id": f"guest-{session}", "op_id": _op(key)}
     response = await _call(request, target, "merge", payload)

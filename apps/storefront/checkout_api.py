@@ -7,7 +7,7 @@ session's (cookie `sc_session` / header `X-Session-Id`). The user id sent on is 
 from the verified token, never from the request body.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import Response
@@ -24,24 +24,19 @@ from apps.contracts.checkout import (
     FraudReview,
     OrderRequest,
 )
-from apps.contracts.errors import ErrorResponse
 from apps.contracts.identity import Principal
 from apps.contracts.names import AppId
 from apps.contracts.payments import Payment, RefundRequest
+from apps.platform.params import IdempotencyKey
 from apps.storefront.adapters import forward
 from apps.storefront.auth import Caller, Staff
 from apps.storefront.cart_api import session_of
+from apps.storefront.openapi import ERRORS
 from apps.storefront.orders_api import owner_params
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 422, 503)
-}
 router = APIRouter(prefix="/api", responses=ERRORS)
 OrderId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-]
-IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=8, max_length=200)
 ]
 
 
@@ -114,11 +109,30 @@ async def checkout_status(order_id: OrderId, request: Request) -> Response:
     return await forward(request, AppId.CHECKOUT, f"checkouts/{order_id}")
 
 
-@router.post("/payments/webhook", tags=["payments"])
-async def stripe_webhook(request: Request) -> Response:
+@router.post(
+    "/payments/webhook",
+    tags=["payments"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+            "description": "The Stripe event exactly as Stripe sent it (signed)",
+        }
+    },
+)
+async def stripe_webhook(
+    request: Request,
+    signature: Annotated[
+        str,
+        Header(
+            alias="Stripe-Signature",
+            pattern=r"^[\x21-\x7e]{1,2000}$",
+            description="Stripe's `t=…,v1=…` signature of the body (printable ASCII)",
+        ),
+    ],
+) -> Response:
     """Stripe's webhook, passed byte for byte to `payments`, which checks the
     `Stripe-Signature` (400 and nothing changes when it is missing, wrong or stale)."""
-    signature = request.headers.get("Stripe-Signature")
     return await forward(
         request,
         AppId.PAYMENTS,
@@ -127,7 +141,7 @@ async def stripe_webhook(request: Request) -> Response:
         content=await request.body(),
         extra_headers={
             "Content-Type": "application/json",
-            **({"Stripe-Signature": signature} if signature else {}),
+            "Stripe-Signature": signature,
         },
     )
 
@@ -137,12 +151,16 @@ class PaymentOf(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    order_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    order_id: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    ]
     email: Annotated[str, Field(max_length=254)] | None = None
 
 
 class StaffRefund(RefundRequest):
-    order_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    order_id: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    ]
 
 
 async def _owned(request: Request, caller: Principal, body: PaymentOf) -> Response | None:

@@ -2,6 +2,7 @@
 security headers, request-size limits (413) and the client address behind the ingress."""
 
 import asyncio
+import json
 import math
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -10,7 +11,7 @@ from typing import Any
 import structlog
 from fastapi import Request
 
-from apps.contracts.errors import ErrorCode, TooManyRequests
+from apps.contracts.errors import DomainError, ErrorCode, InvalidRequest, TooManyRequests
 from apps.platform.http import error_response
 from apps.platform.state import JsonStateStore
 
@@ -223,3 +224,39 @@ class BodyLimitMiddleware:
 
 async def _no_body() -> Any:
     return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+#: The longest request target (path and query) the gateway passes on; its sidecar reads
+#: request lines of up to 64 KB (`daprHTTPReadBufferSize`).
+MAX_TARGET_BYTES = 32 * 1024
+
+
+async def refuse_bad_targets_and_nul(request: Request) -> None:
+    """No text the gateway passes on may hold NUL (PostgreSQL cannot store it, logs and
+    headers cannot carry it): 400, as the OpenAPI document says (`forbid_nul`). A request
+    target longer than `MAX_TARGET_BYTES` is a 414."""
+    target = len(request.scope.get("raw_path", b"")) + len(request.scope.get("query_string", b""))
+    if target > MAX_TARGET_BYTES:
+        raise DomainError(
+            f"The request URL is longer than {MAX_TARGET_BYTES} bytes",
+            code=ErrorCode.URI_TOO_LONG,
+        )
+    if "%00" in request.url.query or "%00" in request.url.path:
+        raise InvalidRequest("NUL characters are not accepted")
+    if request.method in ("POST", "PUT", "PATCH") and b"\\u0000" in (body := await request.body()):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return  # not JSON: the route's own validation answers
+        if _holds_nul(parsed):
+            raise InvalidRequest("NUL characters are not accepted")

@@ -43,10 +43,8 @@ from apps.storefront.adapters import forward
 from apps.storefront.auth import Admin, Customer
 from apps.storefront.cart_api import session_of, set_session
 from apps.storefront.gateway import client_ip
+from apps.storefront.openapi import AUTH_REFUSED, ERRORS
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 422, 429, 503)
-}
 router = APIRouter(prefix="/api", responses=ERRORS)
 Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
@@ -82,14 +80,22 @@ async def signup(body: SignupRequest, request: Request) -> Response:
     return await _to(request, "auth/signup", "POST", body.model_dump(mode="json"))
 
 
-@router.post("/auth/login", response_model=TokenPair, tags=["auth"])
+@router.post("/auth/login", response_model=TokenPair, tags=["auth"], responses=AUTH_REFUSED)
 async def login(body: LoginRequest, request: Request) -> Response:
     """An RS256 access token (15 min) and a refresh token (rotating; 30 days)."""
     await _auth_limits(request, str(body.email))
     return await _to(request, "auth/login", "POST", body.model_dump(mode="json"))
 
 
-@router.post("/auth/entra", response_model=TokenPair, tags=["auth"])
+@router.post(
+    "/auth/entra",
+    response_model=TokenPair,
+    tags=["auth"],
+    responses={
+        **AUTH_REFUSED,
+        501: {"model": ErrorResponse, "description": "Entra ID sign-in is not configured"},
+    },
+)
 async def login_entra(body: ExternalLogin, request: Request) -> Response:
     """Exchange a Microsoft Entra ID token (issuer, audience and JWKS from configuration;
     app roles mapped to ours) for ours; the profile is created on first sign-in."""
@@ -97,7 +103,7 @@ async def login_entra(body: ExternalLogin, request: Request) -> Response:
     return await _to(request, "auth/entra", "POST", body.model_dump())
 
 
-@router.post("/auth/refresh", response_model=TokenPair, tags=["auth"])
+@router.post("/auth/refresh", response_model=TokenPair, tags=["auth"], responses=AUTH_REFUSED)
 async def refresh(body: RefreshRequest, request: Request) -> Response:
     """A new token pair; the refresh token sent is spent. Sending a spent one again revokes
     every session of that sign-in."""

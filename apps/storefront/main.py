@@ -23,8 +23,10 @@ from apps.storefront.gateway import (
     RateLimiter,
     SecurityHeadersMiddleware,
     client_ip,
+    refuse_bad_targets_and_nul,
 )
 from apps.storefront.identity_api import router as identity_router
+from apps.storefront.openapi import install_openapi
 from apps.storefront.orders_api import router as orders_router
 from apps.storefront.reviews_api import router as reviews_router
 from apps.storefront.settings import StorefrontSettings, get_settings
@@ -70,9 +72,10 @@ app = FastAPI(
     description="Public REST API of SmartCommerce (storefront gateway). Errors always have "
     "the shape `{error: {code, message, details, timestamp, request_id}}`.",
     lifespan=lifespan,
-    dependencies=[Depends(limit_by_address)],
+    dependencies=[Depends(limit_by_address), Depends(refuse_bad_targets_and_nul)],
 )
 install_common(app, internal=False)
+install_openapi(app)
 _boot = get_settings()
 app.add_middleware(SecurityHeadersMiddleware)
 app.add_middleware(BodyLimitMiddleware, max_bytes=_boot.max_body_bytes)

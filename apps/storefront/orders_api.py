@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from apps.contracts.errors import ErrorResponse
 from apps.contracts.identity import Principal
 from apps.contracts.names import AppId
 from apps.contracts.orders import (
@@ -24,10 +23,8 @@ from apps.contracts.orders import (
 from apps.platform.params import Limit, Page
 from apps.storefront.adapters import forward
 from apps.storefront.auth import Caller, Customer, Staff
+from apps.storefront.openapi import ERRORS
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 503)
-}
 router = APIRouter(prefix="/api", responses=ERRORS)
 
 OrderId = Annotated[

@@ -1,19 +1,16 @@
 """A signed-in customer's reviews: the author is the token's user, never the request's."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from apps.contracts.catalog import Review, ReviewEditRequest, ReviewRequest
-from apps.contracts.errors import ErrorResponse
 from apps.contracts.names import AppId
 from apps.storefront.adapters import forward
 from apps.storefront.auth import Customer
+from apps.storefront.openapi import ERRORS
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 401, 404, 409, 422, 503)
-}
 router = APIRouter(prefix="/api", tags=["reviews"], responses=ERRORS)
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 

@@ -30,7 +30,7 @@ var appEnv = {
 }
 
 var apps = [
-  { appId: 'storefront', external: true, minReplicas: 1, maxReplicas: 10, module: 'storefront' }
+  { appId: 'storefront', external: true, minReplicas: 1, maxReplicas: 10, module: 'storefront', httpReadBufferSize: 64 }
   { appId: 'catalog', external: false, minReplicas: 1, maxReplicas: 10, module: 'catalog' }
   { appId: 'cart', external: false, minReplicas: 1, maxReplicas: 10, module: 'cart' }
   { appId: 'orders', external: false, minReplicas: 1, maxReplicas: 5, module: 'orders' }
@@ -59,6 +59,7 @@ resource containerApps 'Microsoft.App/containerApps@2024-03-01' = [for a in apps
         appProtocol: 'http'
         enableApiLogging: false
         logLevel: 'info'
+        httpReadBufferSize: a.?httpReadBufferSize ?? 4
       }
       registries: [ { server: registryServer, identity: identityId } ]
     }

@@ -225,6 +225,39 @@ def test_actor_api_with_plain_json(cluster: Cluster) -> None:
         assert got["cart"]["totals"]["subtotal"] == "1998.00"
 
 
+def test_strings_that_look_like_dates_or_durations_stay_strings(cluster: Cluster) -> None:
+    """The SDK's default serializer turned `1h` into a timedelta and `2024-01-01 …` into a
+    datetime, in messages and in state read back; the actors use plain JSON."""
+    pid = f"{uuid.uuid4().int % 10**9}h"  # a whole Dapr duration
+    p = _product(cluster, product_id=pid, name="2024-01-01 Anniversary Edition")
+    with _guest(cluster) as shopper:
+        added = shopper.post("/api/cart/items", json={"product_id": pid, "quantity": 1})
+        assert added.status_code == 200, added.text
+        line = added.json()["items"][0]
+        assert (line["product_id"], line["name"]) == (pid, p["name"])
+    cluster.restart_app("cart")  # state read back by a fresh actor instance
+    with cluster.sidecar("catalog") as dapr:
+        cart_id = f"guest-{uuid.uuid4().hex}"
+        url = f"/v1.0/actors/CartActor/{cart_id}/method"
+        assert dapr.put(f"{url}/add_item", json={"product_id": pid}).json()["ok"] is True
+        got = dapr.put(f"{url}/get").json()["cart"]["items"][0]
+        assert (got["product_id"], got["name"]) == (pid, p["name"])
+
+
+def test_actor_methods_take_the_argument_list_other_sdks_send(cluster: Cluster) -> None:
+    """The JavaScript and .NET proxies send `[payload]`: a one-element list is the payload."""
+    p = _product(cluster)
+    cart_id = f"guest-{uuid.uuid4().hex}"
+    with cluster.sidecar("catalog") as dapr:
+        url = f"/v1.0/actors/CartActor/{cart_id}/method"
+        added = dapr.put(f"{url}/add_item", json=[{"product_id": p["product_id"], "quantity": 2}])
+        assert added.json()["ok"] is True, added.text
+        assert dapr.put(f"{url}/get", json=[]).json()["cart"]["totals"]["subtotal"] == "1998.00"
+        two = dapr.put(f"{url}/add_item", json=[{"product_id": p["product_id"]}, {}])
+        assert two.json()["ok"] is False  # not one payload: refused, nothing changed
+        assert dapr.put(f"{url}/get").json()["cart"]["items"][0]["quantity"] == 2
+
+
 def test_idle_guest_cart_expires_by_reminder_and_is_announced(cluster: Cluster) -> None:
     p = _product(cluster)
     with _guest(cluster) as shopper:

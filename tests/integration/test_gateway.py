@@ -73,7 +73,7 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, Any], int, str]] = [
     (
         "POST",
         "/api/auth/signup",
-        {"json": {"email": "a@example.com", "name": "A", "password": "short"}},
+        {"json": {"email": "a@example.com", "name": "A", "password": "Password123"}},
         422,
         "UNPROCESSABLE_ENTITY",
     ),
@@ -143,3 +143,65 @@ def test_security_headers_and_cors(cluster: Cluster) -> None:
         evil = api.options("/api/orders", headers={**preflight, "Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in evil.headers
         assert "/api/auth/login" in api.get("/openapi.json").json()["paths"]
+
+
+def test_hostile_ids_and_headers_never_break_the_gateway(cluster: Cluster) -> None:
+    """A 64 KB request id, non-ASCII ids and trace headers: answered, never echoed or passed
+    on as they are, and the gateway keeps answering."""
+    with cluster.client("storefront") as api:
+        long_id = api.get("/api/users/me", headers={"X-Request-ID": "x" * 65_536})
+        assert long_id.status_code == 401
+        made = long_id.headers["X-Request-ID"]
+        assert made.startswith("req-") and long_id.json()["error"]["request_id"] == made
+        for name, value in [
+            ("X-Request-ID", b"r\xff"),
+            ("X-Correlation-ID", b"c\xe9"),
+            ("traceparent", b"00-\xe9"),
+            ("tracestate", b"a=\xe9"),
+        ]:
+            r = api.get("/api/products", headers=[(name.encode(), value)])
+            assert r.status_code == 200, (name, r.text)
+        good = api.get("/api/products/nope-1", headers={"X-Request-ID": "client:req-1"})
+        assert good.headers["X-Request-ID"] == "client:req-1"  # a well-formed id is kept
+        assert api.get("/health/live").status_code == 200
+
+
+def test_405_lists_every_method_of_the_resource(cluster: Cluster) -> None:
+    with cluster.client("storefront") as api:
+        r = api.request("PATCH", "/api/users/me")
+        assert r.status_code == 405
+        assert r.headers["Allow"] == "DELETE, GET, PUT"
+        promo = api.request("GET", "/api/checkout/promo")  # not /api/checkout/{order_id}
+        assert promo.status_code in (400, 404, 405)
+        assert api.request("DELETE", "/api/checkout/promo").headers["Allow"] == "POST"
+
+
+def test_nul_and_overlong_urls_are_refused_cleanly(cluster: Cluster) -> None:
+    with cluster.client("storefront") as api:
+        r = api.post(
+            "/api/addresses/validate",
+            content=b'{"name": "a\\u0000b"}',
+            headers={"Content-Type": "application/json"},
+        )
+        assert r.status_code == 400 and "NUL" in r.json()["error"]["message"]
+        assert api.get("/api/products", params={"category": "a\x00"}).status_code == 400
+        long = api.get("/api/products", params={"filters": "{" + " " * 40_000 + "}"})
+        assert long.status_code == 414 and long.json()["error"]["code"] == "URI_TOO_LONG"
+
+
+def test_text_is_measured_as_sent_and_its_schema_says_so(cluster: Cluster) -> None:
+    with cluster.client("storefront") as api:
+        too_long = api.post("/api/addresses/validate", json={"name": "  " + "a" * 299})
+        assert too_long.status_code == 400  # documented maxLength 300, as sent
+        blank = api.post(
+            "/api/auth/signup",
+            json={"email": factories.email(), "name": "   ", "password": PASSWORD},
+        )
+        assert blank.status_code == 400
+        schema = api.get("/openapi.json").json()
+        name = schema["components"]["schemas"]["SignupRequest"]["properties"]["name"]
+        assert name["minLength"] == 1 and "pattern" in name  # non-blank, as the server reads it
+        me = schema["paths"]["/api/users/me/preferences"]["put"]["responses"]
+        assert {"401", "429"} <= set(me) and "403" not in me
+        staff = schema["paths"]["/api/staff/products"]["post"]["responses"]
+        assert {"401", "403", "413"} <= set(staff)

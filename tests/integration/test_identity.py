@@ -106,10 +106,15 @@ def test_signup_and_login_refusals(cluster: Cluster) -> None:
             "/api/auth/signup", json={"email": email.upper(), "name": "X", "password": PASSWORD}
         )
         assert dup.status_code == 409 and dup.json()["error"]["code"] == "CONFLICT"
-        weak = api.post(
+        short = api.post(
             "/api/auth/signup", json={"email": factories.email(), "name": "X", "password": "short1"}
         )
-        assert weak.status_code == 422
+        assert short.status_code == 400  # the schema says 10+ with a letter and a digit
+        common = api.post(
+            "/api/auth/signup",
+            json={"email": factories.email(), "name": "X", "password": "Password123"},
+        )
+        assert common.status_code == 422
         wrong = api.post("/api/auth/login", json={"email": email, "password": "Wrong-password-1"})
         unknown = api.post(
             "/api/auth/login", json={"email": factories.email(), "password": PASSWORD}
@@ -380,6 +385,7 @@ ODD_LOCAL_PARTS = [
     "jürgen.müller",
     "%2Fadmin",
     "a+b%20c",
+    "a||b",
 ]
 
 
@@ -448,3 +454,18 @@ def test_special_use_domains_are_refused_as_the_schema_says(cluster: Cluster) ->
             )
             assert r.status_code == 400 and "special-use" in r.text, r.text
         assert re.match(pattern, "x@test.example.com")
+
+
+def test_entra_sign_in_not_configured_is_501_not_a_server_error(cluster: Cluster) -> None:
+    env = cluster.apps["identity"].env
+    configured = env["IDENTITY_ENTRA_ISSUER"]
+    cluster.stop_app("identity")
+    try:
+        cluster.start_app("identity", env={"IDENTITY_ENTRA_ISSUER": ""})
+        with cluster.client("storefront") as api:
+            r = api.post("/api/auth/entra", json={"token": "x" * 40})
+            assert r.status_code == 501, r.text
+            assert r.json()["error"]["code"] == "NOT_IMPLEMENTED"
+    finally:
+        cluster.stop_app("identity")
+        cluster.start_app("identity", env={"IDENTITY_ENTRA_ISSUER": configured})

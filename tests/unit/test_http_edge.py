@@ -35,3 +35,13 @@ def test_unknown_route_405_and_validation_errors_use_the_standard_format() -> No
 def test_liveness_needs_no_sidecar() -> None:
     with TestClient(app) as client:
         assert client.get("/health/live").json() == {"status": "ok"}
+
+
+def test_store_keys_are_dapr_safe_and_never_collide() -> None:
+    from apps.platform.state import store_key
+
+    keys = ["a||b", "a%7C%7Cb", "a%b", "a%25b", "a|b", "plain", "||", "%", "|"]
+    stored = [store_key(k) for k in keys]
+    assert len(set(stored)) == len(keys)
+    assert all("||" not in s for s in stored)
+    assert store_key("email:john+shop@example.com") == "email:john+shop@example.com"

@@ -152,3 +152,16 @@ def test_service_bus_subscriptions_match_the_apps_subscriptions() -> None:
     in_bicep = set(re.findall(r"\{ topic: '([a-z-]+)', app: '([a-z]+)' \}", text))
     assert declared == in_bicep
     assert ("payment-events", "orders") in declared  # two topics on one app both count
+
+
+def test_sidecar_read_buffers_match() -> None:
+    """The storefront's sidecar reads long request lines (JSON filters) on both sides."""
+    run_file = yaml.safe_load((ROOT / "dapr.yaml").read_text())["apps"]
+    local = {a["appID"]: a.get("daprHTTPReadBufferSize", 4) for a in run_file}
+    text = (BICEP / "modules" / "apps.bicep").read_text()
+    azure = {
+        app: int(size)
+        for app, size in re.findall(r"appId: '([\w-]+)'[^}]*httpReadBufferSize: (\d+)", text)
+    }
+    assert {app: size for app, size in local.items() if size != 4} == azure
+    assert local["storefront"] >= 64
