@@ -220,7 +220,8 @@ class SidecarCheckoutPorts:
             AppId.PAYMENTS,
             f"payments/{order_id}/refund",
             method="POST",
-            json_body={"reason": reason[:300]},
+            # One compensation per order: a retried activity refunds nothing more.
+            json_body={"key": "checkout-compensation", "reason": reason[:300]},
         )
         if res.status in (404, 409):  # no payment, or nothing left to refund
             return None

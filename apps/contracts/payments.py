@@ -4,7 +4,7 @@ data ever reaches the shop."""
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,11 +47,34 @@ class CancelRequest(BaseModel):
     reason: Annotated[str, Field(max_length=300)] = "abandoned"
 
 
+RefundKey = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,200}$")]
+
+
 class RefundRequest(BaseModel):
+    """A refund, made once per `key` (the staff client's Idempotency-Key): the same key
+    answers the first refund again; the same key with another amount or reason is refused."""
+
     model_config = ConfigDict(extra="forbid")
 
+    key: RefundKey
     amount: Amount | None = Field(default=None, description="the rest of the payment if absent")
     reason: Annotated[str, Field(max_length=300)] = "requested_by_customer"
+
+    def fingerprint(self) -> str:
+        return f"{self.amount if self.amount is not None else 'rest'}|{self.reason}"
+
+
+class RefundRecord(BaseModel):
+    """One refund of a payment, recorded (pending) before Stripe is asked, so two requests
+    can never refund more than was paid and a retried one is answered, not repeated."""
+
+    key: RefundKey
+    amount: Amount
+    reason: str
+    request: str = Field(description="what was asked (amount or rest, reason)")
+    status: Literal["pending", "succeeded", "failed"] = "pending"
+    failure: str = ""
+    at: datetime
 
 
 class Payment(BaseModel):
@@ -64,6 +87,7 @@ class Payment(BaseModel):
     failure_reason: str = ""
     payment_method: str = Field(default="", description="the Stripe payment method id used")
     stripe_events: list[str] = Field(default_factory=list, description="webhook ids applied")
+    refunds: list[RefundRecord] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
     version: int = 1

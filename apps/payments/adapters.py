@@ -57,6 +57,12 @@ class StripeSdkGateway:
             refund = await self.client.v1.refunds.create_async(
                 params=params, options={"idempotency_key": idempotency_key}
             )
+        except (stripe.InvalidRequestError, stripe.CardError) as exc:
+            # Stripe answered and said no (already refunded, amount too large): a refusal.
+            raise DomainError(
+                str(exc.user_message or exc.code or "refund refused"),
+                code=ErrorCode.UNPROCESSABLE_ENTITY,
+            ) from exc
         except stripe.StripeError as exc:
             raise DomainError(
                 "The payment provider is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE

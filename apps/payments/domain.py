@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from apps.contracts.errors import Conflict, UnprocessableError
 from apps.contracts.money import quantize
 from apps.contracts.payments import (
     Payment,
@@ -13,6 +14,8 @@ from apps.contracts.payments import (
     PaymentProcessed,
     PaymentStatus,
     RefundProcessed,
+    RefundRecord,
+    RefundRequest,
 )
 
 S = PaymentStatus
@@ -80,7 +83,7 @@ def apply_refund(
     """Record the total refunded so far (from a refund answer or `charge.refunded`)."""
     if stripe_event and stripe_event in payment.stripe_events:
         return Change(payment, None)
-    if refunded_total <= payment.refunded_amount:
+    if refunded_total <= payment.refunded_amount:  # totals only grow (answers and webhooks)
         return Change(payment, None)
     status = S.REFUNDED if refunded_total >= payment.amount else S.PARTIALLY_REFUNDED
     updated = payment.model_copy(
@@ -98,9 +101,64 @@ def apply_refund(
 
 
 def refundable(payment: Payment) -> Decimal:
+    """What may still be refunded: the payment less what is refunded or being refunded."""
     if payment.status not in (S.SUCCEEDED, S.PARTIALLY_REFUNDED):
         return Decimal("0.00")
-    return quantize(payment.amount - payment.refunded_amount)
+    pending = sum((r.amount for r in payment.refunds if r.status == "pending"), Decimal("0"))
+    return quantize(max(Decimal("0"), payment.amount - payment.refunded_amount - pending))
+
+
+def find_refund(payment: Payment, key: str) -> RefundRecord | None:
+    return next((r for r in payment.refunds if r.key == key), None)
+
+
+def reserve_refund(payment: Payment, req: RefundRequest, now: datetime) -> Change:
+    """Record a pending refund for `req.key` (no change if the key is known). Refuses a
+    key reused for another request (422), nothing left (409), a wrong amount (422)."""
+    known = find_refund(payment, req.key)
+    if known is not None:
+        if known.request != req.fingerprint():
+            raise UnprocessableError(
+                "This Idempotency-Key was used for another refund of this order",
+                key=req.key,
+                first=known.request,
+            )
+        return Change(payment, None)
+    left = refundable(payment)
+    if left <= 0:
+        raise Conflict(
+            "Nothing to refund on this payment",
+            status=payment.status.value,
+            refunded=str(payment.refunded_amount),
+        )
+    amount = req.amount if req.amount is not None else left
+    if amount <= 0 or amount > left:
+        raise UnprocessableError(
+            "A refund must be more than 0 and at most what is left", refundable=str(left)
+        )
+    record = RefundRecord(
+        key=req.key, amount=amount, reason=req.reason, request=req.fingerprint(), at=now
+    )
+    updated = payment.model_copy(update={"refunds": [*payment.refunds, record], "updated_at": now})
+    return Change(updated, None)
+
+
+def settle_refund(payment: Payment, key: str, failure: str | None, now: datetime) -> Change:
+    """Stripe's answer to the refund of `key`: succeeded (counted in `refunded_amount`) or
+    failed (its amount is refundable again). Applied once."""
+    known = find_refund(payment, key)
+    if known is None or known.status != "pending":
+        return Change(payment, None)
+    settled = known.model_copy(
+        update={"status": "failed" if failure else "succeeded", "failure": failure or ""}
+    )
+    records = [settled if r.key == key else r for r in payment.refunds]
+    payment = payment.model_copy(update={"refunds": records, "updated_at": now})
+    if failure:
+        return Change(payment, None)
+    done = sum((r.amount for r in records if r.status == "succeeded"), Decimal("0"))
+    change = apply_refund(payment, quantize(done), now)
+    return change if change.payment.version != payment.version else Change(payment, None)
 
 
 def event_id(payment: Payment) -> str:

@@ -174,24 +174,37 @@ class PaymentsService:
         return await self.get(order_id)
 
     async def refund(self, order_id: str, req: RefundRequest, correlation_id: str) -> Payment:
+        """Refund once per `req.key`: recorded as pending first (so racing requests cannot
+        refund more than was paid), then asked of Stripe with an idempotency key made from
+        the same key (a retry after a crash gets Stripe's first answer), then settled. The
+        same key again answers the payment as it is; with another request, 422."""
+        await self._apply(order_id, lambda p: domain.reserve_refund(p, req, _now()), correlation_id)
         payment = await self.get(order_id)
-        left = domain.refundable(payment)
-        if left <= 0:
-            raise Conflict(
-                "Nothing to refund on this payment",
-                status=payment.status.value,
-                refunded=str(payment.refunded_amount),
-            )
-        amount = req.amount if req.amount is not None else left
-        if amount <= 0 or amount > left:
+        record = domain.find_refund(payment, req.key)
+        if record is None or record.status == "succeeded":
+            return payment
+        if record.status == "failed":
             raise UnprocessableError(
-                "A refund must be more than 0 and at most what is left", refundable=str(left)
+                "This refund was refused by the payment provider", reason=record.failure
             )
-        done, more = domain.to_minor(payment.refunded_amount), domain.to_minor(amount)
-        key = f"{order_id}:refund:{done}:{more}"
-        await self.stripe.refund(payment.payment_intent_id, domain.to_minor(amount), key)
-        total = payment.refunded_amount + amount
-        await self._apply(order_id, lambda p: domain.apply_refund(p, total, _now()), correlation_id)
+        failure: str | None = None
+        try:
+            await self.stripe.refund(
+                payment.payment_intent_id,
+                domain.to_minor(record.amount),
+                f"{order_id}:refund:{req.key}",
+            )
+        except DomainError as exc:
+            if exc.code == ErrorCode.SERVICE_UNAVAILABLE:
+                raise  # not answered: stays pending, a retry with the same key finishes it
+            failure = exc.message
+        await self._apply(
+            order_id, lambda p: domain.settle_refund(p, req.key, failure, _now()), correlation_id
+        )
+        if failure:
+            raise UnprocessableError(
+                "This refund was refused by the payment provider", reason=failure
+            )
         return await self.get(order_id)
 
     async def on_order_event(self, event: EventEnvelope) -> None:
@@ -202,7 +215,9 @@ class PaymentsService:
             return
         try:
             await self.refund(
-                data.order_id, RefundRequest(reason="order cancelled"), event.event_id
+                data.order_id,
+                RefundRequest(key="order-cancelled", reason="order cancelled"),
+                event.event_id,
             )
         except (Conflict, NotFound):
             log.info("nothing to refund for the cancelled order", order_id=data.order_id)

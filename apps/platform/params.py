@@ -33,3 +33,14 @@ IdempotencyKey = Annotated[
         description="Makes a retried request apply once (8-200 of A-Z a-z 0-9 . _ : -)",
     ),
 ]
+RequiredIdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=8,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._:-]{8,200}$",
+        description="Required: names this change, so a retry applies it once "
+        "(8-200 of A-Z a-z 0-9 . _ : -)",
+    ),
+]

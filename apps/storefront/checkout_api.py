@@ -25,9 +25,10 @@ from apps.contracts.checkout import (
     OrderRequest,
 )
 from apps.contracts.identity import Principal
+from apps.contracts.money import Amount
 from apps.contracts.names import AppId
 from apps.contracts.payments import Payment, RefundRequest
-from apps.platform.params import IdempotencyKey
+from apps.platform.params import IdempotencyKey, RequiredIdempotencyKey
 from apps.storefront.adapters import forward
 from apps.storefront.auth import Caller, Staff
 from apps.storefront.cart_api import session_of
@@ -157,10 +158,16 @@ class PaymentOf(BaseModel):
     email: Annotated[str, Field(max_length=254)] | None = None
 
 
-class StaffRefund(RefundRequest):
+class StaffRefund(BaseModel):
+    """`POST /api/payments/refund` (its `Idempotency-Key` header names the refund)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     order_id: Annotated[
         str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
     ]
+    amount: Amount | None = Field(default=None, description="the rest of the payment if absent")
+    reason: Annotated[str, Field(max_length=300)] = "requested_by_customer"
 
 
 async def _owned(request: Request, caller: Principal, body: PaymentOf) -> Response | None:
@@ -195,11 +202,15 @@ async def confirm_payment(body: PaymentOf, request: Request, caller: Caller) -> 
 
 
 @router.post("/payments/refund", response_model=Payment, tags=["payments", "staff"])
-async def refund_payment(body: StaffRefund, request: Request, staff: Staff) -> Response:
+async def refund_payment(
+    body: StaffRefund, request: Request, staff: Staff, key: RequiredIdempotencyKey
+) -> Response:
     """Staff: refund all that is left of an order's payment, or `amount` of it (409 when
-    nothing is refundable). The order becomes refunded / partially_refunded from
+    nothing is refundable). Required `Idempotency-Key`: a retry (a second click, a client
+    timing out) answers the same refund and refunds nothing more; the same key with another
+    amount or reason is a 422. The order becomes refunded / partially_refunded from
     payment-events."""
-    refund = RefundRequest.model_validate(body.model_dump(exclude={"order_id"}))
+    refund = RefundRequest(key=key, amount=body.amount, reason=body.reason)
     return await forward(
         request,
         AppId.PAYMENTS,

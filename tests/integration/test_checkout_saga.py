@@ -499,19 +499,32 @@ def test_payment_routes_refunds_and_cancelling_a_paid_order(
 
         refund = {"order_id": order_id, "amount": "100.00", "reason": "damaged box"}
         customer = issuer.headers(factories.ref("u"), "customer")
+        click = {**staff, "Idempotency-Key": f"refund-{order_id}-1"}
         assert api.post("/api/payments/refund", json=refund, headers=customer).status_code == 403
-        r = api.post("/api/payments/refund", json=refund, headers=staff)
+        assert api.post("/api/payments/refund", json=refund, headers=staff).status_code == 400
+        r = api.post("/api/payments/refund", json=refund, headers=click)
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "partially_refunded"
+        twice = api.post("/api/payments/refund", json=refund, headers=click)  # a second click
+        assert twice.status_code == 200 and twice.json()["refunded_amount"] == "100.00"
+        changed = api.post("/api/payments/refund", json={**refund, "amount": "5.00"}, headers=click)
+        assert changed.status_code == 422
         eventually(
             lambda: _order(api, order_id, body["email"])["status"] == "partially_refunded",
             timeout=30,
         )
-        rest = api.post("/api/payments/refund", json={"order_id": order_id}, headers=staff)
+        rest_key = {**staff, "Idempotency-Key": f"refund-{order_id}-2"}
+        rest = api.post("/api/payments/refund", json={"order_id": order_id}, headers=rest_key)
         assert rest.status_code == 200 and rest.json()["status"] == "refunded"
         eventually(lambda: _order(api, order_id, body["email"])["status"] == "refunded", timeout=30)
-        again = api.post("/api/payments/refund", json={"order_id": order_id}, headers=staff)
+        third = {**staff, "Idempotency-Key": f"refund-{order_id}-3"}
+        again = api.post("/api/payments/refund", json={"order_id": order_id}, headers=third)
         assert again.status_code == 409
+        payment = api.get(f"/api/staff/payments/{order_id}", headers=staff).json()
+        assert [(r["key"], r["amount"], r["status"]) for r in payment["refunds"]] == [
+            (f"refund-{order_id}-1", "100.00", "succeeded"),
+            (f"refund-{order_id}-2", payment["refunds"][1]["amount"], "succeeded"),
+        ]
 
         # A paid order the shopper cancels before it ships is refunded in full.
         second = factories.checkout(_line(product, 1))

@@ -5,6 +5,7 @@ storefront, changing nothing), refunds, and payment-events."""
 import json
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from apps.payments.adapters import sign
@@ -83,20 +84,25 @@ def test_failed_payment_then_refunds(cluster: Cluster) -> None:
     record = _get(cluster, failed["order_id"])
     assert (record["status"], record["failure_reason"]) == ("failed", "Your card was declined.")
     with cluster.invoker("payments") as payments:
-        assert payments.post(f"/payments/{failed['order_id']}/refund", json={}).status_code == 409
+        nothing = payments.post(f"/payments/{failed['order_id']}/refund", json={"key": "k-0"})
+        assert nothing.status_code == 409
 
     paid = _create(cluster, "100.00")
     _webhook(cluster, "payment_intent.succeeded", paid)
     with cluster.invoker("payments") as payments:
-        part = payments.post(f"/payments/{paid['order_id']}/refund", json={"amount": "30.00"})
+        url = f"/payments/{paid['order_id']}/refund"
+        part = payments.post(url, json={"key": "k-1", "amount": "30.00"})
         assert part.status_code == 200, part.text
         assert (part.json()["status"], part.json()["refunded_amount"]) == (
             "partially_refunded",
             "30.00",
         )
-        too_much = payments.post(f"/payments/{paid['order_id']}/refund", json={"amount": "80.00"})
+        too_much = payments.post(url, json={"key": "k-2", "amount": "80.00"})
         assert too_much.status_code == 422
-        rest = payments.post(f"/payments/{paid['order_id']}/refund", json={})
+        with ThreadPoolExecutor(8) as pool:  # eight racing requests for the rest, one key each
+            racing = list(pool.map(lambda i: payments.post(url, json={"key": f"r-{i}"}), range(8)))
+        assert sorted(r.status_code for r in racing).count(200) == 1, [r.text for r in racing]
+        rest = payments.post(url, json={"key": "k-1", "amount": "30.00"})
         assert rest.json()["status"] == "refunded" and rest.json()["refunded_amount"] == "100.00"
 
 

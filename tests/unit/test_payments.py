@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from apps.contracts.errors import InvalidRequest
-from apps.contracts.payments import Payment, PaymentStatus
+from apps.contracts.errors import Conflict, InvalidRequest, UnprocessableError
+from apps.contracts.payments import Payment, PaymentStatus, RefundRequest
 from apps.payments import domain
 from apps.payments.adapters import sign, verify_webhook
 
@@ -101,3 +101,36 @@ def test_local_mode_reproduces_stripes_test_payment_methods() -> None:
     assert local_outcome("pm_card_visa") == "payment_intent.succeeded"
     assert local_outcome("pm_card_chargeDeclined") == "payment_intent.payment_failed"
     assert local_outcome("pm_card_authenticationRequired") is None
+
+
+def _paid() -> Payment:
+    return domain.apply_status(payment(), S.SUCCEEDED, "", NOW).payment
+
+
+def test_a_refund_is_made_once_per_key_and_never_beyond_the_payment() -> None:
+    paid = _paid()
+    ask = RefundRequest(key="click-1", amount=Decimal("30.00"), reason="damaged")
+    reserved = domain.reserve_refund(paid, ask, NOW).payment
+    assert domain.refundable(reserved) == Decimal("70.00")  # the pending 30 is spoken for
+    assert domain.reserve_refund(reserved, ask, NOW).payment == reserved  # a second click
+    other = RefundRequest(key="click-1", amount=Decimal("40.00"), reason="damaged")
+    with pytest.raises(UnprocessableError, match="another refund"):
+        domain.reserve_refund(reserved, other, NOW)
+    rest = RefundRequest(key="click-2", reason="damaged")
+    both = domain.reserve_refund(reserved, rest, NOW).payment
+    assert domain.find_refund(both, "click-2").amount == Decimal("70.00")  # type: ignore[union-attr]
+    with pytest.raises(Conflict):
+        domain.reserve_refund(both, RefundRequest(key="click-3"), NOW)
+    done = domain.settle_refund(both, "click-1", None, NOW)
+    assert done.payment.refunded_amount == Decimal("30.00") and done.event is not None
+    assert domain.settle_refund(done.payment, "click-1", None, NOW).event is None  # once
+    failed = domain.settle_refund(done.payment, "click-2", "charge already refunded", NOW)
+    assert domain.refundable(failed.payment) == Decimal("70.00")  # refusable again
+    assert failed.payment.status == S.PARTIALLY_REFUNDED
+
+
+def test_a_webhook_total_and_a_refund_answer_are_not_counted_twice() -> None:
+    reserved = domain.reserve_refund(_paid(), RefundRequest(key="k", amount=Decimal("25.00")), NOW)
+    webhook = domain.apply_refund(reserved.payment, Decimal("25.00"), NOW, "evt_refund")
+    settled = domain.settle_refund(webhook.payment, "k", None, NOW)
+    assert settled.payment.refunded_amount == Decimal("25.00")
