@@ -260,8 +260,15 @@ class CartActor(OutboxActor, CartActorInterface, Remindable):
         ops = await self._ops()
         op_id = getattr(cmd, "op_id", None)
         cart = stored or logic.new_cart(self.id.id, _now(), self._host().limits)
-        if op_id and op_id in ops:
+        entry = (
+            logic.op_entry(op_id, model.__name__, cmd.model_dump(mode="json")) if op_id else None
+        )
+        seen = logic.seen_op(ops, entry) if entry else "new"
+        if seen == "replay":
             return CartReply(ok=True, cart=cart).model_dump(mode="json")
+        if seen == "reused" and op_id:
+            refused = logic.op_reused(op_id)
+            return CartReply(ok=False, cart=cart, error=refused.error).model_dump(mode="json")
         try:
             outcome = await change(cart, cmd)
         except DomainError as exc:
@@ -276,7 +283,7 @@ class CartActor(OutboxActor, CartActorInterface, Remindable):
             await self.register_reminder(
                 EXPIRY_REMINDER, b"expiry", outcome.expires_at - outcome.updated_at
             )
-        new_ops = [*ops, op_id][-OPS_KEPT:] if op_id else ops
+        new_ops = [*ops, entry][-OPS_KEPT:] if entry else ops
         await self._save({CART_KEY: outcome.model_dump(mode="json"), OPS_KEY: new_ops}, [])
         return CartReply(ok=True, cart=outcome).model_dump(mode="json")
 

@@ -6,11 +6,12 @@ Every function returns a new cart or a `Refused` (and then the cart is unchanged
 """
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from apps.contracts.cart import (
     Cart,
@@ -401,4 +402,37 @@ def _line(snap: LineSnapshot, quantity: int, added_at: datetime) -> CartLine:
 def _with_quantity(line: CartLine, quantity: int) -> CartLine:
     return line.model_copy(
         update={"quantity": quantity, "line_total": quantize(line.unit_price * quantity)}
+    )
+
+
+# -- op ids (Idempotency-Key) -------------------------------------------------------------
+def op_entry(op_id: str, command: str, fields: dict[str, Any]) -> str:
+    """What is remembered of an applied op: its id and a digest of what it asked for
+    (`command` and its fields, the op id aside), so a retry can be told from a reuse."""
+    canonical = json.dumps(
+        {"command": command, **{k: v for k, v in fields.items() if k != "op_id"}},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return f"{op_id}#{hashlib.sha256(canonical.encode()).hexdigest()[:24]}"
+
+
+def seen_op(ops: list[str], entry: str) -> Literal["new", "replay", "reused"]:
+    """`replay` for the same op again, `reused` for the same id with another request (an
+    entry from before digests were kept replays), `new` otherwise."""
+    op_id = entry.rsplit("#", 1)[0]
+    for known in ops:
+        known_id, _, digest = known.rpartition("#") if "#" in known else (known, "", "")
+        if known_id == op_id:
+            return "replay" if not digest or known == entry else "reused"
+    return "new"
+
+
+def op_reused(op_id: str) -> Refused:
+    return refuse(
+        CartErrorCode.UNPROCESSABLE_ENTITY,
+        "This Idempotency-Key was used for a different change of this cart",
+        reason="idempotency_key_reused",
+        op_id=op_id,
     )

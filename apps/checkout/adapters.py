@@ -115,6 +115,13 @@ class DaprSagaEngine:
             last_updated_at=state.last_updated_at.isoformat() if state.last_updated_at else None,
         )
 
+    async def input_of(self, instance_id: str) -> dict[str, Any] | None:
+        state = await asyncio.to_thread(self._get, instance_id)
+        if state is None or not state.serialized_input:
+            return None
+        found = json.loads(state.serialized_input)
+        return found if isinstance(found, dict) else None
+
     async def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> bool:
         state = await asyncio.to_thread(self._get, instance_id)
         if state is None or state.runtime_status not in (

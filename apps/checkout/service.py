@@ -6,6 +6,8 @@ Scheduler runs the same durabletask orchestrator (wired with the Azure issue).
 """
 
 import asyncio
+import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -37,6 +39,17 @@ from apps.contracts.events import utcnow
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0f4c8e-7f8a-4a53-9a43-2d1e0c3b9a10")
 
 
+def request_fingerprint(request: OrderRequest, user_id: str | None) -> str:
+    """What a retry must repeat to get the first answer: the order request as sent (after
+    validation, so formatting does not matter) and who sent it."""
+    canonical = json.dumps(
+        {"request": request.model_dump(mode="json"), "user_id": user_id},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def order_id_for(idempotency_key: str | None, email: str) -> str:
     if not idempotency_key:
         return str(uuid.uuid4())
@@ -49,6 +62,10 @@ class SagaEngine(Protocol):
         ...
 
     async def status(self, instance_id: str) -> CheckoutState | None: ...
+
+    async def input_of(self, instance_id: str) -> dict[str, Any] | None:
+        """The input the instance was started with (None if there is none)."""
+        ...
 
     async def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> bool:
         """Deliver an external event to a running instance; False if none is running."""
@@ -189,6 +206,7 @@ class CheckoutService:
                     errors=[e.model_dump() for e in billing.errors],
                 )
         order_id = order_id_for(idempotency_key, str(request.email))
+        fingerprint = request_fingerprint(request, user_id)
         if request.items is None:
             await self._items(request, cart_id)  # 422 if there is nothing to order
         payload = CheckoutInput(
@@ -199,8 +217,18 @@ class CheckoutService:
             cart_id=cart_id if request.items is None else None,
             payment_timeout_seconds=self.payment_timeout_seconds,
             review_timeout_seconds=self.review_timeout_seconds,
+            request_fingerprint=fingerprint,
         )
         started = await self.engine.start(order_id, payload.model_dump(mode="json"))
+        if not started:
+            first = (await self.engine.input_of(order_id) or {}).get("request_fingerprint")
+            if first is not None and first != fingerprint:
+                raise UnprocessableError(
+                    "This Idempotency-Key was used for a different order: send a new key "
+                    "for a new order, or the same request to get the first answer",
+                    reason="idempotency_key_reused",
+                    order_id=order_id,
+                )
         return order_id, started
 
     async def status(self, order_id: str) -> CheckoutState:

@@ -63,6 +63,9 @@ class CheckoutInput(OrderRequest):
     cart_id: Annotated[str, Field(max_length=200)] | None = None
     payment_timeout_seconds: int = Field(ge=1, le=7 * 24 * 3600)
     review_timeout_seconds: int = Field(ge=1, le=7 * 24 * 3600)
+    request_fingerprint: str | None = Field(
+        default=None, description="sha256 of the request and user: a retry must match it"
+    )
 
 
 class ShippingOption(BaseModel):

@@ -206,6 +206,10 @@ def test_retried_change_with_the_same_key_applies_once(
         body = {"product_id": p["product_id"], "quantity": 2}
         first = user.post("/api/cart/items", json=body, headers=key).json()
         second = user.post("/api/cart/items", json=body, headers=key).json()
+        reused = user.post("/api/cart/items", json={**body, "quantity": 3}, headers=key)
+        assert reused.status_code == 422, reused.text
+        assert reused.json()["error"]["details"]["reason"] == "idempotency_key_reused"
+        assert user.get("/api/cart").json()["items"][0]["quantity"] == 2  # nothing changed
     assert first["items"][0]["quantity"] == second["items"][0]["quantity"] == 2
 
 

@@ -321,6 +321,10 @@ def test_duplicate_orders_and_webhooks_change_nothing_twice(cluster: Cluster) ->
         order_id = first.json()["order_id"]
         assert again.json()["order_id"] == order_id
         assert again.headers.get("Idempotent-Replayed") == "true"
+        other = {**body, "items": [{**body["items"][0], "quantity": 3}]}  # same key, new body
+        reused = api.post("/api/orders", json=other, headers={"Idempotency-Key": key})
+        assert reused.status_code == 422, reused.text
+        assert reused.json()["error"]["details"]["reason"] == "idempotency_key_reused"
         payment = _payment(cluster, order_id)
         for _ in range(3):  # Stripe retries a webhook until it is answered
             r = webhooks.send(cluster, "payment_intent.succeeded", payment, event_id="evt_dup_1")

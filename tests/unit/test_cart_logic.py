@@ -1001,3 +1001,18 @@ def test_cart_and_checkout_agree_on_the_discount(book: PromotionBook) -> None:
     applied = ok(logic.apply_promo(cart, q.terms, NOW, LIMITS))
     # 10% of 99.99 = 9.999 -> 10.00
     assert q.discount == applied.totals.discount == D("10.00")
+
+
+def test_an_op_id_replays_the_same_change_and_refuses_another() -> None:
+    add = {"product_id": "p-1", "variant_id": None, "quantity": 1, "op_id": "key-12345"}
+    first = logic.op_entry("key-12345", "AddItem", add)
+    ops = [first]
+    assert logic.seen_op(ops, logic.op_entry("key-12345", "AddItem", dict(add))) == "replay"
+    more = logic.op_entry("key-12345", "AddItem", {**add, "quantity": 3})
+    assert logic.seen_op(ops, more) == "reused"
+    other_method = logic.op_entry("key-12345", "RemoveItem", {"cart_item_id": "ci-1"})
+    assert logic.seen_op(ops, other_method) == "reused"
+    assert logic.seen_op(ops, logic.op_entry("key-99999", "AddItem", add)) == "new"
+    assert logic.seen_op(["key-12345"], more) == "replay"  # kept before digests: replayed
+    refused = logic.op_reused("key-12345")
+    assert refused.error.details["reason"] == "idempotency_key_reused"
