@@ -59,9 +59,14 @@ def apply_update(
             f"A {product.status} product cannot become {changes['status']}",
             current_status=product.status,
         )
-    changed = sorted(k for k, v in changes.items() if getattr(product, k) != getattr(update, k))
     data = product.model_dump()
-    data.update({k: getattr(update, k) for k in changes})
+    for key, value in changes.items():
+        nested = hasattr(getattr(update, key), "model_fields")  # a model, not a map or list
+        if nested and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}  # price, seo: only the fields sent change
+        else:
+            data[key] = value  # lists and free-form maps are replaced as sent
+    changed = sorted(k for k in changes if data[k] != product.model_dump()[k])
     data["updated_at"] = now
     if data["status"] == PS.ACTIVE and product.published_at is None:
         data["published_at"] = now

@@ -133,9 +133,11 @@ class FakeSkuIndex:
     def __init__(self) -> None:
         self.owner: dict[str, str] = {}
 
-    async def index_skus(self, product: Product) -> None:
+    async def claim_identifiers(self, product: Product) -> None:
         from apps.contracts.errors import Conflict
 
+        if self.owner.setdefault(f"slug:{product.slug}", product.product_id) != product.product_id:
+            raise Conflict("slug already used by another product", slug=product.slug)
         for v in product.variants:
             if self.owner.setdefault(v.sku, product.product_id) != product.product_id:
                 raise Conflict("SKU already used by another product", sku=v.sku)

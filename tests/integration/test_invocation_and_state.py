@@ -164,3 +164,22 @@ def test_any_state_key_round_trips_through_the_sidecar(cluster: Cluster, key: st
             assert await store.get(key) is None, key
 
     asyncio.run(run())
+
+
+def test_a_staff_patch_changes_only_what_it_sends_and_slugs_stay_unique(
+    cluster: Cluster,
+) -> None:
+    one, two = factories.product(), factories.product()
+    with cluster.client("storefront") as api:
+        etag = api.post("/api/staff/products", json=one).headers["ETag"]
+        assert api.post("/api/staff/products", json=two).status_code == 201
+        path = f"/api/staff/products/{one['product_id']}"
+        r = api.patch(path, json={"price": {"amount": "0.00"}}, headers={"If-Match": etag})
+        assert r.status_code == 200, r.text
+        price = api.get(f"/api/products/{one['product_id']}").json()["price"]
+        assert (price["amount"], price["tax_rate"]) == ("0.00", "0.0825")
+        taken = api.patch(path, json={"slug": two["slug"]}, headers={"If-Match": r.headers["ETag"]})
+        assert taken.status_code == 409 and "slug" in taken.json()["error"]["message"]
+        copy = {**factories.product(), "slug": one["slug"]}
+        assert api.post("/api/staff/products", json=copy).status_code == 409
+        assert api.get(f"/api/products/{one['product_id']}").json()["slug"] == one["slug"]

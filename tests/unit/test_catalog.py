@@ -157,3 +157,28 @@ def test_category_parents_must_exist_and_never_loop() -> None:
         domain.check_parent("home", "home-kitchen-knives", parents)
     with pytest.raises(Conflict):
         domain.check_parent("home", "home", parents)
+
+
+def test_a_partial_update_changes_only_what_was_sent() -> None:
+    product = make()
+    assert product.price.tax_rate == Decimal("0.0825")
+    update = ProductUpdate.model_validate({"price": {"amount": "0.00"}})
+    updated, changed = domain.apply_update(product, update, NOW)
+    assert updated.price.amount == Decimal("0.00")
+    assert updated.price.tax_rate == Decimal("0.0825")  # kept, not reset to the default
+    assert updated.price.currency == product.price.currency and changed == ["price"]
+    same, nothing = domain.apply_update(product, ProductUpdate.model_validate({}), NOW)
+    assert nothing == [] and same.price == product.price
+
+
+def test_slugs_belong_to_one_product() -> None:
+    repo, relay = FakeProductRepository(), FakeRelay()
+    svc = CatalogService(repo, relay, FakeSkuIndex(), FakeCategories({"no-such-category"}))
+    first, _, _ = run(svc.create(ProductCreate.model_validate(factories.product()), "c"))
+    other = ProductCreate.model_validate(factories.product())
+    with pytest.raises(Conflict, match="slug"):
+        run(svc.create(other.model_copy(update={"slug": first.slug}), "c"))
+    second, etag, _ = run(svc.create(other, "c"))
+    with pytest.raises(Conflict, match="slug"):
+        run(svc.update(second.product_id, ProductUpdate(slug=first.slug), etag, "c"))
+    assert run(svc.get(second.product_id))[0].slug == second.slug  # unchanged

@@ -31,6 +31,10 @@ def sku_key(sku: str) -> str:
     return f"sku:{sku}"
 
 
+def slug_key(slug: str) -> str:
+    return f"slug:{slug}"
+
+
 def stock_doc(record: StockRecord) -> dict[str, Any]:
     return {"kind": "stock", **record.model_dump(mode="json")}
 
@@ -50,19 +54,26 @@ class DaprInventoryRepository:
     def __init__(self, store: JsonStateStore) -> None:
         self.store = store
 
-    async def index_skus(self, product: Product) -> None:
-        """Claim the product's SKUs (insert-only): a SKU belongs to one product."""
+    async def claim_identifiers(self, product: Product) -> None:
+        """Claim the product's slug and SKUs (insert-only): each belongs to one product. A
+        slug given up by a rename stays with its product (old links keep pointing at it)."""
+        await self._claim(slug_key(product.slug), {"product_id": product.product_id}, "slug")
         for v in product.variants:
             entry = {"product_id": product.product_id, "variant_id": v.variant_id}
-            found = await self.store.get(sku_key(v.sku))
-            if found is None:
-                try:
-                    await self.store.insert(sku_key(v.sku), entry)
-                    continue
-                except EtagMismatch:  # claimed a moment ago: check by whom
-                    found = await self.store.get(sku_key(v.sku))
-            if found is None or found.value["product_id"] != product.product_id:
-                raise Conflict("SKU already used by another product", sku=v.sku)
+            await self._claim(sku_key(v.sku), entry, "SKU")
+
+    async def _claim(self, key: str, entry: dict[str, Any], what: str) -> None:
+        found = await self.store.get(key)
+        if found is None:
+            try:
+                await self.store.insert(key, entry)
+                return
+            except EtagMismatch:  # claimed a moment ago: check by whom
+                found = await self.store.get(key)
+        if found is None or found.value["product_id"] != entry["product_id"]:
+            raise Conflict(
+                f"{what} already used by another product", **{what.lower(): key.split(":", 1)[1]}
+            )
 
     async def stock(self, skus: list[str]) -> dict[str, tuple[StockRecord, str]]:
         """Each SKU's record with its ETag, read concurrently."""

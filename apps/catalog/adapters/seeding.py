@@ -4,7 +4,7 @@ consumes a catalog that did not exist; read models load from the store)."""
 from typing import Any
 
 from apps.catalog.adapters.categories import category_doc
-from apps.catalog.adapters.inventory import sku_key
+from apps.catalog.adapters.inventory import sku_key, slug_key
 from apps.catalog.adapters.products import SEED_MARKER, category_key, product_doc, product_key
 from apps.contracts.catalog import (
     Category,
@@ -28,6 +28,7 @@ class DaprSeedRepository:
         items: list[tuple[str, Any]] = [(category_key(c.slug), category_doc(c)) for c in categories]
         for p in products:
             items.append((product_key(p.product_id), product_doc(p, [])))
+            items.append((slug_key(p.slug), {"product_id": p.product_id}))
             items.extend(
                 (sku_key(v.sku), {"product_id": p.product_id, "variant_id": v.variant_id})
                 for v in p.variants

@@ -61,8 +61,8 @@ class EventRelay(Protocol):
 
 
 class SkuIndex(Protocol):
-    async def index_skus(self, product: Product) -> None:
-        """Claim the product's SKUs; Conflict if one belongs to another product."""
+    async def claim_identifiers(self, product: Product) -> None:
+        """Claim the product's slug and SKUs; Conflict if one belongs to another product."""
         ...
 
 
@@ -108,7 +108,7 @@ class CatalogService:
         await self._known_category(cmd.category_slug)
         product = domain.new_product(cmd, product_id, utcnow())
         event = catalog_event(ProductCreated(product=product), correlation_id)
-        await self.skus.index_skus(product)
+        await self.skus.claim_identifiers(product)
         try:
             await self.repo.insert(product, event)
         except StaleWrite:  # created concurrently
@@ -160,8 +160,8 @@ class CatalogService:
         else:
             payload = ProductUpdated(product=updated, changed_fields=changed)
         event = catalog_event(payload, correlation_id)
-        if update.variants is not None:
-            await self.skus.index_skus(updated)
+        if update.variants is not None or updated.slug != current.slug:
+            await self.skus.claim_identifiers(updated)
         try:
             await self.repo.replace(updated, etag, event)
         except StaleWrite:
