@@ -18,7 +18,7 @@ import structlog
 from dapr.aio.clients import DaprClient
 
 from apps.contracts.errors import DomainError, ErrorCode, InvalidRequest
-from apps.contracts.events import EventEnvelope
+from apps.contracts.events import EventEnvelope, utcnow
 from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, safe_id
 from apps.platform.settings import AppSettings
 from apps.platform.telemetry import inject_trace_headers
@@ -279,11 +279,14 @@ def _result(app_id: str, resp: httpx.Response) -> InvokeResult:
 
 
 def _unavailable(app_id: str, message: str) -> InvokeResult:
+    """503 in the standard format; what daprd said stays in our log, not in the answer."""
+    log.warning("callee unavailable", app_id=app_id, reason=message[:500])
     body = {
         "error": {
             "code": ErrorCode.SERVICE_UNAVAILABLE.value,
-            "message": f"{app_id} is unavailable",
-            "details": {"app_id": app_id, "reason": message},
+            "message": f"{app_id} is unavailable; try again",
+            "details": {"app_id": app_id},
+            "timestamp": utcnow().isoformat(),
         }
     }
     return InvokeResult(503, body, httpx.Headers())

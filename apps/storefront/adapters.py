@@ -10,10 +10,17 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
+from apps.contracts.errors import CODE_FOR_STATUS, ErrorCode
+from apps.contracts.events import utcnow
 from apps.contracts.identity import ANONYMOUS
 from apps.platform.context import CONTEXT_HEADER, sign_context
 from apps.platform.dapr import InvokeResult, Sidecar, forwarded_headers
-from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, request_id_of
+from apps.platform.http import (
+    CORRELATION_ID_HEADER,
+    REQUEST_ID_HEADER,
+    error_response,
+    request_id_of,
+)
 
 PASSED_HEADERS = ("ETag", "Location", "Idempotent-Replayed")
 
@@ -55,7 +62,15 @@ def to_response(request: Request, result: InvokeResult) -> Response:
     if result.status == 204 or result.body is None:
         return Response(status_code=result.status, headers=headers)
     body = result.body
-    error = body.get("error") if isinstance(body, dict) and not result.ok else None
-    if isinstance(error, dict) and not error.get("request_id"):
+    if result.ok:
+        return JSONResponse(body, status_code=result.status, headers=headers)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):  # not our format (the HTTP server or daprd answered)
+        code = CODE_FOR_STATUS.get(result.status, ErrorCode.SERVICE_UNAVAILABLE)
+        status = result.status if result.status in CODE_FOR_STATUS else 503
+        return error_response(request, status, code, code.value.replace("_", " ").capitalize())
+    error.setdefault("details", {})
+    error.setdefault("timestamp", utcnow().isoformat())
+    if not error.get("request_id"):
         error["request_id"] = request_id_of(request)
     return JSONResponse(body, status_code=result.status, headers=headers)

@@ -205,3 +205,17 @@ def test_text_is_measured_as_sent_and_its_schema_says_so(cluster: Cluster) -> No
         assert {"401", "429"} <= set(me) and "403" not in me
         staff = schema["paths"]["/api/staff/products"]["post"]["responses"]
         assert {"401", "403", "413"} <= set(staff)
+
+
+def test_an_app_that_is_away_is_a_503_in_the_standard_format(cluster: Cluster) -> None:
+    cluster.stop_app("identity")
+    try:
+        with cluster.client("storefront") as api:
+            r = api.post("/api/auth/login", json={"email": "a@example.com", "password": "x"})
+        assert r.status_code == 503, r.text
+        error = r.json()["error"]
+        assert set(error) == {"code", "message", "details", "timestamp", "request_id"}
+        assert error["code"] == "SERVICE_UNAVAILABLE" and error["timestamp"]
+        assert "rpc" not in r.text.lower() and "ERR_" not in r.text  # daprd's text stays inside
+    finally:
+        cluster.start_app("identity")
