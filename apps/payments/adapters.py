@@ -147,9 +147,14 @@ def _decode(raw: Any) -> tuple[Payment, list[EventEnvelope]]:
 def verify_webhook(
     payload: bytes, header: str | None, secret: str, tolerance: int
 ) -> dict[str, Any]:
-    """The Stripe SDK's signature check: unsigned, wrongly signed or stale events are a 400."""
+    """The Stripe SDK's signature check: unsigned, wrongly signed or stale events are a 400,
+    and so are events dated more than `tolerance` seconds ahead (the SDK checks only age:
+    a future timestamp would keep a captured event replayable for that long)."""
     if not header:
         raise InvalidRequest(f"Missing {SIGNATURE_HEADER} header")
+    stamps = [p[2:] for p in header.split(",") if p.startswith("t=")]
+    if not stamps or not stamps[0].isdigit() or int(stamps[0]) > time.time() + tolerance:
+        raise InvalidRequest("Webhook signature verification failed")
     try:
         event = stripe.Webhook.construct_event(payload, header, secret, tolerance=tolerance)
     except stripe.SignatureVerificationError as exc:

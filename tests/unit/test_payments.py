@@ -93,6 +93,11 @@ def test_signature_round_trip_and_rejections() -> None:
     stale = sign(payload, "whsec_a", int(time.time()) - 3600)
     with pytest.raises(InvalidRequest):
         verify_webhook(payload, stale, "whsec_a", 300)
+    future = sign(payload, "whsec_a", int(time.time()) + 3600)  # correctly signed, an hour on
+    with pytest.raises(InvalidRequest):
+        verify_webhook(payload, future, "whsec_a", 300)
+    skew = sign(payload, "whsec_a", int(time.time()) + 60)  # a clock a minute fast is fine
+    assert verify_webhook(payload, skew, "whsec_a", 300)["id"] == "evt_1"
 
 
 def test_local_mode_reproduces_stripes_test_payment_methods() -> None:
