@@ -31,6 +31,20 @@ class SidecarOrders:
         page = res.body_or_raise()
         return int(page["total"]), list(page["items"])
 
+    async def order(self, user_id: str, order_id: str) -> dict[str, Any] | None:
+        """The order as its owner sees it (the orders app, not an event), or None if it is
+        not this user's order or does not exist."""
+        who = Principal(user_id=user_id, role=Role.CUSTOMER)
+        res = await self.sidecar.invoke(
+            AppId.ORDERS,
+            f"orders/{order_id}",
+            params={"user_id": user_id},
+            headers={CONTEXT_HEADER: sign_context(who, self.context_key)},
+        )
+        if res.status == 404:
+            return None
+        return dict(res.body_or_raise())
+
 
 class EntraTokens:
     """Microsoft Entra ID tokens: RS256 only, signed by a key of the tenant's JWKS, with the

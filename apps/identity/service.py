@@ -74,6 +74,12 @@ class Store(Protocol):
 class Orders(Protocol):
     async def recent(self, user_id: str, limit: int) -> tuple[int, list[dict[str, Any]]]: ...
 
+    async def order(self, user_id: str, order_id: str) -> dict[str, Any] | None: ...
+
+
+#: An order in one of these states has been paid (points are earned once it is paid).
+PAID_OR_LATER = frozenset({"paid", "fulfilling", "shipped", "delivered", "completed"})
+
 
 class ExternalTokens(Protocol):
     """Microsoft Entra ID: the verified claims of a token, or Unauthorized."""
@@ -406,6 +412,18 @@ class IdentityService:
         data = OrderEventData.model_validate(event.data)
         if not data.user_id or await self.store.get(f"user:{data.user_id}") is None:
             return
+        # Points move on facts, not on an event's word: the order must exist, be this
+        # user's, be paid, and have the total the event claims (a forged event earns
+        # nothing; the orders app being away retries the event later).
+        order = await self.orders.order(data.user_id, data.order_id)
+        if not _confirms(order, data.user_id, data.totals.total):
+            log.warning(
+                "order event not confirmed by orders; no points",
+                order_id=data.order_id,
+                user_id=data.user_id,
+                event_id=event.event_id,
+            )
+            return
         paid: Decimal = data.totals.total
         per_unit = self.settings.rewards_points_per_unit
 
@@ -530,3 +548,13 @@ class IdentityService:
         if not caller.signed_in or caller.user_id is None:
             raise Unauthorized("Sign in to use this")
         return caller.user_id
+
+
+def _confirms(order: dict[str, Any] | None, user_id: str, total: Decimal) -> bool:
+    """Whether the orders app's own record bears out a paid order of `total` for the user."""
+    if order is None or order.get("user_id") != user_id or order.get("status") not in PAID_OR_LATER:
+        return False
+    try:
+        return Decimal(str((order.get("totals") or {}).get("total"))) == total
+    except ArithmeticError:
+        return False

@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -342,6 +343,36 @@ def test_signed_in_checkout_earns_rewards(cluster: Cluster, issuer: TokenIssuer)
         assert board["order_count"] == 1
         assert board["recent_orders"][0]["order_id"] == order_id
         assert api.get("/api/cart", headers=auth).json()["items"] == []
+
+        # A forged OrderPaid (published where order events are published, as an insider
+        # could): a made-up order for this user, and the real order with a bigger total.
+        user_id = api.get("/api/users/me", headers=auth).json()["user_id"]
+        for forged_id, total in ((f"forged-{uuid.uuid4()}", "12345.00"), (order_id, "999.00")):
+            cluster.publish(
+                "order-events",
+                {
+                    "event_id": f"forged-{uuid.uuid4()}",
+                    "event_type": "OrderPaid",
+                    "event_version": 1,
+                    "occurred_at": order["updated_at"],
+                    "correlation_id": "forged",
+                    "source": "orders",
+                    "data": {
+                        **{k: order[k] for k in ("order_number", "email", "items")},
+                        "order_id": forged_id,
+                        "user_id": user_id,
+                        "status": "paid",
+                        "previous_status": "awaiting_payment",
+                        "reason": "",
+                        "totals": {**order["totals"], "total": total},
+                        "version": 9,
+                        "at": order["updated_at"],
+                    },
+                },
+            )
+        time.sleep(3)  # both delivered and judged by now (the real one took < 1 s)
+        after = api.get("/api/users/me/rewards", headers=auth).json()
+        assert after["points"] == rewards["points"], after  # nothing credited
 
 
 def test_key_rotation_keeps_earlier_tokens_valid(cluster: Cluster, issuer: TokenIssuer) -> None:

@@ -82,3 +82,15 @@ def test_order_paid_event_reaches_catalog_once(cluster: Cluster) -> None:
     # ... and the duplicates did not count again.
     with cluster.client("storefront") as api:
         assert _purchases(api, product["product_id"]) == 4
+
+
+def test_only_the_owner_of_a_topic_may_publish_it(cluster: Cluster) -> None:
+    """A forged OrderPaid is refused by the sidecar of any app but the order owners."""
+    forged = {"event_id": f"forged-{uuid.uuid4()}", "event_type": "OrderPaid", "data": {}}
+    for app in ("storefront", "identity", "catalog", "payments"):
+        with cluster.sidecar(app) as dapr:
+            r = dapr.post("/v1.0/publish/pubsub/order-events", json=forged)
+            assert r.status_code == 403, (app, r.status_code, r.text)
+    with cluster.sidecar("storefront") as dapr:
+        for topic in ("payment-events", "product-events", "user-events"):
+            assert dapr.post(f"/v1.0/publish/pubsub/{topic}", json=forged).status_code == 403

@@ -165,3 +165,34 @@ def test_sidecar_read_buffers_match() -> None:
     }
     assert {app: size for app, size in local.items() if size != 4} == azure
     assert local["storefront"] >= 64
+
+
+def _scopes(value: str) -> dict[str, set[str]]:
+    pairs = (item.split("=", 1) for item in value.split(";") if item)
+    return {app: {t for t in topics.split(",") if t} for app, topics in pairs}
+
+
+def _pubsub_scopes(doc: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
+    meta = {m["name"]: m.get("value", "") for m in doc["spec"]["metadata"]}
+    return {k: _scopes(meta[k]) for k in ("publishingScopes", "subscriptionScopes")}
+
+
+def test_pubsub_scopes_match_everywhere_and_the_code() -> None:
+    local = _pubsub_scopes(components(LOCAL)["pubsub"])
+    assert local == _pubsub_scopes(components(AZURE)["pubsub"])
+    bicep = (BICEP / "modules" / "dapr-components.bicep").read_text()
+    for key in ("publishingScopes", "subscriptionScopes"):
+        found = re.search(rf"name: '{key}', value: '([^']*)'", bicep)
+        assert found and _scopes(found.group(1)) == local[key]
+    apps = set(components(LOCAL)["pubsub"]["scopes"])
+    assert set(local["publishingScopes"]) == set(local["subscriptionScopes"]) == apps
+    assert local["publishingScopes"]["storefront"] == set()  # the internet-facing app
+    # Every subscription in the code is allowed, and nothing more.
+    declared: dict[str, set[str]] = {app: set() for app in apps}
+    for main in (ROOT / "apps").glob("*/main.py"):
+        for topic in re.findall(r"subscribe\(app, Topic\.(\w+)", main.read_text()):
+            declared[main.parent.name].add(Topic[topic].value)
+    assert declared == local["subscriptionScopes"]
+    # Every topic a contract publishes has an owner allowed to publish it.
+    owners = {t for topics in local["publishingScopes"].values() for t in topics}
+    assert {Topic.ORDER_EVENTS, Topic.PAYMENT_EVENTS, Topic.PRODUCT_EVENTS} <= owners
