@@ -13,6 +13,7 @@ from apps.contracts.payments import CancelRequest, CreatePayment, Payment, Refun
 from apps.payments.adapters import (
     SIGNATURE_HEADER,
     LocalWebhookRelay,
+    SidecarOrderFacts,
     StatePaymentStore,
     StripeSdkGateway,
     verify_webhook,
@@ -48,7 +49,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store = store
     app.state.settings = settings
     app.state.service = PaymentsService(
-        StripeSdkGateway(client), StatePaymentStore(store), sidecar, AppId.PAYMENTS, relay
+        StripeSdkGateway(client),
+        StatePaymentStore(store),
+        sidecar,
+        AppId.PAYMENTS,
+        relay,
+        SidecarOrderFacts(sidecar),
     )
     try:
         yield

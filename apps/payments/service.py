@@ -64,6 +64,12 @@ class Publisher(Protocol):
     async def publish(self, topic: str, event: EventEnvelope) -> None: ...
 
 
+class OrderFacts(Protocol):
+    async def status(self, order_id: str) -> str | None:
+        """The order's status as the orders app records it (None: no such order)."""
+        ...
+
+
 class WebhookRelay(Protocol):
     """Local mode only: stripe-mock sends no webhooks, so the app sends itself the signed
     event Stripe would send (through its real webhook endpoint)."""
@@ -87,12 +93,14 @@ class PaymentsService:
         publisher: Publisher,
         source: str,
         relay: WebhookRelay | None = None,
+        orders: OrderFacts | None = None,
     ) -> None:
         self.stripe = stripe
         self.store = store
         self.publisher = publisher
         self.source = source
         self.relay = relay
+        self.orders = orders
 
     async def create(self, cmd: CreatePayment, correlation_id: str) -> tuple[Payment, bool]:
         """Create and confirm the order's PaymentIntent once; a retry answers the same
@@ -212,6 +220,11 @@ class PaymentsService:
         delivery finds nothing left to refund)."""
         data = OrderEventData.model_validate(event.data)
         if data.previous_status not in REFUND_ON_CANCEL:
+            return
+        # Money moves on facts: the orders app must record the order as cancelled (an event
+        # alone, forged or misrouted, refunds nothing; orders being away retries it later).
+        if self.orders is not None and await self.orders.status(data.order_id) != "cancelled":
+            log.warning("cancel event not confirmed by orders; no refund", order_id=data.order_id)
             return
         try:
             await self.refund(
