@@ -14,7 +14,7 @@ from apps.contracts.catalog import (
     ReviewEdit,
     ReviewStatus,
 )
-from apps.contracts.errors import Conflict, InvalidRequest, NotFound
+from apps.contracts.errors import Conflict, NotFound, UnprocessableError
 
 RS = ReviewStatus
 MODERATION: dict[ReviewStatus, frozenset[ReviewStatus]] = {
@@ -47,7 +47,7 @@ def edit(review: Review, cmd: ReviewEdit, now: datetime) -> Review:
         raise NotFound("Review not found", review_id=review.review_id)
     changes = cmd.model_dump(exclude_unset=True, exclude={"user_id"})
     if not changes:
-        raise InvalidRequest("Nothing to change")
+        raise UnprocessableError("Nothing to change: send a rating, title or body")
     return review.model_copy(
         update={**changes, "status": RS.PENDING, "updated_at": now, "moderation_note": ""}
     )

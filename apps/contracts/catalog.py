@@ -5,12 +5,20 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
 
 from apps.contracts.events import EventPayload
 from apps.contracts.money import Price, decimal_text
 from apps.contracts.names import Topic
-from apps.contracts.schema import StrippedInput
+from apps.contracts.schema import StrippedInput, left_out_if_unchanged
 
 Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
@@ -280,11 +288,19 @@ class ReviewCreate(ReviewRequest):
 
 
 class ReviewEditRequest(StrippedInput):
-    """`PUT /api/reviews/{id}`: the author's changes (back to moderation)."""
+    """`PUT /api/reviews/{id}`: the author's changes (back to moderation). A field left out
+    stays as it is; none may be null (a review always has a rating, title and body)."""
 
-    rating: Rating | None = None
-    title: ReviewTitle | None = None
-    body: ReviewBody | None = None
+    rating: Rating | None = Field(default=None, json_schema_extra=left_out_if_unchanged)
+    title: ReviewTitle | None = Field(default=None, json_schema_extra=left_out_if_unchanged)
+    body: ReviewBody | None = Field(default=None, json_schema_extra=left_out_if_unchanged)
+
+    @field_validator("rating", "title", "body", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class ReviewEdit(ReviewEditRequest):

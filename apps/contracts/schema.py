@@ -71,3 +71,12 @@ def forbid_nul(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             forbid_nul(value)
+
+
+def left_out_if_unchanged(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of a field that may be left out but not sent as null: its
+    internal default (None, "unchanged") is not a value a client may send."""
+    schema.pop("default", None)
+    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+    if len(options) == 1:
+        schema.update({**options[0], **{k: v for k, v in schema.items() if k != "type"}})

@@ -159,5 +159,10 @@ def test_customers_write_edit_and_delete_their_own_reviews(
         )
         edited = api.put(f"/api/reviews/{rid}", json=edit, headers=issuer.headers(author))
         assert edited.status_code == 200 and edited.json()["rating"] == 5
+        mine = issuer.headers(author)
+        nulled = api.put(f"/api/reviews/{rid}", json={"body": None}, headers=mine)
+        assert nulled.status_code == 400  # left out means unchanged; null is not a body
+        assert api.put(f"/api/reviews/{rid}", json={}, headers=mine).status_code == 422
+        assert api.get("/api/staff/reviews").status_code == 200  # the queue still reads
         assert api.delete(f"/api/reviews/{rid}", headers=issuer.headers(other)).status_code == 404
         assert api.delete(f"/api/reviews/{rid}", headers=issuer.headers(author)).status_code == 204

@@ -196,3 +196,13 @@ def test_pubsub_scopes_match_everywhere_and_the_code() -> None:
     # Every topic a contract publishes has an owner allowed to publish it.
     owners = {t for topics in local["publishingScopes"].values() for t in topics}
     assert {Topic.ORDER_EVENTS, Topic.PAYMENT_EVENTS, Topic.PRODUCT_EVENTS} <= owners
+
+
+def test_apps_keep_connections_open_longer_than_their_sidecars() -> None:
+    """daprd reuses idle connections to its app for up to 90 s; an app closing them sooner
+    (uvicorn's default 5 s) races with a reused connection and a call fails with a 503."""
+    run_file = yaml.safe_load((ROOT / "dapr.yaml").read_text())["apps"]
+    for app in run_file:
+        cmd = app["command"]
+        assert int(cmd[cmd.index("--timeout-keep-alive") + 1]) > 90, app["appID"]
+    assert "'--timeout-keep-alive', '120'" in (BICEP / "modules" / "apps.bicep").read_text()

@@ -6,7 +6,7 @@ import pytest
 
 from apps.catalog import reviews
 from apps.contracts.catalog import Moderation, RatingSummary, ReviewCreate, ReviewEdit
-from apps.contracts.errors import Conflict, InvalidRequest, NotFound
+from apps.contracts.errors import Conflict, NotFound, UnprocessableError
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -46,7 +46,7 @@ def test_moderation_transitions() -> None:
 def test_only_the_author_edits_and_an_edit_changes_something() -> None:
     with pytest.raises(NotFound):
         reviews.edit(review(), ReviewEdit(user_id="someone-else", title="Mine now"), NOW)
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(UnprocessableError):
         reviews.edit(review(), ReviewEdit(user_id="u1"), NOW)
 
 
