@@ -21,6 +21,16 @@ def _store(cluster: Cluster, app_id: str) -> tuple[httpx.AsyncClient, JsonStateS
     return http, JsonStateStore(http, "statestore")
 
 
+async def _load_and_churn(
+    store: JsonStateStore, docs: dict[str, dict[str, Any]], rounds: int
+) -> None:
+    """Write `docs` in batches, then churn them."""
+    items = list(docs.items())
+    for i in range(0, len(items), 1000):
+        await store.bulk_upsert(items[i : i + 1000])
+    await _churn(store, docs, rounds)
+
+
 async def _churn(store: JsonStateStore, docs: dict[str, dict[str, Any]], rounds: int) -> None:
     """Rewrite a random half of `docs` `rounds` times: PostgreSQL moves updated rows, so
     the physical order (what an unsorted query follows) ends up shuffled."""
@@ -40,10 +50,7 @@ def test_a_scan_after_churn_sees_every_document_once_in_order(cluster: Cluster) 
     async def run() -> list[str]:
         http, store = _store(cluster, "catalog")
         async with http:
-            items = list(docs.items())
-            for i in range(0, len(items), 1000):
-                await store.bulk_upsert(items[i : i + 1000])
-            await _churn(store, docs, rounds=3)
+            await _load_and_churn(store, docs, rounds=3)
             seen = [d.value["doc_id"] for d in await store.scan({"EQ": {"kind": kind}}, "doc_id")]
             return seen
 
@@ -201,10 +208,7 @@ def test_order_listings_match_the_store_after_churn(cluster: Cluster) -> None:
     async def load() -> None:
         http, store = _store(cluster, "orders")
         async with http:
-            items = list(views.items())
-            for i in range(0, len(items), 1000):
-                await store.bulk_upsert(items[i : i + 1000])
-            await _churn(store, views, rounds=3)
+            await _load_and_churn(store, views, rounds=3)
 
     asyncio.run(load())
     expected = int(
