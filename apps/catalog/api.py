@@ -21,6 +21,7 @@ from apps.contracts.catalog import (
     Moderation,
     Product,
     ProductCreate,
+    ProductStatus,
     ProductUpdate,
     Review,
     ReviewCreate,
@@ -29,6 +30,7 @@ from apps.contracts.catalog import (
     ReviewStatus,
     SeedBatch,
 )
+from apps.contracts.errors import NotFound
 from apps.contracts.events import EventEnvelope
 from apps.contracts.inventory import (
     ProductInventory,
@@ -72,8 +74,14 @@ async def create_product(
 
 
 @router.get("/products/{product_id}", response_model=Product)
-async def get_product(product_id: str, service: Service, response: Response) -> Product:
+async def get_product(
+    product_id: str, service: Service, response: Response, active_only: bool = False
+) -> Product:
+    """Any product to the apps and staff; with `active_only` (the public route) a draft or
+    archived product is the same 404 as a missing one."""
     product, etag = await service.get(product_id)
+    if active_only and product.status != ProductStatus.ACTIVE:
+        raise NotFound("Product not found", product_id=product_id)
     _etag(response, etag)
     return product
 

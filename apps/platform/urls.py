@@ -9,4 +9,6 @@ from urllib.parse import quote
 def segment(value: str) -> str:
     """`value` percent-encoded as one URL path segment (nothing left unescaped but the
     unreserved characters of RFC 3986)."""
-    return quote(value, safe="")
+    encoded = quote(value, safe="")
+    # `.` and `..` are unreserved but mean "this" and "parent" in a path: clients drop them.
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded

@@ -183,6 +183,16 @@ async def category(
 
 @router.get("/products/{product_id}", response_model=Product, tags=["products"])
 async def get_product(product_id: PathId, request: Request) -> Response:
+    """An active product (drafts and archived products are a 404 here; staff read them at
+    `GET /api/staff/products/{product_id}`)."""
+    return await forward(
+        request, AppId.CATALOG, f"products/{product_id}", params={"active_only": "true"}
+    )
+
+
+@router.get("/staff/products/{product_id}", response_model=Product, tags=["staff"])
+async def staff_product(product_id: PathId, request: Request, staff: Staff) -> Response:
+    """Any product, whatever its status, with its `ETag` for a `PATCH`."""
     return await forward(request, AppId.CATALOG, f"products/{product_id}")
 
 
