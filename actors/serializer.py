@@ -36,21 +36,19 @@ class PlainJson(Serializer):
     ) -> Any:
         if not isinstance(data, str | bytes):
             raise ValueError("data must be str or bytes")
-        value = json.loads(data) if data else None
-        return custom_hook(value) if callable(custom_hook) else value  # type: ignore[arg-type]
+        value = self.shape(json.loads(data) if data else None)
+        return custom_hook(value) if callable(custom_hook) else value
+
+    def shape(self, value: Any) -> Any:
+        """What the parsed JSON stands for (as it is, for state)."""
+        return value
 
 
 class ActorMessages(PlainJson):
-    def deserialize(
-        self,
-        data: bytes,
-        data_type: type | None = object,
-        custom_hook: Callable[[bytes], object] | None = None,
-    ) -> Any:
-        value = super().deserialize(data, data_type)
+    def shape(self, value: Any) -> Any:
         if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict | None):
-            value = value[0]
-        return custom_hook(value) if callable(custom_hook) else value
+            return value[0]
+        return value
 
 
 #: `register_actor(Actor, **SERIALIZERS)` in every app that hosts actors.

@@ -23,24 +23,13 @@ SortOrder = Annotated[Literal["asc", "desc"] | None, Query()]
 #: A client's key for making a change once: a retry with the same key (and the same
 #: request) answers the first result. Letters, digits and `._:-` only (it goes into logs,
 #: headers and ids), 8 to 200 of them.
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=200,
-        pattern=r"^[A-Za-z0-9._:-]{8,200}$",
-        description="Makes a retried request apply once (8-200 of A-Z a-z 0-9 . _ : -)",
-    ),
-]
-RequiredIdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=8,
-        max_length=200,
-        pattern=r"^[A-Za-z0-9._:-]{8,200}$",
-        description="Required: names this change, so a retry applies it once "
-        "(8-200 of A-Z a-z 0-9 . _ : -)",
-    ),
-]
+_KEY = Header(
+    alias="Idempotency-Key",
+    min_length=8,
+    max_length=200,
+    pattern=r"^[A-Za-z0-9._:-]{8,200}$",
+    description="Makes a retried request apply once (8-200 of A-Z a-z 0-9 . _ : -)",
+)
+IdempotencyKey = Annotated[str | None, _KEY]
+#: The same header where a change cannot be made without one (refunds).
+RequiredIdempotencyKey = Annotated[str, _KEY]
