@@ -8,9 +8,10 @@ started=$SECONDS
 case "$suite" in
   all) bash "$ROOT/scripts/lint.sh"; paths=(tests) ;;
   unit) paths=(tests/unit) ;;
-  integration) paths=(tests/integration) ;;
+  integration) paths=(tests/integration tests/security) ;;
+  security) paths=(tests/security) ;;
   e2e) paths=(tests/e2e) ;;
-  *) die "unknown suite: $suite (all | unit | integration | e2e)" ;;
+  *) die "unknown suite: $suite (all | unit | integration | security | e2e)" ;;
 esac
 step "pytest ${paths[*]}"
 set +e

@@ -20,6 +20,8 @@ from apps.contracts.catalog import (
     CategoryUpdate,
     Moderation,
     Product,
+    ProductBatch,
+    ProductBatchRequest,
     ProductCreate,
     ProductStatus,
     ProductUpdate,
@@ -84,6 +86,14 @@ async def get_product(
         raise NotFound("Product not found", product_id=product_id)
     _etag(response, etag)
     return product
+
+
+@router.post("/products/batch", response_model=ProductBatch)
+async def get_products(req: ProductBatchRequest, service: Service) -> ProductBatch:
+    """Many products in one call (one bulk read): what the checkout prices. Unknown ids
+    are left out of the answer; the caller decides what a missing product means."""
+    found = await service.find_many(req.product_ids)
+    return ProductBatch(products=[found[p] for p in dict.fromkeys(req.product_ids) if p in found])
 
 
 @router.patch("/products/{product_id}", response_model=Product)

@@ -11,7 +11,7 @@ from dapr.ext.workflow import DaprWorkflowClient, WorkflowRuntime, WorkflowStatu
 
 from apps.checkout import workflows
 from apps.contracts.cart import CartReply
-from apps.contracts.catalog import Product
+from apps.contracts.catalog import Product, ProductBatch, ProductBatchRequest
 from apps.contracts.checkout import CheckoutState, CheckoutStatus
 from apps.contracts.events import EventEnvelope
 from apps.contracts.names import ActorType, AppId
@@ -144,11 +144,11 @@ class SidecarCheckoutPorts:
         self.invoker = invoker
         self.pubsub = pubsub
 
-    def get_product(self, product_id: str) -> Product | None:
-        res = self.invoker.invoke(AppId.CATALOG, f"products/{product_id}")
-        if res.status == 404:
-            return None
-        return Product.model_validate(res.body_or_raise())
+    def get_products(self, product_ids: list[str]) -> dict[str, Product]:
+        res = self.invoker.invoke(
+            AppId.CATALOG, "products/batch", method="POST", json_body=_batch(product_ids)
+        )
+        return _products(res.body_or_raise())
 
     def get_cart(self, cart_id: str) -> dict[str, Any] | None:
         res = self.invoker.invoke_actor(ActorType.CART, cart_id, "get", {})
@@ -249,15 +249,24 @@ class SidecarReaders:
     def __init__(self, sidecar: Sidecar) -> None:
         self.sidecar = sidecar
 
-    async def get_product(self, product_id: str) -> Product | None:
-        res = await self.sidecar.invoke(AppId.CATALOG, f"products/{product_id}")
-        if res.status == 404:
-            return None
-        return Product.model_validate(res.body_or_raise())
+    async def get_products(self, product_ids: list[str]) -> dict[str, Product]:
+        res = await self.sidecar.invoke(
+            AppId.CATALOG, "products/batch", method="POST", json_body=_batch(product_ids)
+        )
+        return _products(res.body_or_raise())
 
     async def get_cart(self, cart_id: str) -> dict[str, Any] | None:
         res = await self.sidecar.invoke_actor(ActorType.CART, cart_id, "get", {})
         return _cart(res.body_or_raise())
+
+
+def _batch(product_ids: list[str]) -> dict[str, Any]:
+    """One batch read's body: each product once, in first-seen order."""
+    return ProductBatchRequest(product_ids=list(dict.fromkeys(product_ids))).model_dump()
+
+
+def _products(reply: Any) -> dict[str, Product]:
+    return {p.product_id: p for p in ProductBatch.model_validate(reply).products}
 
 
 def _cart(reply: Any) -> dict[str, Any] | None:

@@ -5,7 +5,6 @@ The saga engine is a port: Dapr Workflow here and in tests; Azure's Durable Task
 Scheduler runs the same durabletask orchestrator (wired with the Azure issue).
 """
 
-import asyncio
 import hashlib
 import json
 import uuid
@@ -75,7 +74,9 @@ class SagaEngine(Protocol):
 class Readers(Protocol):
     """What quoting needs from other apps (async, in the request path)."""
 
-    async def get_product(self, product_id: str) -> Product | None: ...
+    async def get_products(self, product_ids: list[str]) -> dict[str, Product]:
+        """The products found among `product_ids` (one call, each id once)."""
+        ...
 
     async def get_cart(self, cart_id: str) -> dict[str, Any] | None: ...
 
@@ -120,11 +121,7 @@ class CheckoutService:
                 errors=[e.model_dump() for e in checked.errors],
             )
         items, promo_code = await self._items(details, cart_id)
-        products = {
-            p.product_id: p
-            for p in await asyncio.gather(*(self.readers.get_product(i.product_id) for i in items))
-            if p is not None
-        }
+        products = await self.readers.get_products([i.product_id for i in items])
         promo = None
         if promo_code:
             terms = self.promotions.terms(promo_code)

@@ -66,7 +66,7 @@ MAX_HOLD_SECONDS = 7 * 24 * 3600
 class CheckoutPorts(Protocol):
     """What the activities need from other apps (blocking: activities run in threads)."""
 
-    def get_product(self, product_id: str) -> Product | None: ...
+    def get_products(self, product_ids: list[str]) -> dict[str, Product]: ...
 
     def get_cart(self, cart_id: str) -> dict[str, Any] | None: ...
 
@@ -283,11 +283,7 @@ def price_order(ctx: WorkflowActivityContext, payload: dict[str, Any]) -> dict[s
         if not items:
             return {"ok": False, "error": {"code": "EMPTY_CART", "message": "Your cart is empty"}}
         promo_code = promo_code or cart_promo
-    products = {}
-    for item in items:
-        product = d.ports.get_product(item.product_id)
-        if product is not None:
-            products[product.product_id] = product
+    products = d.ports.get_products([item.product_id for item in items])
     address = d.rates.validate_address(request.shipping_address)
     if not address.valid or address.address is None:
         return {

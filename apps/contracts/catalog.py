@@ -357,3 +357,21 @@ class ReviewPage(BaseModel):
 class ReviewPublished(EventPayload):
     TOPIC = Topic.PRODUCT_EVENTS
     review: Review
+
+
+#: Products one batch read may name (a checkout has at most 100 lines, a cart 200).
+MAX_BATCH_PRODUCTS = 200
+
+
+class ProductBatchRequest(BaseModel):
+    """Several products by id in one call; repeated ids are answered once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_BATCH_PRODUCTS)]
+
+
+class ProductBatch(BaseModel):
+    """The products found among those asked for (any status); unknown ids are left out."""
+
+    products: list[Product]

@@ -7,8 +7,11 @@
   the gateway can pass them through unchanged.
 """
 
+import asyncio
+import contextlib
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -65,17 +68,98 @@ class InvokeResult:
         )
 
 
+class RenewablePool(httpx.AsyncBaseTransport):
+    """A connection pool that cannot stay exhausted. httpcore can lose a pool slot when a
+    call is cancelled at the wrong moment; enough lost slots and every later call waits for
+    a connection that never frees (PoolTimeout for good). On a PoolTimeout this pool starts
+    a fresh one for the calls that follow, and closes the old one after `grace_seconds`
+    (long enough for its calls still in flight to finish)."""
+
+    def __init__(self, limits: httpx.Limits, grace_seconds: float) -> None:
+        self.limits = limits
+        self.grace_seconds = grace_seconds
+        self.renewals = 0
+        self._pool = httpx.AsyncHTTPTransport(limits=limits)
+        self._retiring: set[asyncio.Task[None]] = set()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        pool = self._pool
+        try:
+            return await pool.handle_async_request(request)
+        except httpx.PoolTimeout:
+            self._renew(pool)
+            raise
+
+    def _renew(self, exhausted: httpx.AsyncHTTPTransport) -> None:
+        if exhausted is not self._pool:  # another call renewed it already
+            return
+        self._pool = httpx.AsyncHTTPTransport(limits=self.limits)
+        self.renewals += 1
+        log.warning("connection pool exhausted: renewed", renewals=self.renewals)
+        task = asyncio.get_running_loop().create_task(self._retire(exhausted))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def _retire(self, pool: httpx.AsyncHTTPTransport) -> None:
+        await asyncio.sleep(self.grace_seconds)
+        await pool.aclose()
+
+    async def aclose(self) -> None:
+        for task in list(self._retiring):
+            task.cancel()
+        await self._pool.aclose()
+
+
+class SidecarClient(httpx.AsyncClient):
+    """The pooled HTTP client for the app's own sidecar:
+    - at most `sidecar_concurrency` calls in flight (the rest wait their turn, within the
+      pool timeout), so one burst cannot take every connection;
+    - a caller that is cancelled (client gone, a timeout around it) does not cancel the call
+      inside the pool: the call finishes (bounded by its own timeout) and frees its slot;
+    - a `RenewablePool`, and a record of when calls began to fail, for liveness."""
+
+    def __init__(self, settings: AppSettings) -> None:
+        self.pool = RenewablePool(
+            httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            grace_seconds=2 * settings.invoke_timeout_seconds,
+        )
+        super().__init__(
+            base_url=settings.dapr_http_endpoint,
+            timeout=httpx.Timeout(settings.invoke_timeout_seconds, connect=2.0),
+            headers=settings.sidecar_headers,
+            transport=self.pool,
+        )
+        self._gate = asyncio.Semaphore(settings.sidecar_concurrency)
+        #: Monotonic time of the first failed call since the last success (None: healthy).
+        self.failing_since: float | None = None
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        async with self._gate:
+            call = asyncio.ensure_future(super().send(request, **kwargs))
+            call.add_done_callback(_retrieve)
+            try:
+                response = await asyncio.shield(call)
+            except httpx.TransportError:
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
+                raise
+        self.failing_since = None
+        return response
+
+
+def _retrieve(call: "asyncio.Future[httpx.Response]") -> None:
+    """Take the outcome of a call whose caller was cancelled (no 'never retrieved' noise)."""
+    if not call.cancelled():
+        call.exception()
+
+
 class Sidecar:
     """The app's handles on its own sidecar. Create once in the lifespan; close at shutdown."""
 
     def __init__(self, settings: AppSettings, *, grpc: bool = True) -> None:
         """`grpc=False` for apps that only invoke (the SDK client waits for the sidecar)."""
         self.settings = settings
-        self.http = httpx.AsyncClient(
-            base_url=settings.dapr_http_endpoint,
-            timeout=httpx.Timeout(settings.invoke_timeout_seconds, connect=2.0),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        )
+        self.http = SidecarClient(settings)
         self._client = DaprClient(address=f"127.0.0.1:{settings.dapr_grpc_port}") if grpc else None
 
     @property
@@ -157,6 +241,22 @@ class Sidecar:
         return str(resp.json()[name])
 
     # -- health ------------------------------------------------------------------------
+    async def live_problem(self) -> str | None:
+        """Why this process should be restarted: its calls to the sidecar have failed for
+        longer than `sidecar_dead_seconds` and a fresh probe fails too. Probes only after a
+        failure, so a healthy app's liveness costs nothing."""
+        if self.http.failing_since is None:
+            return None
+        with contextlib.suppress(httpx.HTTPError):  # a failure is recorded by the client
+            await self.http.get("/v1.0/healthz/outbound", timeout=2.0)
+        since = self.http.failing_since
+        if since is None:
+            return None
+        down = time.monotonic() - since
+        if down < self.settings.sidecar_dead_seconds:
+            return None
+        return f"sidecar unreachable for {down:.0f} s"
+
     async def ready(self, required_components: set[str]) -> list[str]:
         """Problems that keep this app from serving: sidecar down or components not loaded."""
         problems: list[str] = []
@@ -196,6 +296,7 @@ class SyncInvoker:
             base_url=settings.dapr_http_endpoint,
             timeout=httpx.Timeout(settings.invoke_timeout_seconds, connect=2.0),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            headers=settings.sidecar_headers,
         )
 
     def close(self) -> None:

@@ -33,6 +33,9 @@ def health_router(
     @router.get("/live", response_model=None)
     async def live(request: Request) -> dict[str, str] | JSONResponse:
         problems = [p for check in live_checks if (p := check(request.app.state))]
+        sidecar: Sidecar | None = getattr(request.app.state, "sidecar", None)
+        if sidecar is not None and (problem := await sidecar.live_problem()):
+            problems.append(problem)
         if problems:
             return error_response(
                 request, 503, ErrorCode.SERVICE_UNAVAILABLE, "Not live", {"problems": problems}

@@ -24,6 +24,8 @@ SCAN_PAGE_SIZE = 1000
 #: Documents of the previous page asked for again, so each page starts with one seen.
 SCAN_OVERLAP = 20
 SCAN_ATTEMPTS = 5
+#: Keys a bulk read asks the store for at once.
+BULK_PARALLELISM = 16
 
 
 class EtagMismatch(Exception):
@@ -81,6 +83,26 @@ class JsonStateStore:
             return None
         _raise_for(resp, key)
         return Versioned(resp.json(), resp.headers.get("ETag", ""))
+
+    async def get_many(self, keys: list[str]) -> dict[str, Versioned]:
+        """The documents of `keys` that exist, by key, in one bulk call (the sidecar reads
+        them `BULK_PARALLELISM` at a time). Repeated keys are read once."""
+        wanted = {store_key(k): k for k in dict.fromkeys(keys)}
+        if not wanted:
+            return {}
+        resp = await self.http.post(
+            f"{self.base}/bulk",
+            json={"keys": list(wanted), "parallelism": BULK_PARALLELISM},
+            params={"metadata.consistency": "strong"},
+        )
+        _raise_for(resp, "bulk get")
+        found: dict[str, Versioned] = {}
+        for item in resp.json():
+            if item.get("error"):
+                raise StateError(f"bulk get {item.get('key')}: {str(item['error'])[:300]}")
+            if item.get("data") is not None and item.get("key") in wanted:
+                found[wanted[item["key"]]] = Versioned(item["data"], item.get("etag", ""))
+        return found
 
     async def insert(self, key: str, value: Any, ttl_seconds: int | None = None) -> None:
         """Create `key`; `EtagMismatch` if it exists already. With `ttl_seconds` the store

@@ -34,6 +34,9 @@ class FakeProductRepository:
         found = self.docs.get(product_id)
         return copy.deepcopy(found) if found else None
 
+    async def get_many(self, product_ids: list[str]) -> dict[str, Product]:
+        return {p: copy.deepcopy(self.docs[p][0]) for p in product_ids if p in self.docs}
+
     async def insert(self, product: Product, event: EventEnvelope) -> None:
         if product.product_id in self.docs:
             raise StaleWrite(product.product_id)

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from tests import factories
+from tests.cluster import GUEST_CART_TTL_SECONDS
 from tests.harness import Cluster, eventually
-from tests.integration.conftest import GUEST_CART_TTL_SECONDS
 from tests.tokens import TokenIssuer
 
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from tests import factories, webhooks
+from tests.cluster import FRAUD_TEST_BANDS
 from tests.harness import Cluster, eventually
-from tests.integration.conftest import FRAUD_TEST_BANDS
 from tests.tokens import TokenIssuer
 
 Json = dict[str, Any]

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from tests import factories
+from tests.cluster import STOREFRONT_LIMITS
 from tests.harness import Cluster
-from tests.integration.conftest import STOREFRONT_LIMITS
 
 PASSWORD = "SecurePassword123!"
 

@@ -72,6 +72,15 @@ class DaprProductRepository:
             return None
         return Product.model_validate(raw[0]["product"]), raw[1]
 
+    async def get_many(self, product_ids: list[str]) -> dict[str, Product]:
+        """The live products among `product_ids`, read in one bulk call."""
+        found = await self.store.get_many([product_key(pid) for pid in product_ids])
+        return {
+            doc.value["product"]["product_id"]: Product.model_validate(doc.value["product"])
+            for doc in found.values()
+            if not doc.value.get("deleted")
+        }
+
     async def insert(self, product: Product, event: EventEnvelope) -> None:
         try:
             await self.store.insert(

@@ -1,6 +1,5 @@
 """Product use cases (create, update, delete, purchases)."""
 
-import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 from uuid import uuid4
@@ -34,6 +33,10 @@ class StaleWrite(Exception):
 
 class ProductRepository(Protocol):
     async def get(self, product_id: str) -> tuple[Product, str] | None: ...
+
+    async def get_many(self, product_ids: list[str]) -> dict[str, Product]:
+        """The live products among `product_ids` (one read for them all)."""
+        ...
 
     async def insert(self, product: Product, event: EventEnvelope) -> None: ...
 
@@ -139,10 +142,8 @@ class CatalogService:
         return found
 
     async def find_many(self, product_ids: list[str]) -> dict[str, Product]:
-        """The products that exist among `product_ids` (read concurrently)."""
-        unique = sorted(set(product_ids))
-        found = await asyncio.gather(*(self.repo.get(pid) for pid in unique))
-        return {pid: f[0] for pid, f in zip(unique, found, strict=True) if f is not None}
+        """The products that exist among `product_ids` (one bulk read, each id once)."""
+        return await self.repo.get_many(list(dict.fromkeys(product_ids)))
 
     async def update(
         self, product_id: str, update: ProductUpdate, if_match: str | None, correlation_id: str

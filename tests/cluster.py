@@ -1,5 +1,6 @@
-"""Session cluster: real PostgreSQL, Redis, placement, scheduler and every app in dapr.yaml
-with its own daprd. Torn down even when tests fail; logs kept when they do."""
+"""The session cluster (a pytest plugin of tests/conftest.py): real PostgreSQL, Redis,
+placement, scheduler and every app in dapr.yaml with its own daprd. Torn down even when tests
+fail; logs kept when they do."""
 
 import json
 import os
