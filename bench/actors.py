@@ -50,7 +50,7 @@ def main() -> None:
         carts = [f"user-bench-{n}" for n in range(args.carts)]
         actor = f"{caller}/v1.0/actors"
         cart_docs: list[Any] = []
-        with httpx.Client(timeout=30) as http:
+        with httpx.Client(timeout=30, headers=cluster.sidecar_headers) as http:
             for cart in carts:
                 for pid in products:
                     r = http.put(
@@ -66,7 +66,7 @@ def main() -> None:
                 r.raise_for_status()
                 orders.append(body["order_id"])
         state = f"{cluster.apps['cart'].dapr_url}/v1.0/state/statestore"
-        with httpx.Client(timeout=30) as http:
+        with httpx.Client(timeout=30, headers=cluster.sidecar_headers) as http:
             http.post(
                 state,
                 json=[{"key": f"bench-cart-{n}", "value": d} for n, d in enumerate(cart_docs)],

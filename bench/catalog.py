@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 
 from apps.catalog.seed import DEPARTMENTS
 from bench.common import closed_loop, save_results, start_cluster, table
-from scripts import seed as seed_script
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = [
@@ -73,9 +72,7 @@ def main() -> None:
     results: dict[str, Any] = {}
     try:
         started = time.perf_counter()
-        seed_script.main(
-            ["--products", str(args.products), "--sidecar", cluster.apps["catalog"].dapr_url]
-        )
+        cluster.seed("--products", str(args.products))
         print(f"seeded in {time.perf_counter() - started:.1f} s")
         routes = paths(args.products, random.Random(7))
         storefront = f"{cluster.apps['storefront'].url}/api"

@@ -74,7 +74,9 @@ async def direct_loop(cluster: Cluster, product: dict[str, Any], seconds: float,
     variant = product["variants"][0]
     deadline = time.perf_counter() + seconds
     base = f"{cluster.apps['checkout'].dapr_url}/v1.0"
-    async with httpx.AsyncClient(base_url=base, timeout=30) as dapr:
+    async with httpx.AsyncClient(
+        base_url=base, timeout=30, headers=cluster.sidecar_headers
+    ) as dapr:
 
         async def call(app: str, path: str, body: Any = None, method: str = "POST") -> Any:
             r = await dapr.request(method, f"/invoke/{app}/method/{path}", json=body)

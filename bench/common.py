@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import statistics
 import time
 from itertools import cycle
@@ -10,7 +11,6 @@ from typing import Any
 
 import httpx
 
-from scripts import seed as seed_script
 from tests.harness import Cluster
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ async def closed_loop_calls(
     errors = 0
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=10, limits=limits, headers=sidecar_headers()) as client:
 
         async def worker() -> None:
             nonlocal errors
@@ -80,6 +80,12 @@ def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, An
     }
 
 
+def sidecar_headers() -> dict[str, str]:
+    """The sidecars' API token for benchmark calls made straight to a sidecar."""
+    token = os.environ.get("DAPR_API_TOKEN", "")
+    return {"dapr-api-token": token} if token else {}
+
+
 def start_cluster(
     log_level: str = "WARNING",
     env: dict[str, dict[str, str]] | None = None,
@@ -88,6 +94,9 @@ def start_cluster(
     """Every app of dapr.yaml on free ports; with `categories`, the seed's category tree
     (no products)."""
     cluster = Cluster.create()
+    # The benchmark process is a local tool of this cluster: it (and the seed script it
+    # calls) sends the sidecars' API token, as tools on a `./taskw up` install do.
+    os.environ["DAPR_API_TOKEN"] = cluster.dapr_api_token
     cluster.start_infrastructure()
     # One load generator, one address: the per-address limits would stop the benchmark.
     limits = {
@@ -103,7 +112,7 @@ def start_cluster(
         cluster.wait_ready(app_id)
     cluster.use_bootstrap_admin_as_staff()  # staff calls are made as the bootstrap admin
     if categories:
-        seed_script.main(["--products", "0", "--sidecar", cluster.apps["catalog"].dapr_url])
+        cluster.seed("--products", "0")
     return cluster
 
 

@@ -18,6 +18,7 @@ import httpx
 import yaml
 
 from apps.catalog.seed import DEFAULT_SEED, categories, products
+from scripts import sidecar_token
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,10 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=250)
     parser.add_argument("--if-empty", action="store_true")
     parser.add_argument("--sidecar", default=None, help="Dapr HTTP base URL (default: catalog's)")
+    parser.add_argument(
+        "--dapr-api-token",
+        default=sidecar_token.local_token(),
+        help="the sidecar's API token (default: $DAPR_API_TOKEN, else .run/dapr-api-token)",
+    )
     args = parser.parse_args(argv)
     base = f"{args.sidecar or catalog_sidecar()}/v1.0/invoke/catalog/method/admin/seed"
     started = time.perf_counter()
-    with httpx.Client(timeout=120) as http:
+    with httpx.Client(timeout=120, headers=sidecar_token.headers(args.dapr_api_token)) as http:
         status = http.get(base).raise_for_status().json()
         if status["seeded"] and args.if_empty:
             print(f"    catalog already seeded ({status['products']} products); skipping")

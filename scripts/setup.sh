@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Everything SmartCommerce needs on a machine with Python 3.11, Go and apt (or the tools
-# already installed): PostgreSQL + Redis (Debian packages), the Python environment (.venv,
-# pinned by requirements.lock) and the Dapr runtime + CLI (~/.dapr/bin). Idempotent and
-# cached: a second run checks and finishes in seconds.
+# already installed): PostgreSQL + Redis + Node.js (Debian packages), the Python environment
+# (.venv, pinned by requirements.lock), the Dapr runtime + CLI (~/.dapr/bin) and the Node.js
+# client of the cross-language test (tests/polyglot/node, pinned by its package-lock.json).
+# Idempotent and cached: a second run checks and finishes in seconds.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 started=$SECONDS
 
 # ---- system packages -------------------------------------------------------------------
-step "System packages (PostgreSQL, Redis)"
+step "System packages (PostgreSQL, Redis, Node.js)"
 missing=()
 pg_bin_dir >/dev/null || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v curl >/dev/null || missing+=(curl)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || die "missing ${missing[*]}: install them with your package manager"
   info "installing ${missing[*]} with apt-get"
@@ -21,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root service redis-server stop >/dev/null 2>&1 || true
   as_root service postgresql stop >/dev/null 2>&1 || true
 fi
-info "PostgreSQL $("$(pg_bin_dir)/postgres" --version | awk '{print $3}'), Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
+info "PostgreSQL $("$(pg_bin_dir)/postgres" --version | awk '{print $3}'), Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), Node.js $(node --version)"
 
 # ---- Python ----------------------------------------------------------------------------
 step "Python environment (.venv)"
@@ -55,6 +58,27 @@ else
   GOBIN="$TOOLS_BIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
     go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
   rm -f "$TOOLS_BIN"/.stripe-mock-* && touch "$stripe_stamp"
+fi
+
+# ---- Node.js client of the cross-language test ------------------------------------------
+# tests/security/test_polyglot.py runs it with the official Dapr JavaScript SDK; `npm ci`
+# installs exactly the lock file, and only when node_modules is missing or the lock (or the
+# Node.js major) changed since: the stamp lives inside node_modules, so deleting it re-installs.
+step "Node.js packages (tests/polyglot/node)"
+NODE_CLIENT="$ROOT/tests/polyglot/node"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 18 ] || die "Node.js 18+ is required ($(node --version) found)"
+node_stamp=$( (echo "node $node_major"; cat "$NODE_CLIENT/package.json" "$NODE_CLIENT/package-lock.json") |
+  sha256sum | cut -c1-16)
+if [ "$(cat "$NODE_CLIENT/node_modules/.smartcommerce-stamp" 2>/dev/null)" = "$node_stamp" ]; then
+  info "up to date"
+else
+  info "npm ci (npm cache: $CACHE_DIR/npm)"
+  # No install scripts: nothing in this client needs one (protobufjs's only checks versions).
+  (cd "$NODE_CLIENT" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error \
+    --cache "$CACHE_DIR/npm")
+  echo "$node_stamp" >"$NODE_CLIENT/node_modules/.smartcommerce-stamp"
+  info "installed @dapr/dapr $(node -p "require('$NODE_CLIENT/node_modules/@dapr/dapr/package.json').version")"
 fi
 
 step "Set-up done in $((SECONDS - started)) s"

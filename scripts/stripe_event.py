@@ -22,6 +22,7 @@ import httpx
 import yaml
 
 from apps.payments.adapters import sign
+from scripts import sidecar_token
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = {
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     got = httpx.get(
         f"http://127.0.0.1:{sidecar}/v1.0/invoke/payments/method/payments/{args.order_id}",
         timeout=10,
+        headers=sidecar_token.headers(sidecar_token.local_token()),
     )
     if got.status_code != 200:
         print(f"no payment for {args.order_id} yet: {got.status_code} {got.text}")

@@ -24,6 +24,15 @@ token_file="$RUN_DIR/app-api-token"
 [ -s "$token_file" ] || "$VENV/bin/python" -c "import secrets; print(secrets.token_urlsafe(24))" >"$token_file"
 APP_API_TOKEN="$(cat "$token_file")"
 export APP_API_TOKEN
+# Dapr API token: every sidecar (bound to 127.0.0.1, apiListenAddresses in dapr.yaml) refuses
+# API calls without it; the apps read DAPR_API_TOKEN and send it. Tools that call a sidecar
+# (scripts/seed.py, `dapr invoke`, curl) take it from the same file:
+#   curl -H "dapr-api-token: $(cat .run/dapr-api-token)" localhost:3501/v1.0/metadata
+dapr_token_file="$RUN_DIR/dapr-api-token"
+[ -s "$dapr_token_file" ] || "$VENV/bin/python" -c "import secrets; print(secrets.token_urlsafe(24))" >"$dapr_token_file"
+chmod 600 "$token_file" "$dapr_token_file"
+DAPR_API_TOKEN="$(cat "$dapr_token_file")"
+export DAPR_API_TOKEN
 export FRAUD_REVIEW_THRESHOLD="${FRAUD_REVIEW_THRESHOLD:-0.90}"
 export FRAUD_REJECT_THRESHOLD="${FRAUD_REJECT_THRESHOLD:-0.95}"
 info "fraud bands: review from $FRAUD_REVIEW_THRESHOLD, reject from $FRAUD_REJECT_THRESHOLD"

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from scripts import seed as seed_script
 from tests.harness import Cluster
 from tests.tokens import TokenIssuer, serve_jwks
 
@@ -105,7 +104,7 @@ def cluster(
         for app_id in c.app_specs():
             c.wait_ready(app_id)
         # The category tree products are filed under (seed's 56 categories, no products).
-        seed_script.main(["--products", "0", "--sidecar", c.apps["catalog"].dapr_url])
+        c.seed("--products", "0")
         started = True
         yield c
     finally:

@@ -143,6 +143,8 @@ class Cluster:
             # Dapr app API token: daprd sends it to its app, internal apps refuse calls
             # without it (only their own sidecar may call them).
             "SC_APP_API_TOKEN": secrets.token_urlsafe(24),
+            # Dapr API token: every sidecar refuses API calls without it (apps send it).
+            "SC_DAPR_API_TOKEN": secrets.token_urlsafe(24),
         }
         return cls(workdir=workdir, env=env)
 
@@ -285,6 +287,7 @@ class Cluster:
             "PYTHONUNBUFFERED": "1",
             "PAYMENTS_STRIPE_API_BASE": f"http://127.0.0.1:{self.env['SC_STRIPE_PORT']}",
             "APP_API_TOKEN": self.env["SC_APP_API_TOKEN"],
+            "DAPR_API_TOKEN": self.dapr_api_token,
             **proc.env,
         }
         with (
@@ -422,10 +425,19 @@ class Cluster:
     def app_token(self) -> str:
         return self.env["SC_APP_API_TOKEN"]
 
+    @property
+    def dapr_api_token(self) -> str:
+        return self.env["SC_DAPR_API_TOKEN"]
+
+    @property
+    def sidecar_headers(self) -> dict[str, str]:
+        """What a caller of any sidecar's API must send (the sidecars' API token)."""
+        return {"dapr-api-token": self.dapr_api_token}
+
     def invoker(self, app_id: str, via: str = "storefront", timeout: float = 20) -> httpx.Client:
         """Another app's view of `app_id`: service invocation through `via`'s sidecar."""
         base = f"{self.apps[via].dapr_url}/v1.0/invoke/{app_id}/method"
-        return httpx.Client(base_url=base, timeout=timeout)
+        return httpx.Client(base_url=base, timeout=timeout, headers=self.sidecar_headers)
 
     def publish(
         self, topic: str, event: dict[str, Any], via: str = "orders", times: int = 1
@@ -477,9 +489,18 @@ class Cluster:
             raise HarnessError(f"psql failed: {out.stderr}")
         return out.stdout.strip()
 
+    def seed(self, *args: str) -> int:
+        """`scripts/seed.py` with `args` against this cluster's catalog sidecar."""
+        from scripts import seed as seed_script
+
+        sidecar = ["--sidecar", self.apps["catalog"].dapr_url]
+        return seed_script.main([*args, *sidecar, "--dapr-api-token", self.dapr_api_token])
+
     def sidecar(self, app_id: str, timeout: float = 15) -> httpx.Client:
         """An HTTP client on `app_id`'s sidecar: call Dapr's APIs as that app would."""
-        return httpx.Client(base_url=self.apps[app_id].dapr_url, timeout=timeout)
+        return httpx.Client(
+            base_url=self.apps[app_id].dapr_url, timeout=timeout, headers=self.sidecar_headers
+        )
 
 
 def eventually(check: Any, timeout: float = 30.0, interval: float = 0.25) -> Any:

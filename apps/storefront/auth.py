@@ -23,16 +23,29 @@ ALGORITHMS = ["RS256"]
 
 class TokenVerifier:
     def __init__(
-        self, jwks_urls: list[str], issuer: str, audience: str, leeway_seconds: int = 30
+        self,
+        jwks_sources: list[tuple[str, dict[str, str]]],
+        issuer: str,
+        audience: str,
+        leeway_seconds: int = 30,
     ) -> None:
+        """`jwks_sources`: each JWKS URL with the headers its fetch sends (the sidecar's
+        API token for the identity app's keys reached through the sidecar)."""
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway_seconds
         # Keys are cached; an unknown `kid` (a rotated key) triggers one refetch per JWKS.
         self.clients = [
             # A short refetch cooldown: a rotated-in key is found within seconds.
-            jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5, cooldown_duration=5)
-            for url in jwks_urls
+            jwt.PyJWKClient(
+                url,
+                cache_keys=True,
+                lifespan=300,
+                timeout=5,
+                cooldown_duration=5,
+                headers=headers,
+            )
+            for url, headers in jwks_sources
         ]
 
     def _signing_key(self, token: str) -> jwt.PyJWK:

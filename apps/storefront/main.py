@@ -42,7 +42,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sidecar = Sidecar(settings, grpc=False)
     app.state.context_key = ContextKey(app.state.sidecar, CONTEXT_SECRET)
     app.state.verifier = TokenVerifier(
-        settings.effective_jwks_urls,
+        settings.jwks_sources,
         settings.jwt_issuer,
         settings.jwt_audience,
         settings.jwt_leeway_seconds,

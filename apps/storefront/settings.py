@@ -42,11 +42,19 @@ class StorefrontSettings(AppSettings):
     )
 
     @property
-    def effective_jwks_urls(self) -> list[str]:
-        own = self.jwks_url or (
-            f"{self.dapr_http_endpoint}/v1.0/invoke/{AppId.IDENTITY}/method/{JWKS_PATH}"
+    def jwks_sources(self) -> list[tuple[str, dict[str, str]]]:
+        """The JWKS URLs the gateway trusts, each with the headers its fetch sends: the
+        identity app's keys through the sidecar (with the sidecar's API token) unless
+        `jwks_url` names another, then any extra ones as they are."""
+        own = (
+            (self.jwks_url, {})
+            if self.jwks_url
+            else (
+                f"{self.dapr_http_endpoint}/v1.0/invoke/{AppId.IDENTITY}/method/{JWKS_PATH}",
+                self.sidecar_headers,
+            )
         )
-        return [own, *self.extra_jwks_urls]
+        return [own, *((url, {}) for url in self.extra_jwks_urls)]
 
 
 @lru_cache(maxsize=1)

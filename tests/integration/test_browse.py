@@ -8,15 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
-from scripts import seed as seed_script
 from tests import factories
 from tests.harness import Cluster
 
 
 @pytest.fixture(scope="module")
 def api(cluster: Cluster) -> httpx.Client:
-    sidecar = cluster.apps["catalog"].dapr_url
-    assert seed_script.main(["--products", "600", "--batch", "200", "--sidecar", sidecar]) == 0
+    assert cluster.seed("--products", "600", "--batch", "200") == 0
     return cluster.client("storefront")
 
 
@@ -116,9 +114,7 @@ def test_read_model_follows_writes_and_stock_at_once(api: httpx.Client, cluster:
     found = api.get("/api/products/search", params={"q": "zyxwv"}).json()
     assert [i["product_id"] for i in found["items"]] == [body["product_id"]]
 
-    with httpx.Client(
-        base_url=f"{cluster.apps['storefront'].dapr_url}/v1.0/invoke/catalog/method", timeout=30
-    ) as catalog:
+    with cluster.invoker("catalog", timeout=30) as catalog:
         catalog.post(
             "/inventory/reservations",
             json={

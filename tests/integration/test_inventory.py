@@ -12,9 +12,7 @@ from tests.harness import Cluster
 
 def _catalog(cluster: Cluster) -> httpx.Client:
     """Checkout's view: invoke `catalog` through another app's sidecar."""
-    return httpx.Client(
-        base_url=f"{cluster.apps['storefront'].dapr_url}/v1.0/invoke/catalog/method", timeout=30
-    )
+    return cluster.invoker("catalog", timeout=30)
 
 
 def _product(cluster: Cluster, stock: tuple[int, int] = (10, 3)) -> dict[str, Any]:

@@ -169,7 +169,9 @@ STATE_KEYS = st.text(
 @example(key="a?b#c/d%e")
 def test_any_state_key_round_trips_through_the_sidecar(cluster: Cluster, key: str) -> None:
     async def run() -> None:
-        async with httpx.AsyncClient(base_url=cluster.apps["catalog"].dapr_url) as http:
+        async with httpx.AsyncClient(
+            base_url=cluster.apps["catalog"].dapr_url, headers=cluster.sidecar_headers
+        ) as http:
             store = JsonStateStore(http, "statestore")
             value = {"kind": "round-trip", "key": key}
             await store.bulk_upsert([(key, value)])

@@ -4,8 +4,6 @@ publish) are published by the catalog's outbox sweeper, not lost."""
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
 from tests import factories
 from tests.harness import Cluster, eventually
 
@@ -36,7 +34,7 @@ def test_leftover_outbox_documents_are_published_and_removed(cluster: Cluster) -
         "events": [{"topic": "inventory-events", "event": event}],
     }
     # Write as the catalog itself would have (its sidecar, its key prefix), then "crash".
-    with httpx.Client(base_url=cluster.apps["catalog"].dapr_url, timeout=10) as dapr:
+    with cluster.sidecar("catalog", timeout=10) as dapr:
         assert (
             dapr.post("/v1.0/state/statestore", json=[{"key": key, "value": doc}]).status_code
             == 204
@@ -49,7 +47,7 @@ def test_pending_product_events_are_published(cluster: Cluster) -> None:
     with cluster.client("storefront") as api:
         assert api.post("/api/staff/products", json=body).status_code == 201
     key = f"product:{body['product_id']}"
-    with httpx.Client(base_url=cluster.apps["catalog"].dapr_url, timeout=10) as dapr:
+    with cluster.sidecar("catalog", timeout=10) as dapr:
         stored = dapr.get(f"/v1.0/state/statestore/{key}").json()
         assert stored["outbox_state"] == "clear"
         left = {

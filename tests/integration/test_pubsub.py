@@ -27,7 +27,7 @@ def _pay(cluster: Cluster, product: dict[str, Any], quantity: int) -> dict[str, 
     }
     body = factories.order(items=[line], totals={"subtotal": "1.00", "total": "1.00"})
     base = f"{cluster.apps['storefront'].dapr_url}/v1.0/invoke/orders/method"
-    with httpx.Client(base_url=base, timeout=20) as orders:
+    with httpx.Client(base_url=base, timeout=20, headers=cluster.sidecar_headers) as orders:
         assert orders.post("/orders", json=body).status_code == 201
         for to in ("awaiting_payment", "paid"):
             r = orders.post(

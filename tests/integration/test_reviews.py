@@ -14,9 +14,7 @@ from tests.tokens import TokenIssuer
 def _catalog(cluster: Cluster) -> httpx.Client:
     """Until identity exists, customer writes are made as the gateway will: through Dapr,
     with the verified user id in the body."""
-    return httpx.Client(
-        base_url=f"{cluster.apps['storefront'].dapr_url}/v1.0/invoke/catalog/method", timeout=30
-    )
+    return cluster.invoker("catalog", timeout=30)
 
 
 def test_review_lifecycle_and_aggregates(cluster: Cluster) -> None:
@@ -118,7 +116,7 @@ def test_a_buyers_review_is_a_verified_purchase(cluster: Cluster) -> None:
     with (
         cluster.client("storefront") as api,
         _catalog(cluster) as catalog,
-        httpx.Client(base_url=base, timeout=20) as orders,
+        httpx.Client(base_url=base, timeout=20, headers=cluster.sidecar_headers) as orders,
     ):
         assert api.post("/api/staff/products", json=product).status_code == 201
         assert orders.post("/orders", json=order).status_code == 201

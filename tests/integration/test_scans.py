@@ -17,7 +17,9 @@ from tests.harness import Cluster
 
 
 def _store(cluster: Cluster, app_id: str) -> tuple[httpx.AsyncClient, JsonStateStore]:
-    http = httpx.AsyncClient(base_url=cluster.apps[app_id].dapr_url, timeout=60)
+    http = httpx.AsyncClient(
+        base_url=cluster.apps[app_id].dapr_url, timeout=60, headers=cluster.sidecar_headers
+    )
     return http, JsonStateStore(http, "statestore")
 
 
@@ -153,7 +155,7 @@ def test_catalog_total_equals_the_store_after_churn_and_a_restart(cluster: Clust
         for i, p in enumerate(products(3000, seed=1919))
     ]
     seed = f"{cluster.apps['catalog'].dapr_url}/v1.0/invoke/catalog/method/admin/seed/batches"
-    with httpx.Client(timeout=120) as http:
+    with httpx.Client(timeout=120, headers=cluster.sidecar_headers) as http:
         for i in range(0, len(generated), 500):
             batch = generated[i : i + 500]
             r = http.post(seed, json={"products": [p.model_dump(mode="json") for p in batch]})

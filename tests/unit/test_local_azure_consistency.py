@@ -206,3 +206,16 @@ def test_apps_keep_connections_open_longer_than_their_sidecars() -> None:
         cmd = app["command"]
         assert int(cmd[cmd.index("--timeout-keep-alive") + 1]) > 90, app["appID"]
     assert "'--timeout-keep-alive', '120'" in (BICEP / "modules" / "apps.bicep").read_text()
+
+
+def test_local_sidecars_listen_on_loopback_and_require_a_token() -> None:
+    """`dapr run -f dapr.yaml` binds every sidecar to 127.0.0.1 (the test harness does the
+    same) and `./taskw up` exports a Dapr API token that every sidecar then requires."""
+    run_file = yaml.safe_load((ROOT / "dapr.yaml").read_text())
+    assert run_file["common"]["apiListenAddresses"] == "127.0.0.1"
+    assert all("apiListenAddresses" not in a for a in run_file["apps"])  # none overrides it
+    up = (ROOT / "scripts" / "up.sh").read_text()
+    assert re.search(r"^export DAPR_API_TOKEN$", up, re.M)
+    harness = (ROOT / "tests" / "harness.py").read_text()
+    assert '"--dapr-listen-addresses",\n            "127.0.0.1"' in harness
+    assert '"DAPR_API_TOKEN": self.dapr_api_token' in harness
