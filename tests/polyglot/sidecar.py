@@ -4,9 +4,11 @@ app health check.
 
 It is the daprd `Cluster.start_app` (tests/harness.py) starts, with the same resources,
 configuration, placement and scheduler, listening on loopback only and requiring the
-cluster's Dapr API token: a new app id is refused nothing our apps are not refused (the
-components' scopes leave it without state store, pub/sub and secrets, which a caller of
-service invocation and actors does not need). Keep the flags in step with `start_app`.
+cluster's Dapr API token; keep the flags in step with `start_app`. A new app id needs no
+change to components/: their scopes leave it without state store, pub/sub and secrets,
+which a caller of service invocation and actors does not need, no access-control policy
+limits who may invoke an app, and actors are reached through any sidecar connected to
+placement (daprd: "actor hosting disabled, but invocation enabled").
 """
 
 from __future__ import annotations

@@ -13,10 +13,11 @@ import os
 import secrets
 import shutil
 import subprocess
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import jsonschema_rs
+import pytest
 
 from apps.contracts.catalog import Product
 from tests import factories
@@ -73,26 +74,36 @@ def _base_env() -> dict[str, str]:
     return {k: v for k in ("PATH", "HOME", "LANG", "TZ") if (v := os.environ.get(k))}
 
 
-def _run_client(cluster: Cluster, node: str, args: Json) -> Json:
+@pytest.fixture(scope="module")
+def polyglot(cluster: Cluster) -> Iterator[sidecar.ExtraSidecar]:
+    """The Node service's own sidecar (app id `polyglot`), stopped after the module's tests
+    whatever their outcome."""
     with sidecar.running(cluster, "polyglot") as dapr:
-        run = subprocess.run(
-            [node, "client.mjs", json.dumps(args)],
-            cwd=NODE_DIR,
-            env={**_base_env(), **dapr.env(cluster)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        log = dapr.log
+        yield dapr
+
+
+def _run_client(cluster: Cluster, dapr: sidecar.ExtraSidecar, args: Json) -> Json:
+    run = subprocess.run(
+        [_node(), "client.mjs", json.dumps(args)],
+        cwd=NODE_DIR,
+        env={**_base_env(), **dapr.env(cluster)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, (
         f"node client.mjs failed ({run.returncode}):\n{run.stderr[-3000:]}\n"
-        f"--- polyglot daprd ---\n{tail(Path(log))}"
+        f"--- polyglot daprd ---\n{tail(dapr.log)}"
     )
     return dict(json.loads(run.stdout))
 
 
-def test_a_node_service_calls_catalog_and_actors_with_the_dapr_js_sdk(cluster: Cluster) -> None:
-    node = _node()
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+def test_a_node_service_calls_catalog_and_actors_with_the_dapr_js_sdk(
+    cluster: Cluster, polyglot: sidecar.ExtraSidecar, protocol: str
+) -> None:
+    """(a) service invocation of catalog, (b) CartActor add_item then get on a fresh cart,
+    (c) OrderActor get on an order the orders app created; over the SDK's HTTP and gRPC."""
     product = _product(cluster)
     variant = product["variants"][0]
     order = _order(cluster)
@@ -101,8 +112,9 @@ def test_a_node_service_calls_catalog_and_actors_with_the_dapr_js_sdk(cluster: C
 
     replies = _run_client(
         cluster,
-        node,
+        polyglot,
         {
+            "protocol": protocol,
             "product_id": product["product_id"],
             "variant_id": variant["variant_id"],
             "cart_id": cart_id,

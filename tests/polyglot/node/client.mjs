@@ -3,16 +3,27 @@
 // side. Run by tests/security/test_polyglot.py, which prepares the data and checks the replies
 // against schemas/actors/.
 //
-//   DAPR_HTTP_PORT=... DAPR_API_TOKEN=... node client.mjs '{"product_id": "...",
-//     "variant_id": "...", "cart_id": "guest-...", "order_id": "..."}'
+//   DAPR_HTTP_PORT=... DAPR_GRPC_PORT=... DAPR_API_TOKEN=... node client.mjs \
+//     '{"protocol": "http", "product_id": "...", "variant_id": "...", "cart_id": "guest-...",
+//       "order_id": "..."}'
+//
+// `protocol` is the SDK's: "http" (its default) or "grpc" (Dapr's gRPC API).
 //
 // Prints one JSON document to stdout: {"product": ..., "cart_add_item": ..., "cart_get": ...,
 // "order_get": ...}. The SDK's own logs go to stderr (error level only).
-import { ActorId, ActorProxyBuilder, DaprClient, HttpMethod, LogLevel } from "@dapr/dapr";
+import {
+  ActorId,
+  ActorProxyBuilder,
+  CommunicationProtocolEnum,
+  DaprClient,
+  HttpMethod,
+  LogLevel,
+} from "@dapr/dapr";
 
 // The SDK's actor proxy takes the actor type from the class name and sends a method's
 // arguments as a JSON array: `add_item(payload)` is `POST .../method/add_item` with
-// `[payload]`, `get()` has no body. These classes only name the types and their methods.
+// `[payload]` (over gRPC: `InvokeActor` with the same JSON as data), `get()` has no body.
+// These classes only name the types and their methods.
 class CartActor {
   async get() {}
   async add_item(_payload) {}
@@ -25,20 +36,25 @@ class OrderActor {
 function input() {
   const raw = process.argv[2];
   if (!raw) {
-    throw new Error("usage: node client.mjs '<json: product_id, variant_id, cart_id, order_id>'");
+    throw new Error(
+      "usage: node client.mjs '<json: protocol, product_id, variant_id, cart_id, order_id>'",
+    );
   }
   const args = JSON.parse(raw);
   for (const key of ["product_id", "variant_id", "cart_id", "order_id"]) {
     if (typeof args[key] !== "string" || !args[key]) throw new Error(`missing ${key}`);
   }
+  if (!["http", "grpc"].includes(args.protocol)) throw new Error("protocol: http or grpc");
   return args;
 }
 
 async function main() {
   const args = input();
+  const grpc = args.protocol === "grpc";
   const client = new DaprClient({
     daprHost: "127.0.0.1",
-    daprPort: process.env.DAPR_HTTP_PORT,
+    daprPort: grpc ? process.env.DAPR_GRPC_PORT : process.env.DAPR_HTTP_PORT,
+    communicationProtocol: grpc ? CommunicationProtocolEnum.GRPC : CommunicationProtocolEnum.HTTP,
     daprApiToken: process.env.DAPR_API_TOKEN,
     logger: { level: LogLevel.Error },
   });
