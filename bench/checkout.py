@@ -43,7 +43,7 @@ async def saga_loop(cluster: Cluster, product: dict[str, Any], seconds: float, n
                 t0 = time.perf_counter()
                 r = await api.post(
                     "/api/orders",
-                    json=factories.checkout(line),
+                    json=(body := factories.checkout(line)),
                     headers={"Idempotency-Key": factories.ref("bench")},
                 )
                 if r.status_code != 202:
@@ -51,7 +51,9 @@ async def saga_loop(cluster: Cluster, product: dict[str, Any], seconds: float, n
                     continue
                 order_id = r.json()["order_id"]
                 while True:
-                    state = (await api.get(f"/api/checkout/{order_id}")).json()
+                    state = (
+                        await api.get(f"/api/checkout/{order_id}", params={"email": body["email"]})
+                    ).json()
                     if state["status"] not in ("running", "pending"):
                         break
                     await asyncio.sleep(POLL_SECONDS)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.checkout.service import CheckoutService
+from apps.checkout.service import CheckoutService, Owner
 from apps.contracts.cart import PromoCode, PromoQuote, PromoQuoteRequest
 from apps.contracts.catalog import Id
 from apps.contracts.checkout import (
@@ -23,7 +23,7 @@ from apps.contracts.checkout import (
 from apps.contracts.errors import Forbidden
 from apps.contracts.events import EventEnvelope, utcnow
 from apps.contracts.payments import PaymentEventData, PaymentStatus
-from apps.platform.context import CONTEXT_HEADER, verify_context
+from apps.platform.context import CONTEXT_HEADER, OwnerEmail, UserId, verify_context
 from apps.platform.http import app_state
 from apps.platform.subscriptions import dispatch
 
@@ -68,7 +68,12 @@ async def start_checkout(
         if who.user_id != body.user_id:
             raise Forbidden("Orders are placed in the signed-in user's name only")
     order_id, started = await service.start(
-        body.order, idempotency_key, request.state.correlation_id, body.user_id, body.cart_id
+        body.order,
+        idempotency_key,
+        request.state.correlation_id,
+        await request.app.state.context_key.get(),
+        body.user_id,
+        body.cart_id,
     )
     response.headers["Location"] = f"/api/orders/{order_id}"
     if not started:
@@ -87,8 +92,13 @@ async def quote_checkout(body: QuoteCheckout, service: Service) -> CheckoutQuote
 
 
 @router.get("/checkouts/{order_id}", response_model=CheckoutState)
-async def checkout_status(order_id: str, service: Service) -> CheckoutState:
-    return await service.status(order_id)
+async def checkout_status(
+    order_id: str, service: Service, email: OwnerEmail = None, user_id: UserId = None
+) -> CheckoutState:
+    """With `email` or `user_id` (even empty), only the order's owner sees it (404 to anyone
+    else); neither: an internal caller (staff through the gateway)."""
+    owner = None if user_id is None and email is None else Owner(user_id, email)
+    return await service.status(order_id, owner)
 
 
 @router.post("/checkouts/{order_id}/review", response_model=CheckoutState)

@@ -6,9 +6,11 @@ Scheduler runs the same durabletask orchestrator (wired with the Azure issue).
 """
 
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -30,12 +32,9 @@ from apps.contracts.checkout import (
     PaymentResult,
     PromoRedemption,
 )
+from apps.contracts.email import is_owner
 from apps.contracts.errors import Conflict, NotFound, UnprocessableError
 from apps.contracts.events import utcnow
-
-#: Order ids derived from an Idempotency-Key: the same key (for the same shopper) always
-#: names the same order, so a retried POST cannot start a second saga.
-IDEMPOTENCY_NAMESPACE = uuid.UUID("5b0f4c8e-7f8a-4a53-9a43-2d1e0c3b9a10")
 
 
 def request_fingerprint(request: OrderRequest, user_id: str | None) -> str:
@@ -49,10 +48,16 @@ def request_fingerprint(request: OrderRequest, user_id: str | None) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def order_id_for(idempotency_key: str | None, email: str) -> str:
+def order_id_for(idempotency_key: str | None, email: str, secret: str) -> str:
+    """The order id of a checkout. With an Idempotency-Key the same key (for the same
+    shopper) always names the same order, so a retried POST cannot start a second saga;
+    the id is a keyed hash (HMAC-SHA256 with a server secret), so nobody who knows or
+    guesses a shopper's key and email can derive it. Without a key: a random id."""
     if not idempotency_key:
         return str(uuid.uuid4())
-    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{email.strip().lower()}\n{idempotency_key}"))
+    message = f"order-id\n{email.strip().lower()}\n{idempotency_key}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 class SagaEngine(Protocol):
@@ -69,6 +74,14 @@ class SagaEngine(Protocol):
     async def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> bool:
         """Deliver an external event to a running instance; False if none is running."""
         ...
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who asks for a checkout: the signed-in user, and/or the email the shopper gives."""
+
+    user_id: str | None = None
+    email: str | None = None
 
 
 class Readers(Protocol):
@@ -184,6 +197,7 @@ class CheckoutService:
         request: OrderRequest,
         idempotency_key: str | None,
         correlation_id: str,
+        id_secret: str,
         user_id: str | None = None,
         cart_id: str | None = None,
     ) -> tuple[str, bool]:
@@ -202,7 +216,7 @@ class CheckoutService:
                     "The billing address is not valid",
                     errors=[e.model_dump() for e in billing.errors],
                 )
-        order_id = order_id_for(idempotency_key, str(request.email))
+        order_id = order_id_for(idempotency_key, str(request.email), id_secret)
         fingerprint = request_fingerprint(request, user_id)
         if request.items is None:
             await self._items(request, cart_id)  # 422 if there is nothing to order
@@ -228,8 +242,14 @@ class CheckoutService:
                 )
         return order_id, started
 
-    async def status(self, order_id: str) -> CheckoutState:
+    async def status(self, order_id: str, owner: Owner | None = None) -> CheckoutState:
+        """The saga's state; with `owner`, only to the order's owner (the same 404 as a
+        missing checkout to anyone else). Without it: an internal caller (staff, tests)."""
         state = await self.engine.status(order_id)
+        if state is not None and owner is not None:
+            started = CheckoutInput.model_validate(await self.engine.input_of(order_id) or {})
+            if not is_owner(started.user_id, str(started.email), owner.user_id, owner.email):
+                state = None
         if state is None:
             raise NotFound("Checkout not found", order_id=order_id)
         return state

@@ -62,3 +62,18 @@ Email = Annotated[
         }
     ),
 ]
+
+
+def same_email(recorded: str, given: str) -> bool:
+    """Whether `given` names the mailbox `recorded` (case and surrounding blanks aside)."""
+    return recorded.strip().lower() == given.strip().lower()
+
+
+def is_owner(
+    owner_user_id: str | None, owner_email: str, user_id: str | None, email: str | None
+) -> bool:
+    """Who may see an order or its checkout: its owner (the signed-in user it was placed
+    by) or whoever knows its email. Anyone else is answered as if it did not exist."""
+    if user_id is not None and owner_user_id == user_id:
+        return True
+    return email is not None and same_email(owner_email, email)

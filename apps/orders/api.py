@@ -7,11 +7,9 @@ signed context (or the context must be staff): a user id nobody vouched for sees
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from apps.contracts.errors import NotFound
-from apps.contracts.identity import Role
 from apps.contracts.orders import (
     CancelRequest,
     Order,
@@ -22,7 +20,7 @@ from apps.contracts.orders import (
     TransitionRequest,
 )
 from apps.orders.service import Access, OrdersService, PlaceOrder, RebuildReport
-from apps.platform.context import CONTEXT_HEADER, verify_context
+from apps.platform.context import OwnerEmail, UserId
 from apps.platform.http import app_state
 from apps.platform.params import Limit, Page
 from apps.platform.subscriptions import dispatch
@@ -31,27 +29,6 @@ router = APIRouter(tags=["orders"])
 
 
 Service = Annotated[OrdersService, Depends(app_state("service"))]
-UserIdParam = Annotated[
-    str | None, Query(alias="user_id", max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-]
-
-
-async def vouched_user_id(
-    request: Request,
-    user_id: UserIdParam = None,
-    context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None,
-) -> str | None:
-    """The `user_id` asked for, if the signed context is that user or staff."""
-    if user_id is None:
-        return None
-    who = verify_context(context, await request.app.state.context_key.get())
-    if who.user_id == user_id or who.role.at_least(Role.STAFF):
-        return user_id
-    raise NotFound("Order not found")
-
-
-UserId = Annotated[str | None, Depends(vouched_user_id)]
-Email = Annotated[str | None, Query(max_length=254)]
 
 
 def _access(user_id: str | None, email: str | None) -> Access | None:
@@ -90,7 +67,7 @@ async def order_by_number(order_number: str, service: Service) -> OrderSummary:
 
 @router.get("/orders/{order_id}", response_model=Order)
 async def get_order(
-    order_id: str, service: Service, email: Email = None, user_id: UserId = None
+    order_id: str, service: Service, email: OwnerEmail = None, user_id: UserId = None
 ) -> Order:
     """With `email` or `user_id`, answers only the order's owner (404 to anyone else)."""
     return await service.get(order_id, _access(user_id, email))
@@ -98,7 +75,7 @@ async def get_order(
 
 @router.get("/orders/{order_id}/tracking", response_model=Tracking)
 async def tracking(
-    order_id: str, service: Service, email: Email = None, user_id: UserId = None
+    order_id: str, service: Service, email: OwnerEmail = None, user_id: UserId = None
 ) -> Tracking:
     return await service.tracking(order_id, _access(user_id, email))
 

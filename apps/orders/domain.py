@@ -4,6 +4,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from actors.order.logic import can_transition
+from apps.contracts.email import is_owner
 from apps.contracts.orders import (
     Order,
     OrderEventData,
@@ -26,10 +27,6 @@ def format_order_number(year: int, sequence: int) -> str:
 
 def order_number_for(now: datetime, sequence: int) -> str:
     return format_order_number(now.year, sequence)
-
-
-def email_matches(order_email: str, given: str) -> bool:
-    return order_email.strip().lower() == given.strip().lower()
 
 
 # -- the order projection (listings) and the shopper's views -------------------------------
@@ -133,6 +130,4 @@ def refund_transition(
 
 def can_see(order: Order, user_id: str | None, email: str | None) -> bool:
     """The order's owner (signed in) or whoever knows its email; anyone else gets 404."""
-    if user_id is not None and order.user_id == user_id:
-        return True
-    return email is not None and email_matches(order.email, email)
+    return is_owner(order.user_id, order.email, user_id, email)

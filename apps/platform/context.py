@@ -9,9 +9,11 @@ import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from apps.contracts.errors import DomainError, ErrorCode, Unauthorized
+from fastapi import Depends, Header, Query, Request
+
+from apps.contracts.errors import DomainError, ErrorCode, NotFound, Unauthorized
 from apps.contracts.identity import ANONYMOUS, Principal, Role
 
 if TYPE_CHECKING:
@@ -122,3 +124,30 @@ class ContextKey:
                     "The gateway is starting; try again", code=ErrorCode.SERVICE_UNAVAILABLE
                 ) from exc
         return self.value
+
+
+# -- who asks for an order (orders and checkout routes) ----------------------------------
+UserIdParam = Annotated[
+    str | None, Query(alias="user_id", max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+]
+
+
+async def vouched_user_id(
+    request: Request,
+    user_id: UserIdParam = None,
+    context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None,
+) -> str | None:
+    """The `user_id` asked for, if the signed context is that user or staff (anyone else:
+    the same 404 as an order that does not exist)."""
+    if user_id is None:
+        return None
+    who = verify_context(context, await request.app.state.context_key.get())
+    if who.user_id == user_id or who.role.at_least(Role.STAFF):
+        return user_id
+    raise NotFound("Order not found")
+
+
+#: The order owner's user id, vouched for by the gateway's signed context.
+UserId = Annotated[str | None, Depends(vouched_user_id)]
+#: The email a guest gives to see their order.
+OwnerEmail = Annotated[str | None, Query(alias="email", max_length=254)]

@@ -33,7 +33,7 @@ from apps.storefront.adapters import forward
 from apps.storefront.auth import Caller, Staff
 from apps.storefront.cart_api import session_of
 from apps.storefront.openapi import ERRORS
-from apps.storefront.orders_api import owner_params
+from apps.storefront.orders_api import Email, owner_params
 
 router = APIRouter(prefix="/api", responses=ERRORS)
 OrderId = Annotated[
@@ -104,10 +104,15 @@ async def place_order(
 
 
 @router.get("/checkout/{order_id}", response_model=CheckoutState, tags=["checkout"])
-async def checkout_status(order_id: OrderId, request: Request) -> Response:
+async def checkout_status(
+    order_id: OrderId, request: Request, caller: Caller, email: Email = None
+) -> Response:
     """The saga's progress; its `result` says how it ended (paid, payment_failed,
-    cancelled, rejected with a reason)."""
-    return await forward(request, AppId.CHECKOUT, f"checkouts/{order_id}")
+    cancelled, rejected with a reason). Same access rule as the order: yours when signed
+    in, a guest adds the order's `email`; anyone else gets a 404."""
+    return await forward(
+        request, AppId.CHECKOUT, f"checkouts/{order_id}", params=owner_params(caller, email)
+    )
 
 
 @router.post(
@@ -223,6 +228,12 @@ async def refund_payment(
 @router.get("/staff/payments/{order_id}", response_model=Payment, tags=["staff"])
 async def staff_payment(order_id: OrderId, request: Request, staff: Staff) -> Response:
     return await forward(request, AppId.PAYMENTS, f"payments/{order_id}")
+
+
+@router.get("/staff/checkouts/{order_id}", response_model=CheckoutState, tags=["staff"])
+async def staff_checkout(order_id: OrderId, request: Request, staff: Staff) -> Response:
+    """Any order's checkout saga (support, fraud review): where it is, how it ended."""
+    return await forward(request, AppId.CHECKOUT, f"checkouts/{order_id}")
 
 
 @router.post("/staff/checkouts/{order_id}/review", response_model=CheckoutState, tags=["staff"])

@@ -55,13 +55,18 @@ def test_shopper_browses_searches_and_orders(system: System) -> None:
         order_id = accepted.json()["order_id"]
 
         def placed() -> bool:
-            state = api.get(f"/api/checkout/{order_id}").json()
+            state = api.get(f"/api/checkout/{order_id}", params={"email": shopper}).json()
             assert state["status"] == "completed", state
             return True
 
         # Local mode: payments sends itself the signed success webhook stripe-mock cannot.
         eventually(placed, timeout=60)
-        assert api.get(f"/api/checkout/{order_id}").json()["result"]["outcome"] == "paid"
+        assert (
+            api.get(f"/api/checkout/{order_id}", params={"email": shopper}).json()["result"][
+                "outcome"
+            ]
+            == "paid"
+        )
         order = api.get(f"/api/orders/{order_id}", params={"email": shopper}).json()
         assert order["status"] == "paid"
         assert order["order_number"].startswith("SC-")

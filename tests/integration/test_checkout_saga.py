@@ -41,7 +41,7 @@ def _place(api: httpx.Client, body: Json, key: str | None = None, **headers: str
 
 def _done(api: httpx.Client, order_id: str, timeout: float = 90) -> Json:
     def check() -> Json:
-        state = api.get(f"/api/checkout/{order_id}").json()
+        state = api.get(f"/api/staff/checkouts/{order_id}").json()
         assert state["status"] in ("completed", "failed", "terminated"), state
         return state
 
@@ -369,7 +369,7 @@ def test_fifty_shoppers_race_for_the_last_five_units(cluster: Cluster) -> None:
                 if order_id in results:
                     continue
                 assert _stock(api, product)["available"] >= 0
-                state = api.get(f"/api/checkout/{order_id}").json()
+                state = api.get(f"/api/staff/checkouts/{order_id}").json()
                 if state["status"] == "completed":
                     results[order_id] = state["result"]
                     continue

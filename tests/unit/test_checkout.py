@@ -1,6 +1,7 @@
 """Checkout pricing (promo, destination tax, shipping), address rules, promo usage limits
 and the idempotency of saga starts (pure)."""
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -181,9 +182,16 @@ def test_promo_quote_reports_a_limit_as_not_applicable() -> None:
 
 
 def test_idempotency_key_names_one_order_per_shopper() -> None:
-    assert order_id_for("k-1", "A@Example.com") == order_id_for("k-1", "a@example.com ")
-    assert order_id_for("k-1", "a@example.com") != order_id_for("k-1", "b@example.com")
-    assert order_id_for(None, "a@example.com") != order_id_for(None, "a@example.com")
+    secret = "server-secret"
+    one = order_id_for("k-1", "A@Example.com", secret)
+    assert one == order_id_for("k-1", "a@example.com ", secret)
+    assert one != order_id_for("k-1", "b@example.com", secret)
+    assert order_id_for(None, "a@example.com", secret) != order_id_for(
+        None, "a@example.com", secret
+    )
+    # keyed: whoever knows the key and the email but not the server's secret cannot derive it
+    assert one != order_id_for("k-1", "a@example.com", "another-secret")
+    assert uuid.UUID(one).version == 4
 
 
 def test_worker_watch_is_unready_at_once_and_not_live_after_a_stall(monkeypatch) -> None:  # type: ignore[no-untyped-def]
