@@ -68,7 +68,7 @@ resource containerApps 'Microsoft.App/containerApps@2024-03-01' = [for a in apps
         {
           name: a.appId
           image: image
-          command: [ 'python', '-m', 'uvicorn', 'apps.${a.module}.main:app', '--host', '0.0.0.0', '--port', '8000', '--no-access-log', '--timeout-keep-alive', '120' ]
+          command: [ 'python', '-m', 'uvicorn', 'apps.${a.module}.main:app', '--host', '0.0.0.0', '--port', '8000', '--no-access-log', '--timeout-keep-alive', '120', '--http', 'apps.platform.server:BoundedHttpToolsProtocol' ]
           env: concat([ { name: 'SC_ENVIRONMENT', value: 'azure' } ], appEnv[?a.appId] ?? [])
           resources: { cpu: json('0.5'), memory: '1Gi' }
           probes: [

@@ -219,3 +219,13 @@ def test_local_sidecars_listen_on_loopback_and_require_a_token() -> None:
     harness = (ROOT / "tests" / "harness.py").read_text()
     assert '"--dapr-listen-addresses",\n            "127.0.0.1"' in harness
     assert '"DAPR_API_TOKEN": self.dapr_api_token' in harness
+
+
+def test_every_app_runs_the_bounded_http_protocol() -> None:
+    """Header count/size limits (431) and header/body deadlines (408) hold for every app,
+    locally and in Azure."""
+    protocol = "apps.platform.server:BoundedHttpToolsProtocol"
+    for app in yaml.safe_load((ROOT / "dapr.yaml").read_text())["apps"]:
+        cmd = app["command"]
+        assert cmd[cmd.index("--http") + 1] == protocol, app["appID"]
+    assert f"'--http', '{protocol}'" in (BICEP / "modules" / "apps.bicep").read_text()
