@@ -2,10 +2,30 @@
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
 from apps.platform.telemetry import configure_tracing
+
+#: The longest value one log field keeps (a line stays far below the 64 KiB a log reader
+#: such as `dapr run`'s takes per line; a client's oversized input cannot stall the app).
+MAX_FIELD_CHARS = 2000
+
+
+def cap_values(
+    _logger: Any, _name: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Cut every long field (client input echoed in a message, a huge exception text) to
+    `MAX_FIELD_CHARS`, saying how long it was."""
+    for key, value in event.items():
+        text = value if isinstance(value, str) else None
+        if text is None and not isinstance(value, int | float | bool | type(None)):
+            text = str(value)
+        if text is not None and len(text) > MAX_FIELD_CHARS:
+            event[key] = f"{text[:MAX_FIELD_CHARS]}… [{len(text)} chars]"
+    return event
 
 
 def configure_logging(
@@ -37,6 +57,7 @@ def configure_logging(
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                cap_values,
                 renderer,
             ],
         )

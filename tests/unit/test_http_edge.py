@@ -45,3 +45,14 @@ def test_store_keys_are_dapr_safe_and_never_collide() -> None:
     assert len(set(stored)) == len(keys)
     assert all("||" not in s for s in stored)
     assert store_key("email:john+shop@example.com") == "email:john+shop@example.com"
+
+
+def test_no_log_field_is_longer_than_the_cap() -> None:
+    from apps.platform.logging import MAX_FIELD_CHARS, cap_values
+
+    event = {"event": "x" * 70_000, "n": 5, "obj": ["y"] * 50_000, "short": "ok"}
+    capped = cap_values(None, "info", event)
+    assert len(capped["event"]) < MAX_FIELD_CHARS + 30
+    assert capped["event"].endswith("[70000 chars]")
+    assert len(capped["obj"]) < MAX_FIELD_CHARS + 30
+    assert capped["n"] == 5 and capped["short"] == "ok"
