@@ -254,3 +254,21 @@ class AuditEntry(BaseModel):
 class GuestSession(BaseModel):
     session_id: str
     expires_in: int
+
+
+class TokenStatusRequest(BaseModel):
+    """Which access token the gateway asks about: its user, sign-in (`sid`) and role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: Annotated[str, Field(min_length=1, max_length=64)]
+    sid: Annotated[str, Field(min_length=1, max_length=64)]
+    role: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class TokenStatus(BaseModel):
+    """Whether a signed, unexpired access token still speaks for its user: not if the user
+    signed out of that session, changed password, was given another role or was deleted."""
+
+    valid: bool
+    reason: str = ""

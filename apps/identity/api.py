@@ -27,6 +27,8 @@ from apps.contracts.identity import (
     SavedPaymentMethod,
     SignupRequest,
     TokenPair,
+    TokenStatus,
+    TokenStatusRequest,
     UserPage,
     UserProfile,
     WishlistAdd,
@@ -89,6 +91,12 @@ async def login_entra(body: ExternalLogin, service: Service) -> TokenPair:
 @router.post("/auth/refresh", response_model=TokenPair, tags=["auth"])
 async def refresh(body: RefreshRequest, service: Service) -> TokenPair:
     return await service.refresh(body.refresh_token)
+
+
+@router.post("/auth/token-status", response_model=TokenStatus, tags=["auth"])
+async def token_status(body: TokenStatusRequest, service: Service) -> TokenStatus:
+    """The gateway's question about an access token it verified: does it still count?"""
+    return await service.token_status(body)
 
 
 @router.post("/auth/logout", status_code=204, tags=["auth"])

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from zxcvbn import zxcvbn
 
 from apps.contracts.errors import Conflict, NotFound, UnprocessableError
 from apps.contracts.identity import (
@@ -48,9 +49,19 @@ def email_key(email: str) -> str:
     return f"email:{normalize_email(email)}"
 
 
-def password_problem(password: str, email: str) -> str | None:
+#: zxcvbn's score (0-4) a password needs: 3 is "safely unguessable: moderate protection
+#: from offline slow-hash scenario" (~10^8 guesses and more).
+MIN_PASSWORD_SCORE = 3
+#: zxcvbn looks at this many leading characters (its own cap; a longer password is only
+#: stronger than its prefix).
+SCORED_CHARS = 72
+
+
+def password_problem(password: str, email: str, name: str = "") -> str | None:
     """Why a password is refused (None: accepted): 10 to 256 characters, a letter and a
-    digit, not a well-known password, not the email's name."""
+    digit, not the email's name, and not guessable: zxcvbn (its lists of the most used
+    passwords, names and words, keyboard patterns, repeats, sequences and dates, and the
+    person's own email and name) must score it at least `MIN_PASSWORD_SCORE`."""
     if len(password) < 10:
         return "Use at least 10 characters"
     if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
@@ -60,6 +71,11 @@ def password_problem(password: str, email: str) -> str | None:
     local = normalize_email(email).split("@")[0]
     if len(local) >= 4 and local in password.lower():
         return "Do not use your email address in the password"
+    own = [normalize_email(email), local, *name.split()]
+    verdict = zxcvbn(password[:SCORED_CHARS], user_inputs=own)
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        hint = verdict["feedback"].get("warning") or "it is too easy to guess"
+        return f"Choose a stronger password: {hint.rstrip('.')}"
     return None
 
 
@@ -81,6 +97,19 @@ class UserRecord(BaseModel):
     role: Role = Role.CUSTOMER
     email: str = ""
     created_at: datetime | None = None
+
+    def token_problem(self, family: "Family | None", sid: str, role: str) -> str:
+        """Why an access token of this user's sign-in `sid` carrying `role` no longer
+        speaks for them ("" when it still does)."""
+        if self.status != "active":
+            return "account closed"
+        if family is None or family.user_id != self.profile.user_id or family.family_id != sid:
+            return "unknown session"
+        if family.revoked_at is not None:
+            return f"session ended ({family.revoked_reason or 'revoked'})"
+        if role != self.profile.role.value:
+            return "the account's role has changed"
+        return ""
 
     def touch(self, now: datetime, **profile: object) -> "UserRecord":
         updated = self.profile.model_copy(update={**profile, "updated_at": now})

@@ -37,6 +37,8 @@ from apps.contracts.identity import (
     Role,
     SignupRequest,
     TokenPair,
+    TokenStatus,
+    TokenStatusRequest,
     UserPage,
     UserProfile,
 )
@@ -146,17 +148,28 @@ class IdentityService:
         return keys.jwks(await self.key_ring())
 
     # -- accounts --------------------------------------------------------------------------
-    async def signup(self, req: SignupRequest, role: Role = Role.CUSTOMER) -> UserProfile:
-        problem = domain.password_problem(req.password, str(req.email))
+    async def signup(
+        self, req: SignupRequest, role: Role = Role.CUSTOMER, reveal_taken: bool = False
+    ) -> UserProfile:
+        """A new account. The public sign-up (`reveal_taken=False`) answers an email that
+        has an account exactly as a new one (same status, same shape, same work done), so it
+        cannot be used to find out who has an account; nothing is created and the attempt is
+        in the audit log (the owner is to be told by email once notifications exist). Admins
+        creating users get the 409."""
+        problem = domain.password_problem(req.password, str(req.email), req.name)
         if problem:
             raise UnprocessableError(problem, field="password")
         user_id = f"u-{uuid.uuid4().hex[:16]}"
+        hashed = await asyncio.to_thread(self.hasher.hash, req.password)  # on both paths
+        user = domain.new_user(user_id, str(req.email), req.name, role, _now(), hashed)
         try:  # the email index is insert-only: two sign-ups of one email cannot both win
             await self.store.insert(domain.email_key(str(req.email)), {"user_id": user_id})
         except EtagMismatch as exc:
-            raise Conflict("An account with this email exists", field="email") from exc
-        hashed = await asyncio.to_thread(self.hasher.hash, req.password)
-        user = domain.new_user(user_id, str(req.email), req.name, role, _now(), hashed)
+            if reveal_taken:
+                raise Conflict("An account with this email exists", field="email") from exc
+            taken = {"email": domain.normalize_email(str(req.email))}
+            await self.audit(Principal(), "auth.signup_email_taken", "signup", taken)
+            return user.profile
         await self.store.insert(f"user:{user_id}", user.model_dump(mode="json"))
         return user.profile
 
@@ -166,7 +179,7 @@ class IdentityService:
             return
         with contextlib.suppress(Conflict):  # another replica created it
             req = SignupRequest(email=email, name="Administrator", password=password)
-            profile = await self.signup(req, role=Role.ADMIN)
+            profile = await self.signup(req, role=Role.ADMIN, reveal_taken=True)
             system = Principal(user_id="system", role=Role.ADMIN)
             await self.audit(system, "users.bootstrap_admin", profile.user_id, {"email": email})
 
@@ -256,6 +269,16 @@ class IdentityService:
             record = RefreshRecord.model_validate(found.value)
             await self.revoke_family(record.family_id, "signed out")
 
+    async def token_status(self, req: TokenStatusRequest) -> TokenStatus:
+        """Whether an access token still speaks for its user (the gateway asks, caching the
+        answer for a few seconds): its sign-in not ended, its role current, the account open."""
+        found = await self.store.get(f"user:{req.user_id}")
+        if found is None:
+            return TokenStatus(valid=False, reason="unknown user")
+        user = UserRecord.model_validate(found.value)
+        problem = user.token_problem(await self._family(req.sid), req.sid, req.role)
+        return TokenStatus(valid=not problem, reason=problem)
+
     async def revoke_family(self, family_id: str, reason: str) -> None:
         def decide(raw: Any | None) -> Any | None:
             if raw is None:
@@ -331,7 +354,7 @@ class IdentityService:
             raise UnprocessableError("This account signs in with Microsoft Entra ID")
         if not await asyncio.to_thread(self._verify, user.password_hash, req.current_password):
             raise Unauthorized("Wrong current password")
-        problem = domain.password_problem(req.new_password, user.profile.email)
+        problem = domain.password_problem(req.new_password, user.profile.email, user.profile.name)
         if problem:
             raise UnprocessableError(problem, field="new_password")
         hashed = await asyncio.to_thread(self.hasher.hash, req.new_password)
@@ -452,7 +475,7 @@ class IdentityService:
         )
 
     async def admin_create(self, actor: Principal, req: AdminUserCreate) -> UserProfile:
-        profile = await self.signup(req, role=req.role)
+        profile = await self.signup(req, role=req.role, reveal_taken=True)
         await self.audit(actor, "users.create", profile.user_id, {"role": req.role.value})
         return profile
 
@@ -460,6 +483,7 @@ class IdentityService:
         if user_id == actor.user_id and role != Role.ADMIN:
             raise UnprocessableError("Admins cannot lower their own role")
         before = (await self._user(user_id)).profile.role
+        # tokens carrying the old role stop working at the gateway (`token_status`)
         user = await self._change(user_id, lambda u: u.touch(_now(), role=role))
         await self.audit(actor, "users.set_role", user_id, {"from": before.value, "to": role.value})
         return user.profile

@@ -7,6 +7,7 @@ signature, an expired token, another issuer or audience, `alg: none` or HS256.
 """
 
 import asyncio
+import time
 from typing import Annotated, Any
 
 import jwt
@@ -14,7 +15,9 @@ import structlog
 from fastapi import Depends, Request
 
 from apps.contracts.errors import DomainError, ErrorCode, Forbidden, Unauthorized
-from apps.contracts.identity import ANONYMOUS, Principal, Role
+from apps.contracts.identity import ANONYMOUS, Principal, Role, TokenStatus, TokenStatusRequest
+from apps.contracts.names import AppId
+from apps.platform.dapr import Sidecar
 
 log = structlog.stdlib.get_logger("storefront.auth")
 
@@ -61,6 +64,10 @@ class TokenVerifier:
         raise last or jwt.PyJWKClientError("no JWKS configured")
 
     async def verify(self, token: str) -> Principal:
+        return principal_from(await self.claims(token))
+
+    async def claims(self, token: str) -> dict[str, Any]:
+        """The token's claims once its signature, issuer, audience and times check out."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -90,7 +97,47 @@ class TokenVerifier:
             raise Unauthorized("Token expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("Invalid token", reason=exc.__class__.__name__) from exc
-        return principal_from(claims)
+        return claims
+
+
+class SessionCheck:
+    """Whether a verified access token still speaks for its user: the identity app knows if
+    the sign-in (`sid`) ended (sign-out, password change, deletion) or the user's role is no
+    longer the token's. Answers are kept `ttl` seconds per token, so a revoked token stops
+    working within that time instead of at its expiry (15 min), for the cost of one call
+    per session and `ttl`. Tokens without `sid` are not identity's sign-ins (the tests'
+    own key set) and are not asked about."""
+
+    MAX_ENTRIES = 20_000
+
+    def __init__(self, sidecar: Sidecar, ttl: float) -> None:
+        self.sidecar = sidecar
+        self.ttl = ttl
+        self._answers: dict[tuple[str, str, str], tuple[float, TokenStatus]] = {}
+
+    async def ensure_current(self, claims: dict[str, Any]) -> None:
+        if not isinstance(claims.get("sid"), str):
+            return
+        question = TokenStatusRequest(
+            user_id=str(claims["sub"]), sid=claims["sid"], role=str(claims.get("role", ""))
+        )
+        key = (question.user_id, question.sid, question.role)
+        now = time.monotonic()
+        kept = self._answers.get(key)
+        if kept is None or kept[0] <= now:
+            reply = await self.sidecar.invoke(
+                AppId.IDENTITY, "auth/token-status", method="POST", json_body=question.model_dump()
+            )
+            if not reply.ok:
+                raise DomainError(
+                    "Sign-in cannot be checked right now", code=ErrorCode.SERVICE_UNAVAILABLE
+                )
+            if len(self._answers) >= self.MAX_ENTRIES:
+                self._answers.clear()
+            kept = (now + self.ttl, TokenStatus.model_validate(reply.body))
+            self._answers[key] = kept
+        if not kept[1].valid:
+            raise Unauthorized("This sign-in has ended; sign in again", reason=kept[1].reason)
 
 
 def principal_from(claims: dict[str, Any]) -> Principal:
@@ -113,7 +160,9 @@ async def current_principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Use 'Authorization: Bearer <token>'")
     verifier: TokenVerifier = request.app.state.verifier
-    principal = await verifier.verify(token.strip())
+    claims = await verifier.claims(token.strip())
+    await request.app.state.sessions.ensure_current(claims)
+    principal = principal_from(claims)
     request.state.principal = principal
     settings = request.app.state.settings
     if settings.rate_limit_enabled and principal.user_id:

@@ -15,7 +15,7 @@ from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
 from apps.platform.state import JsonStateStore
 from apps.storefront.api import router
-from apps.storefront.auth import TokenVerifier
+from apps.storefront.auth import SessionCheck, TokenVerifier
 from apps.storefront.cart_api import router as cart_router
 from apps.storefront.checkout_api import router as checkout_router
 from apps.storefront.gateway import (
@@ -47,6 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.jwt_audience,
         settings.jwt_leeway_seconds,
     )
+    app.state.sessions = SessionCheck(app.state.sidecar, settings.token_status_seconds)
     app.state.limiter = RateLimiter(JsonStateStore(app.state.sidecar.http, Component.RATELIMIT))
     flusher = asyncio.create_task(app.state.limiter.run())
     try:

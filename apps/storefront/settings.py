@@ -22,6 +22,13 @@ class StorefrontSettings(AppSettings):
     jwt_issuer: str = Field("smartcommerce-identity", min_length=1)
     jwt_audience: str = Field("smartcommerce-api", min_length=1)
     jwt_leeway_seconds: int = Field(30, ge=0, le=300)
+    token_status_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description="how long the identity app's answer on a session (signed out, role "
+        "changed, account deleted) is reused: a revoked access token stops working within it",
+    )
     guest_session_days: int = Field(14, ge=1, le=365, description="guest cart cookie lifetime")
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:3000"],

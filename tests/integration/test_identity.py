@@ -103,10 +103,22 @@ def test_a_new_user_signs_up_signs_in_keeps_a_profile_and_signs_out(cluster: Clu
 def test_signup_and_login_refusals(cluster: Cluster) -> None:
     with cluster.client("storefront") as api:
         email = _signup(api)
-        dup = api.post(
-            "/api/auth/signup", json={"email": email.upper(), "name": "X", "password": PASSWORD}
+        fresh = api.post(
+            "/api/auth/signup",
+            json={"email": factories.email(), "name": "X", "password": "Another-pass-42"},
         )
-        assert dup.status_code == 409 and dup.json()["error"]["code"] == "CONFLICT"
+        dup = api.post(
+            "/api/auth/signup",
+            json={"email": email.upper(), "name": "X", "password": "Another-pass-42"},
+        )
+        # a taken email is answered exactly as a new one (no account discovery)...
+        assert dup.status_code == fresh.status_code == 201
+        assert set(dup.json()) == set(fresh.json())
+        assert dup.json()["user_id"] != fresh.json()["user_id"]
+        # ...but nothing changed: the owner's password still signs in, the other does not
+        login = {"email": email, "password": "Another-pass-42"}
+        assert api.post("/api/auth/login", json=login).status_code == 401
+        assert api.post("/api/auth/login", json={**login, "password": PASSWORD}).status_code == 200
         short = api.post(
             "/api/auth/signup", json={"email": factories.email(), "name": "X", "password": "short1"}
         )

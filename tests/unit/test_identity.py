@@ -33,10 +33,17 @@ def user() -> domain.UserRecord:
         ("1234567890123", False),
         ("password123", False),
         ("my-adalove-2026", False),  # the email's name
+        ("aaaaaaaaa1", False),  # repeats: zxcvbn scores it 1
+        ("Password123", False),  # a common password with a capital
+        ("Summer2024!", False),  # a word and a year
+        ("qwertyuiop1", False),  # a keyboard row
+        ("Another-pass-42", True),
+        ("correct horse battery 7", True),
     ],
 )
 def test_password_policy(password: str, ok: bool) -> None:
-    assert (domain.password_problem(password, "adalove@example.com") is None) is ok
+    problem = domain.password_problem(password, "adalove@example.com", "Ada Lovelace")
+    assert (problem is None) is ok, problem
 
 
 def test_new_users_have_normalised_emails_and_flat_query_fields() -> None:
