@@ -47,6 +47,9 @@ start_postgres() {
   # The same for the rate-limit store's own metadata table (storefront replicas start together).
   pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d "$PG_DB" -qc \
     "CREATE TABLE IF NOT EXISTS dapr_ratelimit_metadata (key text NOT NULL PRIMARY KEY, value text NOT NULL)" >/dev/null
+  # And for identity's own store (identitystore; identity replicas start together).
+  pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d "$PG_DB" -qc \
+    "CREATE TABLE IF NOT EXISTS dapr_identity_metadata (key text NOT NULL PRIMARY KEY, value text NOT NULL)" >/dev/null
   info "PostgreSQL on 127.0.0.1:$SC_PG_PORT (db $PG_DB, data $PG_DATA)"
 }
 

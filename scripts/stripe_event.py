@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": {"object": intent},
     }
     payload = json.dumps(event).encode()
-    secret = json.loads((ROOT / "components" / "local" / "secrets.json").read_text())[
+    secret = json.loads((ROOT / "components" / "local" / "secrets.payments.json").read_text())[
         "stripe-webhook-secret"
     ]
     stamp = int(time.time()) - (600 if args.stale else 0)

@@ -176,21 +176,16 @@ class Cluster:
 
     def _write_resources(self) -> None:
         self.resources.mkdir(parents=True, exist_ok=True)
-        secrets = self.workdir / "secrets.json"
-        local = json.loads((ROOT / "components" / "local" / "secrets.json").read_text())
-        secrets.write_text(
-            json.dumps(
-                {
-                    **local,
-                    "postgres-connection-string": (
-                        f"host=127.0.0.1 port={self.env['SC_PG_PORT']} user=smartcommerce "
-                        "password=smartcommerce-local dbname=smartcommerce sslmode=disable "
-                        "connect_timeout=10"
-                    ),
-                    "redis-host": f"127.0.0.1:{self.env['SC_REDIS_PORT']}",
-                }
-            )
-        )
+        # This cluster's stores, in place of `./taskw up`'s, in whichever file holds them.
+        infra = {
+            "postgres-connection-string": (
+                f"host=127.0.0.1 port={self.env['SC_PG_PORT']} user=smartcommerce "
+                "password=smartcommerce-local dbname=smartcommerce sslmode=disable "
+                "connect_timeout=10"
+            ),
+            "redis-host": f"127.0.0.1:{self.env['SC_REDIS_PORT']}",
+        }
+        rewritten: set[str] = set()
         for src in sorted((ROOT / "components" / "local").glob("*.yaml")):
             doc = yaml.safe_load(src.read_text())
             if doc.get("kind") == "Configuration":
@@ -202,8 +197,17 @@ class Cluster:
             if doc.get("kind") == "Component" and doc["spec"]["type"] == "secretstores.local.file":
                 for item in doc["spec"]["metadata"]:
                     if item["name"] == "secretsFile":
-                        item["value"] = str(secrets)
+                        # Each store's own file (its path is relative to the repository
+                        # root, as `./taskw up` reads it), copied into this cluster's folder.
+                        values = json.loads((ROOT / item["value"]).read_text())
+                        ours = {k: v for k, v in infra.items() if k in values}
+                        rewritten |= set(ours)
+                        copy = self.workdir / Path(item["value"]).name
+                        copy.write_text(json.dumps({**values, **ours}))
+                        item["value"] = str(copy)
             (self.resources / src.name).write_text(yaml.safe_dump(doc))
+        if rewritten != set(infra):
+            raise HarnessError(f"no local secret store holds {sorted(set(infra) - rewritten)}")
 
     def app_specs(self) -> dict[str, AppSpec]:
         run_file = yaml.safe_load((ROOT / "dapr.yaml").read_text())
@@ -415,9 +419,9 @@ class Cluster:
 
     def use_bootstrap_admin_as_staff(self) -> None:
         """Staff calls made as the admin identity creates on first start (local secrets)."""
-        password = json.loads((ROOT / "components" / "local" / "secrets.json").read_text())[
-            "identity-admin-password"
-        ]
+        password = json.loads(
+            (ROOT / "components" / "local" / "secrets.identity.json").read_text()
+        )["identity-admin-password"]
         token = self.identity_token("admin@smartcommerce.example", password)
         self.staff_token = lambda: token
 

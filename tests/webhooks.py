@@ -11,7 +11,7 @@ import httpx
 from apps.payments.adapters import sign
 from tests.harness import Cluster
 
-SECRETS = Path(__file__).resolve().parents[1] / "components" / "local" / "secrets.json"
+SECRETS = Path(__file__).resolve().parents[1] / "components" / "local" / "secrets.payments.json"
 SECRET = json.loads(SECRETS.read_text())["stripe-webhook-secret"]
 
 

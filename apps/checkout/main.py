@@ -87,7 +87,9 @@ def _worker_live(state: Any) -> str | None:
 
 app.include_router(
     health_router(
-        {Component.STATE, Component.PUBSUB}, checks=[_worker_ready], live_checks=[_worker_live]
+        {Component.STATE, Component.PUBSUB, Component.GATEWAY_SECRETS},
+        checks=[_worker_ready],
+        live_checks=[_worker_live],
     )
 )
 app.include_router(router)

@@ -28,9 +28,38 @@ class Component(StrEnum):
     """Dapr component names, identical in components/local and components/azure."""
 
     STATE = "statestore"  # PostgreSQL: documents, projections, actor and workflow state
+    IDENTITY_STATE = "identitystore"  # PostgreSQL: identity's accounts and keys, identity only
     PUBSUB = "pubsub"  # Redis Streams locally, Service Bus topics in Azure
-    SECRETS = "secretstore"  # local file locally, Key Vault in Azure
     RATELIMIT = "ratelimit"  # PostgreSQL table of the storefront's rate-limit counters
+    # Secret stores, one per audience (a local file each locally, Key Vault in Azure): an
+    # app's sidecar loads only the stores scoped to it, so it reads no one else's secrets.
+    SECRETS = "secretstore"  # infrastructure: what components reference (every app)
+    GATEWAY_SECRETS = "gateway-secrets"  # the gateway-context key: who signs or checks it
+    PAYMENTS_SECRETS = "payments-secrets"  # Stripe keys: payments only
+    IDENTITY_SECRETS = "identity-secrets"  # the first admin's password: identity only
+
+
+class Secret(StrEnum):
+    """Secret names, each held by exactly one secret store (`SECRET_STORE`)."""
+
+    POSTGRES_CONNECTION_STRING = "postgres-connection-string"
+    REDIS_HOST = "redis-host"
+    GATEWAY_CONTEXT_KEY = "gateway-context-key"
+    STRIPE_API_KEY = "stripe-api-key"
+    STRIPE_WEBHOOK_SECRET = "stripe-webhook-secret"
+    IDENTITY_ADMIN_PASSWORD = "identity-admin-password"
+
+
+#: The store that holds each secret (tests/unit/test_local_azure_consistency.py checks the
+#: local files and that each store is scoped to exactly the apps that read it).
+SECRET_STORE: dict[str, Component] = {
+    Secret.POSTGRES_CONNECTION_STRING: Component.SECRETS,
+    Secret.REDIS_HOST: Component.SECRETS,
+    Secret.GATEWAY_CONTEXT_KEY: Component.GATEWAY_SECRETS,
+    Secret.STRIPE_API_KEY: Component.PAYMENTS_SECRETS,
+    Secret.STRIPE_WEBHOOK_SECRET: Component.PAYMENTS_SECRETS,
+    Secret.IDENTITY_ADMIN_PASSWORD: Component.IDENTITY_SECRETS,
+}
 
 
 class Topic(StrEnum):

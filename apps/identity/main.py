@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from apps.contracts.names import AppId, Component, Topic
+from apps.contracts.names import AppId, Component, Secret, Topic
 from apps.identity.adapters import EntraTokens, SidecarOrders
 from apps.identity.api import on_order_events, router
 from apps.identity.service import IdentityService
@@ -20,7 +20,7 @@ from apps.platform.logging import configure_logging
 from apps.platform.state import JsonStateStore
 from apps.platform.subscriptions import subscribe
 
-ADMIN_PASSWORD_SECRET = "identity-admin-password"
+ADMIN_PASSWORD_SECRET = Secret.IDENTITY_ADMIN_PASSWORD  # in identity-secrets: identity only
 
 
 @asynccontextmanager
@@ -29,6 +29,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(AppId.IDENTITY, settings.log_level, settings.log_json, settings.trace_console)
     sidecar = Sidecar(settings)
     app.state.context_key = await sidecar.secret(CONTEXT_SECRET)
+    # identitystore: a state store only identity's sidecar loads (keys, hashes, sign-ins).
     store = JsonStateStore(sidecar.http, settings.state_store)
     entra = (
         EntraTokens(settings.entra_issuer, settings.entra_audience, settings.entra_jwks_url)
@@ -53,7 +54,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(title="SmartCommerce identity", version="0.1.0", lifespan=lifespan)
 install_common(app, invalid_input_status=422)
 app.include_router(
-    health_router({Component.STATE, Component.PUBSUB, Component.SECRETS}, check_store=True)
+    health_router(
+        {
+            Component.IDENTITY_STATE,
+            Component.PUBSUB,
+            Component.SECRETS,
+            Component.GATEWAY_SECRETS,
+            Component.IDENTITY_SECRETS,
+        },
+        check_store=True,
+    )
 )
 app.include_router(router)
 subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)

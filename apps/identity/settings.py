@@ -3,12 +3,16 @@ from functools import lru_cache
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from apps.contracts.names import Component
 from apps.platform.settings import AppSettings
 
 
 class IdentitySettings(AppSettings):
     model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
 
+    # Everything identity keeps (signing keys, password hashes, refresh tokens) lives in a
+    # store no other app's sidecar loads, not in the shared statestore.
+    state_store: str = Component.IDENTITY_STATE
     issuer: str = Field("smartcommerce-identity", min_length=1)
     audience: str = Field("smartcommerce-api", min_length=1)
     access_token_seconds: int = Field(15 * 60, ge=30, le=24 * 3600)

@@ -60,7 +60,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(title="SmartCommerce orders", version="0.1.0", lifespan=lifespan)
 install_common(app)
 actors = DaprActor(app)
-app.include_router(health_router({Component.STATE, Component.PUBSUB}, check_store=True))
+app.include_router(
+    health_router({Component.STATE, Component.PUBSUB, Component.GATEWAY_SECRETS}, check_store=True)
+)
 app.include_router(router)
 subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)
 subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)

@@ -13,7 +13,6 @@ from apps.contracts.payments import CancelRequest, CreatePayment, Payment, Refun
 from apps.payments.adapters import (
     SIGNATURE_HEADER,
     LocalWebhookRelay,
-    SidecarOrderFacts,
     StatePaymentStore,
     StripeSdkGateway,
     verify_webhook,
@@ -24,6 +23,7 @@ from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import app_state, install_common
 from apps.platform.logging import configure_logging
+from apps.platform.order_facts import SidecarOrderFacts
 from apps.platform.state import JsonStateStore
 from apps.platform.subscriptions import dispatch, subscribe
 
@@ -33,8 +33,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(AppId.PAYMENTS, settings.log_level, settings.log_json, settings.trace_console)
     sidecar = Sidecar(settings)
-    api_key = await sidecar.secret(settings.api_key_secret)
-    app.state.webhook_secret = await sidecar.secret(settings.webhook_secret_name)
+    # payments-secrets: the Stripe keys, in a store only payments' sidecar loads.
+    api_key = await sidecar.secret(settings.api_key_secret, Component.PAYMENTS_SECRETS)
+    app.state.webhook_secret = await sidecar.secret(
+        settings.webhook_secret_name, Component.PAYMENTS_SECRETS
+    )
     client = stripe.StripeClient(
         api_key,
         base_addresses={"api": settings.stripe_api_base},
@@ -128,7 +131,10 @@ async def webhook(request: Request, service: Service) -> dict[str, Any]:
 app = FastAPI(title="SmartCommerce payments", version="0.1.0", lifespan=lifespan)
 install_common(app)
 app.include_router(
-    health_router({Component.STATE, Component.PUBSUB, Component.SECRETS}, check_store=True)
+    health_router(
+        {Component.STATE, Component.PUBSUB, Component.SECRETS, Component.PAYMENTS_SECRETS},
+        check_store=True,
+    )
 )
 app.include_router(router)
 

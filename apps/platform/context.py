@@ -1,5 +1,5 @@
 """The gateway's signed context: who the caller is, as the storefront verified it, carried to
-internal apps in one header they can check (HMAC-SHA256 with a key from the secret store)
+internal apps in one header they can check (HMAC-SHA256 with a key from `gateway-secrets`)
 and never taken from anything a client sent; and the Dapr app API token check that keeps
 internal apps from answering anyone but their own sidecar."""
 
@@ -15,12 +15,13 @@ from fastapi import Depends, Header, Query, Request
 
 from apps.contracts.errors import DomainError, ErrorCode, NotFound, Unauthorized
 from apps.contracts.identity import ANONYMOUS, Principal, Role
+from apps.contracts.names import Secret
 
 if TYPE_CHECKING:
     from apps.platform.dapr import Sidecar
 
 CONTEXT_HEADER = "X-SC-Context"
-CONTEXT_SECRET = "gateway-context-key"
+CONTEXT_SECRET = Secret.GATEWAY_CONTEXT_KEY  # in gateway-secrets: only who signs or checks
 CONTEXT_TTL_SECONDS = 120
 APP_TOKEN_HEADER = "dapr-api-token"
 
@@ -107,18 +108,22 @@ class AppTokenMiddleware:
 
 
 class ContextKey:
-    """The gateway-context key from the secret store, read on first use (the sidecar may
-    come up after the app) and kept."""
+    """The gateway-context key from its secret store (`gateway-secrets`, scoped to the apps
+    that sign or check the context), read on first use (the sidecar may come up after the
+    app) and kept."""
 
-    def __init__(self, sidecar: "Sidecar", name: str = CONTEXT_SECRET) -> None:
+    def __init__(
+        self, sidecar: "Sidecar", name: str = CONTEXT_SECRET, store: str | None = None
+    ) -> None:
         self.sidecar = sidecar
         self.name = name
+        self.store = store
         self.value: str | None = None
 
     async def get(self) -> str:
         if self.value is None:
             try:
-                self.value = await self.sidecar.secret(self.name)
+                self.value = await self.sidecar.secret(self.name, self.store)
             except RuntimeError as exc:
                 raise DomainError(
                     "The gateway is starting; try again", code=ErrorCode.SERVICE_UNAVAILABLE

@@ -22,6 +22,7 @@ from dapr.aio.clients import DaprClient
 
 from apps.contracts.errors import DomainError, ErrorCode, InvalidRequest
 from apps.contracts.events import EventEnvelope, utcnow
+from apps.contracts.names import SECRET_STORE
 from apps.platform.http import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, safe_id
 from apps.platform.settings import AppSettings
 from apps.platform.telemetry import inject_trace_headers
@@ -232,10 +233,15 @@ class Sidecar:
             return _unavailable(actor_type, f"sidecar unreachable: {exc.__class__.__name__}")
         return _result(actor_type, resp)
 
-    async def secret(self, name: str) -> str:
-        """One value from the app's secret store (Key Vault in Azure, a local file here)."""
-        store = segment(self.settings.secret_store)
-        resp = await self.http.get(f"/v1.0/secrets/{store}/{segment(name)}")
+    async def secret(self, name: str, store: str | None = None) -> str:
+        """One value from a secret store (Key Vault in Azure, a local file here): `store`, or
+        the one that holds `name` (`SECRET_STORE`). Each store is scoped to the apps that
+        read it, so a sidecar without it answers an error and this raises."""
+        if store is None:
+            if name not in SECRET_STORE:
+                raise ValueError(f"secret {name!r} is in no known store: name the store")
+            store = SECRET_STORE[name]
+        resp = await self.http.get(f"/v1.0/secrets/{segment(store)}/{segment(name)}")
         if resp.status_code != 200:
             raise RuntimeError(f"secret {name!r} unavailable ({resp.status_code}): {resp.text}")
         return str(resp.json()[name])

@@ -21,7 +21,7 @@ class AppSettings(BaseSettings):
     trace_console: bool = Field(False, description="print this app's spans to stdout")
     state_store: str = Component.STATE
     pubsub: str = Component.PUBSUB
-    secret_store: str = Component.SECRETS
+    # No secret store field: each secret has its own store (`Sidecar.secret`, SECRET_STORE).
     # Set by `dapr run` / the sidecar injector, shared by the SDK; no prefix.
     dapr_http_port: int = Field(3500, validation_alias=AliasChoices("DAPR_HTTP_PORT"))
     dapr_grpc_port: int = Field(50001, validation_alias=AliasChoices("DAPR_GRPC_PORT"))

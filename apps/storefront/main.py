@@ -103,7 +103,11 @@ app.add_middleware(
     ],
     max_age=600,
 )
-app.include_router(health_router({Component.PUBSUB, Component.SECRETS, Component.RATELIMIT}))
+app.include_router(
+    health_router(
+        {Component.PUBSUB, Component.SECRETS, Component.GATEWAY_SECRETS, Component.RATELIMIT}
+    )
+)
 app.include_router(router)
 app.include_router(cart_router)
 app.include_router(orders_router)

@@ -26,7 +26,24 @@ var components = [
       { name: 'timeout', value: '20s' }
       { name: 'cleanupInterval', value: '1h' }
     ]
-    scopes: [ 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity' ]
+    // Not identity's: it keeps its keys and password hashes in identitystore.
+    scopes: [ 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments' ]
+  }
+  {
+    // Everything identity keeps (signing keys, password hashes, refresh tokens): its own
+    // table, loaded only by identity's sidecar. Not an actor store.
+    name: 'identitystore'
+    componentType: 'state.postgresql'
+    metadata: [
+      { name: 'connectionString', value: 'host=${postgresHost} port=5432 user=${identityName} dbname=smartcommerce sslmode=require connect_timeout=10' }
+      { name: 'useAzureAD', value: 'true' }
+      { name: 'azureClientId', value: identityClientId }
+      { name: 'tableName', value: 'dapr_identity_state' }
+      { name: 'metadataTableName', value: 'dapr_identity_metadata' }
+      { name: 'timeout', value: '20s' }
+      { name: 'cleanupInterval', value: '1h' }
+    ]
+    scopes: [ 'identity' ]
   }
   {
     name: 'ratelimit'
@@ -58,6 +75,9 @@ var components = [
     ]
     scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity' ]
   }
+  // Secret stores, one per audience, each scoped to the apps that read its secrets (a
+  // sidecar loads no store outside its scopes). One vault serves them all for now: real
+  // per-secret separation needs per-app managed identities (components/azure/README.md).
   {
     name: 'secretstore'
     componentType: 'secretstores.azure.keyvault'
@@ -66,6 +86,33 @@ var components = [
       { name: 'azureClientId', value: identityClientId }
     ]
     scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity' ]
+  }
+  {
+    name: 'gateway-secrets'
+    componentType: 'secretstores.azure.keyvault'
+    metadata: [
+      { name: 'vaultName', value: keyVaultName }
+      { name: 'azureClientId', value: identityClientId }
+    ]
+    scopes: [ 'storefront', 'identity', 'orders', 'checkout' ]
+  }
+  {
+    name: 'payments-secrets'
+    componentType: 'secretstores.azure.keyvault'
+    metadata: [
+      { name: 'vaultName', value: keyVaultName }
+      { name: 'azureClientId', value: identityClientId }
+    ]
+    scopes: [ 'payments' ]
+  }
+  {
+    name: 'identity-secrets'
+    componentType: 'secretstores.azure.keyvault'
+    metadata: [
+      { name: 'vaultName', value: keyVaultName }
+      { name: 'azureClientId', value: identityClientId }
+    ]
+    scopes: [ 'identity' ]
   }
 ]
 
@@ -86,6 +133,17 @@ resource daprComponents 'Microsoft.App/managedEnvironments/daprComponents@2024-0
 // and publish calls; inbound: event delivery to the apps).
 resource statestoreResiliency 'Microsoft.App/managedEnvironments/daprComponents/resiliencyPolicies@2024-10-02-preview' = {
   name: '${environmentName}/statestore/resiliency'
+  dependsOn: [daprComponents]
+  properties: {
+    outboundPolicy: {
+      timeoutPolicy: { responseTimeoutInSeconds: 5 }
+      httpRetryPolicy: { maxRetries: 2, retryBackOff: { initialDelayInMilliseconds: 20, maxIntervalInMilliseconds: 200 } }
+    }
+  }
+}
+
+resource identitystoreResiliency 'Microsoft.App/managedEnvironments/daprComponents/resiliencyPolicies@2024-10-02-preview' = {
+  name: '${environmentName}/identitystore/resiliency'
   dependsOn: [daprComponents]
   properties: {
     outboundPolicy: {

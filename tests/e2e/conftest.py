@@ -36,9 +36,9 @@ class System:
 
     def staff(self) -> dict[str, str]:
         """Signed in as the admin identity creates on first start (local secrets)."""
-        password = json.loads((ROOT / "components" / "local" / "secrets.json").read_text())[
-            "identity-admin-password"
-        ]
+        password = json.loads(
+            (ROOT / "components" / "local" / "secrets.identity.json").read_text()
+        )["identity-admin-password"]
         with self.api() as api:
             r = api.post(
                 "/api/auth/login",

@@ -51,7 +51,7 @@ def test_sign_out_ends_the_access_token(cluster: Cluster) -> None:
 
 
 def test_demotion_and_deletion_end_access_tokens(cluster: Cluster) -> None:
-    secrets = json.loads((ROOT / "components" / "local" / "secrets.json").read_text())
+    secrets = json.loads((ROOT / "components" / "local" / "secrets.identity.json").read_text())
     admin = cluster.identity_token(
         "admin@smartcommerce.example", secrets["identity-admin-password"]
     )

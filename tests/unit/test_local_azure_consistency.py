@@ -1,6 +1,7 @@
 """Names in apps/contracts, dapr.yaml, components/local, components/azure and Bicep agree,
 so what runs locally has the same shape in Azure."""
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -8,7 +9,15 @@ from typing import Any
 import pytest
 import yaml
 
-from apps.contracts.names import DAPR_CONFIGURATION, RESILIENCY_POLICY, AppId, Component, Topic
+from apps.contracts.names import (
+    DAPR_CONFIGURATION,
+    RESILIENCY_POLICY,
+    SECRET_STORE,
+    AppId,
+    Component,
+    Secret,
+    Topic,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / "components" / "local"
@@ -114,6 +123,94 @@ def test_apps_of_a_component_can_read_its_secrets(folder: Path) -> None:
         if store and store in docs:
             missing = set(doc["scopes"]) - set(docs[store]["scopes"])
             assert not missing, f"{name}: {sorted(missing)} lack {store}"
+
+
+def local_secret_files() -> dict[str, dict[str, str]]:
+    """Local secret store name -> the secrets in its file (paths are relative to the repo
+    root, where `./taskw up` runs daprd)."""
+    found = {}
+    for name, doc in components(LOCAL).items():
+        if doc["spec"]["type"] == "secretstores.local.file":
+            meta = {m["name"]: m.get("value") for m in doc["spec"]["metadata"]}
+            found[name] = json.loads((ROOT / meta["secretsFile"]).read_text())
+    return found
+
+
+def test_each_secret_lives_in_exactly_one_store() -> None:
+    """Every secret is in one local file, the one of the store `SECRET_STORE` names, and a
+    component's `secretKeyRef` names a secret of the store its `auth.secretStore` gives."""
+    files = local_secret_files()
+    assert set(files) == set(SECRET_STORE.values())
+    holders: dict[str, list[str]] = {}
+    for store, values in files.items():
+        for secret in values:
+            holders.setdefault(secret, []).append(store)
+    assert set(holders) == {s.value for s in Secret} == set(SECRET_STORE)
+    for secret, stores in holders.items():
+        assert stores == [SECRET_STORE[secret]], secret
+    for name, doc in components(LOCAL).items():
+        for item in doc["spec"]["metadata"]:
+            if "secretKeyRef" in item:
+                assert SECRET_STORE[item["secretKeyRef"]["name"]] == doc["auth"]["secretStore"], (
+                    name
+                )
+
+
+def secret_readers() -> dict[str, set[str]]:
+    """Secret store -> the apps that read it: those whose code names one of its secrets
+    (`Secret.X`, a quoted secret name, `ContextKey`/`CONTEXT_SECRET` for the context key) or
+    the store itself (`Component.X`), and those that load a component whose metadata comes
+    from it (`auth.secretStore`)."""
+    readers: dict[str, set[str]] = {store: set() for store in SECRET_STORE.values()}
+    for app in AppId:
+        folder = ROOT / "apps" / app.value
+        code = "\n".join(p.read_text() for p in sorted(folder.glob("*.py")))
+        for secret in Secret:
+            if f"Secret.{secret.name}" in code or f'"{secret.value}"' in code:
+                readers[SECRET_STORE[secret]].add(app.value)
+        if "ContextKey(" in code or "CONTEXT_SECRET" in code:
+            readers[SECRET_STORE[Secret.GATEWAY_CONTEXT_KEY]].add(app.value)
+        for store in set(SECRET_STORE.values()):
+            if f"Component.{store.name}" in code:
+                readers[store].add(app.value)
+    for doc in components(LOCAL).values():
+        store = (doc.get("auth") or {}).get("secretStore")
+        if store:
+            readers[store] |= set(doc["scopes"])
+    return readers
+
+
+@pytest.mark.parametrize("folder", [LOCAL, AZURE], ids=["local", "azure"])
+def test_secret_stores_are_scoped_to_exactly_their_readers(folder: Path) -> None:
+    """No sidecar loads a secret store its app does not read (it could read, e.g., the Stripe
+    key), and every app that reads one has it."""
+    readers = secret_readers()
+    assert readers[Component.PAYMENTS_SECRETS] == {AppId.PAYMENTS}
+    assert readers[Component.IDENTITY_SECRETS] == {AppId.IDENTITY}
+    for name, doc in components(folder).items():
+        if doc["spec"]["type"].startswith("secretstores."):
+            assert sorted(doc["scopes"]) == sorted(readers[name]), name
+
+
+def test_identity_keeps_its_state_in_a_store_only_it_loads() -> None:
+    from apps.identity.settings import IdentitySettings
+
+    assert IdentitySettings().state_store == Component.IDENTITY_STATE
+    for folder in (LOCAL, AZURE):
+        docs = components(folder)
+        store = docs[Component.IDENTITY_STATE]
+        meta = {m["name"]: m.get("value") for m in store["spec"]["metadata"]}
+        assert store["scopes"] == [AppId.IDENTITY]
+        assert "actorStateStore" not in meta
+        assert (
+            meta["tableName"]
+            != {m["name"]: m.get("value") for m in docs[Component.STATE]["spec"]["metadata"]}[
+                "tableName"
+            ]
+        )
+        # identity hosts no actors or workflows: the shared store is not loaded there
+        assert AppId.IDENTITY not in docs[Component.STATE]["scopes"]
+    assert bicep_components()[Component.IDENTITY_STATE]["scopes"] == [AppId.IDENTITY]
 
 
 def test_stores_script_precreates_the_state_stores_metadata_table() -> None:
