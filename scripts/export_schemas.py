@@ -31,6 +31,7 @@ ACTORS: dict[str, dict[str, type[BaseModel]]] = {
         "clear.request": cart.ClearCart,
         "apply_promo.request": cart.ApplyPromo,
         "remove_promo.request": cart.RemovePromo,
+        "set_destination.request": cart.SetDestination,
         "merge.request": cart.MergeCart,
         "hand_over.request": cart.HandOver,
         "reply": cart.CartReply,

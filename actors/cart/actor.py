@@ -41,11 +41,14 @@ from apps.contracts.cart import (
     PromoTerms,
     RemoveItem,
     RemovePromo,
+    SetDestination,
     SnapshotRequestItem,
+    TaxDestination,
     UpdateItem,
 )
 from apps.contracts.errors import DomainError
 from apps.contracts.events import EventEnvelope
+from apps.contracts.tax import destination_rate, tax_tables
 
 log = structlog.stdlib.get_logger("CartActor")
 
@@ -133,6 +136,22 @@ class CartActor(OutboxActor, CartActorInterface, Remindable):
             return logic.remove_promo(cart, _now(), self._host().limits)
 
         return await self._run(RemovePromo, data, change)
+
+    async def set_destination(self, data: Json) -> Json:
+        async def change(cart: Cart, cmd: SetDestination) -> logic.Outcome:
+            tables = tax_tables()
+            destination = (
+                TaxDestination(
+                    country=cmd.country,
+                    state=cmd.state,
+                    tax_rate=destination_rate(tables, cmd.country, cmd.state),
+                )
+                if cmd.country in tables
+                else None
+            )
+            return logic.set_destination(cart, destination, _now(), self._host().limits)
+
+        return await self._run(SetDestination, data, change)
 
     async def merge(self, data: Json) -> Json:
         async def change(cart: Cart, cmd: MergeCart) -> logic.Outcome:

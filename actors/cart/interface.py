@@ -56,6 +56,10 @@ class CartActorInterface(ActorInterface):
     @abstractmethod
     async def remove_promo(self, data: Json) -> Json: ...
 
+    @actormethod(name="set_destination")  # type: ignore[untyped-decorator]
+    @abstractmethod
+    async def set_destination(self, data: Json) -> Json: ...
+
     @actormethod(name="merge")  # type: ignore[untyped-decorator]
     @abstractmethod
     async def merge(self, data: Json) -> Json: ...

@@ -24,9 +24,11 @@ from apps.contracts.cart import (
     LineIssueCode,
     LineSnapshot,
     PromoTerms,
+    TaxDestination,
 )
 from apps.contracts.money import quantize
 from apps.contracts.promotions import promo_discount
+from apps.contracts.tax import estimated_tax, sales_tax
 
 ZERO = Decimal("0.00")
 MERGED_FROM_KEPT = 20
@@ -269,14 +271,21 @@ def subtotal(items: Iterable[CartLine]) -> Decimal:
 
 
 def totals(
-    items: list[CartLine], promo: PromoTerms | None, now: datetime
+    items: list[CartLine],
+    promo: PromoTerms | None,
+    now: datetime,
+    destination: TaxDestination | None = None,
 ) -> tuple[CartTotals, str | None]:
-    """Subtotal of the lines, the promotion's discount, and a tax estimate on what is left
-    (each line's rate on its share of the discounted subtotal)."""
+    """Subtotal of the lines, the promotion's discount, and the tax on what is left: with a
+    destination exactly what checkout charges there (`apps.contracts.tax.sales_tax`, the
+    same function), else an estimate from each product's own rate."""
     sub = subtotal(items)
     discount, problem = promo_discount(promo, sub, now) if promo else (ZERO, None)
-    share = (sub - discount) / sub if sub > 0 else Decimal(0)
-    tax = quantize(sum((i.line_total * i.tax_rate * share for i in items), Decimal(0)))
+    goods = sub - discount
+    if destination is not None:
+        tax = sales_tax(goods, destination.tax_rate)
+    else:
+        tax = estimated_tax(((i.line_total, i.tax_rate) for i in items), sub, goods)
     currency = items[0].currency if items else "USD"
     return (
         CartTotals(
@@ -284,11 +293,25 @@ def totals(
             subtotal=sub,
             discount=discount,
             tax_estimate=tax,
-            total_estimate=quantize(sub - discount + tax),
+            total_estimate=quantize(goods + tax),
             currency=currency,
+            tax_basis="destination" if destination is not None else "estimate",
         ),
         problem,
     )
+
+
+def set_destination(
+    cart: Cart, destination: TaxDestination | None, now: datetime, limits: Limits
+) -> Outcome:
+    """Where the cart will ship (its tax follows); None for a destination nobody ships to."""
+    if destination is None:
+        return refuse(
+            CartErrorCode.UNPROCESSABLE_ENTITY,
+            "We do not ship to this country",
+            reason="unsupported_destination",
+        )
+    return touch(cart, now, limits, destination=destination)
 
 
 def touch(cart: Cart, now: datetime, limits: Limits, **changes: Any) -> Cart:
@@ -306,7 +329,7 @@ def touch(cart: Cart, now: datetime, limits: Limits, **changes: Any) -> Cart:
 
 # -- helpers -------------------------------------------------------------------------------
 def _recount(cart: Cart, now: datetime) -> Cart:
-    sums, problem = totals(cart.items, cart.promo, now)
+    sums, problem = totals(cart.items, cart.promo, now, cart.destination)
     return cart.model_copy(
         update={
             "totals": sums,

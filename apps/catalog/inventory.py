@@ -101,8 +101,11 @@ def reserve(
 def release(
     records: Records, reservation: ReservationView, now: datetime, reason: str
 ) -> tuple[dict[str, StockRecord], ReservationView]:
-    if reservation.status == ReservationStatus.COMMITTED:
-        raise Conflict("A committed reservation cannot be released", order_id=reservation.order_id)
+    if reservation.status in (ReservationStatus.COMMITTED, ReservationStatus.RESTOCKED):
+        raise Conflict(
+            f"A {reservation.status.value} reservation cannot be released",
+            order_id=reservation.order_id,
+        )
     changed = {}
     for line in reservation.lines:
         rec = _pruned(records[line.sku], now)
@@ -117,8 +120,11 @@ def commit(
     records: Records, reservation: ReservationView, now: datetime
 ) -> tuple[dict[str, StockRecord], ReservationView]:
     """Turn the holds into sales. A lapsed hold is re-taken from what is free, if enough is."""
-    if reservation.status == ReservationStatus.RELEASED:
-        raise Conflict("A released reservation cannot be committed", order_id=reservation.order_id)
+    if reservation.status in (ReservationStatus.RELEASED, ReservationStatus.RESTOCKED):
+        raise Conflict(
+            f"A {reservation.status.value} reservation cannot be committed",
+            order_id=reservation.order_id,
+        )
     if shortages := _shortages(records, reservation.order_id, reservation.lines, now):
         raise InsufficientStock("The reservation lapsed and the stock is gone", shortages=shortages)
     changed = {}
@@ -130,6 +136,27 @@ def commit(
         )
     return changed, reservation.model_copy(
         update={"status": ReservationStatus.COMMITTED, "updated_at": now}
+    )
+
+
+def restock(
+    records: Records, reservation: ReservationView, now: datetime, reason: str
+) -> tuple[dict[str, StockRecord], ReservationView]:
+    """Return a committed reservation's units to stock (an order cancelled before it
+    shipped): `on_hand` grows by exactly what the commit took, once (the reservation's
+    status says it happened)."""
+    if reservation.status != ReservationStatus.COMMITTED:
+        raise Conflict(
+            "Only committed stock can be returned",
+            order_id=reservation.order_id,
+            status=reservation.status.value,
+        )
+    changed = {}
+    for line in reservation.lines:
+        rec = _pruned(records[line.sku], now)
+        changed[line.sku] = rec.model_copy(update={"on_hand": rec.on_hand + line.quantity})
+    return changed, reservation.model_copy(
+        update={"status": ReservationStatus.RESTOCKED, "updated_at": now, "reason": reason}
     )
 
 

@@ -43,6 +43,7 @@ from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging, get_logger
+from apps.platform.order_facts import SidecarOrderFacts
 from apps.platform.state import JsonStateStore
 from apps.platform.subscriptions import subscribe
 
@@ -76,6 +77,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         BatchRelay(store, sidecar),
         timedelta(seconds=settings.reservation_ttl_seconds),
         browse,
+        SidecarOrderFacts(sidecar),
     )
     try:
         log.info("read model loaded", products=await browse.reload())

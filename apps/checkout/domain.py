@@ -21,6 +21,7 @@ from apps.contracts.checkout import (
 from apps.contracts.money import quantize
 from apps.contracts.orders import Address, OrderLine, Totals
 from apps.contracts.promotions import promo_discount
+from apps.contracts.tax import sales_tax
 
 ZERO = Decimal("0.00")
 
@@ -164,7 +165,7 @@ def quote(
         )
     shipping = chosen.amount if chosen else ZERO
     tax_rate = rates.tax_rate(address)
-    tax = quantize(goods * tax_rate)
+    tax = sales_tax(goods, tax_rate)
     totals = Totals(
         subtotal=subtotal,
         discount=discount,

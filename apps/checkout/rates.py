@@ -1,5 +1,6 @@
 """Destinations checkout ships to (pure): address rules per country, the tax rate of a
-destination and shipping quotes by method, weight and zone. The table is `rates.json`."""
+destination and shipping quotes by method, weight and zone. The table is
+`apps/contracts/destinations.json` (shared: the cart's tax comes from the same rates)."""
 
 import json
 import re
@@ -20,15 +21,11 @@ from apps.contracts.checkout import (
 )
 from apps.contracts.money import quantize
 from apps.contracts.orders import Address
+from apps.contracts.tax import DESTINATIONS_FILE, TaxTable
 
-DEFAULT_FILE = Path(__file__).with_name("rates.json")
+DEFAULT_FILE = DESTINATIONS_FILE
 Zone = Literal["domestic", "international"]
 PHONE = re.compile(r"^\+?[0-9 ().-]{7,20}$")
-
-
-class TaxTable(BaseModel):
-    default: Decimal = Field(ge=0, le=1)
-    by_state: dict[str, Decimal] = Field(default_factory=dict)
 
 
 class Country(BaseModel):
@@ -140,8 +137,7 @@ class Rates(BaseModel):
         return now.astimezone(ZoneInfo(self.countries[address.country].timezone)).hour
 
     def tax_rate(self, address: Address) -> Decimal:
-        country = self.countries[address.country]
-        return country.tax.by_state.get(address.state, country.tax.default)
+        return self.countries[address.country].tax.rate(address.state)
 
     def shipping_options(
         self, address: Address, weight_kg: Decimal, goods: Decimal, currency: str

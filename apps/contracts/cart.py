@@ -11,7 +11,7 @@ Cart ids name their owner: `guest-{session_id}` (a session the storefront issues
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
@@ -103,6 +103,32 @@ class RemovePromo(_Command):
     pass
 
 
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+StateCode = Annotated[str, Field(max_length=10, pattern=r"^[A-Z0-9]{0,10}$")]
+
+
+class DestinationRequest(BaseModel):
+    """`PUT /api/cart/destination`: where the order will ship, so the cart shows the tax
+    checkout will charge there (country, and state or province where it matters)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    country: CountryCode
+    state: StateCode = ""
+
+
+class SetDestination(DestinationRequest, _Command):
+    """`set_destination`."""
+
+
+class TaxDestination(BaseModel):
+    """The cart's destination and its tax rate (taken when the destination was set)."""
+
+    country: str
+    state: str = ""
+    tax_rate: TaxRate
+
+
 class MergeCart(_Command):
     """`merge` on the user's cart: move a guest cart's lines into it (idempotent by source)."""
 
@@ -182,6 +208,11 @@ class CartTotals(BaseModel):
     tax_estimate: Amount = Decimal("0.00")
     total_estimate: Amount = Decimal("0.00")
     currency: Currency = "USD"
+    tax_basis: Literal["estimate", "destination"] = Field(
+        default="estimate",
+        description="`destination`: the tax checkout charges at the cart's destination "
+        "(before shipping); `estimate`: no destination yet, each product's own rate",
+    )
 
 
 class Cart(BaseModel):
@@ -193,6 +224,7 @@ class Cart(BaseModel):
     totals: CartTotals = Field(default_factory=CartTotals)
     promo_code: str | None = None
     promo: PromoTerms | None = None
+    destination: TaxDestination | None = None
     promo_issue: str | None = Field(
         default=None, description="why the promotion gives no discount now (e.g. min subtotal)"
     )

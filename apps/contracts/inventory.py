@@ -50,6 +50,7 @@ class ReservationStatus(StrEnum):
     RESERVED = "reserved"
     COMMITTED = "committed"
     RELEASED = "released"
+    RESTOCKED = "restocked"  # committed units returned to stock (cancelled before shipping)
     EXPIRED = "expired"  # shown for a hold past its expiry; never stored
 
 

@@ -263,4 +263,11 @@ async def on_order_events(
 ) -> dict[str, str]:
     """order-events: rewards points for a signed-in customer's paid order (once per event)."""
     service: IdentityService = request.app.state.service
-    return await dispatch(cloud_event, {"OrderPaid": service.on_order_event})
+    return await dispatch(
+        cloud_event,
+        {
+            "OrderPaid": service.on_order_event,
+            "OrderCancelled": service.on_order_reversed,
+            "OrderStatusChanged": service.on_order_reversed,  # refunded, partially_refunded
+        },
+    )

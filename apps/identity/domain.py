@@ -30,6 +30,8 @@ MAX_ADDRESSES = 20
 MAX_PAYMENT_METHODS = 10
 MAX_WISHLIST = 200
 EVENTS_KEPT = 200
+#: Orders whose points a refund can still take back (the newest kept).
+LEDGER_KEPT = 500
 COMMON_PASSWORDS = frozenset(
     {"password123", "password1234", "qwerty12345", "1234567890a", "letmein1234", "welcome1234"}
 )
@@ -79,6 +81,16 @@ def password_problem(password: str, email: str, name: str = "") -> str | None:
     return None
 
 
+class OrderPoints(BaseModel):
+    """What one paid order did to the rewards, and what refunds took back of it."""
+
+    paid: Decimal
+    points: int
+    refunded: Decimal = Decimal("0")
+    reversed_points: int = 0
+    written_off: int = Field(default=0, description="taken back but already spent")
+
+
 class UserRecord(BaseModel):
     """`user:{user_id}` in the identity store: one document per user, changed by
     compare-and-set, so every change to an account is atomic."""
@@ -93,6 +105,9 @@ class UserRecord(BaseModel):
     wishlist: list[WishlistItem] = Field(default_factory=list)
     families: list[str] = Field(default_factory=list, description="refresh-token families")
     events: list[str] = Field(default_factory=list, description="order events applied")
+    points_ledger: dict[str, "OrderPoints"] = Field(
+        default_factory=dict, description="points each paid order gave, and what was taken back"
+    )
     # Flat copies for the state query API (admin listing).
     role: Role = Role.CUSTOMER
     email: str = ""
@@ -288,19 +303,66 @@ def tier_of(lifetime_spend: Decimal) -> Literal["bronze", "silver", "gold", "pla
 
 
 def earn(
-    user: UserRecord, event_id: str, paid: Decimal, points_per_unit: int, now: datetime
+    user: UserRecord,
+    event_id: str,
+    paid: Decimal,
+    points_per_unit: int,
+    now: datetime,
+    order_id: str | None = None,
 ) -> UserRecord | None:
-    """Points for a paid order, once per event (None: applied before)."""
-    if event_id in user.events:
+    """Points for a paid order, once per event and once per order (None: applied before).
+    With `order_id` the order's points are kept in the ledger, so a refund can take back
+    what this order gave."""
+    if event_id in user.events or (order_id is not None and order_id in user.points_ledger):
         return None
+    points = int(paid) * points_per_unit
     spend = quantize(user.profile.rewards.lifetime_spend + paid)
     rewards = Rewards(
-        points=user.profile.rewards.points + int(paid) * points_per_unit,
-        tier=tier_of(spend),
-        lifetime_spend=spend,
+        points=user.profile.rewards.points + points, tier=tier_of(spend), lifetime_spend=spend
     )
     events = [*user.events, event_id][-EVENTS_KEPT:]
-    return user.model_copy(update={"events": events}).touch(now, rewards=rewards)
+    ledger = dict(user.points_ledger)
+    if order_id is not None:
+        ledger[order_id] = OrderPoints(paid=paid, points=points)
+        ledger = dict(list(ledger.items())[-LEDGER_KEPT:])
+    return user.model_copy(update={"events": events, "points_ledger": ledger}).touch(
+        now, rewards=rewards
+    )
+
+
+def take_back(
+    user: UserRecord, order_id: str, refunded: Decimal, now: datetime
+) -> UserRecord | None:
+    """Points and spend of an order's refunded share taken back: pro rata, the points of
+    `floor(points x refunded / paid)` (a full refund or a cancellation takes them all).
+    `refunded` is the order's total refunded so far, so a redelivered or repeated event
+    takes nothing more (None: nothing to change).
+
+    Policy: the balance never goes below zero. Points already spent elsewhere cannot be
+    taken twice; what cannot be taken is written off and recorded on the order's entry
+    (`written_off`), so the ledger still adds up."""
+    entry = user.points_ledger.get(order_id)
+    if entry is None:
+        return None
+    refunded = min(max(refunded, Decimal("0")), entry.paid)
+    target = int(entry.points * refunded / entry.paid) if entry.paid > 0 else entry.points
+    owed = target - entry.reversed_points
+    more_refunded = refunded - entry.refunded
+    if owed <= 0 and more_refunded <= 0:
+        return None
+    balance = user.profile.rewards.points
+    taken = min(max(owed, 0), balance)
+    spend = quantize(max(user.profile.rewards.lifetime_spend - max(more_refunded, 0), 0))
+    updated = entry.model_copy(
+        update={
+            "reversed_points": entry.reversed_points + max(owed, 0),
+            "written_off": entry.written_off + max(owed, 0) - taken,
+            "refunded": max(refunded, entry.refunded),
+        }
+    )
+    rewards = Rewards(points=balance - taken, tier=tier_of(spend), lifetime_spend=spend)
+    ledger = {**user.points_ledger, order_id: updated}
+    return user.model_copy(update={"points_ledger": ledger}).touch(now, rewards=rewards)
 
 
 # -- erasure -------------------------------------------------------------------------------

@@ -81,6 +81,8 @@ class Orders(Protocol):
 
 #: An order in one of these states has been paid (points are earned once it is paid).
 PAID_OR_LATER = frozenset({"paid", "fulfilling", "shipped", "delivered", "completed"})
+#: Order states that give money back (and so points).
+REVERSING = frozenset({"cancelled", "refunded", "partially_refunded"})
 
 
 class ExternalTokens(Protocol):
@@ -454,7 +456,33 @@ class IdentityService:
             user = UserRecord.model_validate(raw) if raw else None
             if user is None or user.status != "active":
                 return None
-            new = domain.earn(user, event.event_id, paid, per_unit, _now())
+            new = domain.earn(user, event.event_id, paid, per_unit, _now(), data.order_id)
+            return new.model_dump(mode="json") if new else None
+
+        await self.store.compare_and_set(f"user:{data.user_id}", decide)
+
+    async def on_order_reversed(self, event: EventEnvelope) -> None:
+        """An order that earned points was cancelled or (partly) refunded: take back the
+        points of the refunded share (`domain.take_back`). The share comes from the orders
+        app's record of the order, never from the event; repeated events take nothing more."""
+        data = OrderEventData.model_validate(event.data)
+        if not data.user_id or data.status not in REVERSING:
+            return
+        found = await self.store.get(f"user:{data.user_id}")
+        user = UserRecord.model_validate(found.value) if found else None
+        if user is None or data.order_id not in user.points_ledger:
+            return  # no points from this order (a guest's, unpaid, or another user's)
+        order = await self.orders.order(data.user_id, data.order_id)
+        refunded = _refunded_share(order, data.user_id)
+        if refunded is None:
+            log.warning("reversal not confirmed by orders", order_id=data.order_id)
+            return
+
+        def decide(raw: Any | None) -> Any | None:
+            current = UserRecord.model_validate(raw) if raw else None
+            if current is None or current.status != "active":
+                return None
+            new = domain.take_back(current, data.order_id, refunded, _now())
             return new.model_dump(mode="json") if new else None
 
         await self.store.compare_and_set(f"user:{data.user_id}", decide)
@@ -572,6 +600,20 @@ class IdentityService:
         if not caller.signed_in or caller.user_id is None:
             raise Unauthorized("Sign in to use this")
         return caller.user_id
+
+
+def _refunded_share(order: dict[str, Any] | None, user_id: str) -> Decimal | None:
+    """How much of the order is given back by the orders app's own record: all of it when
+    it is cancelled or refunded, its `refunded_amount` when partly refunded (None: the
+    record does not bear out a reversal for this user)."""
+    if order is None or order.get("user_id") != user_id or order.get("status") not in REVERSING:
+        return None
+    try:
+        if order["status"] == "partially_refunded":
+            return Decimal(str(order.get("refunded_amount", "0")))
+        return Decimal(str((order.get("totals") or {}).get("total")))
+    except ArithmeticError:
+        return None
 
 
 def _confirms(order: dict[str, Any] | None, user_id: str, total: Decimal) -> bool:

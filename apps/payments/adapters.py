@@ -240,16 +240,3 @@ class LocalWebhookRelay:
                 "Content-Type": "application/json",
             },
         )
-
-
-class SidecarOrderFacts:
-    """The order's status from the orders app (through Dapr), not from an event."""
-
-    def __init__(self, sidecar: Sidecar) -> None:
-        self.sidecar = sidecar
-
-    async def status(self, order_id: str) -> str | None:
-        res = await self.sidecar.invoke(AppId.ORDERS, f"orders/{order_id}")
-        if res.status == 404:
-            return None
-        return str(res.body_or_raise()["status"])

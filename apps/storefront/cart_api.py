@@ -19,6 +19,7 @@ from apps.contracts.cart import (
     AddItemRequest,
     Cart,
     CartReply,
+    DestinationRequest,
     PromoRequest,
     QuantityRequest,
 )
@@ -165,6 +166,18 @@ async def apply_promo(
 async def remove_promo(request: Request, caller: Caller, key: IdempotencyKey = None) -> Response:
     cart_id, new_session = _cart_id(request, caller)
     return await _call(request, cart_id, "remove_promo", {"op_id": _op(key)}, new_session)
+
+
+@router.put("/destination", response_model=Cart)
+async def set_destination(
+    body: DestinationRequest, request: Request, caller: Caller, key: IdempotencyKey = None
+) -> Response:
+    """Where the order will ship: the cart's tax becomes what checkout charges there
+    (`totals.tax_basis` is `destination`; without one it is an `estimate`). 422 for a
+    country we do not ship to."""
+    cart_id, new_session = _cart_id(request, caller)
+    payload = {**body.model_dump(), "op_id": _op(key)}
+    return await _call(request, cart_id, "set_destination", payload, new_session)
 
 
 @router.post("/merge", response_model=Cart)

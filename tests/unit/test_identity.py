@@ -88,6 +88,35 @@ def test_rewards_apply_once_per_event_and_tiers_follow_spend() -> None:
     assert domain.tier_of(Decimal("10000")) == "platinum"
 
 
+def test_refunds_take_back_the_points_of_the_refunded_share_once() -> None:
+    u = domain.earn(user(), "o1:paid", Decimal("200.00"), 1, NOW, order_id="o1")
+    u = domain.earn(u, "o2:paid", Decimal("50.00"), 1, NOW, order_id="o2") if u else None
+    assert u is not None and u.profile.rewards.points == 250
+    assert domain.earn(u, "o1:paid-again", Decimal("200.00"), 1, NOW, "o1") is None  # per order
+    part = domain.take_back(u, "o1", Decimal("50.00"), NOW)  # a quarter refunded: 50 points
+    assert part is not None and part.profile.rewards.points == 200
+    assert part.profile.rewards.lifetime_spend == Decimal("200.00")
+    assert domain.take_back(part, "o1", Decimal("50.00"), NOW) is None  # redelivered: nothing
+    full = domain.take_back(part, "o1", Decimal("200.00"), NOW)  # then the rest
+    assert full is not None and full.profile.rewards.points == 50
+    assert full.points_ledger["o1"].reversed_points == 200
+    assert domain.take_back(full, "o3", Decimal("10"), NOW) is None  # earned nothing
+    # shares round down for the customer: 14.50 of 33.00 refunded takes 14 of 33 points
+    odd = domain.earn(user(), "o4:paid", Decimal("33.00"), 1, NOW, order_id="o4")
+    assert odd is not None
+    taken = domain.take_back(odd, "o4", Decimal("14.50"), NOW)
+    assert taken is not None and taken.profile.rewards.points == 33 - 14
+
+
+def test_points_never_go_negative_and_the_shortfall_is_recorded() -> None:
+    u = domain.earn(user(), "o1:paid", Decimal("100.00"), 1, NOW, order_id="o1")
+    assert u is not None
+    spent = u.touch(NOW, rewards=u.profile.rewards.model_copy(update={"points": 30}))
+    back = domain.take_back(spent, "o1", Decimal("100.00"), NOW)
+    assert back is not None and back.profile.rewards.points == 0
+    assert back.points_ledger["o1"].written_off == 70
+
+
 def test_erasure_removes_personal_data() -> None:
     u = domain.add_address(user(), "a1", AddressIn.model_validate(factories.address()), NOW)
     gone = domain.erase(u.model_copy(update={"families": ["f1"]}), NOW)

@@ -83,6 +83,25 @@ def test_release_frees_and_commit_decrements() -> None:
         inventory.commit(released, r2, NOW)
 
 
+def test_a_cancelled_sale_is_restocked_exactly_once() -> None:
+    records = {"A": rec("A", 5, other=(1, 10)), "B": rec("B", 4)}
+    held, reservation = inventory.reserve(records, req("o1", A=2, B=3), NOW, TTL)
+    committed, sold = inventory.commit(held, reservation, NOW)
+    assert (committed["A"].on_hand, committed["B"].on_hand) == (3, 1)
+    back, restocked = inventory.restock(committed, sold, NOW, "cancelled by customer")
+    assert (back["A"].on_hand, back["B"].on_hand) == (5, 4)  # what the commit took, no more
+    assert set(back["A"].holds) == {"other"}  # other orders' holds untouched
+    assert restocked.status == "restocked" and restocked.reason == "cancelled by customer"
+    with pytest.raises(Conflict):  # twice is refused (the service answers it unchanged)
+        inventory.restock(back, restocked, NOW, "again")
+    with pytest.raises(Conflict):  # a late 'paid' cannot sell the returned units again
+        inventory.commit(back, restocked, NOW)
+    with pytest.raises(Conflict):  # nor can a late release relabel it
+        inventory.release(back, restocked, NOW, "late")
+    with pytest.raises(Conflict):  # only committed units can be put back
+        inventory.restock(held, reservation, NOW, "not sold")
+
+
 def test_commit_after_lapse_takes_what_is_free_or_refuses() -> None:
     records = {"A": rec("A", 5)}
     held, reservation = inventory.reserve(records, req("o1", A=2), NOW, TTL)

@@ -51,6 +51,12 @@ class BatchPublisher(Protocol):
     async def relay(self, batch_key: str) -> None: ...
 
 
+class OrderFacts(Protocol):
+    async def status(self, order_id: str) -> str | None:
+        """The order's status as the orders app records it (None: no such order)."""
+        ...
+
+
 #: Compare-and-set retries under contention (jittered backoff between them).
 log = structlog.stdlib.get_logger("catalog.inventory")
 
@@ -64,11 +70,13 @@ class InventoryService:
         outbox: BatchPublisher,
         default_ttl: timedelta,
         read_model: ReadModel | None = None,
+        order_facts: OrderFacts | None = None,
     ) -> None:
         self.repo = repo
         self.outbox = outbox
         self.default_ttl = default_ttl
         self.read_model = read_model
+        self.order_facts = order_facts
 
     def _stock_written(self, records: list[StockRecord]) -> None:
         if self.read_model:
@@ -120,20 +128,23 @@ class InventoryService:
 
     async def release(self, order_id: str, reason: str, correlation_id: str) -> Reservation:
         """Idempotent: releasing a released reservation answers it unchanged."""
-        return await self._settle(order_id, correlation_id, release_reason=reason)
+        return await self._settle(order_id, correlation_id, ReservationStatus.RELEASED, reason)
 
     async def commit(self, order_id: str, correlation_id: str) -> Reservation:
         """Idempotent: committing a committed reservation answers it unchanged."""
-        return await self._settle(order_id, correlation_id, release_reason=None)
+        return await self._settle(order_id, correlation_id, ReservationStatus.COMMITTED, "")
+
+    async def restock(self, order_id: str, reason: str, correlation_id: str) -> Reservation:
+        """Return a cancelled order's committed units to stock, once (idempotent: a
+        restocked reservation answers unchanged; a held one is released instead)."""
+        existing = await self.repo.reservation(order_id)
+        if existing is not None and existing[0].status == ReservationStatus.RESERVED:
+            return await self.release(order_id, reason, correlation_id)
+        return await self._settle(order_id, correlation_id, ReservationStatus.RESTOCKED, reason)
 
     async def _settle(
-        self, order_id: str, correlation_id: str, release_reason: str | None
+        self, order_id: str, correlation_id: str, target: ReservationStatus, reason: str
     ) -> Reservation:
-        target = (
-            ReservationStatus.RELEASED
-            if release_reason is not None
-            else ReservationStatus.COMMITTED
-        )
         for attempt in range(INVENTORY_ATTEMPTS):
             now = utcnow()
             existing = await self.repo.reservation(order_id)
@@ -145,10 +156,13 @@ class InventoryService:
             stocks = await self.repo.stock([line.sku for line in current.lines])
             records = {sku: rec for sku, (rec, _) in stocks.items()}
             payload: EventPayload
-            if release_reason is not None:
-                changed, updated = inventory.release(records, current, now, release_reason)
+            if target == ReservationStatus.RELEASED:
+                changed, updated = inventory.release(records, current, now, reason)
+                payload = StockReleased(order_id=order_id, lines=current.lines, reason=reason)
+            elif target == ReservationStatus.RESTOCKED:
+                changed, updated = inventory.restock(records, current, now, reason)
                 payload = StockReleased(
-                    order_id=order_id, lines=current.lines, reason=release_reason
+                    order_id=order_id, lines=current.lines, reason=f"restocked: {reason}"[:300]
                 )
             else:
                 changed, updated = inventory.commit(records, current, now)
@@ -170,21 +184,36 @@ class InventoryService:
         raise Unavailable("Stock is too contended right now; retry", order_id=order_id)
 
     async def on_order_event(self, event: EventEnvelope) -> None:
-        """Settle an order's hold from its events: commit when paid, release when cancelled
-        or its payment failed. Orders without a reservation are none of ours; redelivery is
-        harmless (settling twice answers the settled reservation)."""
+        """Settle an order's stock from its events: commit when paid, release the hold when
+        its payment failed, and when it is cancelled release the hold or, if the units were
+        committed (a paid order cancelled before shipping), put them back in stock once.
+        Stock is only put back for an order the orders app says is cancelled (an event's word
+        is not enough). Orders without a reservation are none of ours; redelivery is harmless
+        (settling twice answers the settled reservation)."""
         data = OrderEventData.model_validate(event.data)
-        if await self.repo.reservation(data.order_id) is None:
+        existing = await self.repo.reservation(data.order_id)
+        if existing is None:
             return
+        reason = data.reason or data.status.value
         if data.status == OrderStatus.PAID:
+            if existing[0].status == ReservationStatus.RESTOCKED:
+                return  # a late redelivery: the order was cancelled and restocked since
             await self.commit(data.order_id, event.correlation_id)
-        elif data.status in (OrderStatus.CANCELLED, OrderStatus.PAYMENT_FAILED):
-            try:
-                await self.release(
-                    data.order_id, data.reason or data.status.value, event.correlation_id
+        elif data.status == OrderStatus.PAYMENT_FAILED:
+            await self.release(data.order_id, reason, event.correlation_id)
+        elif data.status == OrderStatus.CANCELLED:
+            if existing[0].status in (ReservationStatus.RELEASED, ReservationStatus.RESTOCKED):
+                return  # given back already: a redelivered cancellation changes nothing
+            if existing[0].status != ReservationStatus.COMMITTED:
+                await self.release(data.order_id, reason, event.correlation_id)
+            elif self.order_facts is None or await self.order_facts.status(data.order_id) == (
+                OrderStatus.CANCELLED
+            ):
+                await self.restock(data.order_id, reason, event.correlation_id)
+            else:
+                log.warning(
+                    "cancel event not confirmed by orders; stock kept", order_id=data.order_id
                 )
-            except Conflict:  # already committed: returning stock is the returns flow
-                log.info("cancelled order's stock was already committed", order_id=data.order_id)
 
     async def get(self, order_id: str) -> Reservation:
         existing = await self.repo.reservation(order_id)
