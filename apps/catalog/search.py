@@ -45,6 +45,10 @@ DESCENDING_BY_DEFAULT = frozenset(
 _WORD = re.compile(r"[a-z0-9]+")
 
 
+#: Distinct listings (filters x search x sort) whose sorted hits are kept per version.
+HITS_CACHED = 256
+
+
 def normalize(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
@@ -95,17 +99,26 @@ class Entry:
     review_count: int = 0
     sku_available: dict[str, int] = field(default_factory=dict)
 
+    _summary: ProductSummary | None = field(default=None, repr=False, compare=False)
+
     def recount(self) -> None:
         """Product availability: each variant's live figure, else its catalog stock."""
         self.available = sum(
             max(self.sku_available.get(v.sku, v.stock), 0) for v in self.product.variants
         )
+        self._summary = None
 
     @property
     def price(self) -> Decimal:
         return self.product.price.amount
 
     def summary(self) -> ProductSummary:
+        """The listing's view of the product, built once per change of the entry."""
+        if self._summary is None:
+            self._summary = self._build_summary()
+        return self._summary
+
+    def _build_summary(self) -> ProductSummary:
         p = self.product
         return ProductSummary(
             product_id=p.product_id,
@@ -132,6 +145,10 @@ class CatalogIndex:
     by_category: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: Bumped by every change, so answers computed from an older index can be recognised.
     version: int = 0
+    #: Sorted hits per (filters, search, sort) of the current version: paging through a
+    #: listing filters and sorts the catalog once, then each page costs its own items.
+    _hits: dict[tuple[object, ...], list[Entry]] = field(default_factory=dict, repr=False)
+    _hits_version: int = -1
 
     # -- maintenance ---------------------------------------------------------------------
     def set_categories(self, categories: Iterable[Category]) -> None:
@@ -170,6 +187,7 @@ class CatalogIndex:
         entry = self.entries.get(product_id)
         if entry is not None:
             entry.rating, entry.review_count = average, count
+            entry._summary = None
 
     def remove(self, product_id: str) -> None:
         self.version += 1
@@ -318,6 +336,30 @@ class CatalogIndex:
         """One page of active products. Sort defaults: relevance when searching, else
         popularity; descending by default for newest/popularity/rating/relevance."""
         filters = filters or ListFilters()
+        hits = self._sorted_hits(category, filters, q, sort, descending)
+        start = (page - 1) * limit
+        return ProductPage(
+            items=[e.summary() for e in hits[start : start + limit]],
+            total=len(hits),
+            page=page,
+            limit=limit,
+        )
+
+    def _sorted_hits(
+        self,
+        category: str | None,
+        filters: ListFilters,
+        q: str | None,
+        sort: SortField | None,
+        descending: bool | None,
+    ) -> list[Entry]:
+        if self._hits_version != self.version:
+            self._hits.clear()
+            self._hits_version = self.version
+        key = (category, filters.model_dump_json(), q, sort, descending)
+        hits = self._hits.get(key)
+        if hits is not None:
+            return hits
         fails = self._failures(category, filters)
         scores = self.search(q) if q else None
         pool = (
@@ -331,13 +373,10 @@ class CatalogIndex:
             descending = sort in DESCENDING_BY_DEFAULT
         hits.sort(key=lambda e: e.product.product_id)  # stable tie-break
         hits.sort(key=_sort_key(sort, scores or {}), reverse=descending)
-        start = (page - 1) * limit
-        return ProductPage(
-            items=[e.summary() for e in hits[start : start + limit]],
-            total=len(hits),
-            page=page,
-            limit=limit,
-        )
+        if len(self._hits) >= HITS_CACHED:
+            self._hits.clear()
+        self._hits[key] = hits
+        return hits
 
     def facets(
         self,

@@ -86,6 +86,25 @@ def test_sorting_and_pagination(index: CatalogIndex) -> None:
     assert second.total == 4 and [i.product_id for i in second.items] == ["c"]
 
 
+def test_pages_share_one_sorted_listing_until_the_catalog_changes(index: CatalogIndex) -> None:
+    in_stock = ListFilters(in_stock=True)
+    first = index.query(filters=in_stock, sort=SortField.PRICE, limit=2)
+    second = index.query(filters=in_stock, sort=SortField.PRICE, page=2, limit=2)
+    assert [i.product_id for i in first.items + second.items] == ["c", "a", "b"]
+    assert first.items[0] is index.query(filters=in_stock, sort=SortField.PRICE).items[0]
+    # a stock change is seen at once: the cached listing and the summary are rebuilt
+    index.set_sku_available("c", "S-c", 0)
+    after = index.query(filters=in_stock, sort=SortField.PRICE, limit=2)
+    assert [i.product_id for i in after.items] == ["a", "b"] and after.total == 2
+    everything = index.query(sort=SortField.PRICE)
+    phone = next(i for i in everything.items if i.product_id == "c")
+    assert phone.available == 0 and not phone.in_stock
+    index.set_rating("a", Decimal("4.5"), 2)
+    assert next(i for i in index.query().items if i.product_id == "a").rating == Decimal("4.5")
+    index.upsert(make("f", "Budget Laptop", "Aurora", "5.00"))
+    assert index.query(sort=SortField.PRICE).items[0].product_id == "f"
+
+
 def test_facets_ignore_their_own_filter(index: CatalogIndex) -> None:
     facets = index.facets(filters=ListFilters(brand=["Vertex"]))
     assert facets.total == 2
