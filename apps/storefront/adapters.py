@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from apps.contracts.errors import CODE_FOR_STATUS, ErrorCode
 from apps.contracts.events import utcnow
 from apps.contracts.identity import ANONYMOUS
+from apps.contracts.names import AppId
 from apps.platform.context import CONTEXT_HEADER, sign_context
 from apps.platform.dapr import InvokeResult, Sidecar, forwarded_headers
 from apps.platform.http import (
@@ -21,6 +22,7 @@ from apps.platform.http import (
     error_response,
     request_id_of,
 )
+from apps.storefront.read_cache import ReadCache
 
 PASSED_HEADERS = ("ETag", "Location", "Idempotent-Replayed")
 
@@ -41,7 +43,27 @@ async def forward(
     result = await sidecar.invoke(
         app_id, path, method=method, json_body=body, params=params, headers=headers, content=content
     )
+    if app_id == AppId.CATALOG and method != "GET":
+        request.app.state.read_cache.clear()  # this replica shows a catalog write at once
     return to_response(request, result)
+
+
+async def cached_read(
+    request: Request, app_id: str, path: str, params: dict[str, Any] | None = None
+) -> Response:
+    """A public catalog read through the gateway's cache (`read_cache`): the same for every
+    caller, served from memory while fresh, with a strong ETag and 304s."""
+    cache: ReadCache = request.app.state.read_cache
+    if not cache.enabled:
+        return await forward(request, app_id, path, params=params)
+    key = f"{request.url.path}?{request.url.query}"
+    hit = cache.get(key)
+    if hit is None:
+        response = await forward(request, app_id, path, params=params)
+        if response.status_code != 200:
+            return response
+        hit = cache.put(key, bytes(response.body))
+    return hit.answer(request, cache.cache_control)
 
 
 async def outgoing_headers(request: Request) -> dict[str, str]:

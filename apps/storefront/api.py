@@ -34,7 +34,7 @@ from apps.platform.params import (
     SmallLimit,
     SortOrder,
 )
-from apps.storefront.adapters import forward
+from apps.storefront.adapters import cached_read, forward
 from apps.storefront.auth import Staff
 from apps.storefront.openapi import ERRORS
 
@@ -58,7 +58,7 @@ async def list_products(
     limit: Limit = 24,
 ) -> Response:
     """Active products of a category (and its sub-categories), filtered, sorted, paged."""
-    return await forward(
+    return await cached_read(
         request,
         AppId.CATALOG,
         "products",
@@ -81,7 +81,7 @@ async def search_products(
 ) -> Response:
     """Relevance-ranked search over name, brand, category, attributes and description;
     tolerant of case, accents and small typos; combines with the filters."""
-    return await forward(
+    return await cached_read(
         request,
         AppId.CATALOG,
         "products/search",
@@ -99,7 +99,7 @@ async def product_filters(
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Facets with counts for the current filter set (each facet ignores its own filter)."""
-    return await forward(
+    return await cached_read(
         request,
         AppId.CATALOG,
         "products/filters",
@@ -109,12 +109,12 @@ async def product_filters(
 
 @router.get("/products/featured", response_model=ProductPage, tags=["products"])
 async def featured_products(request: Request, limit: SmallLimit = 12) -> Response:
-    return await forward(request, AppId.CATALOG, "products/featured", params={"limit": limit})
+    return await cached_read(request, AppId.CATALOG, "products/featured", params={"limit": limit})
 
 
 @router.get("/products/{product_id}/related", response_model=ProductPage, tags=["products"])
 async def related_products(product_id: PathId, request: Request, limit: SmallLimit = 8) -> Response:
-    return await forward(
+    return await cached_read(
         request, AppId.CATALOG, f"products/{product_id}/related", params={"limit": limit}
     )
 
@@ -129,7 +129,7 @@ async def product_reviews(
 ) -> Response:
     """Published reviews with the rating average and histogram. (Writing reviews needs a
     signed-in customer: those routes arrive with identity.)"""
-    return await forward(
+    return await cached_read(
         request,
         AppId.CATALOG,
         f"products/{product_id}/reviews",
@@ -171,21 +171,21 @@ async def delete_review(review_id: PathId, request: Request, staff: Staff) -> Re
 @router.get("/categories", tags=["categories"])
 async def categories(request: Request) -> Response:
     """The category tree with product counts."""
-    return await forward(request, AppId.CATALOG, "categories")
+    return await cached_read(request, AppId.CATALOG, "categories")
 
 
 @router.get("/categories/{slug}", tags=["categories"])
 async def category(
     slug: Annotated[str, Path(max_length=120, pattern=r"^[a-z0-9-]+$")], request: Request
 ) -> Response:
-    return await forward(request, AppId.CATALOG, f"categories/{slug}")
+    return await cached_read(request, AppId.CATALOG, f"categories/{slug}")
 
 
 @router.get("/products/{product_id}", response_model=Product, tags=["products"])
 async def get_product(product_id: PathId, request: Request) -> Response:
     """An active product (drafts and archived products are a 404 here; staff read them at
     `GET /api/staff/products/{product_id}`)."""
-    return await forward(
+    return await cached_read(
         request, AppId.CATALOG, f"products/{product_id}", params={"active_only": "true"}
     )
 

@@ -28,6 +28,7 @@ from apps.storefront.gateway import (
 from apps.storefront.identity_api import router as identity_router
 from apps.storefront.openapi import install_openapi
 from apps.storefront.orders_api import router as orders_router
+from apps.storefront.read_cache import ReadCache
 from apps.storefront.reviews_api import router as reviews_router
 from apps.storefront.settings import StorefrontSettings, get_settings
 
@@ -47,6 +48,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.jwt_audience,
         settings.jwt_leeway_seconds,
     )
+    app.state.read_cache = ReadCache(settings.catalog_cache_seconds)
     app.state.sessions = SessionCheck(app.state.sidecar, settings.token_status_seconds)
     app.state.limiter = RateLimiter(JsonStateStore(app.state.sidecar.http, Component.RATELIMIT))
     flusher = asyncio.create_task(app.state.limiter.run())

@@ -22,6 +22,13 @@ class StorefrontSettings(AppSettings):
     jwt_issuer: str = Field("smartcommerce-identity", min_length=1)
     jwt_audience: str = Field("smartcommerce-api", min_length=1)
     jwt_leeway_seconds: int = Field(30, ge=0, le=300)
+    catalog_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="how long the gateway serves a public catalog read from memory (0: "
+        "never); a catalog change made elsewhere shows within this bound",
+    )
     token_status_seconds: float = Field(
         5.0,
         ge=0,
