@@ -3,8 +3,8 @@ categories. Declared before `/products/{product_id}` so their paths win."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import ValidationError
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ValidationError
 
 from apps.catalog.browse import BrowseService, CategoryDetail, CategoryNode
 from apps.contracts.catalog import Facets, ListFilters, ProductPage, SortField
@@ -41,6 +41,13 @@ def parse_filters(raw: str | None) -> ListFilters:
         ) from None
 
 
+def encoded(model: BaseModel) -> Response:
+    """The answer as pydantic's own JSON bytes: the model was built from validated data,
+    so FastAPI's second validation and encoding of `response_model` is skipped (the schema
+    in the OpenAPI document stays the route's `response_model`)."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
 def _descending(order: str | None) -> bool | None:
     return None if order is None else order == "desc"
 
@@ -54,15 +61,17 @@ async def list_products(
     order: SortOrder = None,
     page: Page = 1,
     limit: Limit = 24,
-) -> ProductPage:
-    return browse.products(
-        category=category,
-        filters=parse_filters(filters),
-        q=None,
-        sort=sort,
-        descending=_descending(order),
-        page=page,
-        limit=limit,
+) -> Response:
+    return encoded(
+        browse.products(
+            category=category,
+            filters=parse_filters(filters),
+            q=None,
+            sort=sort,
+            descending=_descending(order),
+            page=page,
+            limit=limit,
+        )
     )
 
 
@@ -76,15 +85,17 @@ async def search_products(
     order: SortOrder = None,
     page: Page = 1,
     limit: Limit = 24,
-) -> ProductPage:
-    return browse.products(
-        category=category,
-        filters=parse_filters(filters),
-        q=q,
-        sort=sort,
-        descending=_descending(order),
-        page=page,
-        limit=limit,
+) -> Response:
+    return encoded(
+        browse.products(
+            category=category,
+            filters=parse_filters(filters),
+            q=q,
+            sort=sort,
+            descending=_descending(order),
+            page=page,
+            limit=limit,
+        )
     )
 
 
@@ -94,13 +105,13 @@ async def product_facets(
     category: CategoryParam = None,
     filters: FiltersParam = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-) -> Facets:
-    return browse.facets(category=category, filters=parse_filters(filters), q=q)
+) -> Response:
+    return encoded(browse.facets(category=category, filters=parse_filters(filters), q=q))
 
 
 @browse_router.get("/products/featured", response_model=ProductPage)
-async def featured(browse: Browse, limit: SmallLimit = 12) -> ProductPage:
-    return browse.featured(limit)
+async def featured(browse: Browse, limit: SmallLimit = 12) -> Response:
+    return encoded(browse.featured(limit))
 
 
 @browse_router.get("/products/{product_id}/related", response_model=ProductPage)

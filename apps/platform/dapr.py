@@ -47,6 +47,8 @@ class InvokeResult:
     status: int
     body: Any
     headers: httpx.Headers
+    #: The callee's JSON exactly as it came (passed on without encoding it again).
+    raw: bytes = b""
 
     @property
     def ok(self) -> bool:
@@ -382,7 +384,8 @@ def _result(app_id: str, resp: httpx.Response) -> InvokeResult:
     if resp.status_code >= 500 and isinstance(body, dict) and "errorCode" in body:
         # An error from daprd itself (callee down, no route), not from the callee app.
         return _unavailable(app_id, str(body.get("message", body["errorCode"])))
-    return InvokeResult(resp.status_code, body, resp.headers)
+    json_raw = resp.content if "json" in resp.headers.get("content-type", "") else b""
+    return InvokeResult(resp.status_code, body, resp.headers, json_raw)
 
 
 def _unavailable(app_id: str, message: str) -> InvokeResult:

@@ -84,6 +84,10 @@ def to_response(request: Request, result: InvokeResult) -> Response:
     if result.status == 204 or result.body is None:
         return Response(status_code=result.status, headers=headers)
     body = result.body
+    if result.ok and result.raw:
+        return Response(
+            result.raw, status_code=result.status, headers=headers, media_type="application/json"
+        )
     if result.ok:
         return JSONResponse(body, status_code=result.status, headers=headers)
     error = body.get("error") if isinstance(body, dict) else None
