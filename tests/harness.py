@@ -498,7 +498,7 @@ class Cluster:
         from scripts import seed as seed_script
 
         sidecar = ["--sidecar", self.apps["catalog"].dapr_url]
-        return seed_script.main([*args, *sidecar, "--dapr-api-token", self.dapr_api_token])
+        return seed_script.main([*args, *sidecar, f"--dapr-api-token={self.dapr_api_token}"])
 
     def sidecar(self, app_id: str, timeout: float = 15) -> httpx.Client:
         """An HTTP client on `app_id`'s sidecar: call Dapr's APIs as that app would."""
