@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from apps.payments.adapters import sign
-from tests.harness import Cluster
+from tests.harness import Cluster, eventually
 
 SECRETS = Path(__file__).resolve().parents[1] / "components" / "local" / "secrets.payments.json"
 SECRET = json.loads(SECRETS.read_text())["stripe-webhook-secret"]
@@ -32,3 +32,23 @@ def send(
             content=payload,
             headers={"Stripe-Signature": sign(payload, SECRET), "Content-Type": "application/json"},
         )
+
+
+def payment_of(cluster: Cluster, order_id: str, timeout: float = 60) -> dict[str, Any]:
+    """The order's payment once the saga created it (read through a sidecar, as apps do)."""
+
+    def created() -> dict[str, Any]:
+        with cluster.invoker("payments") as payments:
+            got = payments.get(f"/payments/{order_id}")
+        assert got.status_code == 200, got.text
+        return dict(got.json())
+
+    return dict(eventually(created, timeout=timeout))
+
+
+def pay(cluster: Cluster, order_id: str) -> dict[str, Any]:
+    """Settle the order's payment as Stripe would: a signed `payment_intent.succeeded`."""
+    payment = payment_of(cluster, order_id)
+    r = send(cluster, "payment_intent.succeeded", payment)
+    assert r.status_code == 200, r.text
+    return payment

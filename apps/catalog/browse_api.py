@@ -52,6 +52,30 @@ def _descending(order: str | None) -> bool | None:
     return None if order is None else order == "desc"
 
 
+def _page(
+    browse: BrowseService,
+    category: str | None,
+    filters: str | None,
+    q: str | None,
+    sort: SortField | None,
+    order: str | None,
+    page: int,
+    limit: int,
+) -> Response:
+    """One page of a listing or a search, encoded."""
+    return encoded(
+        browse.products(
+            category=category,
+            filters=parse_filters(filters),
+            q=q,
+            sort=sort,
+            descending=_descending(order),
+            page=page,
+            limit=limit,
+        )
+    )
+
+
 @browse_router.get("/products", response_model=ProductPage)
 async def list_products(
     browse: Browse,
@@ -62,17 +86,7 @@ async def list_products(
     page: Page = 1,
     limit: Limit = 24,
 ) -> Response:
-    return encoded(
-        browse.products(
-            category=category,
-            filters=parse_filters(filters),
-            q=None,
-            sort=sort,
-            descending=_descending(order),
-            page=page,
-            limit=limit,
-        )
-    )
+    return _page(browse, category, filters, None, sort, order, page, limit)
 
 
 @browse_router.get("/products/search", response_model=ProductPage)
@@ -86,17 +100,7 @@ async def search_products(
     page: Page = 1,
     limit: Limit = 24,
 ) -> Response:
-    return encoded(
-        browse.products(
-            category=category,
-            filters=parse_filters(filters),
-            q=q,
-            sort=sort,
-            descending=_descending(order),
-            page=page,
-            limit=limit,
-        )
-    )
+    return _page(browse, category, filters, q, sort, order, page, limit)
 
 
 @browse_router.get("/products/filters", response_model=Facets)

@@ -5,7 +5,6 @@ checked against the owner's own record; a redelivered cancellation changes nothi
 import json
 import time
 import uuid
-from typing import Any
 
 from tests import factories, webhooks
 from tests.harness import Cluster, eventually
@@ -43,13 +42,7 @@ def test_cancelling_a_paid_order_restocks_refunds_and_takes_points_back_once(
         assert placed.status_code == 202, placed.text
         order_id = placed.json()["order_id"]
 
-        def payment() -> dict[str, Any]:
-            with cluster.invoker("payments") as payments:
-                got = payments.get(f"/payments/{order_id}")
-            assert got.status_code == 200
-            return dict(got.json())
-
-        webhooks.send(cluster, "payment_intent.succeeded", eventually(payment, timeout=60))
+        webhooks.pay(cluster, order_id)
 
         def points() -> int:
             return int(api.get("/api/users/me/rewards", headers=auth).json()["points"])
@@ -67,7 +60,7 @@ def test_cancelling_a_paid_order_restocks_refunds_and_takes_points_back_once(
 
         def settled() -> bool:
             assert _on_hand(cluster, product["product_id"]) == 7  # the 3 units are back
-            paid = payment()
+            paid = webhooks.payment_of(cluster, order_id)
             assert [r["status"] for r in paid["refunds"]] == ["succeeded"], paid["refunds"]
             assert paid["refunded_amount"] == order["totals"]["total"]
             assert points() == 0

@@ -333,13 +333,7 @@ def test_signed_in_checkout_earns_rewards(cluster: Cluster, issuer: TokenIssuer)
         assert r.status_code == 202, r.text
         order_id = r.json()["order_id"]
 
-        def payment() -> dict[str, Any]:
-            with cluster.invoker("payments") as payments:
-                got = payments.get(f"/payments/{order_id}")
-            assert got.status_code == 200
-            return dict(got.json())
-
-        webhooks.send(cluster, "payment_intent.succeeded", eventually(payment, timeout=60))
+        webhooks.pay(cluster, order_id)
 
         def rewarded() -> dict[str, Any]:
             rewards = api.get("/api/users/me/rewards", headers=auth).json()
