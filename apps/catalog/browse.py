@@ -206,13 +206,6 @@ class BrowseService:
             self._facets[key] = cached
         return cached
 
-    def active_product(self, product_id: str) -> Product | None:
-        """A product shoppers may see, from the read model (None: not there or not active)."""
-        entry = self.index.entries.get(product_id)
-        if entry is None or entry.product.status != ProductStatus.ACTIVE:
-            return None
-        return entry.product
-
     def featured(self, limit: int) -> ProductPage:
         """Best sellers that can be bought now."""
         return self.index.query(

@@ -62,7 +62,7 @@ async def cached_read(
         response = await forward(request, app_id, path, params=params)
         if response.status_code != 200:
             return response
-        hit = cache.put(key, bytes(response.body))
+        hit = cache.put(key, bytes(response.body), response.headers.get("etag"))
     return hit.answer(request, cache.cache_control)
 
 

@@ -8,7 +8,9 @@ related, product pages, categories), so most anonymous browsing never leaves the
   through this replica (a staff product, stock, category or review change) empties its cache
   at once. A price or stock change made elsewhere is visible here within `ttl` seconds plus
   the catalog's own apply delay.
-- Each answer carries a strong `ETag` (a hash of its bytes, so every replica agrees) and
+- Each answer carries a strong `ETag` (the catalog's own where it sends one, e.g. a product's
+  store ETag that an update names in `If-Match`; else a hash of its bytes: either way every
+  replica agrees) and
   `Cache-Control: public, max-age=<ttl>, stale-while-revalidate=<swr>`; `If-None-Match` with
   a current tag is a 304 without a body. An HTTP cache in front may serve a stale answer for
   up to `swr` more seconds while it revalidates.
@@ -66,13 +68,13 @@ class ReadCache:
         self.hits += 1
         return found
 
-    def put(self, key: str, body: bytes) -> Cached:
+    def put(self, key: str, body: bytes, etag: str | None = None) -> Cached:
         if len(self._entries) >= MAX_ENTRIES:
             now = time.monotonic()
             self._entries = {k: v for k, v in self._entries.items() if v.expires > now}
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        etag = etag or '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         cached = Cached(body, etag, time.monotonic() + self.ttl)
         self._entries[key] = cached
         return cached
