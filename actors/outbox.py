@@ -5,6 +5,8 @@ events are published; one whose publish failed stays in the outbox and the `outb
 reminder retries it. Event ids are deterministic, so consumers deduplicate a re-publish.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -37,18 +39,23 @@ class OutboxActor(Actor):
         removed: tuple[str, ...] = (),
     ) -> None:
         """Set `values`, remove `removed` and append `events` to the outbox: one transaction."""
-        for key, value in values.items():
-            await self._state_manager.set_state(key, value)
-        for key in removed:
-            await self._state_manager.try_remove_state(key)
-        if events:
-            outbox = [*await self._outbox(), *events]
-            await self._state_manager.set_state(
-                OUTBOX_KEY, _outbox_adapter.dump_python(outbox, mode="json")
-            )
-        await self._state_manager.save_state()
+        async with self._all_or_nothing():
+            for key, value in values.items():
+                await self._state_manager.set_state(key, value)
+            for key in removed:
+                await self._state_manager.try_remove_state(key)
+            if events:
+                outbox = [*await self._outbox(), *events]
+                await self._state_manager.set_state(
+                    OUTBOX_KEY, _outbox_adapter.dump_python(outbox, mode="json")
+                )
+            await self._state_manager.save_state()
 
     async def _flush_outbox(self, publisher: Publisher) -> None:
+        async with self._all_or_nothing():
+            await self._flush(publisher)
+
+    async def _flush(self, publisher: Publisher) -> None:
         pending = await self._outbox()
         if not pending:
             return
@@ -73,6 +80,19 @@ class OutboxActor(Actor):
         await self._state_manager.save_state()
         if not remaining:
             await self._try_unregister(OUTBOX_REMINDER)
+
+    @asynccontextmanager
+    async def _all_or_nothing(self) -> AsyncIterator[None]:
+        """What a failed step staged is forgotten, not saved later. The SDK empties an actor's
+        state cache after a failed call only when the sidecar answered with an error; after a
+        transport failure (the sidecar went away mid-call) the changes staged so far stay and
+        the actor's next call, even a read, saves them: an order without its OrderCreated in
+        the outbox (found by ./taskw chaos). Emptied, the next call reads the store."""
+        try:
+            yield
+        except BaseException:
+            await self._state_manager.clear_cache()
+            raise
 
     async def _outbox(self) -> list[EventEnvelope]:
         found, raw = await self._state_manager.try_get_state(OUTBOX_KEY)

@@ -155,6 +155,7 @@ class PaymentsService:
         follows changes nothing."""
         payment = await self.get(order_id)
         if payment.status != PaymentStatus.PROCESSING:
+            await self._flush(order_id)  # what a failed publish of that change left behind
             return payment
         status = domain.status_of_intent(await self.stripe.status(payment.payment_intent_id))
         if status != PaymentStatus.PROCESSING:
@@ -166,9 +167,11 @@ class PaymentsService:
     async def cancel(self, order_id: str, req: CancelRequest, correlation_id: str) -> Payment:
         """Cancel a payment still waiting for its result (checkout gave up on it). A payment
         that succeeded meanwhile stays succeeded (the caller keeps the order); an ended one
-        is answered as it is. Idempotent."""
+        is answered as it is. Idempotent: a retry (the saga's, after a 503 because the event
+        could not be published) publishes what the first call saved."""
         payment = await self.get(order_id)
         if payment.status != PaymentStatus.PROCESSING:
+            await self._flush(order_id)
             return payment
         stripe_status = await self.stripe.cancel(payment.payment_intent_id, f"{order_id}:cancel")
         status = domain.status_of_intent(stripe_status)

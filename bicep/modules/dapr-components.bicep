@@ -163,8 +163,8 @@ resource pubsubResiliency 'Microsoft.App/managedEnvironments/daprComponents/resi
     }
     inboundPolicy: {
       timeoutPolicy: { responseTimeoutInSeconds: 30 }
-      httpRetryPolicy: { maxRetries: 5, retryBackOff: { initialDelayInMilliseconds: 500, maxIntervalInMilliseconds: 10000 } }
-      circuitBreakerPolicy: { consecutiveErrors: 10, intervalInSeconds: 10, timeoutInSeconds: 30 }
+      // components/local/resiliency.yaml: ~4 minutes of retries, no breaker on delivery.
+      httpRetryPolicy: { maxRetries: 20, retryBackOff: { initialDelayInMilliseconds: 500, maxIntervalInMilliseconds: 15000 } }
     }
   }
 }
