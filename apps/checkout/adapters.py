@@ -1,6 +1,7 @@
 """Dapr I/O of checkout: the Dapr Workflow saga engine and the activities' invocations."""
 
 import asyncio
+import itertools
 import json
 import time
 from collections.abc import Callable
@@ -78,30 +79,55 @@ class WorkerWatch:
 
 
 class DaprSagaEngine:
-    """The blocking workflow client, run off the event loop."""
+    """The blocking workflow client, run off the event loop. It keeps the start time of every
+    call still in its thread: a call to the workflow engine takes milliseconds, so one stuck
+    for `stuck_seconds` means the engine takes no more work from this app (seen when the
+    sidecar alone restarted under load, dapr/dapr#9070) and liveness restarts it."""
 
-    def __init__(self, client: DaprWorkflowClient) -> None:
+    def __init__(self, client: DaprWorkflowClient, stuck_seconds: float = 60.0) -> None:
         self.client = client
+        self.stuck_seconds = stuck_seconds
+        self._in_flight: dict[int, float] = {}
+        self._calls = itertools.count()
+
+    async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        token = next(self._calls)
+
+        def timed() -> Any:
+            self._in_flight[token] = time.monotonic()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._in_flight.pop(token, None)
+
+        return await asyncio.to_thread(timed)
+
+    def live_problem(self, _state: Any) -> str | None:
+        oldest = min(self._in_flight.values(), default=None)
+        if oldest is None or time.monotonic() - oldest < self.stuck_seconds:
+            return None
+        stuck = sum(1 for t in self._in_flight.values() if time.monotonic() - t >= 1)
+        return f"{stuck} workflow engine call(s) stuck for {time.monotonic() - oldest:.0f} s"
 
     async def start(self, instance_id: str, payload: dict[str, Any]) -> bool:
-        if await asyncio.to_thread(self._get, instance_id) is not None:
+        if await self._call(self._get, instance_id) is not None:
             return False
         try:
-            await asyncio.to_thread(
+            await self._call(
                 self.client.schedule_new_workflow,
                 workflows.checkout_saga,
                 input=payload,
                 instance_id=instance_id,
             )
         except Exception as exc:  # a concurrent request with the same key won the race
-            if await asyncio.to_thread(self._get, instance_id) is not None:
+            if await self._call(self._get, instance_id) is not None:
                 log.info("checkout already started", order_id=instance_id, detail=str(exc))
                 return False
             raise
         return True
 
     async def status(self, instance_id: str) -> CheckoutState | None:
-        state = await asyncio.to_thread(self._get, instance_id)
+        state = await self._call(self._get, instance_id)
         if state is None:
             return None
         output = json.loads(state.serialized_output) if state.serialized_output else None
@@ -116,21 +142,21 @@ class DaprSagaEngine:
         )
 
     async def input_of(self, instance_id: str) -> dict[str, Any] | None:
-        state = await asyncio.to_thread(self._get, instance_id)
+        state = await self._call(self._get, instance_id)
         if state is None or not state.serialized_input:
             return None
         found = json.loads(state.serialized_input)
         return found if isinstance(found, dict) else None
 
     async def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> bool:
-        state = await asyncio.to_thread(self._get, instance_id)
+        state = await self._call(self._get, instance_id)
         if state is None or state.runtime_status not in (
             WorkflowStatus.RUNNING,
             WorkflowStatus.PENDING,
             WorkflowStatus.SUSPENDED,
         ):
             return False
-        await asyncio.to_thread(self.client.raise_workflow_event, instance_id, name, data=data)
+        await self._call(self.client.raise_workflow_event, instance_id, name, data=data)
         return True
 
     def _get(self, instance_id: str) -> Any:

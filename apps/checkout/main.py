@@ -53,8 +53,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.worker_watch = WorkerWatch(runtime, settings.worker_stall_seconds)
     app.state.sidecar = sidecar
     app.state.context_key = ContextKey(sidecar)
+    app.state.engine = DaprSagaEngine(client, settings.worker_stall_seconds)
     app.state.service = CheckoutService(
-        DaprSagaEngine(client),
+        app.state.engine,
         SidecarReaders(sidecar),
         StateRedemptionStore(JsonStateStore(sidecar.http, settings.state_store)),
         promotions,
@@ -82,7 +83,10 @@ def _worker_ready(state: Any) -> str | None:
 
 def _worker_live(state: Any) -> str | None:
     watch: WorkerWatch | None = getattr(state, "worker_watch", None)
-    return watch.live_problem(state) if watch else None
+    engine: DaprSagaEngine | None = getattr(state, "engine", None)
+    return (watch.live_problem(state) if watch else None) or (
+        engine.live_problem(state) if engine else None
+    )
 
 
 app.include_router(
