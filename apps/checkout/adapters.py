@@ -127,26 +127,18 @@ class DaprSagaEngine:
         return True
 
     async def status(self, instance_id: str) -> CheckoutState | None:
+        found = await self.describe(instance_id)
+        return found[0] if found else None
+
+    async def describe(self, instance_id: str) -> tuple[CheckoutState, dict[str, Any]] | None:
         state = await self._call(self._get, instance_id)
         if state is None:
             return None
-        output = json.loads(state.serialized_output) if state.serialized_output else None
-        failure = state.failure_details.message if state.failure_details else None
-        return CheckoutState(
-            order_id=instance_id,
-            status=_STATUS.get(state.runtime_status, CheckoutStatus.UNKNOWN),
-            result=output,
-            failure=failure,
-            created_at=state.created_at.isoformat() if state.created_at else None,
-            last_updated_at=state.last_updated_at.isoformat() if state.last_updated_at else None,
-        )
+        return _checkout_state(instance_id, state), _input(state) or {}
 
     async def input_of(self, instance_id: str) -> dict[str, Any] | None:
         state = await self._call(self._get, instance_id)
-        if state is None or not state.serialized_input:
-            return None
-        found = json.loads(state.serialized_input)
-        return found if isinstance(found, dict) else None
+        return _input(state) if state is not None else None
 
     async def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> bool:
         state = await self._call(self._get, instance_id)
@@ -161,6 +153,27 @@ class DaprSagaEngine:
 
     def _get(self, instance_id: str) -> Any:
         return self.client.get_workflow_state(instance_id, fetch_payloads=True)
+
+
+def _checkout_state(instance_id: str, state: Any) -> CheckoutState:
+    output = json.loads(state.serialized_output) if state.serialized_output else None
+    failure = state.failure_details.message if state.failure_details else None
+    return CheckoutState(
+        order_id=instance_id,
+        status=_STATUS.get(state.runtime_status, CheckoutStatus.UNKNOWN),
+        result=output,
+        failure=failure,
+        created_at=state.created_at.isoformat() if state.created_at else None,
+        last_updated_at=state.last_updated_at.isoformat() if state.last_updated_at else None,
+    )
+
+
+def _input(state: Any) -> dict[str, Any] | None:
+    """The input an instance was started with (None without one)."""
+    if not state.serialized_input:
+        return None
+    found = json.loads(state.serialized_input)
+    return found if isinstance(found, dict) else None
 
 
 class SidecarCheckoutPorts:

@@ -71,6 +71,10 @@ class SagaEngine(Protocol):
         """The input the instance was started with (None if there is none)."""
         ...
 
+    async def describe(self, instance_id: str) -> tuple[CheckoutState, dict[str, Any]] | None:
+        """The state and the input ({} without one) of an instance in one read."""
+        ...
+
     async def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> bool:
         """Deliver an external event to a running instance; False if none is running."""
         ...
@@ -245,10 +249,16 @@ class CheckoutService:
     async def status(self, order_id: str, owner: Owner | None = None) -> CheckoutState:
         """The saga's state; with `owner`, only to the order's owner (the same 404 as a
         missing checkout to anyone else). Without it: an internal caller (staff, tests)."""
-        state = await self.engine.status(order_id)
-        if state is not None and owner is not None:
-            started = CheckoutInput.model_validate(await self.engine.input_of(order_id) or {})
-            if not is_owner(started.user_id, str(started.email), owner.user_id, owner.email):
+        state: CheckoutState | None
+        if owner is None:
+            state = await self.engine.status(order_id)
+        else:  # one read of the instance gives its state and who started it
+            found = await self.engine.describe(order_id)
+            state, started = found if found else (None, {})
+            email = started.get("email")
+            if not isinstance(email, str) or not is_owner(
+                started.get("user_id"), email, owner.user_id, owner.email
+            ):
                 state = None
         if state is None:
             raise NotFound("Checkout not found", order_id=order_id)

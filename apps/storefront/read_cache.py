@@ -54,7 +54,6 @@ class ReadCache:
             f"public, max-age={ttl_seconds:g}, stale-while-revalidate={swr_seconds:g}"
         )
         self._entries: dict[str, Cached] = {}
-        self.hits = self.misses = 0
 
     @property
     def enabled(self) -> bool:
@@ -63,9 +62,7 @@ class ReadCache:
     def get(self, key: str) -> Cached | None:
         found = self._entries.get(key)
         if found is None or found.expires <= time.monotonic():
-            self.misses += 1
             return None
-        self.hits += 1
         return found
 
     def put(self, key: str, body: bytes, etag: str | None = None) -> Cached:

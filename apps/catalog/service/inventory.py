@@ -136,10 +136,7 @@ class InventoryService:
 
     async def restock(self, order_id: str, reason: str, correlation_id: str) -> Reservation:
         """Return a cancelled order's committed units to stock, once (idempotent: a
-        restocked reservation answers unchanged; a held one is released instead)."""
-        existing = await self.repo.reservation(order_id)
-        if existing is not None and existing[0].status == ReservationStatus.RESERVED:
-            return await self.release(order_id, reason, correlation_id)
+        restocked reservation answers unchanged; one never committed is a 409)."""
         return await self._settle(order_id, correlation_id, ReservationStatus.RESTOCKED, reason)
 
     async def _settle(
