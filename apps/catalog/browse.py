@@ -82,6 +82,8 @@ class BrowseService:
         #: Products this instance wrote or removed while a reload was scanning: the scan may
         #: have read them before the write, so the write stands and the next scan checks.
         self._written_during_scan: set[str] | None = None
+        #: The category tree's counts, per index version.
+        self._counted: tuple[int, int, Counter[str]] | None = None
 
     # -- keeping the index current --------------------------------------------------------
     async def reload(self) -> int:
@@ -96,7 +98,7 @@ class BrowseService:
         first = self.loaded_at is None
         index = CatalogIndex() if first else self.index
         categories = await self.source.categories()
-        self._written_during_scan = written = set()
+        self._written_during_scan = written = set[str]()
         try:
             docs = [doc async for doc in self.source.product_docs()]
         finally:
@@ -228,13 +230,14 @@ class BrowseService:
             summary = other.summary()
             if other.product.status == ProductStatus.ACTIVE and summary.in_stock:
                 picked.append(summary)
-        pool = self.index.query(
-            category=entry.product.category_slug, filters=ListFilters(in_stock=True), limit=10_000
-        ).items
         chosen = {p.product_id for p in picked} | {product_id}
-        pool = [p for p in pool if p.product_id not in chosen]
-        pool.sort(key=lambda p: (abs(p.price.amount - entry.price), p.product_id))
-        items = (picked + pool)[:limit]
+        pool = [
+            e
+            for e in self.index.hits(entry.product.category_slug, ListFilters(in_stock=True))
+            if e.product.product_id not in chosen
+        ]
+        nearest = sorted(pool, key=lambda e: (abs(e.price - entry.price), e.product.product_id))
+        items = (picked + [e.summary() for e in nearest[: max(limit - len(picked), 0)]])[:limit]
         return ProductPage(items=items, total=len(picked) + len(pool), page=1, limit=limit)
 
     def category_tree(self) -> list[CategoryNode]:
@@ -257,7 +260,11 @@ class BrowseService:
         return sorted(kids, key=lambda c: (c.sort_order, c.name))
 
     def _counts(self) -> Counter[str]:
-        """Active products per category, each counted in its category and every ancestor."""
+        """Active products per category, each counted in its category and every ancestor
+        (once per index version)."""
+        index = self.index
+        if self._counted and self._counted[:2] == (id(index), index.version):
+            return self._counted[2]
         counts: Counter[str] = Counter()
         for entry in self.index.entries.values():
             if entry.product.status != ProductStatus.ACTIVE:
@@ -266,6 +273,7 @@ class BrowseService:
             while slug is not None and slug in self.index.categories:
                 counts[slug] += 1
                 slug = self.index.categories[slug].parent_slug
+        self._counted = (id(index), index.version, counts)
         return counts
 
     def _node(self, c: Category, counts: Counter[str]) -> CategoryNode:

@@ -1,7 +1,9 @@
 """The catalog's read model: an in-memory index of products for browsing, facets and search.
 
-Pure (no I/O): the app loads it from the state store and keeps it current (see main.py).
+Pure (no I/O): the app loads it from the state store and keeps it current (see browse.py).
 - Filters: category with its descendants, brands, price range, in stock, rating, attributes.
+- Listings: each sort's full order is kept per shape of the index (apps/catalog/listings.py);
+  a listing is a scan of it, a price filter a pass over that listing, a page a slice.
 - Facets count what the current filter set leaves, each facet ignoring its own filter (so a
   shopper sees how many items another brand or price band would give).
 - Search: accents and case folded; every query word must match a term in the name, brand,
@@ -10,13 +12,25 @@ Pure (no I/O): the app loads it from the state store and keeps it current (see m
 """
 
 import math
-import re
-import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain
 
+from apps.catalog.listings import (
+    DESCENDING_BY_DEFAULT,
+    PRICE_BANDS,
+    Bounded,
+    Entry,
+    SortOrders,
+    filter_tests,
+    passing,
+    price_band,
+    price_test,
+    sort_entries,
+)
+from apps.catalog.text import normalize, typo_budget, within, words
 from apps.contracts.catalog import (
     Category,
     Facets,
@@ -24,115 +38,14 @@ from apps.contracts.catalog import (
     ListFilters,
     Product,
     ProductPage,
-    ProductStatus,
-    ProductSummary,
     SortField,
 )
 
+__all__ = ["PRICE_BANDS", "CatalogIndex", "Entry", "normalize", "price_band", "within", "words"]
+
 FIELD_WEIGHTS = {"name": 3.0, "brand": 2.0, "category": 1.5, "attributes": 1.0, "description": 0.5}
-PRICE_BANDS: list[tuple[Decimal, Decimal | None]] = [
-    (Decimal(0), Decimal(25)),
-    (Decimal(25), Decimal(50)),
-    (Decimal(50), Decimal(100)),
-    (Decimal(100), Decimal(250)),
-    (Decimal(250), Decimal(500)),
-    (Decimal(500), Decimal(1000)),
-    (Decimal(1000), None),
-]
-DESCENDING_BY_DEFAULT = frozenset(
-    {SortField.NEWEST, SortField.POPULARITY, SortField.RATING, SortField.RELEVANCE}
-)
-_WORD = re.compile(r"[a-z0-9]+")
-
-
 #: Distinct listings (filters x search x sort) whose sorted hits are kept per version.
 HITS_CACHED = 256
-
-
-def normalize(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(normalize(text))
-
-
-def within(a: str, b: str, limit: int) -> bool:
-    """The edit distance of a and b (insert, delete, substitute, swap two neighbours: the
-    usual typos) is at most `limit`. Optimal string alignment, with an early exit."""
-    if abs(len(a) - len(b)) > limit:
-        return False
-    before: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        current = [i]
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                value = min(value, before[j - 2] + 1)
-            current.append(value)
-        if min(current) > limit:
-            return False
-        before, previous = previous, current
-    return previous[-1] <= limit
-
-
-def typo_budget(word: str) -> int:
-    return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
-
-
-def price_band(amount: Decimal) -> str:
-    for low, high in PRICE_BANDS:
-        if high is None or amount < high:
-            return f"{low}-{high}" if high is not None else f"{low}+"
-    raise AssertionError("unreachable")
-
-
-@dataclass
-class Entry:
-    product: Product
-    available: int
-    terms: dict[str, float]
-    rating: Decimal = Decimal("0")
-    review_count: int = 0
-    sku_available: dict[str, int] = field(default_factory=dict)
-
-    _summary: ProductSummary | None = field(default=None, repr=False, compare=False)
-
-    def recount(self) -> None:
-        """Product availability: each variant's live figure, else its catalog stock."""
-        self.available = sum(
-            max(self.sku_available.get(v.sku, v.stock), 0) for v in self.product.variants
-        )
-        self._summary = None
-
-    @property
-    def price(self) -> Decimal:
-        return self.product.price.amount
-
-    def summary(self) -> ProductSummary:
-        """The listing's view of the product, built once per change of the entry."""
-        if self._summary is None:
-            self._summary = self._build_summary()
-        return self._summary
-
-    def _build_summary(self) -> ProductSummary:
-        p = self.product
-        return ProductSummary(
-            product_id=p.product_id,
-            name=p.name,
-            slug=p.slug,
-            brand=p.brand,
-            category_slug=p.category_slug,
-            price=p.price,
-            image=min(p.images, key=lambda i: i.order) if p.images else None,
-            rating=self.rating,
-            review_count=self.review_count,
-            available=self.available,
-            in_stock=self.available > 0,
-        )
 
 
 @dataclass
@@ -145,32 +58,45 @@ class CatalogIndex:
     by_category: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     #: Bumped by every change, so answers computed from an older index can be recognised.
     version: int = 0
-    #: Sorted hits per (filters, search, sort) of the current version: paging through a
-    #: listing filters and sorts the catalog once, then each page costs its own items.
-    _hits: dict[tuple[object, ...], list[Entry]] = field(default_factory=dict, repr=False)
-    _hits_version: int = -1
+    #: Bumped by changes that can reorder a listing (products, ratings); a stock figure
+    #: changes `version` only, and the sort orders stay.
+    shape: int = 0
+    _orders: SortOrders | None = field(default=None, repr=False)
+    _orders_shape: int = -1
+    #: Per version: sorted hits per (category, filters, search, sort), and per listing
+    #: without its price range (what a new price filter is a pass over).
+    _hits: Bounded[tuple[object, ...], list[Entry]] = field(
+        default_factory=lambda: Bounded(HITS_CACHED), repr=False
+    )
+    _unpriced: Bounded[tuple[object, ...], list[Entry]] = field(
+        default_factory=lambda: Bounded(HITS_CACHED), repr=False
+    )
+    _cached_version: int = -1
+    _descendants: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     # -- maintenance ---------------------------------------------------------------------
     def set_categories(self, categories: Iterable[Category]) -> None:
         self.version += 1
         self.categories = {c.slug: c for c in categories}
+        self._descendants = {}
+        self.shape += 1  # a category's listing may hold other slugs now
 
-    def upsert(self, product: Product) -> None:
+    def upsert(self, product: Product, etag: str | None = None) -> None:
+        """Add or replace a product; `etag` is the store's tag of this version, if known."""
         self.version += 1
+        self.shape += 1
         old = self.entries.get(product.product_id)
         if old is not None:
             self._unlink(old)
         terms = self._terms(product)
-        entry = Entry(
+        self.entries[product.product_id] = Entry(
             product,
-            0,
             terms,
             old.rating if old else Decimal("0"),
             old.review_count if old else 0,
             dict(old.sku_available) if old else {},
+            etag,
         )
-        entry.recount()
-        self.entries[product.product_id] = entry
         for term, weight in terms.items():
             self.postings.setdefault(term, {})[product.product_id] = weight
         self.by_category[product.category_slug].add(product.product_id)
@@ -183,16 +109,17 @@ class CatalogIndex:
             entry.recount()
 
     def set_rating(self, product_id: str, average: Decimal, count: int) -> None:
-        self.version += 1
         entry = self.entries.get(product_id)
-        if entry is not None:
-            entry.rating, entry.review_count = average, count
-            entry._summary = None
+        if entry is not None and (entry.rating, entry.review_count) != (average, count):
+            self.version += 1
+            self.shape += 1
+            entry.rated(average, count)
 
     def remove(self, product_id: str) -> None:
-        self.version += 1
         old = self.entries.pop(product_id, None)
         if old is not None:
+            self.version += 1
+            self.shape += 1
             self._unlink(old)
 
     def doc_freq(self, term: str) -> int:
@@ -229,15 +156,20 @@ class CatalogIndex:
         return dict(terms)
 
     # -- queries -------------------------------------------------------------------------
-    def descendants(self, slug: str) -> set[str]:
+    def descendants(self, slug: str) -> frozenset[str]:
+        """The category and everything under it (kept until the categories change)."""
+        found = self._descendants.get(slug)
+        if found is not None:
+            return found
         children: dict[str | None, list[str]] = defaultdict(list)
         for c in self.categories.values():
             children[c.parent_slug].append(c.slug)
-        found, stack = set(), [slug]
+        seen, stack = set(), [slug]
         while stack:
             current = stack.pop()
-            found.add(current)
+            seen.add(current)
             stack.extend(children.get(current, []))
+        self._descendants[slug] = found = frozenset(seen)
         return found
 
     def candidates(self, category: str | None) -> list[Entry]:
@@ -288,39 +220,12 @@ class CatalogIndex:
                 return {}
         return scores or {}
 
-    def _failures(
-        self, category: str | None, filters: ListFilters
-    ) -> Callable[[Entry], frozenset[str]]:
-        """Which filters an entry fails (inactive products fail everything): one pass gives
-        both the hits (no failure) and every facet (at most its own filter failed)."""
-        allowed = self.descendants(category) if category else None
-        brands = {normalize(b) for b in filters.brand}
-        attributes = {k: {normalize(v) for v in vs} for k, vs in filters.attributes.items() if vs}
-        inactive = frozenset({"status"})
-
-        def fails(e: Entry) -> frozenset[str]:
-            p = e.product
-            if p.status != ProductStatus.ACTIVE:
-                return inactive
-            failed = []
-            if allowed is not None and p.category_slug not in allowed:
-                failed.append("category")
-            if brands and normalize(p.brand) not in brands:
-                failed.append("brand")
-            if (filters.price_min is not None and e.price < filters.price_min) or (
-                filters.price_max is not None and e.price > filters.price_max
-            ):
-                failed.append("price")
-            if filters.in_stock is not None and (e.available > 0) != filters.in_stock:
-                failed.append("in_stock")
-            if filters.rating_min is not None and e.rating < filters.rating_min:
-                failed.append("rating")
-            for key, wanted in attributes.items():
-                if not {normalize(v) for v in _attribute_values(p, key)} & wanted:
-                    failed.append(f"attr:{key}")
-            return frozenset(failed)
-
-        return fails
+    def sort_orders(self) -> SortOrders:
+        """The active products in every sort order, for the current shape of the index."""
+        if self._orders is None or self._orders_shape != self.shape:
+            self._orders = SortOrders(self.entries.values())
+            self._orders_shape = self.shape
+        return self._orders
 
     def query(
         self,
@@ -335,8 +240,7 @@ class CatalogIndex:
     ) -> ProductPage:
         """One page of active products. Sort defaults: relevance when searching, else
         popularity; descending by default for newest/popularity/rating/relevance."""
-        filters = filters or ListFilters()
-        hits = self._sorted_hits(category, filters, q, sort, descending)
+        hits = self.hits(category, filters or ListFilters(), q, sort, descending)
         start = (page - 1) * limit
         return ProductPage(
             items=[e.summary() for e in hits[start : start + limit]],
@@ -345,37 +249,67 @@ class CatalogIndex:
             limit=limit,
         )
 
-    def _sorted_hits(
+    def hits(
         self,
         category: str | None,
         filters: ListFilters,
-        q: str | None,
-        sort: SortField | None,
-        descending: bool | None,
+        q: str | None = None,
+        sort: SortField | None = None,
+        descending: bool | None = None,
     ) -> list[Entry]:
-        if self._hits_version != self.version:
+        """Every active entry of the listing, in its order (do not change the list)."""
+        if self._cached_version != self.version:
             self._hits.clear()
-            self._hits_version = self.version
-        key = (category, filters.model_dump_json(), q, sort, descending)
-        hits = self._hits.get(key)
-        if hits is not None:
-            return hits
-        fails = self._failures(category, filters)
-        scores = self.search(q) if q else None
-        pool = (
-            self.candidates(category) if scores is None else [self.entries[pid] for pid in scores]
-        )
-        hits = [e for e in pool if not fails(e)]
+            self._unpriced.clear()
+            self._cached_version = self.version
         sort = sort or (SortField.RELEVANCE if q else SortField.POPULARITY)
-        if sort == SortField.RELEVANCE and scores is None:
+        if sort == SortField.RELEVANCE and not q:
             sort = SortField.POPULARITY
         if descending is None or sort == SortField.RELEVANCE:
             descending = sort in DESCENDING_BY_DEFAULT
-        hits.sort(key=lambda e: e.product.product_id)  # stable tie-break
-        hits.sort(key=_sort_key(sort, scores or {}), reverse=descending)
-        if len(self._hits) >= HITS_CACHED:
-            self._hits.clear()
-        self._hits[key] = hits
+        key = (category, filters.model_dump_json(), q, sort, descending)
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = (
+                self._searched(category, filters, q, sort, descending)
+                if q
+                else self._listed(category, filters, sort, descending)
+            )
+            self._hits.put(key, hits)
+        return hits
+
+    def _listed(
+        self, category: str | None, filters: ListFilters, sort: SortField, descending: bool
+    ) -> list[Entry]:
+        """A scan of the presorted order; a price range is a further pass over the listing
+        without it (cached), so a price nobody asked before costs a linear filter."""
+        low, high = filters.price_min, filters.price_max
+        unpriced = filters.model_copy(update={"price_min": None, "price_max": None})
+        key = (category, unpriced.model_dump_json(), sort, descending)
+        listing = self._unpriced.get(key)
+        if listing is None:
+            allowed = self.descendants(category) if category else frozenset()
+            order = self.sort_orders().order(sort, descending, category, allowed)
+            listing = passing(order, filter_tests(unpriced, None))
+            self._unpriced.put(key, listing)
+        if low is None and high is None:
+            return listing
+        within_range = price_test(low, high)
+        return [e for e in listing if within_range(e)]
+
+    def _searched(
+        self,
+        category: str | None,
+        filters: ListFilters,
+        q: str,
+        sort: SortField,
+        descending: bool,
+    ) -> list[Entry]:
+        scores = self.search(q)
+        allowed = self.descendants(category) if category else None
+        pool = (self.entries[pid] for pid in scores)
+        hits = passing((e for e in pool if e.active), filter_tests(filters, allowed))
+        sort_entries(hits, sort, descending, scores)
         return hits
 
     def facets(
@@ -386,32 +320,43 @@ class CatalogIndex:
         q: str | None = None,
     ) -> Facets:
         filters = filters or ListFilters()
-        fails = self._failures(category, filters)
-        scores = self.search(q) if q else None
-        pool = self.entries.values() if scores is None else [self.entries[p] for p in scores]
-        counts: dict[str, Counter[str]] = defaultdict(Counter)
-        total = 0
+        tests = filter_tests(filters, self.descendants(category) if category else None)
+        if q:
+            pool = [e for e in (self.entries[p] for p in self.search(q)) if e.active]
+        else:
+            pool = self.sort_orders().active
+        passed: list[Entry] = []
+        failed_one: dict[str, list[Entry]] = defaultdict(list)  # failed that test only
         for e in pool:
-            failed = fails(e)
-            if len(failed) > 1 or "status" in failed:
-                continue
-            (only,) = failed or (None,)
-            total += only is None
-            p = e.product
-            for facet, values in (
-                ("category", [p.category_slug]),
-                ("brand", [p.brand]),
-                ("price", [price_band(e.price)]),
-                ("in_stock", ["true" if e.available > 0 else "false"]),
-                *((f"attr:{k}", set(_attribute_values(p, k))) for k in _attribute_keys(p)),
-            ):
-                if only is None or only == facet:
-                    counts[facet].update(values)
+            only = None
+            for name, test in tests:
+                if not test(e):
+                    if only is not None:
+                        break
+                    only = name
+            else:
+                if only is None:
+                    passed.append(e)
+                else:
+                    failed_one[only].append(e)
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        pairs = Counter(chain.from_iterable(_pairs(e) for e in passed))
+        for (facet, value), n in pairs.items():
+            counts[facet][value] = n
+        for facet, entries in failed_one.items():
+            if facet == "in_stock":
+                counts[facet].update(_in_stock(e) for e in entries)
+            elif facet in _FACETS or facet.startswith("attr:"):
+                counts[facet].update(
+                    chain.from_iterable(e.facet_values.get(facet, ()) for e in entries)
+                )
+        total = len(passed)
+        counts = {facet: found for facet, found in counts.items() if found}
 
         def listed(facet: str) -> list[FacetValue]:
             return [
                 FacetValue(value=v, count=n)
-                for v, n in sorted(counts[facet].items(), key=lambda kv: (-kv[1], kv[0]))
+                for v, n in sorted(counts.get(facet, {}).items(), key=lambda kv: (-kv[1], kv[0]))
             ]
 
         return Facets(
@@ -426,22 +371,16 @@ class CatalogIndex:
         )
 
 
-def _attribute_values(product: Product, key: str) -> list[str]:
-    values = [product.attributes[key]] if key in product.attributes else []
-    values += [v.attributes[key] for v in product.variants if key in v.attributes]
-    return values
+_FACETS = frozenset({"category", "brand", "price"})
 
 
-def _attribute_keys(product: Product) -> set[str]:
-    return set(product.attributes) | {k for v in product.variants for k in v.attributes}
+def _in_stock(e: Entry) -> str:
+    return "true" if e.available > 0 else "false"
 
 
-def _sort_key(sort: SortField, scores: dict[str, float]) -> Callable[[Entry], object]:
-    return {
-        SortField.PRICE: lambda e: e.price,
-        SortField.NAME: lambda e: normalize(e.product.name),
-        SortField.NEWEST: lambda e: e.product.published_at or e.product.created_at,
-        SortField.POPULARITY: lambda e: e.product.analytics.purchases,
-        SortField.RATING: lambda e: (e.rating, e.review_count),
-        SortField.RELEVANCE: lambda e: scores.get(e.product.product_id, 0.0),
-    }[sort]
+def _pairs(e: Entry) -> Iterable[tuple[str, str]]:
+    """Every (facet, value) an entry that passes all filters counts in."""
+    for facet, values in e.facet_values.items():
+        for value in values:
+            yield facet, value
+    yield "in_stock", _in_stock(e)
