@@ -77,12 +77,25 @@ async def create_product(
 
 @router.get("/products/{product_id}", response_model=Product)
 async def get_product(
-    product_id: str, service: Service, response: Response, active_only: bool = False
-) -> Product:
-    """Any product to the apps and staff; with `active_only` (the public route) a draft or
-    archived product is the same 404 as a missing one. Either way with the store's ETag,
-    which an update names in `If-Match` (the gateway's cache keeps it as its validator)."""
+    product_id: str,
+    service: Service,
+    request: Request,
+    response: Response,
+    active_only: bool = False,
+) -> Product | Response:
+    """Any product to the apps and staff, from the store; with `active_only` (the public
+    route) from the read model where it holds the product's current version with its tag,
+    and a draft or archived product is the same 404 as a missing one. Either way with the
+    store's ETag, which an update names in `If-Match` (the gateway's cache keeps it as its
+    validator)."""
+    browse: BrowseService = request.app.state.browse
+    if active_only:
+        shown = browse.public_product(product_id)
+        if shown is not None:
+            body, etag = shown
+            return Response(body, media_type="application/json", headers={"ETag": f'"{etag}"'})
     product, etag = await service.get(product_id)
+    browse.product_read(product, etag)
     if active_only and product.status != ProductStatus.ACTIVE:
         raise NotFound("Product not found", product_id=product_id)
     _etag(response, etag)

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from apps.catalog import inventory
 from apps.catalog.inventory import StockRecord
+from apps.catalog.listings import page_json
 from apps.catalog.search import CatalogIndex
 from apps.contracts.catalog import (
     Category,
@@ -117,7 +118,7 @@ class BrowseService:
             if product is None:
                 index.remove(doc.id)
             else:
-                index.upsert(product)
+                index.upsert(product, doc.etag)
         for vanished in set(index.entries) - seen - written:
             index.remove(vanished)
             self._etags.pop(f"p:{vanished}", None)
@@ -127,7 +128,7 @@ class BrowseService:
                 if entry is None:
                     index.remove(product_id)
                 else:
-                    index.upsert(entry.product)
+                    index.upsert(entry.product, entry.etag)
         now = datetime.now(UTC)
         async for stock in self.source.stock_docs():
             record = stock.load()
@@ -157,10 +158,31 @@ class BrowseService:
     def rating_changed(self, product_id: str, summary: RatingSummary) -> None:
         self.index.set_rating(product_id, summary.average, summary.count)
 
-    def product_written(self, product: Product) -> None:
+    def product_written(self, product: Product, etag: str | None = None) -> None:
         if self._written_during_scan is not None:
             self._written_during_scan.add(product.product_id)
-        self.index.upsert(product)
+        entry = self.index.entries.get(product.product_id)
+        if entry is not None and etag is not None and entry.product == product:
+            entry.etag = etag  # the same version read back with its tag: nothing to re-index
+            return
+        self.index.upsert(product, etag)
+
+    def public_product(self, product_id: str) -> tuple[bytes, str] | None:
+        """An active product's page (JSON) and its store ETag, from the read model; None
+        when the read model cannot tell (not there, not active, or its tag unknown), and
+        the store must be asked. Staff writes name this ETag in `If-Match`, so it is only
+        ever the tag the store gave this version of the product."""
+        entry = self.index.entries.get(product_id)
+        if entry is None or not entry.active or entry.etag is None:
+            return None
+        return entry.detail(), entry.etag
+
+    def product_read(self, product: Product, etag: str) -> None:
+        """The store's current product, read for a page the read model could not answer:
+        keep its tag if the read model holds that very version."""
+        entry = self.index.entries.get(product.product_id)
+        if entry is not None and entry.etag is None and entry.product == product:
+            entry.etag = etag
 
     def product_removed(self, product_id: str) -> None:
         if self._written_during_scan is not None:
@@ -195,6 +217,23 @@ class BrowseService:
             page=page,
             limit=limit,
         )
+
+    def products_json(
+        self,
+        *,
+        category: str | None,
+        filters: ListFilters,
+        q: str | None,
+        sort: SortField | None,
+        descending: bool | None,
+        page: int,
+        limit: int,
+    ) -> bytes:
+        """`products(...)` as JSON bytes, joined from the summaries' cached encodings."""
+        if category and category not in self.index.categories:
+            raise NotFound("Category not found", category=category)
+        hits = self.index.hits(category, filters, q, sort, descending)
+        return page_json(hits, page, limit)
 
     def facets(self, *, category: str | None, filters: ListFilters, q: str | None) -> Facets:
         if category and category not in self.index.categories:

@@ -72,7 +72,9 @@ class SkuIndex(Protocol):
 class ReadModel(Protocol):
     """Told of every committed change so this instance's reads show it at once."""
 
-    def product_written(self, product: Product) -> None: ...
+    def product_written(self, product: Product, etag: str | None = None) -> None:
+        """`etag`: the store's tag of exactly this version, when it was read back with it."""
+        ...
 
     def product_removed(self, product_id: str) -> None: ...
 
@@ -124,6 +126,8 @@ class CatalogService:
             self.read_model.product_written(product)
         created = await self.repo.get(product_id)
         assert created is not None
+        if self.read_model:  # the product with its tag, as the store holds them now
+            self.read_model.product_written(*created)
         return created[0], created[1], True
 
     async def _existing(self, product_id: str, cmd: ProductCreate) -> tuple[Product, str] | None:
@@ -170,7 +174,10 @@ class CatalogService:
         await self.relay.relay(event)
         if self.read_model:
             self.read_model.product_written(updated)
-        return await self.get(product_id)
+        latest = await self.get(product_id)
+        if self.read_model:  # the product with its tag, as the store holds them now
+            self.read_model.product_written(*latest)
+        return latest
 
     async def delete(self, product_id: str, if_match: str | None, correlation_id: str) -> None:
         expected = domain.require_if_match("product", if_match)
