@@ -2,16 +2,19 @@
 
 Each catalog instance holds the index in memory. It is loaded from the state store at start
 (state query API: every product, category and stock document), updated at once by this
-instance's own writes, and reloaded every `CATALOG_INDEX_REFRESH_SECONDS` so writes made by
-other replicas show within that bound. Reads never touch the store: browsing stays fast as
-the catalog grows, and a reload swaps a fully built index in one assignment.
+instance's own writes and, on every replica, by the product, category and stock events of
+any replica (`pubsub-broadcast`: each sidecar its own consumer group, so each replica gets
+every event, and applies what the store holds then). A reload every
+`CATALOG_INDEX_REFRESH_SECONDS` catches anything an event missed (and ratings). Reads never
+touch the store: browsing stays fast as the catalog grows, and a first load swaps a fully
+built index in one assignment.
 """
 
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Generic, Protocol, TypeVar
 
 import structlog
@@ -36,6 +39,8 @@ from apps.contracts.errors import NotFound
 log = structlog.stdlib.get_logger("catalog.browse")
 T = TypeVar("T")
 FACET_CACHE_SIZE = 512
+#: How far apart two apps' clocks may be when an event's time is compared with a scan's.
+EVENT_CLOCK_SKEW = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,10 @@ class SourceDoc(Generic[T]):
 
 class IndexSource(Protocol):
     def product_docs(self) -> AsyncIterator[SourceDoc[Product]]: ...
+
+    async def product_doc(self, product_id: str) -> SourceDoc[Product] | None: ...
+
+    async def stock_records(self, skus: list[str]) -> list[StockRecord]: ...
 
     def stock_docs(self) -> AsyncIterator[SourceDoc[StockRecord]]: ...
 
@@ -76,6 +85,8 @@ class BrowseService:
         self.source = source
         self.index = CatalogIndex()
         self.loaded_at: datetime | None = None
+        #: When the first complete scan began: an event from before it is in that scan.
+        self.scan_began: datetime | None = None
         self._etags: dict[str, str] = {}
         #: Facets cost a pass over the catalog: cached per index version (any change to the
         #: index makes the old answers unreachable).
@@ -97,6 +108,7 @@ class BrowseService:
         never because a scan missed it; one written here while the scan ran keeps this
         instance's write."""
         first = self.loaded_at is None
+        began = datetime.now(UTC)
         index = CatalogIndex() if first else self.index
         categories = await self.source.categories()
         self._written_during_scan = written = set[str]()
@@ -140,6 +152,7 @@ class BrowseService:
             index.set_rating(product_id, summary.average, summary.count)
         if first:
             self.index = index  # one assignment: readers never see a half-built index
+            self.scan_began = began
         self.loaded_at = now
         return len(index.entries)
 
@@ -151,6 +164,40 @@ class BrowseService:
                 await self.reload()
             except Exception as exc:  # keep serving the last good index
                 log.warning("index refresh failed", error=str(exc))
+
+    # -- every replica's events (pubsub-broadcast) ----------------------------------------
+    def _in_first_scan(self, occurred_at: datetime) -> bool:
+        """The event happened well before this instance's first complete scan began, so the
+        scan saw its effect (a new subscriber may be handed the topic's history)."""
+        began = self.scan_began
+        return began is not None and occurred_at < began - EVENT_CLOCK_SKEW
+
+    async def product_event(self, product_id: str, occurred_at: datetime) -> None:
+        """A product changed on some replica: apply what the store holds now. Reading the
+        store, not the event, makes redeliveries, reordering and replays harmless; an
+        older version never replaces a newer one."""
+        if self._in_first_scan(occurred_at):
+            return
+        doc = await self.source.product_doc(product_id)
+        product = doc.load() if doc is not None else None
+        if doc is None or product is None:
+            self.product_removed(product_id)
+            return
+        entry = self.index.entries.get(product_id)
+        if entry is not None and (
+            entry.etag == doc.etag or entry.product.updated_at > product.updated_at
+        ):
+            return
+        self.product_written(product, doc.etag)
+
+    async def stock_event(self, skus: list[str], occurred_at: datetime) -> None:
+        """Stock of `skus` changed on some replica: apply the stored figures."""
+        if skus and not self._in_first_scan(occurred_at):
+            self.stock_written(await self.source.stock_records(skus))
+
+    async def categories_event(self, occurred_at: datetime) -> None:
+        if not self._in_first_scan(occurred_at):
+            self.index.set_categories(await self.source.categories())
 
     def categories_changed(self, categories: list[Category]) -> None:
         self.index.set_categories(categories)

@@ -28,6 +28,7 @@ from apps.catalog.api import (
     review_router,
     router,
 )
+from apps.catalog.broadcast_api import subscribe_read_model
 from apps.catalog.browse import BrowseService
 from apps.catalog.browse_api import browse_router
 from apps.catalog.service import (
@@ -114,7 +115,9 @@ def _read_model_loaded(state: Any) -> str | None:
 
 app.include_router(
     health_router(
-        {Component.STATE, Component.PUBSUB}, check_store=True, checks=[_read_model_loaded]
+        {Component.STATE, Component.PUBSUB, Component.PUBSUB_BROADCAST},
+        check_store=True,
+        checks=[_read_model_loaded],
     )
 )
 app.include_router(browse_router)
@@ -124,3 +127,4 @@ app.include_router(admin_router)
 app.include_router(category_router)
 app.include_router(review_router)
 subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)
+subscribe_read_model(app)

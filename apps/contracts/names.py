@@ -30,6 +30,9 @@ class Component(StrEnum):
     STATE = "statestore"  # PostgreSQL: documents, projections, actor and workflow state
     IDENTITY_STATE = "identitystore"  # PostgreSQL: identity's accounts and keys, identity only
     PUBSUB = "pubsub"  # Redis Streams locally, Service Bus topics in Azure
+    # The same topics read by every replica for itself (a consumer group / subscription per
+    # sidecar): catalog's read model applies each product and stock event on every replica.
+    PUBSUB_BROADCAST = "pubsub-broadcast"
     RATELIMIT = "ratelimit"  # PostgreSQL table of the storefront's rate-limit counters
     # Secret stores, one per audience (a local file each locally, Key Vault in Azure): an
     # app's sidecar loads only the stores scoped to it, so it reads no one else's secrets.

@@ -75,6 +75,27 @@ var components = [
     ]
     scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity' ]
   }
+  // components/{local,azure}/pubsub-broadcast.yaml: each catalog replica's own subscription
+  // (consumerID {uuid}) to product and stock events, created by its sidecar (entity
+  // management on, the identity holds Manage on those two topics: servicebus.bicep) and
+  // deleted by Service Bus after 5 idle minutes once the replica is gone.
+  {
+    name: 'pubsub-broadcast'
+    componentType: 'pubsub.azure.servicebus.topics'
+    metadata: [
+      { name: 'namespaceName', value: '${serviceBusNamespace}.servicebus.windows.net' }
+      { name: 'azureClientId', value: identityClientId }
+      { name: 'consumerID', value: '{uuid}' }
+      { name: 'disableEntityManagement', value: 'false' }
+      { name: 'autoDeleteOnIdleInSec', value: '300' }
+      { name: 'maxDeliveryCount', value: '10' }
+      { name: 'lockDurationInSec', value: '60' }
+      { name: 'maxConcurrentHandlers', value: '20' }
+      { name: 'publishingScopes', value: 'catalog=dead-letter-events' }
+      { name: 'subscriptionScopes', value: 'catalog=product-events,inventory-events' }
+    ]
+    scopes: [ 'catalog' ]
+  }
   // Secret stores, one per audience, each scoped to the apps that read its secrets (a
   // sidecar loads no store outside its scopes). One vault serves them all for now: real
   // per-secret separation needs per-app managed identities (components/azure/README.md).

@@ -43,4 +43,23 @@ resource roleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }]
 
+// pubsub-broadcast: each catalog replica creates its own subscription (consumerID {uuid},
+// deleted by Service Bus after 5 idle minutes), which needs Manage: Azure Service Bus Data
+// Owner, on the two topics it reads only (not the namespace).
+var broadcastTopics = ['product-events', 'inventory-events']
+resource broadcastTopic 'Microsoft.ServiceBus/namespaces/topics@2022-10-01-preview' existing = [for t in broadcastTopics: {
+  parent: ns
+  name: t
+}]
+resource broadcastOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for (t, i) in broadcastTopics: {
+  scope: broadcastTopic[i]
+  name: guid(ns.id, t, identityPrincipalId, 'broadcast-owner')
+  dependsOn: [topic]
+  properties: {
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '090c5cfd-751d-490a-894a-3ce6f1109419')
+  }
+}]
+
 output namespaceName string = ns.name

@@ -3,15 +3,17 @@ validation with FastAPI's error format, and page bytes equal to pydantic's encod
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from apps.catalog.browse import BrowseService
+from apps.catalog.browse import BrowseService, SourceDoc
+from apps.catalog.inventory import StockRecord
 from apps.catalog.listings import page_json
 from apps.catalog.main import app
 from apps.catalog.seed import products
-from apps.contracts.catalog import ListFilters, ProductPage, SortField
+from apps.contracts.catalog import ListFilters, Product, ProductPage, SortField
 from tests.unit.test_browse_service import FakeSource
 
 
@@ -114,3 +116,43 @@ def test_the_public_product_page_comes_from_the_read_model_with_the_store_etag()
     archived = renamed.model_copy(update={"status": "archived"})
     browse.product_written(archived, "etag-9")
     assert browse.public_product(items[0].product_id) is None  # not shown: the store decides
+
+
+class EventSource(FakeSource):
+    """The store as another replica left it: what an event handler reads back."""
+
+    async def product_doc(self, product_id: str) -> SourceDoc[Product] | None:
+        found = self.docs.get(product_id)
+        if found is None:
+            return None
+        return SourceDoc(product_id, found[1], lambda: found[0])
+
+    async def stock_records(self, skus: list[str]) -> list[StockRecord]:
+        return [self.stock[s] for s in skus if s in self.stock]
+
+
+def test_events_apply_what_the_store_holds_and_never_go_back() -> None:
+    items = [p for p in products(30) if p.status == "active"]
+    source = EventSource(items)
+    browse = BrowseService(source)
+    asyncio.run(browse.reload())
+    now = datetime.now(UTC)
+    first = items[0]
+    newer = first.model_copy(update={"name": "Newer", "updated_at": now + timedelta(seconds=1)})
+    source.docs[first.product_id] = (newer, "2")
+    asyncio.run(browse.product_event(first.product_id, now))
+    assert browse.public_product(first.product_id) == (newer.model_dump_json().encode(), "2")
+
+    older = first.model_copy(update={"name": "Older", "updated_at": now - timedelta(days=1)})
+    source.docs[first.product_id] = (older, "1b")  # a read that raced a newer write
+    asyncio.run(browse.product_event(first.product_id, now))
+    assert browse.index.entries[first.product_id].product.name == "Newer"
+
+    del source.docs[items[1].product_id]
+    asyncio.run(browse.product_event(items[1].product_id, now))
+    assert items[1].product_id not in browse.index.entries
+
+    ancient = now - timedelta(hours=1)  # a new subscriber handed the topic's history
+    source.docs[items[2].product_id] = (items[2].model_copy(update={"name": "Replayed"}), "9")
+    asyncio.run(browse.product_event(items[2].product_id, ancient))
+    assert browse.index.entries[items[2].product_id].product.name == items[2].name

@@ -244,7 +244,8 @@ def test_service_bus_subscriptions_match_the_apps_subscriptions() -> None:
         if not any(getattr(r, "path", "") == "/dapr/subscribe" for r in app.routes):
             continue
         for sub in TestClient(app).get("/dapr/subscribe").json():
-            declared.add((sub["topic"], app_id))
+            if sub["pubsubname"] == Component.PUBSUB:  # pubsub-broadcast makes its own
+                declared.add((sub["topic"], app_id))
     text = (BICEP / "main.bicep").read_text()
     in_bicep = set(re.findall(r"\{ topic: '([a-z-]+)', app: '([a-z]+)' \}", text))
     assert declared == in_bicep
@@ -326,3 +327,19 @@ def test_every_app_runs_the_bounded_http_protocol() -> None:
         cmd = app["command"]
         assert cmd[cmd.index("--http") + 1] == protocol, app["appID"]
     assert f"'--http', '{protocol}'" in (BICEP / "modules" / "apps.bicep").read_text()
+
+
+def test_broadcast_subscriptions_are_per_replica_and_catalog_only() -> None:
+    """pubsub-broadcast: a consumer group / subscription per sidecar ({uuid}), the same on
+    both sides, read by catalog only (its read model), on topics catalog publishes."""
+    for folder in (LOCAL, AZURE):
+        doc = components(folder)[Component.PUBSUB_BROADCAST]
+        meta = {m["name"]: m.get("value") for m in doc["spec"]["metadata"]}
+        assert doc["scopes"] == [AppId.CATALOG]
+        assert meta["consumerID"] == "{uuid}"
+        assert meta["subscriptionScopes"] == "catalog=product-events,inventory-events"
+    azure = {
+        m["name"]: m.get("value")
+        for m in components(AZURE)[Component.PUBSUB_BROADCAST]["spec"]["metadata"]
+    }
+    assert azure["disableEntityManagement"] == "false" and int(azure["autoDeleteOnIdleInSec"]) > 0

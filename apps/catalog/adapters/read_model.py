@@ -4,6 +4,8 @@ found with the state query API by their `kind` field."""
 from collections.abc import AsyncIterator
 
 from apps.catalog.adapters.categories import categories_with_etags
+from apps.catalog.adapters.inventory import stock_key
+from apps.catalog.adapters.products import product_key
 from apps.catalog.adapters.reviews import DaprReviewRepository
 from apps.catalog.browse import SourceDoc
 from apps.catalog.inventory import StockRecord
@@ -31,6 +33,23 @@ class DaprIndexSource:
                 if raw.get("deleted")
                 else Product.model_validate(raw["product"]),
             )
+
+    async def product_doc(self, product_id: str) -> SourceDoc[Product] | None:
+        """One product document as the store holds it now (None: never stored)."""
+        found = await self.store.get(product_key(product_id))
+        if found is None:
+            return None
+        raw = found.value
+
+        def load() -> Product | None:
+            return None if raw.get("deleted") else Product.model_validate(raw["product"])
+
+        return SourceDoc(product_id, found.etag, load)
+
+    async def stock_records(self, skus: list[str]) -> list[StockRecord]:
+        """The stock documents of `skus` that exist (one bulk read)."""
+        found = await self.store.get_many([stock_key(sku) for sku in dict.fromkeys(skus)])
+        return [StockRecord.model_validate(doc.value) for doc in found.values()]
 
     async def stock_docs(self) -> AsyncIterator[SourceDoc[StockRecord]]:
         for doc in await self.store.scan({"EQ": {"kind": "stock"}}, "sku"):
