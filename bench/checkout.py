@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from apps.checkout.workflows import order_placed
+from apps.checkout.activities import order_placed
 from apps.contracts.orders import Order
 from bench.common import save_results, start_cluster, summary, table
 from tests import factories

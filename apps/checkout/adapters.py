@@ -4,23 +4,38 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import structlog
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowRuntime, WorkflowStatus
+from pydantic import BaseModel
 
-from apps.checkout import workflows
-from apps.contracts.cart import CartReply
+from apps.checkout import activities, workflows
+from apps.checkout.service import CheckoutService
+from apps.contracts.cart import Cart, CartReply
 from apps.contracts.catalog import Product, ProductBatch, ProductBatchRequest
-from apps.contracts.checkout import CheckoutState, CheckoutStatus
+from apps.contracts.checkout import (
+    CheckoutOutcome,
+    CheckoutState,
+    CheckoutStatus,
+    PromoRedemption,
+)
+from apps.contracts.errors import Conflict
 from apps.contracts.events import EventEnvelope
+from apps.contracts.fraud import FraudContext, FraudScore
+from apps.contracts.identity import AccountStanding
+from apps.contracts.inventory import ReserveRequest
 from apps.contracts.names import ActorType, AppId
-from apps.contracts.orders import Order
+from apps.contracts.orders import CustomerHistory, Order, PlaceOrder, TransitionRequest
+from apps.contracts.payments import CreatePayment, Payment
 from apps.platform.dapr import Sidecar, SyncInvoker
 from apps.platform.state import JsonStateStore
 
 log = structlog.stdlib.get_logger("checkout.adapters")
+
+#: How long an activity waits for the promo store through the app's event loop.
+PROMO_STORE_SECONDS = 30.0
 
 _STATUS = {
     WorkflowStatus.RUNNING: CheckoutStatus.RUNNING,
@@ -33,17 +48,17 @@ _STATUS = {
 
 
 def build_runtime(
-    host: str, port: int, activities: int, orchestrations: int, threads: int
+    host: str, port: int, max_activities: int, orchestrations: int, threads: int
 ) -> WorkflowRuntime:
     runtime = WorkflowRuntime(
         host=host,
         port=str(port),
-        maximum_concurrent_activity_work_items=activities,
+        maximum_concurrent_activity_work_items=max_activities,
         maximum_concurrent_orchestration_work_items=orchestrations,
         maximum_thread_pool_workers=threads,
     )
     runtime.register_workflow(workflows.checkout_saga)
-    for activity in workflows.ACTIVITIES:
+    for activity in activities.ACTIVITIES:
         runtime.register_activity(activity)
     return runtime
 
@@ -156,7 +171,11 @@ class DaprSagaEngine:
 
 
 def _checkout_state(instance_id: str, state: Any) -> CheckoutState:
-    output = json.loads(state.serialized_output) if state.serialized_output else None
+    output = (
+        CheckoutOutcome.model_validate_json(state.serialized_output)
+        if state.serialized_output
+        else None
+    )
     failure = state.failure_details.message if state.failure_details else None
     return CheckoutState(
         order_id=instance_id,
@@ -176,12 +195,36 @@ def _input(state: Any) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
+class PromoUsage:
+    """Promo redemptions from the activities' threads straight to checkout's own store: the
+    service's compare-and-set, run on the app's event loop (no call through the sidecar
+    back into this app)."""
+
+    def __init__(self, service: CheckoutService, loop: asyncio.AbstractEventLoop) -> None:
+        self.service = service
+        self.loop = loop
+
+    def redeem(self, redemption: PromoRedemption) -> str | None:
+        try:
+            self._run(self.service.redeem(redemption))
+        except Conflict as exc:
+            return exc.message
+        return None
+
+    def release(self, order_id: str, code: str) -> None:
+        self._run(self.service.release(code, order_id))
+
+    def _run(self, work: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout=PROMO_STORE_SECONDS)
+
+
 class SidecarCheckoutPorts:
     """The activities' calls through the sidecar (blocking: activities run in threads)."""
 
-    def __init__(self, invoker: SyncInvoker, pubsub: str) -> None:
+    def __init__(self, invoker: SyncInvoker, pubsub: str, promos: PromoUsage) -> None:
         self.invoker = invoker
         self.pubsub = pubsub
+        self.promos = promos
 
     def get_products(self, product_ids: list[str]) -> dict[str, Product]:
         res = self.invoker.invoke(
@@ -189,32 +232,23 @@ class SidecarCheckoutPorts:
         )
         return _products(res.body_or_raise())
 
-    def get_cart(self, cart_id: str) -> dict[str, Any] | None:
+    def get_cart(self, cart_id: str) -> Cart | None:
         res = self.invoker.invoke_actor(ActorType.CART, cart_id, "get", {})
         return _cart(res.body_or_raise())
 
-    def redeem_promo(self, order_id: str, code: str, email: str) -> str | None:
-        body = {"order_id": order_id, "code": code, "email": email}
-        res = self.invoker.invoke(
-            AppId.CHECKOUT, "promotions/redemptions", method="POST", json_body=body
-        )
-        if res.status == 409:
-            return str(res.body["error"]["message"])
-        res.body_or_raise()
-        return None
+    def redeem_promo(self, redemption: PromoRedemption) -> str | None:
+        return self.promos.redeem(redemption)
 
     def release_promo(self, order_id: str, code: str) -> None:
-        self.invoker.invoke(
-            AppId.CHECKOUT, f"promotions/redemptions/{code}/{order_id}", method="DELETE"
-        ).body_or_raise()
+        self.promos.release(order_id, code)
 
-    def place_order(self, payload: dict[str, Any]) -> Order:
-        res = self.invoker.invoke(AppId.ORDERS, "orders", method="POST", json_body=payload)
+    def place_order(self, cmd: PlaceOrder) -> Order:
+        res = self.invoker.invoke(AppId.ORDERS, "orders", method="POST", json_body=_json(cmd))
         return Order.model_validate(res.body_or_raise())
 
-    def transition_order(self, order_id: str, payload: dict[str, Any]) -> Order:
+    def transition_order(self, order_id: str, req: TransitionRequest) -> Order:
         res = self.invoker.invoke(
-            AppId.ORDERS, f"orders/{order_id}/transitions", method="POST", json_body=payload
+            AppId.ORDERS, f"orders/{order_id}/transitions", method="POST", json_body=_json(req)
         )
         return Order.model_validate(res.body_or_raise())
 
@@ -222,9 +256,9 @@ class SidecarCheckoutPorts:
         res = self.invoker.invoke(AppId.ORDERS, f"orders/{order_id}")
         return Order.model_validate(res.body_or_raise())
 
-    def reserve_stock(self, payload: dict[str, Any]) -> None:
+    def reserve_stock(self, req: ReserveRequest) -> None:
         self.invoker.invoke(
-            AppId.CATALOG, "inventory/reservations", method="POST", json_body=payload
+            AppId.CATALOG, "inventory/reservations", method="POST", json_body=_json(req)
         ).body_or_raise()
 
     def release_stock(self, order_id: str, reason: str) -> None:
@@ -242,15 +276,29 @@ class SidecarCheckoutPorts:
             AppId.CATALOG, f"inventory/reservations/{order_id}/commit", method="POST"
         ).body_or_raise()
 
-    def score_fraud(self, context: dict[str, Any]) -> dict[str, Any]:
-        res = self.invoker.invoke(AppId.FRAUD, "score", method="POST", json_body=context)
-        return dict(res.body_or_raise())
+    def account_standing(self, user_id: str, payment_method: str) -> AccountStanding | None:
+        res = self.invoker.invoke(
+            AppId.IDENTITY, f"users/{user_id}/standing?payment_method={payment_method}"
+        )
+        if res.status == 404:  # closed meanwhile: scored as a new account
+            return None
+        return AccountStanding.model_validate(res.body_or_raise())
 
-    def create_payment(self, payload: dict[str, Any]) -> dict[str, Any]:
-        res = self.invoker.invoke(AppId.PAYMENTS, "payments", method="POST", json_body=payload)
-        return dict(res.body_or_raise())
+    def customer_history(self, user_id: str, exclude_order_id: str) -> CustomerHistory | None:
+        res = self.invoker.invoke(
+            AppId.ORDERS, f"customers/{user_id}/history?exclude={exclude_order_id}"
+        )
+        return CustomerHistory.model_validate(res.body_or_raise())
 
-    def cancel_payment(self, order_id: str, reason: str) -> dict[str, Any] | None:
+    def score_fraud(self, context: FraudContext) -> FraudScore:
+        res = self.invoker.invoke(AppId.FRAUD, "score", method="POST", json_body=_json(context))
+        return FraudScore.model_validate(res.body_or_raise())
+
+    def create_payment(self, cmd: CreatePayment) -> Payment:
+        res = self.invoker.invoke(AppId.PAYMENTS, "payments", method="POST", json_body=_json(cmd))
+        return Payment.model_validate(res.body_or_raise())
+
+    def cancel_payment(self, order_id: str, reason: str) -> Payment | None:
         res = self.invoker.invoke(
             AppId.PAYMENTS,
             f"payments/{order_id}/cancel",
@@ -259,9 +307,9 @@ class SidecarCheckoutPorts:
         )
         if res.status == 404:
             return None
-        return dict(res.body_or_raise())
+        return Payment.model_validate(res.body_or_raise())
 
-    def refund_payment(self, order_id: str, reason: str) -> dict[str, Any] | None:
+    def refund_payment(self, order_id: str, reason: str) -> None:
         res = self.invoker.invoke(
             AppId.PAYMENTS,
             f"payments/{order_id}/refund",
@@ -269,9 +317,8 @@ class SidecarCheckoutPorts:
             # One compensation per order: a retried activity refunds nothing more.
             json_body={"key": "checkout-compensation", "reason": reason[:300]},
         )
-        if res.status in (404, 409):  # no payment, or nothing left to refund
-            return None
-        return dict(res.body_or_raise())
+        if res.status not in (404, 409):  # no payment, or nothing left to refund
+            res.body_or_raise()
 
     def clear_cart(self, cart_id: str, op_id: str) -> None:
         self.invoker.invoke_actor(
@@ -294,7 +341,7 @@ class SidecarReaders:
         )
         return _products(res.body_or_raise())
 
-    async def get_cart(self, cart_id: str) -> dict[str, Any] | None:
+    async def get_cart(self, cart_id: str) -> Cart | None:
         res = await self.sidecar.invoke_actor(ActorType.CART, cart_id, "get", {})
         return _cart(res.body_or_raise())
 
@@ -308,12 +355,14 @@ def _products(reply: Any) -> dict[str, Product]:
     return {p.product_id: p for p in ProductBatch.model_validate(reply).products}
 
 
-def _cart(reply: Any) -> dict[str, Any] | None:
+def _cart(reply: Any) -> Cart | None:
     """The cart of a CartActor reply (`{"ok", "cart", "error"}`)."""
-    reply = CartReply.model_validate(reply)
-    if not reply.ok or reply.cart is None:
-        return None
-    return reply.cart.model_dump(mode="json")
+    found = CartReply.model_validate(reply)
+    return found.cart if found.ok else None
+
+
+def _json(model: BaseModel) -> Any:
+    return model.model_dump(mode="json")
 
 
 class StateRedemptionStore:

@@ -3,7 +3,6 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from apps.checkout.service import CheckoutService, Owner
 from apps.contracts.cart import PromoCode, PromoQuote, PromoQuoteRequest
@@ -12,13 +11,13 @@ from apps.contracts.checkout import (
     AddressInput,
     AddressValidation,
     CheckoutAccepted,
-    CheckoutDetails,
     CheckoutQuote,
     CheckoutState,
     FraudReview,
-    OrderRequest,
     PaymentResult,
     PromoRedemption,
+    QuoteCheckout,
+    StartCheckout,
 )
 from apps.contracts.errors import Forbidden
 from apps.contracts.events import EventEnvelope, utcnow
@@ -30,26 +29,6 @@ from apps.platform.subscriptions import dispatch
 router = APIRouter(tags=["checkout"])
 
 Service = Annotated[CheckoutService, Depends(app_state("service"))]
-CartId = Annotated[
-    str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-]
-
-
-class StartCheckout(BaseModel):
-    """From the storefront: the shopper's request and who they are (user, cart)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    order: OrderRequest
-    user_id: Id | None = None
-    cart_id: CartId | None = None
-
-
-class QuoteCheckout(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    details: CheckoutDetails
-    cart_id: CartId | None = None
 
 
 @router.post("/checkouts", status_code=202, response_model=CheckoutAccepted)

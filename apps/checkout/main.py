@@ -1,5 +1,6 @@
 """checkout: runs the checkout saga (Dapr Workflow) and reports its progress."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -7,9 +8,10 @@ from typing import Any
 from dapr.ext.workflow import DaprWorkflowClient
 from fastapi import FastAPI
 
-from apps.checkout import workflows
+from apps.checkout import activities
 from apps.checkout.adapters import (
     DaprSagaEngine,
+    PromoUsage,
     SidecarCheckoutPorts,
     SidecarReaders,
     StateRedemptionStore,
@@ -38,8 +40,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sidecar = Sidecar(settings, grpc=False)
     invoker = SyncInvoker(settings)
     promotions, rates = PromotionBook.load(), Rates.load()
-    workflows.bind(
-        workflows.SagaDeps(SidecarCheckoutPorts(invoker, settings.pubsub), promotions, rates)
+    client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
+    engine = DaprSagaEngine(client, settings.worker_stall_seconds)
+    service = CheckoutService(
+        engine,
+        SidecarReaders(sidecar),
+        StateRedemptionStore(JsonStateStore(sidecar.http, settings.state_store)),
+        promotions,
+        rates,
+        settings.payment_timeout_seconds,
+        settings.review_timeout_seconds,
+    )
+    promos = PromoUsage(service, asyncio.get_running_loop())
+    activities.bind(
+        activities.SagaDeps(
+            SidecarCheckoutPorts(invoker, settings.pubsub, promos), promotions, rates
+        )
     )
     runtime = build_runtime(
         "127.0.0.1",
@@ -49,25 +65,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.workflow_threads,
     )
     runtime.start()
-    client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
     app.state.worker_watch = WorkerWatch(runtime, settings.worker_stall_seconds)
     app.state.sidecar = sidecar
     app.state.context_key = ContextKey(sidecar)
-    app.state.engine = DaprSagaEngine(client, settings.worker_stall_seconds)
-    app.state.service = CheckoutService(
-        app.state.engine,
-        SidecarReaders(sidecar),
-        StateRedemptionStore(JsonStateStore(sidecar.http, settings.state_store)),
-        promotions,
-        rates,
-        settings.payment_timeout_seconds,
-        settings.review_timeout_seconds,
-    )
+    app.state.engine = engine
+    app.state.service = service
     try:
         yield
     finally:
         runtime.shutdown()
-        workflows.bind(None)
+        activities.bind(None)
         invoker.close()
         await sidecar.close()
 

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from apps.checkout import domain
 from apps.checkout.promotions import PromotionBook, customer_key, usage_problem
 from apps.checkout.rates import Rates
-from apps.contracts.cart import PromoQuote, PromoQuoteRequest
+from apps.contracts.cart import Cart, PromoQuote, PromoQuoteRequest
 from apps.contracts.catalog import Product
 from apps.contracts.checkout import (
     AddressInput,
@@ -95,7 +95,7 @@ class Readers(Protocol):
         """The products found among `product_ids` (one call, each id once)."""
         ...
 
-    async def get_cart(self, cart_id: str) -> dict[str, Any] | None: ...
+    async def get_cart(self, cart_id: str) -> Cart | None: ...
 
 
 class RedemptionStore(Protocol):
@@ -205,8 +205,10 @@ class CheckoutService:
         user_id: str | None = None,
         cart_id: str | None = None,
     ) -> tuple[str, bool]:
-        """Start the saga once per (shopper, Idempotency-Key). The address is checked here
-        (422 per field); an empty cart is refused here too. The saga prices authoritatively."""
+        """Start the saga once per (shopper, Idempotency-Key). The address is checked and
+        normalised here (422 per field), and a cart order is the cart as it is now (its
+        lines and promo code, read once; an empty cart is refused here). The saga prices
+        authoritatively."""
         checked = self.rates.validate_address(request.shipping_address)
         if not checked.valid or checked.address is None:
             raise UnprocessableError(
@@ -222,10 +224,20 @@ class CheckoutService:
                 )
         order_id = order_id_for(idempotency_key, str(request.email), id_secret)
         fingerprint = request_fingerprint(request, user_id)
-        if request.items is None:
-            await self._items(request, cart_id)  # 422 if there is nothing to order
+        items: list[CheckoutItem] | None
+        try:
+            items, promo_code = await self._items(request, cart_id)
+        except UnprocessableError:  # an empty cart; a retry (cart cleared) finds its saga
+            if await self.engine.input_of(order_id) is None:
+                raise
+            items, promo_code = None, request.promo_code  # starts nothing: the saga exists
         payload = CheckoutInput(
-            **{**request.model_dump(), "shipping_address": checked.address.model_dump()},
+            **{
+                **request.model_dump(),
+                "shipping_address": checked.address.model_dump(),
+                "items": [item.model_dump() for item in items] if items is not None else None,
+                "promo_code": promo_code,
+            },
             order_id=order_id,
             correlation_id=correlation_id,
             user_id=user_id,

@@ -1,19 +1,26 @@
 """Checkout wire models: what a shopper sends to check out, what checkout quotes back, the
-saga's input, the payment result the saga waits for, and the saga's status."""
+saga's input, what each of its steps takes and answers, the payment result it waits for, and
+how it ended (`CheckoutOutcome`)."""
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.contracts.cart import PromoCode, PromoQuote
 from apps.contracts.catalog import Id
 from apps.contracts.email import Email
+from apps.contracts.fraud import Contribution, Decision
+from apps.contracts.inventory import ReservationLine
 from apps.contracts.money import Amount, Currency
-from apps.contracts.orders import Address, OrderLine, Totals
+from apps.contracts.orders import Address, OrderLine, OrderStatus, Totals
 from apps.contracts.payments import PaymentMethodId, PaymentStatus
 from apps.contracts.schema import StrippedInput
+
+CartId = Annotated[
+    str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+]
 
 
 class ShippingMethod(StrEnum):
@@ -51,6 +58,26 @@ class OrderRequest(CheckoutDetails):
     """`POST /api/orders`: starts the checkout saga (202; idempotent by `Idempotency-Key`)."""
 
     payment_method: PaymentMethodId
+
+
+class StartCheckout(BaseModel):
+    """`POST /checkouts` on checkout (from the storefront): the shopper's request and who
+    they are (the signed-in user, the cart to order when the request has no items)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order: OrderRequest
+    user_id: Id | None = None
+    cart_id: CartId | None = None
+
+
+class QuoteCheckout(BaseModel):
+    """`POST /checkouts/quote` on checkout."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    details: CheckoutDetails
+    cart_id: CartId | None = None
 
 
 class CheckoutInput(OrderRequest):
@@ -178,10 +205,165 @@ class CheckoutAccepted(BaseModel):
     checkout_url: str
 
 
+class Refusal(BaseModel):
+    """Why the saga stopped an order, in words the shopper can read."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepTiming(BaseModel):
+    """Where a checkout's time went: one saga step, its activity's own time, and when the
+    orchestrator saw it done (ms after the saga's first run; engine time is the rest)."""
+
+    step: str
+    activity_ms: float
+    done_at_ms: float
+
+
+class CheckoutOutcome(BaseModel):
+    """How a saga ended: `paid`, or `rejected` / `payment_failed` / `cancelled` with the
+    reason. `steps` says where its time went."""
+
+    outcome: Literal["paid", "rejected", "payment_failed", "cancelled"]
+    order_id: str
+    order_number: str | None = None
+    totals: Totals | None = None
+    payment_intent_id: str | None = None
+    stock_committed: bool | None = None
+    reason: Refusal | None = None
+    steps: list[StepTiming] = Field(default_factory=list)
+
+
 class CheckoutState(BaseModel):
     order_id: str
     status: CheckoutStatus
-    result: dict[str, Any] | None = None
+    result: CheckoutOutcome | None = None
     failure: str | None = None
     created_at: str | None = None
     last_updated_at: str | None = None
+
+
+# -- the saga's steps: what each activity takes and answers -----------------------------------
+class StepResult(BaseModel):
+    """Every activity's answer carries its own duration (the saga's timings)."""
+
+    took_ms: float = 0.0
+
+
+class PlaceStep(BaseModel):
+    """Price the request, count the promo use, create the order (one idempotent activity)."""
+
+    request: CheckoutInput
+    instance_id: str
+    payment_timeout_seconds: int = Field(ge=1, description="the order's own safety net")
+
+
+class FraudFacts(BaseModel):
+    """What only pricing knows that fraud scoring needs."""
+
+    amount: Amount
+    currency: Currency
+    item_count: int = Field(ge=1)
+    share_electronics: float = Field(ge=0, le=1)
+    share_gift_cards: float = Field(ge=0, le=1)
+
+
+class Placed(StepResult):
+    """The order as created (or why there is none: `refusal`)."""
+
+    refusal: Refusal | None = None
+    order_number: str = ""
+    totals: Totals | None = None
+    lines: list[ReservationLine] = Field(default_factory=list)
+    promo_code: str | None = None
+    facts: FraudFacts | None = None
+
+
+class ReserveStep(BaseModel):
+    order_id: str
+    lines: list[ReservationLine]
+    ttl_seconds: int = Field(ge=1)
+
+
+class Done(StepResult):
+    """A step that did its work, or refused it (`refusal`: a business answer, not a fault)."""
+
+    refusal: Refusal | None = None
+
+
+class ScoreStep(BaseModel):
+    """Fraud scoring of the placed order; the account's history is read for signed-in users."""
+
+    order_id: str
+    facts: FraudFacts
+    email: Email
+    user_id: Id | None = None
+    payment_method: PaymentMethodId
+    shipping_address: Address
+    billing_country: str
+
+
+class Verdict(StepResult):
+    decision: Decision
+    probability: float
+    model_version: str
+    top_features: list[Contribution] = Field(default_factory=list)
+
+
+class PaymentStep(BaseModel):
+    """Move the order to `awaiting_payment`, then create and confirm the PaymentIntent."""
+
+    order_id: str
+    instance_id: str
+    amount: Amount
+    currency: Currency
+    payment_method: PaymentMethodId
+    email: Email
+
+
+class PaymentStarted(StepResult):
+    refusal: Refusal | None = None
+    status: PaymentStatus | None = None
+    payment_intent_id: str = ""
+    failure_reason: str = ""
+
+
+class CancelPaymentStep(BaseModel):
+    order_id: str
+    reason: str
+
+
+class PaymentSettled(StepResult):
+    status: PaymentStatus
+
+
+class Compensation(BaseModel):
+    """Undo what the saga did; every part idempotent."""
+
+    order_id: str
+    instance_id: str
+    reason: str
+    promo_code: str | None = None
+    release_stock: bool = False
+    refund: bool = False
+    to: OrderStatus = OrderStatus.CANCELLED
+
+
+class Compensated(StepResult):
+    status: OrderStatus
+
+
+class SettleStep(BaseModel):
+    """Mark the order paid, commit its stock, clear the cart, publish `OrderPlaced`."""
+
+    order_id: str
+    instance_id: str
+    cart_id: str | None = None
+    correlation_id: str
+
+
+class Settled(StepResult):
+    refusal: Refusal | None = None
+    stock_committed: bool = False

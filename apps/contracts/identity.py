@@ -272,3 +272,14 @@ class TokenStatus(BaseModel):
 
     valid: bool
     reason: str = ""
+
+
+class AccountStanding(BaseModel):
+    """`GET /users/{user_id}/standing` on identity (internal: fraud scoring at checkout):
+    how long the account has existed and since when it has kept the payment method used."""
+
+    user_id: str
+    created_at: datetime
+    payment_method_added_at: datetime | None = Field(
+        default=None, description="when the payment method asked about was saved (None: not saved)"
+    )

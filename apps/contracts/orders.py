@@ -110,6 +110,23 @@ class HistoryEntry(BaseModel):
     actor: str = "system"
 
 
+class PlaceOrder(BaseModel):
+    """`POST /orders` on orders (the checkout saga): an order without its number (the orders
+    app allocates it). Idempotent by `order_id`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: Id
+    email: Email
+    user_id: Id | None = None
+    items: list[OrderLine] = Field(min_length=1, max_length=200)
+    totals: Totals
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    correlation_id: str = Field(min_length=1, max_length=200)
+    payment_timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
+
+
 class Order(BaseModel):
     """The OrderActor's state, and what `get` returns."""
 
@@ -239,3 +256,17 @@ class OrderPlaced(OrderEventData):
 
 class OrderCompleted(OrderEventData):
     pass
+
+
+class CustomerHistory(BaseModel):
+    """`GET /customers/{user_id}/history` on orders (internal): a signed-in customer's
+    earlier orders as fraud scoring sees them (`exclude` leaves the order being scored out)."""
+
+    user_id: str
+    order_count: int = Field(ge=0, description="orders ever placed, whatever became of them")
+    orders_last_24h: int = Field(ge=0)
+    orders_last_7d: int = Field(ge=0)
+    avg_order_amount: Decimal = Field(
+        ge=0, description="mean total of the orders that were paid (0 without one)"
+    )
+    first_order_at: datetime | None = None

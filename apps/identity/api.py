@@ -4,10 +4,11 @@ signed context only."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 
 from apps.contracts.errors import Forbidden, Unauthorized
 from apps.contracts.identity import (
+    AccountStanding,
     AddressIn,
     AdminUserCreate,
     AuditEntry,
@@ -103,6 +104,18 @@ async def token_status(body: TokenStatusRequest, service: Service) -> TokenStatu
 async def logout(body: RefreshRequest, service: Service) -> Response:
     await service.logout(body.refresh_token)
     return Response(status_code=204)
+
+
+# -- other apps -------------------------------------------------------------------------------
+@router.get("/users/{user_id}/standing", response_model=AccountStanding, tags=["internal"])
+async def standing(
+    user_id: Annotated[str, Path(min_length=1, max_length=100)],
+    service: Service,
+    payment_method: Annotated[str | None, Query(max_length=120)] = None,
+) -> AccountStanding:
+    """Checkout's fraud scoring (through Dapr; the gateway does not route here): the
+    account's age and since when it has saved `payment_method`."""
+    return await service.standing(user_id, payment_method)
 
 
 # -- the signed-in user ---------------------------------------------------------------------

@@ -25,6 +25,7 @@ from apps.contracts.errors import (
 )
 from apps.contracts.events import EventEnvelope
 from apps.contracts.identity import (
+    AccountStanding,
     AddressIn,
     AdminUserCreate,
     AuditEntry,
@@ -344,6 +345,23 @@ class IdentityService:
         if user.status != "active":  # closed: its tokens may live on for minutes
             raise NotFound("User not found", user_id=user.profile.user_id)
         return user
+
+    async def standing(self, user_id: str, payment_method: str | None) -> AccountStanding:
+        """What fraud scoring may know of an active account (404 for a closed one)."""
+        user = await self._user(user_id)
+        if user.status != "active":
+            raise NotFound("User not found", user_id=user_id)
+        saved = next(
+            (
+                m.created_at
+                for m in user.payment_methods
+                if payment_method and m.stripe_payment_method_id == payment_method
+            ),
+            None,
+        )
+        return AccountStanding(
+            user_id=user_id, created_at=user.profile.created_at, payment_method_added_at=saved
+        )
 
     async def update_me(self, caller: Principal, change: ProfileUpdate) -> UserProfile:
         return (

@@ -7,19 +7,21 @@ signed context (or the context must be staff): a user id nobody vouched for sees
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.contracts.orders import (
     CancelRequest,
+    CustomerHistory,
     Order,
     OrderPage,
     OrderStatus,
     OrderSummary,
+    PlaceOrder,
     Tracking,
     TransitionRequest,
 )
-from apps.orders.service import Access, OrdersService, PlaceOrder, RebuildReport
+from apps.orders.service import Access, OrdersService, RebuildReport
 from apps.platform.context import OwnerEmail, UserId
 from apps.platform.http import app_state
 from apps.platform.params import Limit, Page
@@ -58,6 +60,18 @@ async def list_orders(
 ) -> OrderPage:
     """Newest first, from the projection; one user's orders with `user_id`."""
     return await service.list_orders(user_id, status, page, limit)
+
+
+@router.get("/customers/{user_id}/history", response_model=CustomerHistory)
+async def customer_history(
+    user_id: Annotated[str, Path(min_length=1, max_length=100)],
+    service: Service,
+    exclude: Annotated[str | None, Query(max_length=100)] = None,
+) -> CustomerHistory:
+    """Checkout's fraud scoring (through Dapr; the gateway does not route here): how many
+    orders the account placed in the last 24 h / 7 d and its average paid order, leaving
+    out `exclude` (the order being scored)."""
+    return await service.customer_history(user_id, exclude)
 
 
 @router.get("/orders/by-number/{order_number}", response_model=OrderSummary)

@@ -1,11 +1,13 @@
 """Pure rules of the orders app (the state machine itself is actors/order/logic.py)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from actors.order.logic import can_transition
 from apps.contracts.email import is_owner
+from apps.contracts.money import quantize
 from apps.contracts.orders import (
+    CustomerHistory,
     Order,
     OrderEventData,
     OrderStatus,
@@ -131,3 +133,35 @@ def refund_transition(
 def can_see(order: Order, user_id: str | None, email: str | None) -> bool:
     """The order's owner (signed in) or whoever knows its email; anyone else gets 404."""
     return is_owner(order.user_id, order.email, user_id, email)
+
+
+#: Orders that were paid at some point: what an account's average order is made of.
+WERE_PAID = frozenset(
+    {
+        OrderStatus.PAID,
+        OrderStatus.FULFILLING,
+        OrderStatus.SHIPPED,
+        OrderStatus.DELIVERED,
+        OrderStatus.COMPLETED,
+        OrderStatus.REFUNDED,
+        OrderStatus.PARTIALLY_REFUNDED,
+    }
+)
+
+
+def customer_history(
+    user_id: str, orders: list[OrderSummary], exclude: str | None, now: datetime
+) -> CustomerHistory:
+    """A customer's earlier orders as fraud scoring sees them: every order placed counts
+    towards the 24 h / 7 d windows (failed attempts too: bursts are the signal); the
+    average is over orders that were paid."""
+    earlier = [o for o in orders if o.order_id != exclude and o.created_at <= now]
+    paid = [o.totals.total for o in earlier if o.status in WERE_PAID]
+    return CustomerHistory(
+        user_id=user_id,
+        order_count=len(earlier),
+        orders_last_24h=sum(1 for o in earlier if now - o.created_at <= timedelta(hours=24)),
+        orders_last_7d=sum(1 for o in earlier if now - o.created_at <= timedelta(days=7)),
+        avg_order_amount=quantize(sum(paid, Decimal("0")) / len(paid)) if paid else Decimal("0"),
+        first_order_at=min((o.created_at for o in earlier), default=None),
+    )

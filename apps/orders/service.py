@@ -4,23 +4,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from apps.contracts.catalog import Id
-from apps.contracts.email import Email
 from apps.contracts.errors import Conflict, DomainError, ErrorCode, InvalidRequest, NotFound
 from apps.contracts.events import EventEnvelope
 from apps.contracts.orders import (
     ActorReply,
-    Address,
     CreateOrder,
+    CustomerHistory,
     Order,
     OrderEventData,
-    OrderLine,
     OrderPage,
     OrderStatus,
     OrderSummary,
-    Totals,
+    PlaceOrder,
     Tracking,
     TransitionRequest,
 )
@@ -28,6 +25,7 @@ from apps.contracts.payments import PaymentEventData
 from apps.orders.domain import (
     can_see,
     customer_cancel,
+    customer_history,
     is_newer,
     order_number_for,
     refund_transition,
@@ -35,22 +33,6 @@ from apps.orders.domain import (
     summary_of,
     tracking_of,
 )
-
-
-class PlaceOrder(BaseModel):
-    """`POST /orders` body: an order without its number (the orders app allocates it)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    order_id: Id
-    email: Email
-    user_id: Id | None = None
-    items: list[OrderLine] = Field(min_length=1, max_length=200)
-    totals: Totals
-    shipping_address: Address | None = None
-    billing_address: Address | None = None
-    correlation_id: str = Field(min_length=1, max_length=200)
-    payment_timeout_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
 
 
 class Access(BaseModel):
@@ -167,6 +149,13 @@ class OrdersService:
         return OrderPage(
             items=found[start : start + limit], total=len(found), page=page, limit=limit
         )
+
+    async def customer_history(
+        self, user_id: str, exclude: str | None, now: datetime | None = None
+    ) -> CustomerHistory:
+        """A signed-in customer's earlier orders for fraud scoring (from the projection)."""
+        orders = await self.views.find(user_id, None)
+        return customer_history(user_id, orders, exclude, now or datetime.now(UTC))
 
     async def by_number(self, order_number: str) -> OrderSummary:
         view = await self.views.by_number(order_number)

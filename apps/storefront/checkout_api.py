@@ -23,6 +23,8 @@ from apps.contracts.checkout import (
     CheckoutState,
     FraudReview,
     OrderRequest,
+    QuoteCheckout,
+    StartCheckout,
 )
 from apps.contracts.identity import Principal
 from apps.contracts.money import Amount
@@ -59,7 +61,7 @@ async def validate_checkout(body: CheckoutDetails, request: Request, caller: Cal
         AppId.CHECKOUT,
         "checkouts/quote",
         method="POST",
-        body={"details": body.model_dump(mode="json"), "cart_id": cart_of(request, caller)},
+        body=QuoteCheckout(details=body, cart_id=cart_of(request, caller)).model_dump(mode="json"),
     )
 
 
@@ -94,11 +96,11 @@ async def place_order(
         AppId.CHECKOUT,
         "checkouts",
         method="POST",
-        body={
-            "order": body.model_dump(mode="json"),
-            "user_id": caller.user_id if caller.signed_in else None,
-            "cart_id": cart_of(request, caller) if body.items is None else None,
-        },
+        body=StartCheckout(
+            order=body,
+            user_id=caller.user_id if caller.signed_in else None,
+            cart_id=cart_of(request, caller) if body.items is None else None,
+        ).model_dump(mode="json"),
         extra_headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
     )
 

@@ -2,20 +2,27 @@
 and the idempotency of saga starts (pure)."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from apps.catalog.domain import new_product
-from apps.checkout.domain import PromoCheck, quote
+from apps.checkout.domain import PromoCheck, fraud_context, fraud_facts, quote
 from apps.checkout.promotions import PromotionBook, usage_problem
 from apps.checkout.rates import Rates
 from apps.checkout.service import order_id_for
 from apps.contracts.cart import PromoKind, PromoQuoteRequest, PromoTerms
 from apps.contracts.catalog import Product, ProductCreate
-from apps.contracts.checkout import AddressInput, CheckoutItem, ShippingMethod
-from apps.contracts.orders import Address
+from apps.contracts.checkout import (
+    AddressInput,
+    CheckoutItem,
+    FraudFacts,
+    ScoreStep,
+    ShippingMethod,
+)
+from apps.contracts.identity import AccountStanding
+from apps.contracts.orders import Address, CustomerHistory
 from tests import factories
 from tests.unit.test_catalog import NOW
 
@@ -218,3 +225,68 @@ def test_worker_watch_is_unready_at_once_and_not_live_after_a_stall(monkeypatch)
     assert watch.live_problem(None) == "workflow worker disconnected for 61 s"
     Runtime._WorkflowRuntime__worker.connected = True
     assert watch.live_problem(None) is None and watch.ready_problem(None) is None
+
+
+# -- what fraud scoring sees ----------------------------------------------------------------
+def _score_step(user_id: str | None = None, **facts: object) -> ScoreStep:
+    return ScoreStep(
+        order_id="o-1",
+        facts=FraudFacts.model_validate(
+            {
+                "amount": "120.00",
+                "currency": "USD",
+                "item_count": 3,
+                "share_electronics": 0.5,
+                "share_gift_cards": 0.0,
+                **facts,
+            }
+        ),
+        email="shopper@example.com",
+        user_id=user_id,
+        payment_method="pm_card_visa",
+        shipping_address=address(),
+        billing_country="CA",
+    )
+
+
+def test_fraud_facts_share_the_amount_by_category() -> None:
+    phones = catalog(category_slug="electronics-phones", name="Phone")
+    cards = catalog(category_slug="gift-cards", name="Card")
+    products = {**phones, **cards}
+    items = [CheckoutItem(product_id=pid, quantity=1) for pid in products]
+    q = quote(items, products, address(state="CA"), ShippingMethod.STANDARD, None, WHEN, RATES)
+    assert q.priced is not None
+    facts = fraud_facts(q.priced, products)
+    assert facts.item_count == 2 and facts.amount == q.priced.totals.total
+    assert facts.share_electronics == pytest.approx(0.5)
+    assert facts.share_gift_cards == pytest.approx(0.5)
+
+
+def test_a_guest_is_scored_without_history() -> None:
+    context = fraud_context(_score_step(), 14, None, None, WHEN)
+    assert context.is_guest and context.account_age_days == 0 and context.orders_last_7d == 0
+    assert context.payment_method_age_days == 0 and context.avg_order_amount == 0
+    assert (context.shipping_country, context.billing_country, context.hour) == ("US", "CA", 14)
+
+
+def test_a_customer_is_scored_with_the_account_and_its_orders() -> None:
+    standing = AccountStanding(
+        user_id="u-1",
+        created_at=WHEN - timedelta(days=30, hours=12),
+        payment_method_added_at=WHEN - timedelta(days=2),
+    )
+    history = CustomerHistory(
+        user_id="u-1",
+        order_count=5,
+        orders_last_24h=1,
+        orders_last_7d=2,
+        avg_order_amount=Decimal("80.50"),
+    )
+    context = fraud_context(_score_step("u-1"), 9, standing, history, WHEN)
+    assert not context.is_guest
+    assert context.account_age_days == 30.5 and context.payment_method_age_days == 2
+    assert (context.orders_last_24h, context.orders_last_7d) == (1, 2)
+    assert context.avg_order_amount == 80.5
+    # a clock behind the account's creation never makes a negative age
+    early = fraud_context(_score_step("u-1"), 9, standing, None, WHEN - timedelta(days=60))
+    assert early.account_age_days == 0

@@ -1,17 +1,29 @@
 """Orders use cases with the real state machine in memory (fake actor port)."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from apps.contracts.errors import Conflict, NotFound
 from apps.contracts.events import EventEnvelope
-from apps.contracts.orders import Order, OrderEventData, OrderStatus, TransitionRequest
+from apps.contracts.orders import (
+    Order,
+    OrderEventData,
+    OrderStatus,
+    OrderSummary,
+    PlaceOrder,
+    TransitionRequest,
+)
 from apps.contracts.payments import PaymentStatus, RefundProcessed
-from apps.orders.domain import format_order_number, refund_transition
-from apps.orders.service import Access, OrdersService, PlaceOrder
+from apps.orders.domain import (
+    customer_history,
+    format_order_number,
+    refund_transition,
+    summary_of,
+)
+from apps.orders.service import Access, OrdersService
 from tests import factories
 from tests.fakes.ports import FakeOrderActors, FakeOrderViews, FakeSequences
 
@@ -192,3 +204,34 @@ def test_a_refund_of_a_cancelled_order_stays_on_the_payment() -> None:
     assert refund_transition(cancelled, Decimal("21.65"), "e1") is None
     asyncio.run(svc.on_payment_event(_refund_event(cancelled, "21.65", "e1")))
     assert asyncio.run(svc.get(order.order_id)).status == OrderStatus.CANCELLED
+
+
+def test_customer_history_counts_windows_and_averages_paid_orders() -> None:
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    placed, _ = asyncio.run(
+        OrdersService(FakeOrderActors(), FakeSequences(), FakeOrderViews()).place(
+            PlaceOrder.model_validate(factories.order(user_id="u1"))
+        )
+    )
+    base = summary_of(placed)
+
+    def view(order_id: str, hours_ago: float, status: OrderStatus, total: str) -> OrderSummary:
+        at = now - timedelta(hours=hours_ago)
+        totals = base.totals.model_copy(update={"total": Decimal(total)})
+        return base.model_copy(
+            update={"order_id": order_id, "created_at": at, "status": status, "totals": totals}
+        )
+
+    orders = [
+        view("scored", 0, OrderStatus.PENDING, "500.00"),  # the order being scored
+        view("a", 2, OrderStatus.PAYMENT_FAILED, "900.00"),  # counts, but was never paid
+        view("b", 30, OrderStatus.DELIVERED, "100.00"),
+        view("c", 24 * 10, OrderStatus.REFUNDED, "50.01"),
+    ]
+    seen = customer_history("u1", orders, "scored", now)
+    assert (seen.order_count, seen.orders_last_24h, seen.orders_last_7d) == (3, 1, 2)
+    assert seen.avg_order_amount == Decimal("75.00")  # (100.00 + 50.01) / 2, half-even
+    assert seen.first_order_at == now - timedelta(days=10)
+    nobody = customer_history("u2", [], None, now)
+    assert nobody.order_count == 0 and nobody.avg_order_amount == 0
+    assert nobody.first_order_at is None
