@@ -35,7 +35,12 @@ POLL_SECONDS = 0.025
 
 
 async def saga_loop(
-    cluster: Cluster, product: dict[str, Any], seconds: float, n: int, paid: list[str] | None = None
+    cluster: Cluster,
+    product: dict[str, Any],
+    seconds: float,
+    n: int,
+    paid: list[str] | None = None,
+    poll_seconds: float = POLL_SECONDS,
 ) -> Any:
     latencies: list[float] = []
     errors: list[str] = []
@@ -62,7 +67,7 @@ async def saga_loop(
                     ).json()
                     if state["status"] not in ("running", "pending"):
                         break
-                    await asyncio.sleep(POLL_SECONDS)
+                    await asyncio.sleep(poll_seconds)
                 outcome = (state.get("result") or {}).get("outcome")
                 if outcome == "paid":
                     latencies.append((time.perf_counter() - t0) * 1000)
@@ -237,6 +242,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--saga-only", action="store_true", help="skip the direct-calls variant")
+    parser.add_argument(
+        "--poll-ms", type=float, default=POLL_SECONDS * 1000, help="status poll interval"
+    )
     args = parser.parse_args()
 
     print("[bench] starting a cluster (payments in local mode) ...", flush=True)
@@ -253,7 +261,9 @@ def main() -> None:
         paid: list[str] = []
         name = "checkout saga (Dapr Workflow), POST to paid"
         figures, errors = asyncio.run(
-            saga_loop(cluster, product, args.seconds, args.concurrency, paid)
+            saga_loop(
+                cluster, product, args.seconds, args.concurrency, paid, args.poll_ms / 1000
+            )
         )
         results[name] = figures
         print(f"[bench] {name}: {figures}" + (f" errors e.g. {errors}" if errors else ""))

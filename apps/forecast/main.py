@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Request
-from threadpoolctl import threadpool_limits
 
 from apps.contracts.forecast import ForecastRequest, ForecastResponse
 from apps.contracts.names import AppId, Component, Topic
@@ -22,6 +21,7 @@ from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import app_state, install_common
 from apps.platform.logging import configure_logging
+from apps.platform.models import limit_native_threads
 from apps.platform.state import JsonStateStore
 from apps.platform.subscriptions import dispatch, subscribe
 
@@ -30,8 +30,8 @@ from apps.platform.subscriptions import dispatch, subscribe
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(AppId.FORECAST, settings.log_level, settings.log_json, settings.trace_console)
-    threadpool_limits(limits=settings.native_threads)
     model, histories = ForecastModel.load(settings.model_dir)  # ModelError: refuse to start
+    limit_native_threads(settings.native_threads)
     sidecar = Sidecar(settings, grpc=False)
     store = JsonStateStore(sidecar.http, settings.state_store)
     app.state.sidecar = sidecar

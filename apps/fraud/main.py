@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from threadpoolctl import threadpool_limits
 
 from apps.contracts.fraud import FraudContext, FraudScore
 from apps.contracts.names import AppId
@@ -20,16 +19,15 @@ from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import app_state, install_common
 from apps.platform.logging import configure_logging
+from apps.platform.models import limit_native_threads
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(AppId.FRAUD, settings.log_level, settings.log_json, settings.trace_console)
-    # One native thread per prediction: OpenMP pools spinning on a small machine cost more
-    # (latency tails, the sidecars' CPU) than one small batch gains from them.
-    threadpool_limits(limits=settings.native_threads)
     model = FraudModel.load(settings.model_dir)  # ModelError: refuse to start
+    limit_native_threads(settings.native_threads)
     app.state.scorer = FraudScorer(
         model, settings.review_threshold, settings.reject_threshold, settings.top_features
     )

@@ -36,3 +36,15 @@ def usable(directory: Path, name: str, expected: dict[str, Any]) -> bool:
         return True
     except (ModelError, ValueError):
         return False
+
+
+def limit_native_threads(limit: int) -> list[dict[str, Any]]:
+    """At most `limit` threads in every native pool (OpenMP, BLAS) loaded so far: one per
+    prediction on a small machine, where pools spinning for a tiny batch cost more (the
+    sidecars' CPU, latency tails) than they gain. Call it after the model is loaded: a
+    library loaded later (scikit-learn's OpenMP comes with the unpickled model) keeps its
+    default pool."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    threadpool_limits(limits=limit)
+    return list(threadpool_info())

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
-from threadpoolctl import threadpool_limits
 
 from apps.contracts.names import AppId, Component, Topic
 from apps.contracts.recommendations import Recommendations
@@ -18,6 +17,7 @@ from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import app_state, install_common
 from apps.platform.logging import configure_logging
+from apps.platform.models import limit_native_threads
 from apps.platform.state import JsonStateStore
 from apps.platform.subscriptions import dispatch, subscribe
 from apps.recommendations.adapters import StateLivePurchases
@@ -32,8 +32,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(
         AppId.RECOMMENDATIONS, settings.log_level, settings.log_json, settings.trace_console
     )
-    threadpool_limits(limits=settings.native_threads)
     model = RecoModel.load(settings.model_dir)  # ModelError: refuse to start
+    limit_native_threads(settings.native_threads)
     sidecar = Sidecar(settings, grpc=False)
     store = JsonStateStore(sidecar.http, settings.state_store)
     app.state.sidecar = sidecar
