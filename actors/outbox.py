@@ -55,10 +55,21 @@ class OutboxActor(Actor):
         async with self._all_or_nothing():
             await self._flush(publisher)
 
-    async def _flush(self, publisher: Publisher) -> None:
+    async def _retry_outbox(self, publisher: Publisher) -> None:
+        """The outbox reminder: publish what is left; once nothing is, the reminder goes.
+        (Only this path unregisters it: a flush after a save does not pay a call to the
+        scheduler for a reminder that almost never exists; one that does fires once more,
+        finds the outbox empty and is removed here.)"""
+        async with self._all_or_nothing():
+            drained = await self._flush(publisher)
+        if drained:
+            await self._try_unregister(OUTBOX_REMINDER)
+
+    async def _flush(self, publisher: Publisher) -> bool:
+        """Publish the outbox in order; True when nothing is left in it."""
         pending = await self._outbox()
         if not pending:
-            return
+            return True
         sent = 0
         for envelope in pending:
             try:
@@ -78,8 +89,7 @@ class OutboxActor(Actor):
         else:
             await self._state_manager.try_remove_state(OUTBOX_KEY)
         await self._state_manager.save_state()
-        if not remaining:
-            await self._try_unregister(OUTBOX_REMINDER)
+        return not remaining
 
     @asynccontextmanager
     async def _all_or_nothing(self) -> AsyncIterator[None]:

@@ -225,7 +225,7 @@ class CartActor(OutboxActor, CartActorInterface, Remindable):
         if name == EXPIRY_REMINDER:
             await self._expire_if_idle()
         elif name == OUTBOX_REMINDER:
-            await self._flush_outbox(self._host())
+            await self._retry_outbox(self._host())
 
     async def _expire_if_idle(self) -> None:
         cart = await self._load()

@@ -108,7 +108,7 @@ class OrderActor(OutboxActor, OrderActorInterface, Remindable):
                 await self._decide(order, req)
                 log.info("unpaid order cancelled", order_id=order.order_id)
         elif name == OUTBOX_REMINDER:
-            await self._flush_outbox(self._host())
+            await self._retry_outbox(self._host())
 
     # -- internals ---------------------------------------------------------------------
     async def _decide(self, order: Order, req: TransitionRequest) -> ActorReply:
@@ -117,8 +117,8 @@ class OrderActor(OutboxActor, OrderActorInterface, Remindable):
             return ActorReply(ok=False, order=order, error=decision.error)
         if isinstance(decision, logic.Applied):
             await self._commit(decision)
-            if decision.order.status not in logic.UNPAID:
-                await self._try_unregister(PAYMENT_TIMEOUT_REMINDER)
+            if order.status in logic.UNPAID and decision.order.status not in logic.UNPAID:
+                await self._try_unregister(PAYMENT_TIMEOUT_REMINDER)  # once, on leaving
         return ActorReply(ok=True, order=decision.order)
 
     async def _commit(self, decision: logic.Applied) -> None:

@@ -5,6 +5,7 @@ cannot receive mail (RFC 6761 special-use names such as `.test`, `.local`, `.inv
 refused, and the JSON Schema says so with a pattern, so a client that trusts the OpenAPI
 document never sends an address the server refuses."""
 
+from functools import lru_cache
 from typing import Annotated
 
 import email_validator
@@ -37,6 +38,14 @@ def check_email(value: str) -> str:
     """The normalised address, or ValueError with email-validator's reason."""
     if len(value) > MAX_EMAIL_LENGTH:
         raise ValueError(f"an email address has at most {MAX_EMAIL_LENGTH} characters")
+    return _normalised(value)
+
+
+@lru_cache(maxsize=8192)
+def _normalised(value: str) -> str:
+    """email-validator's verdict, remembered: the same address is checked in every model
+    that carries it (an order is validated several times per request), and the check is
+    pure. Refusals raise, so they are not remembered."""
     try:
         found = email_validator.validate_email(
             value, check_deliverability=False, allow_quoted_local=True
