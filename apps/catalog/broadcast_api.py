@@ -42,7 +42,7 @@ async def on_product_events(
     async def changed(event: EventEnvelope) -> None:
         payload = (ProductCreated, ProductUpdated)[event.event_type == "ProductUpdated"]
         product = payload.model_validate(event.data).product
-        await browse.product_event(product.product_id, event.occurred_at)
+        await browse.product_event(product.product_id, event.occurred_at, product)
 
     async def gone(event: EventEnvelope) -> None:
         payload = (ProductArchived, ProductDeleted)[event.event_type == "ProductDeleted"]

@@ -172,11 +172,23 @@ class BrowseService:
         began = self.scan_began
         return began is not None and occurred_at < began - EVENT_CLOCK_SKEW
 
-    async def product_event(self, product_id: str, occurred_at: datetime) -> None:
+    async def product_event(
+        self, product_id: str, occurred_at: datetime, seen: Product | None = None
+    ) -> None:
         """A product changed on some replica: apply what the store holds now. Reading the
         store, not the event, makes redeliveries, reordering and replays harmless; an
-        older version never replaces a newer one."""
+        older version never replaces a newer one. `seen`, the product as the event carries
+        it: when this replica already holds that version or a newer one with its store tag
+        (its own write, a duplicate), there is nothing to read."""
         if self._in_first_scan(occurred_at):
+            return
+        held = self.index.entries.get(product_id)
+        if (
+            seen is not None
+            and held is not None
+            and held.etag is not None
+            and held.product.updated_at >= seen.updated_at
+        ):
             return
         doc = await self.source.product_doc(product_id)
         product = doc.load() if doc is not None else None

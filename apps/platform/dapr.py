@@ -113,6 +113,10 @@ class RenewablePool(httpx.AsyncBaseTransport):
         await self._pool.aclose()
 
 
+#: Idle keep-alive connections each app keeps to its sidecar.
+IDLE_CONNECTIONS = 16
+
+
 class SidecarClient(httpx.AsyncClient):
     """The pooled HTTP client for the app's own sidecar:
     - at most `sidecar_concurrency` calls in flight (the rest wait their turn, within the
@@ -122,8 +126,13 @@ class SidecarClient(httpx.AsyncClient):
     - a `RenewablePool`, and a record of when calls began to fail, for liveness."""
 
     def __init__(self, settings: AppSettings) -> None:
+        # No more connections than calls in flight; few idle ones kept: the pool looks at
+        # every idle connection (a readability syscall each) for every request it places.
         self.pool = RenewablePool(
-            httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            httpx.Limits(
+                max_connections=settings.sidecar_concurrency,
+                max_keepalive_connections=min(settings.sidecar_concurrency, IDLE_CONNECTIONS),
+            ),
             grace_seconds=2 * settings.invoke_timeout_seconds,
         )
         super().__init__(

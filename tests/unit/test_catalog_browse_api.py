@@ -156,3 +156,27 @@ def test_events_apply_what_the_store_holds_and_never_go_back() -> None:
     source.docs[items[2].product_id] = (items[2].model_copy(update={"name": "Replayed"}), "9")
     asyncio.run(browse.product_event(items[2].product_id, ancient))
     assert browse.index.entries[items[2].product_id].product.name == items[2].name
+
+
+def test_an_event_for_a_version_already_held_reads_nothing() -> None:
+    items = [p for p in products(10) if p.status == "active"]
+    source = EventSource(items)
+    browse = BrowseService(source)
+    asyncio.run(browse.reload())
+    held = items[0]
+    reads: list[str] = []
+    real = source.product_doc
+
+    async def counted(product_id: str) -> SourceDoc[Product] | None:
+        reads.append(product_id)
+        return await real(product_id)
+
+    source.product_doc = counted  # type: ignore[method-assign]
+    now = datetime.now(UTC)
+    asyncio.run(browse.product_event(held.product_id, now, held))  # its own write, echoed
+    assert reads == []
+    newer = held.model_copy(update={"name": "Elsewhere", "updated_at": now + timedelta(seconds=1)})
+    source.docs[held.product_id] = (newer, "7")
+    asyncio.run(browse.product_event(held.product_id, now, newer))  # another replica's write
+    assert reads == [held.product_id]
+    assert browse.index.entries[held.product_id].product.name == "Elsewhere"
