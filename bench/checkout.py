@@ -6,8 +6,9 @@ stripe-mock cannot send, so every checkout completes with no manual step).
     ./taskw bench:checkout                         # 4 shoppers, 20 s per variant
     ./taskw bench:checkout -- --concurrency 8 --seconds 30
 
-Each shopper is a closed loop: POST /api/orders, poll /api/checkout/{id} every 25 ms until
-the saga ends, start the next one. Latency is POST to paid; afterwards each paid saga's
+Each shopper is a closed loop: POST /api/orders, then GET /api/checkout/{id}?wait=4 (a long
+poll: answered when the saga ends; `--poll-ms 25` polls every 25 ms instead) until it has
+ended, start the next one. Latency is POST to paid; afterwards each paid saga's
 outcome says where its time went (per step: the activity, and the engine around it). The
 direct variant makes the saga's calls from checkout's sidecar (product, order, reservation
 alongside the fraud score, awaiting_payment, PaymentIntent, wait for the payment to
@@ -61,10 +62,10 @@ async def saga_loop(
                     errors.append(f"POST {r.status_code}")
                     continue
                 order_id = r.json()["order_id"]
+                # A long poll (`wait`) by default; `--poll-ms N` polls every N ms instead.
+                params = {"email": body["email"], **({} if poll_seconds else {"wait": 4})}
                 while True:
-                    state = (
-                        await api.get(f"/api/checkout/{order_id}", params={"email": body["email"]})
-                    ).json()
+                    state = (await api.get(f"/api/checkout/{order_id}", params=params)).json()
                     if state["status"] not in ("running", "pending"):
                         break
                     await asyncio.sleep(poll_seconds)
@@ -243,7 +244,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--saga-only", action="store_true", help="skip the direct-calls variant")
     parser.add_argument(
-        "--poll-ms", type=float, default=POLL_SECONDS * 1000, help="status poll interval"
+        "--poll-ms",
+        type=float,
+        default=0,
+        help="poll the checkout status every N ms (default 0: long polls, `?wait=4`)",
     )
     args = parser.parse_args()
 
@@ -261,9 +265,7 @@ def main() -> None:
         paid: list[str] = []
         name = "checkout saga (Dapr Workflow), POST to paid"
         figures, errors = asyncio.run(
-            saga_loop(
-                cluster, product, args.seconds, args.concurrency, paid, args.poll_ms / 1000
-            )
+            saga_loop(cluster, product, args.seconds, args.concurrency, paid, args.poll_ms / 1000)
         )
         results[name] = figures
         print(f"[bench] {name}: {figures}" + (f" errors e.g. {errors}" if errors else ""))

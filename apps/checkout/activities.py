@@ -110,6 +110,8 @@ class SagaDeps:
     ports: CheckoutPorts
     promotions: PromotionBook
     rates: Rates
+    #: Told the instance id when one of its steps has ended here (wakes long polls).
+    step_done: Callable[[str], None] | None = None
 
 
 _deps: SagaDeps | None = None
@@ -141,6 +143,9 @@ def activity(model: type[In]) -> Callable[[Callable[[In], Out]], Activity]:
             started = time.perf_counter()
             out = fn(model.model_validate(payload))
             out.took_ms = round((time.perf_counter() - started) * 1000, 2)
+            told = deps().step_done
+            if told is not None:
+                told(ctx.workflow_id)
             return out.model_dump(mode="json")
 
         return run

@@ -9,10 +9,12 @@ from typing import Any
 
 import structlog
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowRuntime, WorkflowStatus
+from dapr.ext.workflow.workflow_state import WorkflowState
+from durabletask.aio.client import AsyncTaskHubGrpcClient
 from pydantic import BaseModel
 
 from apps.checkout import activities, workflows
-from apps.checkout.service import CheckoutService
+from apps.checkout.service import UNDER_WAY, CheckoutService
 from apps.contracts.cart import Cart, CartReply
 from apps.contracts.catalog import Product, ProductBatch, ProductBatchRequest
 from apps.contracts.checkout import (
@@ -33,6 +35,12 @@ from apps.platform.dapr import Sidecar, SyncInvoker
 from apps.platform.state import JsonStateStore
 
 log = structlog.stdlib.get_logger("checkout.adapters")
+
+#: A long poll reads the saga this often, and this often (this many times) after one of its
+#: steps ended here: a step's end is when a saga ends, a moment later.
+SLOW_CHECK = 0.25
+QUICK_CHECK = 0.02
+QUICK_CHECKS = 10
 
 #: How long an activity waits for the promo store through the app's event loop.
 PROMO_STORE_SECONDS = 30.0
@@ -99,11 +107,24 @@ class DaprSagaEngine:
     for `stuck_seconds` means the engine takes no more work from this app (seen when the
     sidecar alone restarted under load, dapr/dapr#9070) and liveness restarts it."""
 
-    def __init__(self, client: DaprWorkflowClient, stuck_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        client: DaprWorkflowClient,
+        stuck_seconds: float = 60.0,
+        waiter: AsyncTaskHubGrpcClient | None = None,
+    ) -> None:
         self.client = client
+        self.waiter = waiter
         self.stuck_seconds = stuck_seconds
+        self._waiting: dict[str, asyncio.Event] = {}
+        self._waiters: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._in_flight: dict[int, float] = {}
         self._calls = itertools.count()
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The app's event loop, where long polls wait (activities wake them from threads)."""
+        self._loop = loop
 
     async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         token = next(self._calls)
@@ -149,6 +170,54 @@ class DaprSagaEngine:
         state = await self._call(self._get, instance_id)
         if state is None:
             return None
+        return _checkout_state(instance_id, state), _input(state) or {}
+
+    async def wait(
+        self, instance_id: str, seconds: float
+    ) -> tuple[CheckoutState, dict[str, Any]] | None:
+        """The instance once it has ended, or as it is after `seconds` (a long poll). It is
+        read every `SLOW_CHECK` seconds, and every `QUICK_CHECK` for a while after one of
+        its steps ended in this app (`step_done`): the saga may be about to end. Reads go
+        over the async gRPC client: no thread is held while waiting."""
+        deadline = time.monotonic() + seconds
+        wake = self._waiting.setdefault(instance_id, asyncio.Event())
+        self._waiters[instance_id] = self._waiters.get(instance_id, 0) + 1
+        quick = 0
+        try:
+            while True:
+                found = await self._read(instance_id)
+                left = deadline - time.monotonic()
+                if found is None or found[0].status not in UNDER_WAY or left <= 0:
+                    return found
+                try:
+                    pause = QUICK_CHECK if quick else SLOW_CHECK
+                    await asyncio.wait_for(wake.wait(), timeout=min(pause, left))
+                    wake.clear()
+                    quick = QUICK_CHECKS
+                except TimeoutError:
+                    quick = max(quick - 1, 0)
+        finally:
+            self._waiters[instance_id] -= 1
+            if not self._waiters[instance_id]:
+                del self._waiters[instance_id], self._waiting[instance_id]
+
+    def step_done(self, instance_id: str) -> None:
+        """From an activity's thread: a step of `instance_id` ended in this app."""
+        if self._loop is not None and instance_id in self._waiting:
+            self._loop.call_soon_threadsafe(self._wake, instance_id)
+
+    def _wake(self, instance_id: str) -> None:
+        found = self._waiting.get(instance_id)
+        if found is not None:
+            found.set()
+
+    async def _read(self, instance_id: str) -> tuple[CheckoutState, dict[str, Any]] | None:
+        if self.waiter is None:
+            return await self.describe(instance_id)
+        found = await self.waiter.get_orchestration_state(instance_id, fetch_payloads=True)
+        if found is None:
+            return None
+        state = WorkflowState(found)
         return _checkout_state(instance_id, state), _input(state) or {}
 
     async def input_of(self, instance_id: str) -> dict[str, Any] | None:

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
 from apps.checkout.service import CheckoutService, Owner
 from apps.contracts.cart import PromoCode, PromoQuote, PromoQuoteRequest
@@ -29,6 +29,9 @@ from apps.platform.subscriptions import dispatch
 router = APIRouter(tags=["checkout"])
 
 Service = Annotated[CheckoutService, Depends(app_state("service"))]
+#: A long poll ends well within the 5 s the sidecars give an invocation of checkout.
+MAX_WAIT_SECONDS = 4.0
+WaitSeconds = Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS)]
 
 
 @router.post("/checkouts", status_code=202, response_model=CheckoutAccepted)
@@ -72,12 +75,17 @@ async def quote_checkout(body: QuoteCheckout, service: Service) -> CheckoutQuote
 
 @router.get("/checkouts/{order_id}", response_model=CheckoutState)
 async def checkout_status(
-    order_id: str, service: Service, email: OwnerEmail = None, user_id: UserId = None
+    order_id: str,
+    service: Service,
+    email: OwnerEmail = None,
+    user_id: UserId = None,
+    wait_seconds: WaitSeconds = 0,
 ) -> CheckoutState:
     """With `email` or `user_id` (even empty), only the order's owner sees it (404 to anyone
-    else); neither: an internal caller (staff through the gateway)."""
+    else); neither: an internal caller (staff through the gateway). `wait_seconds`: a saga
+    under way is answered when it ends or when that time is up, whichever comes first."""
     owner = None if user_id is None and email is None else Owner(user_id, email)
-    return await service.status(order_id, owner)
+    return await service.status(order_id, owner, wait_seconds)
 
 
 @router.post("/checkouts/{order_id}/review", response_model=CheckoutState)

@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from dapr.ext.workflow import DaprWorkflowClient
+from durabletask.aio.client import AsyncTaskHubGrpcClient
 from fastapi import FastAPI
 
 from apps.checkout import activities
@@ -41,7 +42,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     invoker = SyncInvoker(settings)
     promotions, rates = PromotionBook.load(), Rates.load()
     client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
-    engine = DaprSagaEngine(client, settings.worker_stall_seconds)
+    waiter = AsyncTaskHubGrpcClient(
+        host_address=f"127.0.0.1:{settings.dapr_grpc_port}",
+        metadata=[(k, v) for k, v in settings.sidecar_headers.items()],
+    )
+    engine = DaprSagaEngine(client, settings.worker_stall_seconds, waiter)
     service = CheckoutService(
         engine,
         SidecarReaders(sidecar),
@@ -51,10 +56,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.payment_timeout_seconds,
         settings.review_timeout_seconds,
     )
-    promos = PromoUsage(service, asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    engine.bind_loop(loop)
+    promos = PromoUsage(service, loop)
     activities.bind(
         activities.SagaDeps(
-            SidecarCheckoutPorts(invoker, settings.pubsub, promos), promotions, rates
+            SidecarCheckoutPorts(invoker, settings.pubsub, promos),
+            promotions,
+            rates,
+            step_done=engine.step_done,
         )
     )
     runtime = build_runtime(
@@ -75,6 +85,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         runtime.shutdown()
         activities.bind(None)
+        await waiter.aclose()
         invoker.close()
         await sidecar.close()
 

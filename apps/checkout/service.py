@@ -27,6 +27,7 @@ from apps.contracts.checkout import (
     CheckoutItem,
     CheckoutQuote,
     CheckoutState,
+    CheckoutStatus,
     FraudReview,
     OrderRequest,
     PaymentResult,
@@ -60,6 +61,10 @@ def order_id_for(idempotency_key: str | None, email: str, secret: str) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
+#: Saga states a long poll waits on (anything else is how it ended, or suspended by staff).
+UNDER_WAY = frozenset({CheckoutStatus.RUNNING, CheckoutStatus.PENDING})
+
+
 class SagaEngine(Protocol):
     async def start(self, instance_id: str, payload: dict[str, Any]) -> bool:
         """Start unless an instance with this id exists; True if this call started it."""
@@ -73,6 +78,12 @@ class SagaEngine(Protocol):
 
     async def describe(self, instance_id: str) -> tuple[CheckoutState, dict[str, Any]] | None:
         """The state and the input ({} without one) of an instance in one read."""
+        ...
+
+    async def wait(
+        self, instance_id: str, seconds: float
+    ) -> tuple[CheckoutState, dict[str, Any]] | None:
+        """Like `describe`, once the instance has ended or `seconds` have passed."""
         ...
 
     async def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> bool:
@@ -258,9 +269,13 @@ class CheckoutService:
                 )
         return order_id, started
 
-    async def status(self, order_id: str, owner: Owner | None = None) -> CheckoutState:
+    async def status(
+        self, order_id: str, owner: Owner | None = None, wait_seconds: float = 0
+    ) -> CheckoutState:
         """The saga's state; with `owner`, only to the order's owner (the same 404 as a
-        missing checkout to anyone else). Without it: an internal caller (staff, tests)."""
+        missing checkout to anyone else). Without it: an internal caller (staff, tests).
+        With `wait_seconds`, a saga still under way is answered when it ends, or as it is
+        once that time has passed (a long poll: one request instead of many)."""
         state: CheckoutState | None
         if owner is None:
             state = await self.engine.status(order_id)
@@ -274,6 +289,9 @@ class CheckoutService:
                 state = None
         if state is None:
             raise NotFound("Checkout not found", order_id=order_id)
+        if wait_seconds > 0 and state.status in UNDER_WAY:
+            later = await self.engine.wait(order_id, wait_seconds)
+            state = later[0] if later else state
         return state
 
     async def payment_result(self, order_id: str, result: PaymentResult) -> bool:

@@ -9,7 +9,7 @@ from the verified token, never from the request body.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -107,14 +107,28 @@ async def place_order(
 
 @router.get("/checkout/{order_id}", response_model=CheckoutState, tags=["checkout"])
 async def checkout_status(
-    order_id: OrderId, request: Request, caller: Caller, email: Email = None
+    order_id: OrderId,
+    request: Request,
+    caller: Caller,
+    email: Email = None,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=4,
+            description="seconds to wait for a checkout under way to end (a long poll: "
+            "answered as soon as it ends, or as it is when the time is up)",
+        ),
+    ] = 0,
 ) -> Response:
     """The saga's progress; its `result` says how it ended (paid, payment_failed,
     cancelled, rejected with a reason). Same access rule as the order: yours when signed
-    in, a guest adds the order's `email`; anyone else gets a 404."""
-    return await forward(
-        request, AppId.CHECKOUT, f"checkouts/{order_id}", params=owner_params(caller, email)
-    )
+    in, a guest adds the order's `email`; anyone else gets a 404. Poll with `wait` (up to
+    4 s) rather than in a tight loop: one request then covers most checkouts."""
+    params = owner_params(caller, email)
+    if wait > 0:
+        params = {**params, "wait_seconds": wait}
+    return await forward(request, AppId.CHECKOUT, f"checkouts/{order_id}", params=params)
 
 
 @router.post(

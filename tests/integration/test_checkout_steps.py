@@ -2,6 +2,8 @@
 checkout's time went (`result.steps`), and the account history a signed-in customer's
 order is scored with (identity's standing, orders' history: internal routes only)."""
 
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -90,3 +92,36 @@ def test_a_signed_in_checkout_is_scored_with_its_history_and_says_where_time_wen
         # Internal routes: the gateway has no way to them.
         assert api.get(f"/api/users/{user_id}/standing", headers=auth).status_code == 404
         assert api.get(f"/api/customers/{user_id}/history", headers=auth).status_code == 404
+
+
+def test_a_long_poll_answers_when_the_checkout_ends(cluster: Cluster) -> None:
+    with cluster.client("storefront") as api:
+        product = factories.product()
+        product["variants"][0]["stock"] = 10
+        assert api.post("/api/staff/products", json=product).status_code == 201
+        body = factories.checkout({"product_id": product["product_id"], "quantity": 1})
+        r = api.post("/api/orders", json=body, headers={"Idempotency-Key": factories.ref("i")})
+        assert r.status_code == 202, r.text
+        order_id = r.json()["order_id"]
+        path, mine = f"/api/checkout/{order_id}", {"email": body["email"]}
+
+        # Nobody pays yet: the saga waits, and so does the long poll, for the time asked.
+        webhooks.payment_of(cluster, order_id)  # the saga has asked for the payment
+        started = time.monotonic()
+        waited = api.get(path, params={**mine, "wait": 1.5})
+        assert waited.status_code == 200 and waited.json()["status"] == "running"
+        assert time.monotonic() - started >= 1.4
+        # Someone else's long poll is refused at once, as a plain read is.
+        started = time.monotonic()
+        stranger = api.get(path, params={"email": factories.email(), "wait": 4})
+        assert stranger.status_code == 404 and time.monotonic() - started < 1.0
+        assert api.get(path, params={**mine, "wait": 4.5}).status_code == 400
+
+        # Paid while the shopper waits: one request sees the end.
+        payer = threading.Timer(0.5, webhooks.pay, args=(cluster, order_id))
+        payer.start()
+        started = time.monotonic()
+        done = api.get(path, params={**mine, "wait": 4}).json()
+        payer.join()
+        assert done["status"] == "completed" and done["result"]["outcome"] == "paid", done
+        assert time.monotonic() - started < 4.0
