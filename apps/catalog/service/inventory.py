@@ -193,8 +193,8 @@ class InventoryService:
             return
         reason = data.reason or data.status.value
         if data.status == OrderStatus.PAID:
-            if existing[0].status == ReservationStatus.RESTOCKED:
-                return  # a late redelivery: the order was cancelled and restocked since
+            if existing[0].status in (ReservationStatus.COMMITTED, ReservationStatus.RESTOCKED):
+                return  # the saga committed it already, or a late redelivery after a restock
             await self.commit(data.order_id, event.correlation_id)
         elif data.status == OrderStatus.PAYMENT_FAILED:
             await self.release(data.order_id, reason, event.correlation_id)
