@@ -22,7 +22,7 @@ from apps.platform.http import (
     error_response,
     request_id_of,
 )
-from apps.storefront.read_cache import ReadCache
+from apps.storefront.read_cache import Cached, ReadCache
 
 PASSED_HEADERS = ("ETag", "Location", "Idempotent-Replayed")
 
@@ -57,12 +57,22 @@ async def cached_read(
     if not cache.enabled:
         return await forward(request, app_id, path, params=params)
     key = f"{request.url.path}?{request.url.query}"
-    hit = cache.get(key)
-    if hit is None:
+    refused: list[Response] = []
+
+    async def fetch() -> Cached | None:
         response = await forward(request, app_id, path, params=params)
         if response.status_code != 200:
-            return response
-        hit = cache.put(key, bytes(response.body), response.headers.get("etag"))
+            refused.append(response)
+            return None
+        return cache.put(key, bytes(response.body), response.headers.get("etag"))
+
+    hit = cache.get(key)
+    if hit is not None:
+        cache.renew_ahead(key, hit, fetch)
+    else:
+        hit = await cache.fetch_once(key, fetch)
+        if hit is None:  # not cacheable: this caller's own answer (a 404, an error)
+            return refused[0] if refused else await forward(request, app_id, path, params=params)
     return hit.answer(request, cache.cache_control)
 
 
