@@ -254,29 +254,6 @@ class BrowseService:
             self.index.set_sku_available(rec.product_id, rec.sku, inventory.available(rec, now))
 
     # -- queries --------------------------------------------------------------------------
-    def products(
-        self,
-        *,
-        category: str | None,
-        filters: ListFilters,
-        q: str | None,
-        sort: SortField | None,
-        descending: bool | None,
-        page: int,
-        limit: int,
-    ) -> ProductPage:
-        if category and category not in self.index.categories:
-            raise NotFound("Category not found", category=category)
-        return self.index.query(
-            category=category,
-            filters=filters,
-            q=q,
-            sort=sort,
-            descending=descending,
-            page=page,
-            limit=limit,
-        )
-
     def products_json(
         self,
         *,
@@ -288,7 +265,8 @@ class BrowseService:
         page: int,
         limit: int,
     ) -> bytes:
-        """`products(...)` as JSON bytes, joined from the summaries' cached encodings."""
+        """A page of the listing as JSON bytes (a `ProductPage`), joined from the summaries'
+        cached encodings."""
         if category and category not in self.index.categories:
             raise NotFound("Category not found", category=category)
         hits = self.index.hits(category, filters, q, sort, descending)
