@@ -102,8 +102,9 @@ class WorkerWatch:
 
 
 class DaprSagaEngine:
-    """The blocking workflow client, run off the event loop. It keeps the start time of every
-    call still in its thread: a call to the workflow engine takes milliseconds, so one stuck
+    """The blocking workflow client, run off the event loop, and an async one for long polls
+    (`wait`, which holds no thread). It keeps the start time of every blocking call still in
+    its thread: a call to the workflow engine takes milliseconds, so one stuck
     for `stuck_seconds` means the engine takes no more work from this app (seen when the
     sidecar alone restarted under load, dapr/dapr#9070) and liveness restarts it."""
 
@@ -170,7 +171,7 @@ class DaprSagaEngine:
         state = await self._call(self._get, instance_id)
         if state is None:
             return None
-        return _checkout_state(instance_id, state), _input(state) or {}
+        return _described(instance_id, state)
 
     async def wait(
         self, instance_id: str, seconds: float
@@ -218,7 +219,7 @@ class DaprSagaEngine:
         if found is None:
             return None
         state = WorkflowState(found)
-        return _checkout_state(instance_id, state), _input(state) or {}
+        return _described(instance_id, state)
 
     async def input_of(self, instance_id: str) -> dict[str, Any] | None:
         state = await self._call(self._get, instance_id)
@@ -254,6 +255,11 @@ def _checkout_state(instance_id: str, state: Any) -> CheckoutState:
         created_at=state.created_at.isoformat() if state.created_at else None,
         last_updated_at=state.last_updated_at.isoformat() if state.last_updated_at else None,
     )
+
+
+def _described(instance_id: str, state: Any) -> tuple[CheckoutState, dict[str, Any]]:
+    """An instance's state and the input it was started with ({} without one)."""
+    return _checkout_state(instance_id, state), _input(state) or {}
 
 
 def _input(state: Any) -> dict[str, Any] | None:
