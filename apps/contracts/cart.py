@@ -21,7 +21,9 @@ from apps.contracts.events import EventPayload
 from apps.contracts.money import Amount, Currency, decimal_text
 from apps.contracts.names import Topic
 
-CART_ID_PATTERN = r"^(guest|user)-[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$"
+# The part after the owner is a storefront session (URL-safe base64, so it may start with
+# `-` or `_`) or a user id.
+CART_ID_PATTERN = r"^(guest|user)-[A-Za-z0-9_.:-]{1,80}$"
 CartId = Annotated[str, Field(pattern=CART_ID_PATTERN, examples=["guest-0b5c7d0e", "user-u123"])]
 OpId = Annotated[
     str,

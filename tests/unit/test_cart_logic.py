@@ -1016,3 +1016,17 @@ def test_an_op_id_replays_the_same_change_and_refuses_another() -> None:
     assert logic.seen_op(["key-12345"], more) == "replay"  # kept before digests: replayed
     refused = logic.op_reused("key-12345")
     assert refused.error.details["reason"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize(
+    "session", ["-QzR7cOv15RqXjnYiyDbga9rHDP9hv73", "_abcdefghijklmnop", "abc-_"]
+)
+def test_every_session_the_storefront_issues_names_a_mergeable_cart(session: str) -> None:
+    """URL-safe sessions may start with `-` or `_` (1 in 32): their carts merge like any other
+    (a CI run once failed because the merge command refused such an id)."""
+    from apps.contracts.cart import HandOver, MergeCart
+
+    cart_id = f"guest-{session}"
+    assert logic.owner_of(cart_id) == (CartOwner.GUEST, session)
+    assert MergeCart(source_cart_id=cart_id, op_id="op-1").source_cart_id == cart_id
+    assert HandOver(target_cart_id=f"user-{session}").target_cart_id == f"user-{session}"
