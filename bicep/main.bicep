@@ -53,6 +53,12 @@ var subscriptions = [
   { topic: 'order-events', app: 'payments' }
   { topic: 'payment-events', app: 'orders' }
   { topic: 'order-events', app: 'identity' }
+  { topic: 'shipping-events', app: 'orders' }
+  { topic: 'order-events', app: 'notifications' }
+  { topic: 'payment-events', app: 'notifications' }
+  { topic: 'shipping-events', app: 'notifications' }
+  { topic: 'support-events', app: 'notifications' }
+  { topic: 'user-events', app: 'notifications' }
 ]
 
 module identity 'modules/identity.bicep' = {
