@@ -283,3 +283,16 @@ class AccountStanding(BaseModel):
     payment_method_added_at: datetime | None = Field(
         default=None, description="when the payment method asked about was saved (None: not saved)"
     )
+
+
+class ContactDetails(BaseModel):
+    """`GET /users/{user_id}/contact` on identity (internal: the notifications app): where
+    and how an active account wants to be told things."""
+
+    user_id: str
+    email: Email
+    name: str
+    language: str = "en"
+    currency: str = "USD"
+    email_verified: bool = False
+    notifications: Notifications = Field(default_factory=Notifications)

@@ -12,6 +12,7 @@ from apps.contracts.identity import (
     AddressIn,
     AdminUserCreate,
     AuditEntry,
+    ContactDetails,
     Dashboard,
     ExternalLogin,
     LoginRequest,
@@ -116,6 +117,15 @@ async def standing(
     """Checkout's fraud scoring (through Dapr; the gateway does not route here): the
     account's age and since when it has saved `payment_method`."""
     return await service.standing(user_id, payment_method)
+
+
+@router.get("/users/{user_id}/contact", response_model=ContactDetails, tags=["internal"])
+async def contact(
+    user_id: Annotated[str, Path(min_length=1, max_length=100)], service: Service
+) -> ContactDetails:
+    """The notifications app (through Dapr; the gateway does not route here): the account's
+    email, name, language and notification preferences (404 for a closed account)."""
+    return await service.contact(user_id)
 
 
 # -- the signed-in user ---------------------------------------------------------------------

@@ -29,6 +29,7 @@ from apps.contracts.identity import (
     AddressIn,
     AdminUserCreate,
     AuditEntry,
+    ContactDetails,
     Dashboard,
     PasswordChange,
     PaymentMethodIn,
@@ -361,6 +362,22 @@ class IdentityService:
         )
         return AccountStanding(
             user_id=user_id, created_at=user.profile.created_at, payment_method_added_at=saved
+        )
+
+    async def contact(self, user_id: str) -> ContactDetails:
+        """Where an active account is told things, and what it wants to hear (404 if closed)."""
+        user = await self._user(user_id)
+        if user.status != "active":
+            raise NotFound("User not found", user_id=user_id)
+        p = user.profile
+        return ContactDetails(
+            user_id=user_id,
+            email=p.email,
+            name=p.name,
+            language=p.preferences.language,
+            currency=p.preferences.currency,
+            email_verified=p.email_verified,
+            notifications=p.preferences.notifications,
         )
 
     async def update_me(self, caller: Principal, change: ProfileUpdate) -> UserProfile:
