@@ -25,7 +25,14 @@ STOREFRONT_LIMITS = {
 }
 FRAUD_TEST_BANDS = {"FRAUD_REVIEW_THRESHOLD": "0.90", "FRAUD_REJECT_THRESHOLD": "0.95"}
 APP_ENV = {
-    "orders": {"ORDERS_PAYMENT_TIMEOUT_SECONDS": "3600"},
+    # The simulated carrier scans a shipment every second, always on the normal route
+    # (exceptions are unit-tested); returns stay open for a day, so nothing completes.
+    "orders": {
+        "ORDERS_PAYMENT_TIMEOUT_SECONDS": "3600",
+        "ORDERS_CARRIER_STEP_SECONDS": "1",
+        "ORDERS_CARRIER_SCENARIO": "normal",
+        "ORDERS_RETURN_WINDOW_DAYS": "1",
+    },
     # The saga gives up on a payment result after 30 s (production: 15 min).
     "checkout": {"CHECKOUT_PAYMENT_TIMEOUT_SECONDS": "30"},
     # Wider approve band than production (0.30 / 0.80): the model weighs the shopper's local

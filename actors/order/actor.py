@@ -21,6 +21,7 @@ from apps.contracts.orders import (
     ActorReply,
     CreateOrder,
     Order,
+    OrderStatus,
     TransitionRequest,
 )
 
@@ -28,6 +29,7 @@ log = structlog.stdlib.get_logger("OrderActor")
 
 ORDER_KEY = "order"
 PAYMENT_TIMEOUT_REMINDER = "payment-timeout"
+COMPLETE_REMINDER = "complete"
 
 
 class OrderActorHost(Protocol):
@@ -35,6 +37,8 @@ class OrderActorHost(Protocol):
 
     source_app_id: str
     default_payment_timeout: timedelta
+    #: A delivered order is completed this long after delivery (its return window).
+    complete_after: timedelta
 
     async def publish(self, topic: str, event: EventEnvelope) -> None: ...
 
@@ -107,6 +111,12 @@ class OrderActor(OutboxActor, OrderActorInterface, Remindable):
             if order is not None and req is not None:
                 await self._decide(order, req)
                 log.info("unpaid order cancelled", order_id=order.order_id)
+        elif name == COMPLETE_REMINDER:
+            order = await self._load()
+            req = logic.auto_complete(order) if order else None
+            if order is not None and req is not None:
+                await self._decide(order, req)
+            await self._try_unregister(COMPLETE_REMINDER)
         elif name == OUTBOX_REMINDER:
             await self._retry_outbox(self._host())
 
@@ -116,6 +126,12 @@ class OrderActor(OutboxActor, OrderActorInterface, Remindable):
         if isinstance(decision, logic.Rejected):
             return ActorReply(ok=False, order=order, error=decision.error)
         if isinstance(decision, logic.Applied):
+            if decision.order.status == OrderStatus.DELIVERED:
+                # Before the commit: a crash in between leaves a reminder that finds the
+                # order not delivered and does nothing, never a delivered order that stays so.
+                await self.register_reminder(
+                    COMPLETE_REMINDER, b"complete", self._host().complete_after
+                )
             await self._commit(decision)
             if order.status in logic.UNPAID and decision.order.status not in logic.UNPAID:
                 await self._try_unregister(PAYMENT_TIMEOUT_REMINDER)  # once, on leaving

@@ -25,14 +25,15 @@ from apps.contracts.orders import (
 
 S = OrderStatus
 
-#: Legal transitions. Cancelling is possible until the order ships (a paid order's money
-#: is returned by the saga's compensation); refunds follow delivery or completion.
+#: Legal transitions. Cancelling is possible until the order ships (payments refunds a paid
+#: order it sees cancelled); after that only returns and refunds: a shipment the carrier
+#: returned to the sender is refunded from `shipped`, returns after delivery or completion.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.PENDING: frozenset({S.AWAITING_PAYMENT, S.CANCELLED, S.PAYMENT_FAILED}),
     S.AWAITING_PAYMENT: frozenset({S.PAID, S.PAYMENT_FAILED, S.CANCELLED}),
     S.PAID: frozenset({S.FULFILLING, S.CANCELLED, S.REFUNDED, S.PARTIALLY_REFUNDED}),
     S.FULFILLING: frozenset({S.SHIPPED, S.CANCELLED}),
-    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.REFUNDED, S.PARTIALLY_REFUNDED}),
     S.DELIVERED: frozenset({S.COMPLETED, S.REFUNDED, S.PARTIALLY_REFUNDED}),
     S.COMPLETED: frozenset({S.REFUNDED, S.PARTIALLY_REFUNDED}),
     S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
@@ -52,6 +53,7 @@ _EVENT_FOR: dict[OrderStatus, type[OrderEventData]] = {
 }
 
 PAYMENT_TIMEOUT_TRANSITION_ID = "payment-timeout"
+AUTO_COMPLETE_TRANSITION_ID = "auto-complete"
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,19 @@ def payment_timeout(order: Order) -> TransitionRequest | None:
         reason="Payment was not completed in time",
         transition_id=PAYMENT_TIMEOUT_TRANSITION_ID,
         actor="payment-timeout",
+    )
+
+
+def auto_complete(order: Order) -> TransitionRequest | None:
+    """What the completion reminder does once the return window after delivery has passed:
+    a delivered order becomes completed; any other status stays."""
+    if order.status != S.DELIVERED:
+        return None
+    return TransitionRequest(
+        to=S.COMPLETED,
+        reason="Return window closed",
+        transition_id=AUTO_COMPLETE_TRANSITION_ID,
+        actor="system",
     )
 
 

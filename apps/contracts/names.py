@@ -40,6 +40,9 @@ class Component(StrEnum):
     GATEWAY_SECRETS = "gateway-secrets"  # the gateway-context key: who signs or checks it
     PAYMENTS_SECRETS = "payments-secrets"  # Stripe keys: payments only
     IDENTITY_SECRETS = "identity-secrets"  # the first admin's password: identity only
+    # Output binding (bindings.smtp): notifications' email. Mailpit locally, Azure
+    # Communication Services' SMTP endpoint in Azure; notifications only.
+    EMAIL = "email"
 
 
 class Secret(StrEnum):
@@ -51,6 +54,11 @@ class Secret(StrEnum):
     STRIPE_API_KEY = "stripe-api-key"
     STRIPE_WEBHOOK_SECRET = "stripe-webhook-secret"
     IDENTITY_ADMIN_PASSWORD = "identity-admin-password"
+    # What the `email` binding connects to (referenced by the component, like the stores').
+    SMTP_HOST = "smtp-host"
+    SMTP_PORT = "smtp-port"
+    SMTP_USER = "smtp-user"
+    SMTP_PASSWORD = "smtp-password"
 
 
 #: The store that holds each secret (tests/unit/test_local_azure_consistency.py checks the
@@ -62,6 +70,10 @@ SECRET_STORE: dict[str, Component] = {
     Secret.STRIPE_API_KEY: Component.PAYMENTS_SECRETS,
     Secret.STRIPE_WEBHOOK_SECRET: Component.PAYMENTS_SECRETS,
     Secret.IDENTITY_ADMIN_PASSWORD: Component.IDENTITY_SECRETS,
+    Secret.SMTP_HOST: Component.SECRETS,
+    Secret.SMTP_PORT: Component.SECRETS,
+    Secret.SMTP_USER: Component.SECRETS,
+    Secret.SMTP_PASSWORD: Component.SECRETS,
 }
 
 
@@ -83,6 +95,7 @@ class ActorType(StrEnum):
 
     ORDER = "OrderActor"
     CART = "CartActor"
+    SHIPMENT = "ShipmentActor"
 
 
 class WorkflowName(StrEnum):

@@ -179,6 +179,27 @@ class TrackingEntry(BaseModel):
     description: str
 
 
+class ParcelEvent(BaseModel):
+    status: str = Field(description="a shipment status, e.g. in_transit")
+    location: str = ""
+    timestamp: datetime
+    description: str = ""
+
+
+class ParcelTracking(BaseModel):
+    """One shipment of the order as the customer sees it (`events` oldest first)."""
+
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str = ""
+    status: str
+    estimated_delivery: datetime | None = None
+    delivered_at: datetime | None = None
+    current_location: str = ""
+    events: list[ParcelEvent] = Field(default_factory=list)
+
+
 class Tracking(BaseModel):
     """`GET /api/orders/{id}/tracking`: where the order is and how it got there."""
 
@@ -187,6 +208,10 @@ class Tracking(BaseModel):
     status: OrderStatus
     cancellable: bool
     timeline: list[TrackingEntry]
+    estimated_delivery: datetime | None = Field(
+        default=None, description="the latest ETA of the order's shipments still travelling"
+    )
+    shipments: list[ParcelTracking] = Field(default_factory=list)
 
 
 class CancelRequest(StrippedInput):

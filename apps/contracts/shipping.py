@@ -151,6 +151,24 @@ class NotifyCustomer(StrippedInput):
     message: Annotated[str, Field(max_length=1000)] = ""
 
 
+class UpdateShipmentStatus(BaseModel):
+    """ShipmentActor `update_status`: `event_id` makes a retried call a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    update: StatusUpdate
+    event_id: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class OpenCarrierCase(BaseModel):
+    """ShipmentActor `contact`: open a case with the carrier about this shipment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    request: ContactCarrier
+    by: Annotated[str, Field(max_length=100)] = "staff"
+
+
 class ShipmentError(BaseModel):
     code: Literal["CONFLICT", "RESOURCE_NOT_FOUND", "INVALID_REQUEST"]
     message: str

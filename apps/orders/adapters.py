@@ -8,6 +8,8 @@ from typing import Any
 from apps.contracts.events import EventEnvelope
 from apps.contracts.names import ActorType
 from apps.contracts.orders import ActorReply, OrderStatus, OrderSummary
+from apps.contracts.shipping import Shipment, ShipmentReply
+from apps.orders.carrier import Carrier
 from apps.platform.dapr import Sidecar
 from apps.platform.state import EtagMismatch, JsonStateStore
 
@@ -60,10 +62,17 @@ class StateSequences:
 class OrderActorHost:
     """What OrderActor needs from its hosting app (see actors.order.actor.OrderActorHost)."""
 
-    def __init__(self, sidecar: Sidecar, source_app_id: str, payment_timeout: timedelta) -> None:
+    def __init__(
+        self,
+        sidecar: Sidecar,
+        source_app_id: str,
+        payment_timeout: timedelta,
+        complete_after: timedelta,
+    ) -> None:
         self.sidecar = sidecar
         self.source_app_id = source_app_id
         self.default_payment_timeout = payment_timeout
+        self.complete_after = complete_after
 
     async def publish(self, topic: str, event: EventEnvelope) -> None:
         await self.sidecar.publish(topic, event)
@@ -120,3 +129,63 @@ class StateOrderViews:
             str(doc.value["order_id"])
             for doc in await self.store.scan({"EQ": {"kind": VIEW_KIND}}, "order_id")
         ]
+
+
+class ShipmentActorHost:
+    """What ShipmentActor needs from its hosting app (actors.shipment.actor)."""
+
+    def __init__(
+        self, sidecar: Sidecar, source_app_id: str, carrier: Carrier, poll_every: timedelta
+    ) -> None:
+        self.sidecar = sidecar
+        self.source_app_id = source_app_id
+        self.carrier = carrier
+        self.poll_every = poll_every
+
+    async def publish(self, topic: str, event: EventEnvelope) -> None:
+        await self.sidecar.publish(topic, event)
+
+
+class DaprShipmentActors:
+    """Calls ShipmentActor through the Dapr actor API (plain JSON)."""
+
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.sidecar = sidecar
+
+    async def call(self, shipment_id: str, method: str, payload: Any = None) -> ShipmentReply:
+        res = await self.sidecar.invoke_actor(ActorType.SHIPMENT, shipment_id, method, payload)
+        return ShipmentReply.model_validate(res.body_or_raise())
+
+
+SHIPMENT_VIEW_KEY = "shipment-view:{shipment_id}"
+SHIPMENT_VIEW_KIND = "shipment_view"
+
+
+class StateShipmentViews:
+    """Shipments as queryable JSON documents (staff lists, an order's shipments), kept from
+    shipping events; a view is replaced only by a higher version."""
+
+    def __init__(self, store: JsonStateStore) -> None:
+        self.store = store
+
+    async def save(self, shipment: Shipment) -> bool:
+        def decide(raw: Any | None) -> Any | None:
+            if raw is not None and int(raw.get("version", 0)) >= shipment.version:
+                return None
+            return {**shipment.model_dump(mode="json"), "kind_of_doc": SHIPMENT_VIEW_KIND}
+
+        key = SHIPMENT_VIEW_KEY.format(shipment_id=shipment.shipment_id)
+        return await self.store.compare_and_set(key, decide)
+
+    async def find(self, **equal: str) -> list[Shipment]:
+        """Views whose fields equal `equal` (e.g. order_id, status, carrier), newest first."""
+        clauses: list[dict[str, Any]] = [{"EQ": {"kind_of_doc": SHIPMENT_VIEW_KIND}}]
+        clauses += [{"EQ": {field: value}} for field, value in equal.items()]
+        filter_ = clauses[0] if len(clauses) == 1 else {"AND": clauses}
+        found = [
+            Shipment.model_validate({k: v for k, v in doc.value.items() if k != "kind_of_doc"})
+            for doc in await self.store.scan(filter_, "shipment_id")
+        ]
+        found.sort(key=lambda s: s.shipment_id, reverse=True)
+        found.sort(key=lambda s: s.created_at, reverse=True)
+        return found

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.contracts.events import EventEnvelope
 from apps.contracts.orders import (
     CancelRequest,
     CustomerHistory,
@@ -21,6 +22,7 @@ from apps.contracts.orders import (
     Tracking,
     TransitionRequest,
 )
+from apps.orders.fulfilment import FulfilmentService
 from apps.orders.service import Access, OrdersService, RebuildReport
 from apps.platform.context import OwnerEmail, UserId
 from apps.platform.http import app_state
@@ -31,6 +33,7 @@ router = APIRouter(tags=["orders"])
 
 
 Service = Annotated[OrdersService, Depends(app_state("service"))]
+Fulfilment = Annotated[FulfilmentService, Depends(app_state("fulfilment"))]
 
 
 def _access(user_id: str | None, email: str | None) -> Access | None:
@@ -89,9 +92,15 @@ async def get_order(
 
 @router.get("/orders/{order_id}/tracking", response_model=Tracking)
 async def tracking(
-    order_id: str, service: Service, email: OwnerEmail = None, user_id: UserId = None
+    order_id: str,
+    service: Service,
+    fulfilment: Fulfilment,
+    email: OwnerEmail = None,
+    user_id: UserId = None,
 ) -> Tracking:
-    return await service.tracking(order_id, _access(user_id, email))
+    """The order's timeline, and each shipment's carrier, tracking number, ETA and scans."""
+    tracking = await service.tracking(order_id, _access(user_id, email))
+    return await fulfilment.tracking(tracking)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=Order)
@@ -126,9 +135,15 @@ async def rebuild(service: Service, body: RebuildRequest | None = None) -> Rebui
 async def on_order_events(
     request: Request, cloud_event: dict[str, Any] = Body(...)
 ) -> dict[str, str]:
-    """order-events: keep the projection (idempotent: older versions never overwrite)."""
+    """order-events: keep the projection (idempotent: older versions never overwrite); a
+    paid order is shipped, a cancelled one's shipments not yet picked up are voided."""
     service: OrdersService = request.app.state.service
-    handler = service.on_order_event
+    fulfilment: FulfilmentService = request.app.state.fulfilment
+
+    async def handler(event: EventEnvelope) -> None:
+        await service.on_order_event(event)
+        await fulfilment.on_order_event(event)
+
     return await dispatch(
         cloud_event,
         {

@@ -11,16 +11,24 @@ from fastapi import FastAPI
 
 from actors.order.actor import OrderActor
 from actors.serializer import SERIALIZERS
+from actors.shipment.actor import ShipmentActor
 from apps.contracts.names import AppId, Component, Topic
 from apps.orders.adapters import (
     DaprOrderActors,
+    DaprShipmentActors,
     OrderActorHost,
+    ShipmentActorHost,
     StateOrderViews,
     StateSequences,
+    StateShipmentViews,
 )
 from apps.orders.api import on_order_events, on_payment_events, router
+from apps.orders.carrier import SimulatedCarrier
+from apps.orders.fulfilment import FulfilmentService
 from apps.orders.service import OrdersService
 from apps.orders.settings import get_settings
+from apps.orders.shipping_api import on_shipping_events
+from apps.orders.shipping_api import router as shipping_router
 from apps.platform.context import ContextKey
 from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
@@ -37,19 +45,39 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sidecar = Sidecar(settings)
     store = JsonStateStore(sidecar.http, settings.state_store)
     OrderActor.host = OrderActorHost(
-        sidecar, AppId.ORDERS, timedelta(seconds=settings.payment_timeout_seconds)
+        sidecar,
+        AppId.ORDERS,
+        timedelta(seconds=settings.payment_timeout_seconds),
+        timedelta(days=settings.return_window_days),
     )
+    carrier = SimulatedCarrier(
+        step=timedelta(seconds=settings.carrier_step_seconds),
+        origin=settings.warehouse,
+        tracking_url=settings.carrier_tracking_url,
+        exception_rate=settings.carrier_exception_rate,
+        scenario=settings.carrier_scenario,
+    )
+    poll = settings.carrier_poll_seconds or settings.carrier_step_seconds
+    ShipmentActor.host = ShipmentActorHost(sidecar, AppId.ORDERS, carrier, timedelta(seconds=poll))
     ActorRuntime.set_actor_config(
         ActorRuntimeConfig(
             actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds)
         )
     )
     await actors.register_actor(OrderActor, **SERIALIZERS)
+    await actors.register_actor(ShipmentActor, **SERIALIZERS)
     app.state.sidecar = sidecar
     app.state.context_key = ContextKey(sidecar)
     app.state.store = store
-    app.state.service = OrdersService(
-        DaprOrderActors(sidecar), StateSequences(store), StateOrderViews(store)
+    order_actors = DaprOrderActors(sidecar)
+    app.state.service = OrdersService(order_actors, StateSequences(store), StateOrderViews(store))
+    app.state.fulfilment = FulfilmentService(
+        order_actors,
+        DaprShipmentActors(sidecar),
+        StateShipmentViews(store),
+        carrier,
+        sidecar,
+        AppId.ORDERS,
     )
     try:
         yield
@@ -64,5 +92,9 @@ app.include_router(
     health_router({Component.STATE, Component.PUBSUB, Component.GATEWAY_SECRETS}, check_store=True)
 )
 app.include_router(router)
+app.include_router(shipping_router)
 subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)
 subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)
+subscribe(
+    app, Topic.SHIPPING_EVENTS, "/events/shipping-events", on_shipping_events, Component.PUBSUB
+)

@@ -31,6 +31,7 @@ from apps.storefront.orders_api import router as orders_router
 from apps.storefront.read_cache import ReadCache
 from apps.storefront.reviews_api import router as reviews_router
 from apps.storefront.settings import StorefrontSettings, get_settings
+from apps.storefront.shipments_api import router as shipments_router
 
 
 @asynccontextmanager
@@ -113,6 +114,7 @@ app.include_router(
 app.include_router(router)
 app.include_router(cart_router)
 app.include_router(orders_router)
+app.include_router(shipments_router)
 app.include_router(checkout_router)
 app.include_router(identity_router)
 app.include_router(reviews_router)
