@@ -61,6 +61,22 @@ else
   rm -f "$TOOLS_BIN"/.stripe-mock-* && touch "$stripe_stamp"
 fi
 
+# ---- Mailpit (the local mail server) ----------------------------------------------------
+# notifications sends email through Dapr's SMTP binding; locally Mailpit receives it and
+# shows it (web UI and REST API, which the tests read).
+step "Mailpit $MAILPIT_VERSION in $TOOLS_BIN"
+mailpit_stamp="$TOOLS_BIN/.mailpit-$MAILPIT_VERSION"
+if [ -x "$TOOLS_BIN/mailpit" ] && [ -f "$mailpit_stamp" ]; then
+  info "up to date"
+else
+  command -v go >/dev/null || die "Go is needed to build Mailpit"
+  info "building from the Go module proxy (cached in $(go env GOMODCACHE))"
+  mkdir -p "$TOOLS_BIN"
+  GOBIN="$TOOLS_BIN" GOFLAGS=-buildvcs=false CGO_ENABLED=0 \
+    go install "github.com/axllent/mailpit@$MAILPIT_VERSION"
+  rm -f "$TOOLS_BIN"/.mailpit-* && touch "$mailpit_stamp"
+fi
+
 # ---- Node.js client of the cross-language test ------------------------------------------
 # tests/security/test_polyglot.py runs it with the official Dapr JavaScript SDK; `npm ci`
 # installs exactly the lock file, and only when node_modules is missing or the lock (or the

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# PostgreSQL (state, actor and workflow store), Redis (pub/sub streams, caches) and stripe-mock
-# (the Stripe API for payments) on loopback,
-# data under $SC_RUN_DIR (default .run/) so a restart keeps it.
+# PostgreSQL (state, actor and workflow store), Redis (pub/sub streams, caches), stripe-mock
+# (the Stripe API for payments) and Mailpit (the mail server notifications sends to) on
+# loopback, data under $SC_RUN_DIR (default .run/) so a restart keeps it.
 #   stores.sh start|stop|status
+#   stores.sh start-mail|stop-mail    the mail server alone (tests of "mail server down")
 # The test harness calls it too, with its own SC_RUN_DIR and free ports.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -107,14 +108,49 @@ stop_stripe_mock() {
   rm -f "$STRIPE_PID"
 }
 
+MAILPIT_PID="$RUN_DIR/mailpit.pid"
+
+start_mailpit() {
+  [ -x "$TOOLS_BIN/mailpit" ] || die "mailpit not found in $TOOLS_BIN (run task setup)"
+  mkdir -p "$RUN_DIR/mailpit" "$RUN_DIR/logs"
+  if [ -f "$MAILPIT_PID" ] && kill -0 "$(cat "$MAILPIT_PID")" 2>/dev/null; then
+    info "Mailpit already running"
+  else
+    # Messages kept in a SQLite file under $RUN_DIR (they survive a restart); any (or no)
+    # SMTP login accepted: the local binding sends none, Azure's sends ACS credentials.
+    nohup "$TOOLS_BIN/mailpit" --smtp "127.0.0.1:$SC_SMTP_PORT" --listen "127.0.0.1:$SC_MAIL_UI_PORT" \
+      --database "$RUN_DIR/mailpit/mailpit.db" --max 5000 --smtp-auth-accept-any \
+      --smtp-auth-allow-insecure --disable-version-check --quiet \
+      >"$RUN_DIR/logs/mailpit.log" 2>&1 &
+    echo $! >"$MAILPIT_PID"
+    wait_tcp 127.0.0.1 "$SC_SMTP_PORT" 20 "Mailpit (SMTP)"
+    wait_tcp 127.0.0.1 "$SC_MAIL_UI_PORT" 20 "Mailpit (web)"
+  fi
+  info "Mailpit: SMTP on 127.0.0.1:$SC_SMTP_PORT, mail to read at http://127.0.0.1:$SC_MAIL_UI_PORT"
+}
+
+stop_mailpit() {
+  [ -f "$MAILPIT_PID" ] || return 0
+  local pid; pid=$(cat "$MAILPIT_PID")
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    info "Mailpit stopped"
+  fi
+  rm -f "$MAILPIT_PID"
+}
+
 case "${1:-}" in
-  start) step "Stores"; start_postgres; start_redis; start_stripe_mock ;;
-  stop) stop_stripe_mock; stop_redis; stop_postgres ;;
+  start) step "Stores"; start_postgres; start_redis; start_stripe_mock; start_mailpit ;;
+  stop) stop_mailpit; stop_stripe_mock; stop_redis; stop_postgres ;;
+  start-mail) start_mailpit ;;
+  stop-mail) stop_mailpit ;;
   status)
     pg pg_ctl -D "$PG_DATA" status >/dev/null 2>&1 && echo "postgres: running on $SC_PG_PORT" || echo "postgres: stopped"
     [ -f "$REDIS_DIR/redis.pid" ] && kill -0 "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null &&
       echo "redis: running on $SC_REDIS_PORT" || echo "redis: stopped"
     [ -f "$STRIPE_PID" ] && kill -0 "$(cat "$STRIPE_PID")" 2>/dev/null &&
-      echo "stripe-mock: running on $SC_STRIPE_PORT" || echo "stripe-mock: stopped" ;;
-  *) die "usage: stores.sh start|stop|status" ;;
+      echo "stripe-mock: running on $SC_STRIPE_PORT" || echo "stripe-mock: stopped"
+    [ -f "$MAILPIT_PID" ] && kill -0 "$(cat "$MAILPIT_PID")" 2>/dev/null &&
+      echo "mailpit: running (SMTP $SC_SMTP_PORT, http://127.0.0.1:$SC_MAIL_UI_PORT)" || echo "mailpit: stopped" ;;
+  *) die "usage: stores.sh start|stop|status|start-mail|stop-mail" ;;
 esac

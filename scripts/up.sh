@@ -58,6 +58,7 @@ cat <<MSG
   SmartCommerce is up.
     Storefront API   http://localhost:8000/api   (OpenAPI: http://localhost:8000/docs)
     Health           http://localhost:8000/health/ready
+    Mail sent        http://127.0.0.1:$SC_MAIL_UI_PORT   (Mailpit: every email notifications sent)
     Apps             $DAPR_BIN/dapr list
     Logs             .dapr/logs/ (apps and sidecars), $RUN_DIR/logs/ (stores, control plane)
     Stop             ./taskw down
