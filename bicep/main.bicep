@@ -13,6 +13,10 @@ param corsOrigins array = []
 param entraIssuer string = ''
 param entraAudience string = ''
 param entraJwksUrl string = ''
+@description('Sender address of customer email (Azure Communication Services MailFrom of a linked domain).')
+param emailSender string = ''
+@description('Public address of the shop, for links in email.')
+param publicBaseUrl string = ''
 param location string = resourceGroup().location
 
 @description('Short name used as a prefix for every resource')
@@ -107,6 +111,8 @@ module apps 'modules/apps.bicep' = {
     entraIssuer: entraIssuer
     entraAudience: entraAudience
     entraJwksUrl: entraJwksUrl
+    emailSender: emailSender
+    publicBaseUrl: publicBaseUrl
   }
 }
 

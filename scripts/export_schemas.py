@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from apps.contracts import cart, catalog, orders, payments
+from apps.contracts import cart, catalog, notifications, orders, payments, shipping, user_events
 from apps.contracts.events import EventEnvelope, EventPayload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +53,17 @@ EVENTS: list[type[EventPayload]] = [
     payments.PaymentProcessed,
     payments.PaymentFailed,
     payments.RefundProcessed,
+    shipping.ShipmentScheduled,
+    shipping.ShipmentStatusUpdated,
+    shipping.DeliveryCompleted,
+    shipping.CustomerNotificationRequested,
+    user_events.UserCreated,
+    user_events.UserUpdated,
+    user_events.UserDeleted,
+    user_events.EmailVerificationRequested,
+    user_events.PasswordResetRequested,
+    user_events.NewDeviceSignIn,
+    notifications.NotificationDeadLettered,
 ]
 
 

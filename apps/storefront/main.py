@@ -26,6 +26,7 @@ from apps.storefront.gateway import (
     refuse_bad_targets_and_nul,
 )
 from apps.storefront.identity_api import router as identity_router
+from apps.storefront.notifications_api import router as notifications_router
 from apps.storefront.openapi import install_openapi
 from apps.storefront.orders_api import router as orders_router
 from apps.storefront.read_cache import ReadCache
@@ -118,3 +119,4 @@ app.include_router(shipments_router)
 app.include_router(checkout_router)
 app.include_router(identity_router)
 app.include_router(reviews_router)
+app.include_router(notifications_router)

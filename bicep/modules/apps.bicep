@@ -15,6 +15,10 @@ param corsOrigins array = []
 param entraIssuer string = ''
 param entraAudience string = ''
 param entraJwksUrl string = ''
+@description('Sender of customer email: a MailFrom address of a domain linked to the Azure Communication Services resource.')
+param emailSender string = ''
+@description('Public address of the shop, for links in email (verify, reset, tracking).')
+param publicBaseUrl string = ''
 
 // Settings only some apps take; everything else is in code defaults or the secret store.
 var appEnv = {
@@ -22,6 +26,10 @@ var appEnv = {
     { name: 'STOREFRONT_TRUST_FORWARDED', value: 'true' }
     { name: 'STOREFRONT_CORS_ORIGINS', value: string(corsOrigins) }
   ]
+  notifications: concat(
+    empty(emailSender) ? [] : [ { name: 'NOTIFICATIONS_EMAIL_FROM', value: emailSender } ],
+    empty(publicBaseUrl) ? [] : [ { name: 'NOTIFICATIONS_PUBLIC_BASE_URL', value: publicBaseUrl } ]
+  )
   identity: empty(entraIssuer) ? [] : [
     { name: 'IDENTITY_ENTRA_ISSUER', value: entraIssuer }
     { name: 'IDENTITY_ENTRA_AUDIENCE', value: entraAudience }
@@ -41,6 +49,8 @@ var apps = [
   { appId: 'payments', external: false, minReplicas: 1, maxReplicas: 5, module: 'payments' }
   { appId: 'identity', external: false, minReplicas: 1, maxReplicas: 5, module: 'identity' }
   { appId: 'checkout', external: false, minReplicas: 1, maxReplicas: 5, module: 'checkout' }
+  // Keeps a replica: its sweeper retries mail left pending while the server was down.
+  { appId: 'notifications', external: false, minReplicas: 1, maxReplicas: 3, module: 'notifications' }
 ]
 
 resource containerApps 'Microsoft.App/containerApps@2024-03-01' = [for a in apps: {

@@ -27,7 +27,7 @@ var components = [
       { name: 'cleanupInterval', value: '1h' }
     ]
     // Not identity's: it keeps its keys and password hashes in identitystore.
-    scopes: [ 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments' ]
+    scopes: [ 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'notifications' ]
   }
   {
     // Everything identity keeps (signing keys, password hashes, refresh tokens): its own
@@ -106,7 +106,7 @@ var components = [
       { name: 'vaultName', value: keyVaultName }
       { name: 'azureClientId', value: identityClientId }
     ]
-    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity' ]
+    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity', 'notifications' ]
   }
   {
     name: 'gateway-secrets'
@@ -115,7 +115,7 @@ var components = [
       { name: 'vaultName', value: keyVaultName }
       { name: 'azureClientId', value: identityClientId }
     ]
-    scopes: [ 'storefront', 'identity', 'orders', 'checkout' ]
+    scopes: [ 'storefront', 'identity', 'orders', 'checkout', 'notifications' ]
   }
   {
     name: 'payments-secrets'
@@ -135,6 +135,23 @@ var components = [
     ]
     scopes: [ 'identity' ]
   }
+  // components/azure/email.yaml: Azure Communication Services' SMTP endpoint. ACS SMTP AUTH
+  // takes the Entra application's client secret (no managed-identity sign-in for SMTP), so
+  // host, port, user and password are Key Vault secrets read through `secretstore`.
+  {
+    name: 'email'
+    componentType: 'bindings.smtp'
+    secretStoreComponent: 'secretstore'
+    metadata: [
+      { name: 'host', secretRef: 'smtp-host' }
+      { name: 'port', secretRef: 'smtp-port' }
+      { name: 'user', secretRef: 'smtp-user' }
+      { name: 'password', secretRef: 'smtp-password' }
+      { name: 'skipTLSVerify', value: 'false' }
+      { name: 'priority', value: '3' }
+    ]
+    scopes: [ 'notifications' ]
+  }
 ]
 
 resource daprComponents 'Microsoft.App/managedEnvironments/daprComponents@2024-03-01' = [for c in components: {
@@ -146,6 +163,7 @@ resource daprComponents 'Microsoft.App/managedEnvironments/daprComponents@2024-0
     ignoreErrors: false
     initTimeout: '30s'
     metadata: c.metadata
+    secretStoreComponent: c.?secretStoreComponent
     scopes: c.scopes
   }
 }]

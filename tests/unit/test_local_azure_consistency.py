@@ -29,7 +29,12 @@ AZURE_TYPE = {
     "state.postgresql": "state.postgresql",
     "pubsub.redis": "pubsub.azure.servicebus.topics",
     "secretstores.local.file": "secretstores.azure.keyvault",
+    # Mailpit locally, Azure Communication Services' SMTP endpoint in Azure.
+    "bindings.smtp": "bindings.smtp",
 }
+#: Azure types that sign in with a secret, not the managed identity: ACS SMTP AUTH takes an
+#: Entra application's client secret. Every credential of theirs is a Key Vault reference.
+SECRET_CREDENTIALS = {"bindings.smtp": ("host", "port", "user", "password")}
 
 
 def components(folder: Path) -> dict[str, dict[str, Any]]:
@@ -69,11 +74,31 @@ def test_azure_form_matches_local(name: str) -> None:
 def test_azure_components_hold_no_secrets() -> None:
     for doc in components(AZURE).values():
         items = {m["name"]: str(m.get("value", "")) for m in doc["spec"]["metadata"]}
+        refs = {m["name"] for m in doc["spec"]["metadata"] if "secretKeyRef" in m}
         assert not any(
-            "password" in k.lower() or (k.lower() == "connectionstring" and "password" in v.lower())
+            ("password" in k.lower() and k not in refs)
+            or (k.lower() == "connectionstring" and "password" in v.lower())
             for k, v in items.items()
         )
-        assert "azureClientId" in items  # managed identity
+        credentials = SECRET_CREDENTIALS.get(doc["spec"]["type"])
+        if credentials is None:
+            assert "azureClientId" in items  # managed identity
+        else:  # from Key Vault, never written here
+            assert set(credentials) <= refs
+            assert doc["auth"]["secretStore"] == Component.SECRETS
+
+
+def test_bicep_email_component_reads_key_vault() -> None:
+    """The Bicep form of `email` takes its credentials from the secret store, by the same
+    secret names as the YAML (ACA: `secretStoreComponent` + `secretRef`)."""
+    text = (BICEP / "modules" / "dapr-components.bicep").read_text()
+    block = text[text.index("name: 'email'") :].split("scopes:")[0]
+    assert "secretStoreComponent: 'secretstore'" in block
+    for item in components(AZURE)["email"]["spec"]["metadata"]:
+        if "secretKeyRef" in item:
+            ref = item["secretKeyRef"]["name"]
+            assert f"{{ name: '{item['name']}', secretRef: '{ref}' }}" in block
+    assert "secretStoreComponent: c.?secretStoreComponent" in text
 
 
 def test_actor_store_is_postgres_on_both_sides() -> None:
