@@ -104,12 +104,13 @@ def test_a_paid_order_is_delivered_and_the_customer_sees_every_step(cluster: Clu
 def test_cancelling_a_paid_order_before_pick_up_voids_its_label(cluster: Cluster) -> None:
     with cluster.client("storefront") as api:
         order_id, email = _paid_order(cluster, api, quantity=1)
-        shipment = eventually(
-            lambda: api.get("/api/staff/shipments", params={"order_id": order_id}).json()["items"][
-                0
-            ],
-            timeout=30,
-        )
+
+        def scheduled() -> Json:
+            found = api.get("/api/staff/shipments", params={"order_id": order_id}).json()
+            assert found["items"], "not scheduled yet"
+            return dict(found["items"][0])
+
+        shipment = eventually(scheduled, timeout=30, interval=0.1)
         # Cancel as soon as the order is fulfilling; the carrier may already have picked it
         # up (one scan a second), in which case the shop refuses: both ends are checked.
         cancelled = api.post(
