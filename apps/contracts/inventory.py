@@ -62,6 +62,21 @@ class Reservation(BaseModel):
     updated_at: datetime
     expires_at: datetime
     reason: str = ""
+    returned: dict[str, list[ReservationLine]] = Field(
+        default_factory=dict, description="units back in stock per return id (after commit)"
+    )
+
+
+class ReturnStock(BaseModel):
+    """`POST /inventory/{order_id}/returns` on catalog: units of a committed order that came
+    back to the warehouse, put back on hand once per `return_id` (a retry answers the same
+    reservation; more units than the order committed, less earlier returns, is a 409)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    return_id: Annotated[str, Field(pattern=r"^ret-[A-Za-z0-9_.:-]{1,120}$")]
+    lines: list[ReservationLine] = Field(min_length=1, max_length=200)
+    reason: Annotated[str, Field(min_length=1, max_length=300)] = "returned by the customer"
 
 
 class StockAdjustment(BaseModel):
@@ -110,6 +125,16 @@ class StockReserved(EventPayload):
 class StockReleased(EventPayload):
     TOPIC = Topic.INVENTORY_EVENTS
     order_id: str
+    lines: list[ReservationLine]
+    reason: str
+
+
+class StockReturned(EventPayload):
+    """Units of a delivered order came back and are on hand again (once per return)."""
+
+    TOPIC = Topic.INVENTORY_EVENTS
+    order_id: str
+    return_id: str
     lines: list[ReservationLine]
     reason: str
 
