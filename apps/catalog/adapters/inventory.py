@@ -15,9 +15,10 @@ from apps.contracts.catalog import (
     Product,
 )
 from apps.contracts.errors import Conflict, UnprocessableError
-from apps.contracts.events import EventEnvelope, topic_of, utcnow
+from apps.contracts.events import EventEnvelope, utcnow
 from apps.contracts.inventory import Reservation
 from apps.platform.dapr import Sidecar
+from apps.platform.outbox import outbox_entry
 from apps.platform.state import EtagMismatch, JsonStateStore, Upsert, Versioned
 
 log = structlog.stdlib.get_logger("catalog.adapters")
@@ -157,10 +158,6 @@ def outbox_doc(batch_key: str, events: list[EventEnvelope]) -> dict[str, Any]:
         "created_at": utcnow().isoformat(),
         "events": [outbox_entry(e) for e in events],
     }
-
-
-def outbox_entry(event: EventEnvelope) -> dict[str, Any]:
-    return {"topic": topic_of(event), "event": event.model_dump(mode="json")}
 
 
 class BatchRelay:
