@@ -132,6 +132,7 @@ class UserProfile(BaseModel):
     role: Role
     phone: str = ""
     email_verified: bool = False
+    two_factor_enabled: bool = False
     newsletter_opt_in: bool = False
     auth_provider: Literal["password", "entra"] = "password"
     preferences: Preferences = Field(default_factory=Preferences)

@@ -6,6 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 
+from apps.contracts.account_security import (
+    CLIENT_IP_HEADER,
+    CLIENT_USER_AGENT_HEADER,
+    MfaChallenge,
+)
 from apps.contracts.errors import Forbidden, Unauthorized
 from apps.contracts.identity import (
     AccountStanding,
@@ -36,6 +41,7 @@ from apps.contracts.identity import (
     WishlistAdd,
     WishlistItem,
 )
+from apps.identity.credentials import Device
 from apps.identity.service import IdentityService
 from apps.platform.context import CONTEXT_HEADER, verify_context
 from apps.platform.http import app_state
@@ -64,8 +70,18 @@ async def admin(principal: Annotated[Principal, Depends(customer)]) -> Principal
     return principal
 
 
+async def device(
+    user_agent: Annotated[str, Header(alias=CLIENT_USER_AGENT_HEADER)] = "",
+    ip: Annotated[str, Header(alias=CLIENT_IP_HEADER)] = "",
+) -> Device:
+    """Where a sign-in comes from, as the gateway saw it (cut to size: it is logged, and
+    kept only as a hash)."""
+    return Device(user_agent=user_agent[:300], ip=ip[:64])
+
+
 Customer = Annotated[Principal, Depends(customer)]
 Admin = Annotated[Principal, Depends(admin)]
+Client = Annotated[Device, Depends(device)]
 
 
 # -- sign-in ---------------------------------------------------------------------------------
@@ -76,18 +92,19 @@ async def jwks(service: Service, response: Response) -> dict[str, Any]:
 
 
 @router.post("/auth/signup", status_code=201, response_model=UserProfile, tags=["auth"])
-async def signup(body: SignupRequest, service: Service) -> UserProfile:
-    return await service.signup(body)
+async def signup(body: SignupRequest, service: Service, client: Client) -> UserProfile:
+    return await service.signup(body, device=client)
 
 
-@router.post("/auth/login", response_model=TokenPair, tags=["auth"])
-async def login(body: LoginRequest, service: Service) -> TokenPair:
-    return await service.login(str(body.email), body.password)
+@router.post("/auth/login", response_model=TokenPair | MfaChallenge, tags=["auth"])
+async def login(body: LoginRequest, service: Service, client: Client) -> TokenPair | MfaChallenge:
+    """Tokens, or for an account with two-factor on a challenge for `/auth/login/2fa`."""
+    return await service.login(str(body.email), body.password, client)
 
 
 @router.post("/auth/entra", response_model=TokenPair, tags=["auth"])
-async def login_entra(body: ExternalLogin, service: Service) -> TokenPair:
-    return await service.login_entra(body.token)
+async def login_entra(body: ExternalLogin, service: Service, client: Client) -> TokenPair:
+    return await service.login_entra(body.token, client)
 
 
 @router.post("/auth/refresh", response_model=TokenPair, tags=["auth"])

@@ -1,17 +1,20 @@
 """Identity rules, pure: emails, the password policy, the stored user record and what each
-change does to it (profile, addresses, payment methods, wishlist, rewards, erasure), refresh
-token rotation with reuse detection, and the mapping of Entra ID app roles to ours."""
+change does to it (profile, addresses, payment methods, wishlist, rewards, erasure), the
+account events it carries until they are published, refresh token rotation with reuse
+detection, and the mapping of Entra ID app roles to ours. Tokens, TOTP and devices:
+`credentials.py`."""
 
 import hashlib
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from zxcvbn import zxcvbn
 
 from apps.contracts.errors import Conflict, NotFound, UnprocessableError
+from apps.contracts.events import EventEnvelope, EventPayload
 from apps.contracts.identity import (
     AddressIn,
     PaymentMethodIn,
@@ -25,6 +28,8 @@ from apps.contracts.identity import (
     WishlistItem,
 )
 from apps.contracts.money import quantize
+from apps.contracts.names import AppId
+from apps.identity.credentials import OneTimeToken, TwoFactor
 
 MAX_ADDRESSES = 20
 MAX_PAYMENT_METHODS = 10
@@ -108,6 +113,16 @@ class UserRecord(BaseModel):
     points_ledger: dict[str, "OrderPoints"] = Field(
         default_factory=dict, description="points each paid order gave, and what was taken back"
     )
+    tokens: dict[str, OneTimeToken] = Field(
+        default_factory=dict, description="outstanding single-use tokens by purpose (hashes)"
+    )
+    two_factor: TwoFactor = Field(default_factory=TwoFactor)
+    devices: list[str] = Field(default_factory=list, description="user-agent hashes seen")
+    # The outbox: account events committed with the change they describe, published after
+    # the write and removed once out (`apps.platform.outbox`).
+    outbox: list[dict[str, Any]] = Field(default_factory=list)
+    outbox_state: Literal["pending", "clear"] = "clear"
+    event_seq: int = Field(default=0, description="events recorded so far (their ids)")
     # Flat copies for the state query API (admin listing).
     role: Role = Role.CUSTOMER
     email: str = ""
@@ -365,10 +380,57 @@ def take_back(
     return user.model_copy(update={"points_ledger": ledger}).touch(now, rewards=rewards)
 
 
+# -- account events ------------------------------------------------------------------------
+def event_fields(user: UserRecord, now: datetime) -> dict[str, Any]:
+    """Who an account event is about (`UserEventData`'s fields)."""
+    p = user.profile
+    return {
+        "user_id": p.user_id,
+        "email": p.email,
+        "name": p.name,
+        "language": p.preferences.language,
+        "at": now,
+    }
+
+
+def record_event(
+    user: UserRecord, payload: EventPayload, now: datetime, correlation_id: str
+) -> UserRecord:
+    """The account with `payload` in its outbox: it is saved with the change it describes
+    and published after. Its id is the account's id and sequence number, so a re-publish
+    (a retry, the sweeper) carries the same id and consumers drop the duplicate."""
+    seq = user.event_seq + 1
+    envelope = EventEnvelope.of(
+        payload,
+        correlation_id=correlation_id,
+        source=AppId.IDENTITY,
+        event_id=f"{user.profile.user_id}:{seq}",
+        occurred_at=now,
+    )
+    entry = {"topic": payload.TOPIC.value, "event": envelope.model_dump(mode="json")}
+    return user.model_copy(
+        update={"outbox": [*user.outbox, entry], "outbox_state": "pending", "event_seq": seq}
+    )
+
+
+def profile_changes(before: UserRecord, after: UserRecord) -> list[str]:
+    """The profile fields a change touched (what `UserUpdated.changed` lists)."""
+    fields = (
+        "name",
+        "phone",
+        "newsletter_opt_in",
+        "preferences",
+        "role",
+        "email_verified",
+        "two_factor_enabled",
+    )
+    return [f for f in fields if getattr(before.profile, f) != getattr(after.profile, f)]
+
+
 # -- erasure -------------------------------------------------------------------------------
 def erase(user: UserRecord, now: datetime) -> UserRecord:
     """Soft delete: the account stays as a tombstone (its id may be in orders) with every
-    piece of personal data removed."""
+    piece of personal data removed (its unpublished events stay until they are out)."""
     profile = UserProfile(
         user_id=user.profile.user_id,
         email=f"deleted-{user.profile.user_id}@erased.example",
@@ -384,6 +446,9 @@ def erase(user: UserRecord, now: datetime) -> UserRecord:
         email=profile.email,
         created_at=user.created_at,
         families=user.families,
+        outbox=user.outbox,
+        outbox_state=user.outbox_state,
+        event_seq=user.event_seq,
     )
 
 

@@ -1,22 +1,28 @@
-"""identity: accounts, sign-in (password, Microsoft Entra ID), RS256 access tokens with a
-rotating JWKS, rotating refresh tokens with reuse detection, the account's own data,
-rewards from paid orders, and admin with an audit log."""
+"""identity: accounts, sign-in (password, Microsoft Entra ID, TOTP two-factor), RS256
+access tokens with a rotating JWKS, rotating refresh tokens with reuse detection, email
+verification and password reset, the account's own data, rewards from paid orders, admin
+with an audit log, and account events on `user-events` through an outbox."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from apps.contracts.names import AppId, Component, Secret, Topic
 from apps.identity.adapters import EntraTokens, SidecarOrders
 from apps.identity.api import on_order_events, router
-from apps.identity.service import IdentityService
+from apps.identity.security_api import router as security_router
+from apps.identity.service import IdentityService, user_key
 from apps.identity.settings import get_settings
 from apps.platform.context import CONTEXT_SECRET
 from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
+from apps.platform.outbox import InlineOutbox
 from apps.platform.state import JsonStateStore
 from apps.platform.subscriptions import subscribe
 
@@ -38,16 +44,30 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.sidecar = sidecar
     app.state.store = store
+    outbox = InlineOutbox(store, sidecar)
     app.state.service = IdentityService(
-        store, settings, SidecarOrders(sidecar, app.state.context_key), entra
+        store, settings, SidecarOrders(sidecar, app.state.context_key), entra, outbox
     )
     await app.state.service.key_ring()  # the first key exists before the first sign-in
     await app.state.service.bootstrap_admin(
         settings.bootstrap_admin_email, await sidecar.secret(ADMIN_PASSWORD_SECRET)
     )
+    # Account events a crash or a broker outage left in an outbox go out within a sweep.
+    sweeper = asyncio.create_task(
+        outbox.sweep_forever(
+            settings.outbox_sweep_seconds,
+            {"AND": [{"EQ": {"kind": "user"}}, {"EQ": {"outbox_state": "pending"}}]},
+            "profile.user_id",
+            lambda doc: user_key(doc["profile"]["user_id"]),
+            timedelta(seconds=settings.outbox_grace_seconds),
+        )
+    )
     try:
         yield
     finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
         await sidecar.close()
 
 
@@ -66,4 +86,5 @@ app.include_router(
     )
 )
 app.include_router(router)
+app.include_router(security_router)
 subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)

@@ -1,6 +1,8 @@
 """Identity use cases: accounts, sign-in (password or Microsoft Entra ID), access and
 refresh tokens, the account's own data, rewards from paid orders, and admin with an audit
-log. Storage is a key-value store with ETags (Dapr state), behind `Store`."""
+log. Storage is a key-value store with ETags (Dapr state), behind `Store`. Account events
+go out through the account's outbox (`Outbox`); recovery and two-factor sign-in are in
+`account_security.py`."""
 
 import asyncio
 import contextlib
@@ -45,9 +47,19 @@ from apps.contracts.identity import (
     UserProfile,
 )
 from apps.contracts.orders import OrderEventData
-from apps.identity import domain, keys
+from apps.contracts.user_events import (
+    EmailVerificationRequested,
+    NewDeviceSignIn,
+    UserCreated,
+    UserDeleted,
+    UserUpdated,
+)
+from apps.identity import credentials, domain, keys
+from apps.identity.account_security import AccountSecurity, MfaChallenge
+from apps.identity.credentials import Device
 from apps.identity.domain import Family, RefreshRecord, UserRecord
 from apps.identity.settings import IdentitySettings
+from apps.platform.logging import current_correlation_id
 from apps.platform.state import EtagMismatch, Versioned
 
 log = structlog.stdlib.get_logger("identity")
@@ -87,6 +99,12 @@ PAID_OR_LATER = frozenset({"paid", "fulfilling", "shipped", "delivered", "comple
 REVERSING = frozenset({"cancelled", "refunded", "partially_refunded"})
 
 
+class Outbox(Protocol):
+    """Publishes the events a document's outbox holds and removes them once out."""
+
+    async def relay(self, key: str) -> int: ...
+
+
 class ExternalTokens(Protocol):
     """Microsoft Entra ID: the verified claims of a token, or Unauthorized."""
 
@@ -97,19 +115,25 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class IdentityService:
+def user_key(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+class IdentityService(AccountSecurity):
     def __init__(
         self,
         store: Store,
         settings: IdentitySettings,
         orders: Orders,
         entra: ExternalTokens | None,
+        outbox: Outbox,
         hasher: PasswordHasher | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.orders = orders
         self.entra = entra
+        self.outbox = outbox
         self.hasher = hasher or PasswordHasher()
         self._ring: keys.KeyRing | None = None
         self._ring_loaded = 0.0
@@ -153,19 +177,30 @@ class IdentityService:
 
     # -- accounts --------------------------------------------------------------------------
     async def signup(
-        self, req: SignupRequest, role: Role = Role.CUSTOMER, reveal_taken: bool = False
+        self,
+        req: SignupRequest,
+        role: Role = Role.CUSTOMER,
+        reveal_taken: bool = False,
+        device: Device | None = None,
     ) -> UserProfile:
-        """A new account. The public sign-up (`reveal_taken=False`) answers an email that
-        has an account exactly as a new one (same status, same shape, same work done), so it
-        cannot be used to find out who has an account; nothing is created and the attempt is
-        in the audit log (the owner is to be told by email once notifications exist). Admins
-        creating users get the 409."""
+        """A new account, announced (`UserCreated`) and sent a verification link
+        (`EmailVerificationRequested`) through its outbox. The public sign-up
+        (`reveal_taken=False`) answers an email that has an account exactly as a new one
+        (same status, same shape, same work done), so it cannot be used to find out who has
+        an account; nothing is created and the attempt is in the audit log. Admins creating
+        users get the 409."""
         problem = domain.password_problem(req.password, str(req.email), req.name)
         if problem:
             raise UnprocessableError(problem, field="password")
         user_id = f"u-{uuid.uuid4().hex[:16]}"
         hashed = await asyncio.to_thread(self.hasher.hash, req.password)  # on both paths
-        user = domain.new_user(user_id, str(req.email), req.name, role, _now(), hashed)
+        now = _now()
+        user = domain.new_user(user_id, str(req.email), req.name, role, now, hashed)
+        if device is not None and device.user_agent:  # where the account was made
+            user = user.model_copy(
+                update={"devices": credentials.remember_device([], device.user_agent)[0]}
+            )
+        user = self._created(user, now)
         try:  # the email index is insert-only: two sign-ups of one email cannot both win
             await self.store.insert(domain.email_key(str(req.email)), {"user_id": user_id})
         except EtagMismatch as exc:
@@ -174,8 +209,33 @@ class IdentityService:
             taken = {"email": domain.normalize_email(str(req.email))}
             await self.audit(Principal(), "auth.signup_email_taken", "signup", taken)
             return user.profile
-        await self.store.insert(f"user:{user_id}", user.model_dump(mode="json"))
+        await self.store.insert(user_key(user_id), user.model_dump(mode="json"))
+        await self.outbox.relay(user_key(user_id))
         return user.profile
+
+    def _created(self, user: UserRecord, now: datetime) -> UserRecord:
+        """`UserCreated`, and for a password account the link that verifies its email."""
+        p = user.profile
+        created = UserCreated(
+            **domain.event_fields(user, now),
+            role=p.role.value,
+            auth_provider=p.auth_provider,
+            email_verified=p.email_verified,
+        )
+        user = domain.record_event(user, created, now, current_correlation_id())
+        if p.email_verified:
+            return user
+        return self._verification_requested(user, now)
+
+    def _verification_requested(self, user: UserRecord, now: datetime) -> UserRecord:
+        """A new verification token (replacing any earlier one), sent by its event."""
+        ttl = timedelta(seconds=self.settings.email_verification_ttl_seconds)
+        token, kept = credentials.issue_token(user.profile.user_id, "verify_email", now, ttl)
+        user = user.model_copy(update={"tokens": {**user.tokens, "verify_email": kept}})
+        asked = EmailVerificationRequested(
+            **domain.event_fields(user, now), token=token, expires_at=kept.expires_at
+        )
+        return domain.record_event(user, asked, now, current_correlation_id())
 
     async def bootstrap_admin(self, email: str, password: str) -> None:
         """The first admin (who then names others): created once, kept as it is after."""
@@ -187,8 +247,11 @@ class IdentityService:
             system = Principal(user_id="system", role=Role.ADMIN)
             await self.audit(system, "users.bootstrap_admin", profile.user_id, {"email": email})
 
-    async def login(self, email: str, password: str) -> TokenPair:
-        """One answer for an unknown email and a wrong password (no account discovery)."""
+    async def login(
+        self, email: str, password: str, device: Device | None = None
+    ) -> TokenPair | MfaChallenge:
+        """One answer for an unknown email and a wrong password (no account discovery). An
+        account with two-factor on gets a challenge for the second step instead of tokens."""
         user = await self._by_email(email)
         stored = user.password_hash if user and user.status == "active" else None
         ok = await asyncio.to_thread(self._verify, stored or self._dummy_hash, password)
@@ -199,9 +262,11 @@ class IdentityService:
             await self._change(
                 user.profile.user_id, lambda u: u.model_copy(update={"password_hash": rehashed})
             )
-        return await self._session(user.profile.user_id)
+        if user.two_factor.active:
+            return await self.mfa_challenge(user.profile.user_id)
+        return await self._session(user.profile.user_id, device=device)
 
-    async def login_entra(self, token: str) -> TokenPair:
+    async def login_entra(self, token: str, device: Device | None = None) -> TokenPair:
         if self.entra is None:
             # An option this deployment did not set: 501, never a server error.
             raise DomainError(
@@ -222,8 +287,8 @@ class IdentityService:
             user_id = profile.user_id
         else:
             user_id = str(link.value["user_id"])
-            await self._change(user_id, lambda u: u.touch(_now(), role=role))  # roles follow Entra
-        return await self._session(user_id)
+            await self._update(user_id, lambda u: u.touch(_now(), role=role))  # roles follow Entra
+        return await self._session(user_id, device=device)
 
     async def _first_entra_sign_in(
         self, oid: str, email: str, name: str, role: Role
@@ -235,8 +300,10 @@ class IdentityService:
             raise Conflict(
                 "An account with this email exists; sign in with your password", field="email"
             ) from exc
-        user = domain.new_user(user_id, email, name, role, _now(), entra_oid=oid)
-        await self.store.insert(f"user:{user_id}", user.model_dump(mode="json"))
+        now = _now()
+        user = self._created(domain.new_user(user_id, email, name, role, now, entra_oid=oid), now)
+        await self.store.insert(user_key(user_id), user.model_dump(mode="json"))
+        await self.outbox.relay(user_key(user_id))
         with contextlib.suppress(EtagMismatch):  # a concurrent first sign-in linked it
             await self.store.insert(f"entra:{oid}", {"user_id": user_id})
         return user.profile
@@ -296,7 +363,12 @@ class IdentityService:
 
         await self.store.compare_and_set(f"family:{family_id}", decide)
 
-    async def _session(self, user_id: str, family_id: str | None = None) -> TokenPair:
+    async def _session(
+        self, user_id: str, family_id: str | None = None, device: Device | None = None
+    ) -> TokenPair:
+        """Tokens of a sign-in: a new one (`family_id` None) or the next of a refresh. A new
+        sign-in from a user agent the account has not used is announced (`NewDeviceSignIn`)
+        in the same write that records the sign-in."""
         user = await self._user(user_id)
         if user.status != "active":
             raise Unauthorized("This account is closed")
@@ -305,12 +377,24 @@ class IdentityService:
             family_id = uuid.uuid4().hex
             family = Family(family_id=family_id, user_id=user_id, created_at=now)
             await self.store.insert(f"family:{family_id}", family.model_dump(mode="json"))
-            user = await self._change(
-                user_id,
-                lambda u: u.model_copy(update={"families": [*u.families, family_id][-50:]}).touch(
+            new_family = family_id
+
+            def signed_in(u: UserRecord) -> UserRecord:
+                u = u.model_copy(update={"families": [*u.families, new_family][-50:]}).touch(
                     now, last_login=now
-                ),
-            )
+                )
+                if device is None or not device.user_agent:
+                    return u
+                devices, is_new = credentials.remember_device(u.devices, device.user_agent)
+                u = u.model_copy(update={"devices": devices})
+                if not is_new:
+                    return u
+                seen = NewDeviceSignIn(
+                    **domain.event_fields(u, now), user_agent=device.user_agent, ip=device.ip
+                )
+                return domain.record_event(u, seen, now, current_correlation_id())
+
+            user = await self._change(user_id, signed_in)
         refresh = secrets.token_urlsafe(32)
         expires = domain.refresh_expiry(now, self.settings.refresh_token_days)
         record = RefreshRecord(family_id=family_id, user_id=user_id, expires_at=expires)
@@ -382,7 +466,7 @@ class IdentityService:
 
     async def update_me(self, caller: Principal, change: ProfileUpdate) -> UserProfile:
         return (
-            await self._change(self._id(caller), lambda u: domain.update_profile(u, change, _now()))
+            await self._update(self._id(caller), lambda u: domain.update_profile(u, change, _now()))
         ).profile
 
     async def change_password(self, caller: Principal, req: PasswordChange) -> None:
@@ -396,11 +480,20 @@ class IdentityService:
             raise UnprocessableError(problem, field="new_password")
         hashed = await asyncio.to_thread(self.hasher.hash, req.new_password)
         await self._change(
-            user.profile.user_id,
-            lambda u: u.model_copy(update={"password_hash": hashed}).touch(_now()),
+            user.profile.user_id, lambda u: self.password_set(u, hashed, _now(), ["password"])
         )
         for family in user.families:  # other sessions end with the old password
             await self.revoke_family(family, "password changed")
+
+    def password_set(
+        self, user: UserRecord, hashed: str, now: datetime, changed: list[str]
+    ) -> UserRecord:
+        """The new password hash; an outstanding reset link stops working, and the owner
+        hears of it (`UserUpdated` with `changed`)."""
+        tokens = {k: v for k, v in user.tokens.items() if k != "reset_password"}
+        user = user.model_copy(update={"password_hash": hashed, "tokens": tokens}).touch(now)
+        updated = UserUpdated(**domain.event_fields(user, now), changed=changed)
+        return domain.record_event(user, updated, now, current_correlation_id())
 
     async def delete_me(self, caller: Principal) -> None:
         await self._close(self._id(caller), caller, "users.delete_self")
@@ -408,7 +501,7 @@ class IdentityService:
     async def preferences(self, caller: Principal, prefs: Preferences | None = None) -> Preferences:
         if prefs is None:
             return (await self.me(caller)).profile.preferences
-        user = await self._change(
+        user = await self._update(
             self._id(caller), lambda u: domain.set_preferences(u, prefs, _now())
         )
         return user.profile.preferences
@@ -547,7 +640,7 @@ class IdentityService:
             raise UnprocessableError("Admins cannot lower their own role")
         before = (await self._user(user_id)).profile.role
         # tokens carrying the old role stop working at the gateway (`token_status`)
-        user = await self._change(user_id, lambda u: u.touch(_now(), role=role))
+        user = await self._update(user_id, lambda u: u.touch(_now(), role=role))
         await self.audit(actor, "users.set_role", user_id, {"from": before.value, "to": role.value})
         return user.profile
 
@@ -582,7 +675,13 @@ class IdentityService:
     # -- internals ---------------------------------------------------------------------------
     async def _close(self, user_id: str, actor: Principal, action: str) -> None:
         user = await self._user(user_id)
-        await self._change(user_id, lambda u: domain.erase(u, _now()))
+
+        def closed(u: UserRecord) -> UserRecord:
+            now = _now()  # announced with the email it had (the tombstone keeps none)
+            deleted = UserDeleted(**domain.event_fields(u, now))
+            return domain.erase(domain.record_event(u, deleted, now, current_correlation_id()), now)
+
+        await self._change(user_id, closed)
         for family in user.families:
             await self.revoke_family(family, "account closed")
         found = await self.store.get(domain.email_key(user.profile.email))
@@ -617,8 +716,8 @@ class IdentityService:
     async def _change(
         self, user_id: str, change: Callable[[UserRecord], UserRecord | None]
     ) -> UserRecord:
-        """Apply `change` atomically (ETag compare-and-set); the user as it is after. A
-        missing or closed account is a 404."""
+        """Apply `change` atomically (ETag compare-and-set) and publish the events it put
+        in the outbox; the user as it is after. A missing or closed account is a 404."""
 
         def decide(raw: Any | None) -> Any | None:
             user = UserRecord.model_validate(raw) if raw else None
@@ -627,8 +726,30 @@ class IdentityService:
             new = change(user)
             return new.model_dump(mode="json") if new is not None else None
 
-        await self.store.compare_and_set(f"user:{user_id}", decide)
-        return await self._user(user_id)
+        await self.store.compare_and_set(user_key(user_id), decide)
+        user = await self._user(user_id)
+        if user.outbox:
+            await self.outbox.relay(user_key(user_id))
+        return user
+
+    async def _update(
+        self, user_id: str, change: Callable[[UserRecord], UserRecord | None]
+    ) -> UserRecord:
+        """`_change` of the profile, announced as `UserUpdated` with the fields it changed
+        (nothing when it changed none)."""
+
+        def announced(user: UserRecord) -> UserRecord | None:
+            new = change(user)
+            if new is None:
+                return None
+            changed = domain.profile_changes(user, new)
+            if not changed:
+                return new
+            now = _now()
+            event = UserUpdated(**domain.event_fields(new, now), changed=changed)
+            return domain.record_event(new, event, now, current_correlation_id())
+
+        return await self._change(user_id, announced)
 
     @staticmethod
     def _id(caller: Principal) -> str:

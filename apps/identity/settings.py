@@ -43,6 +43,21 @@ class IdentitySettings(AppSettings):
         description="created as admin on first start (password: secret identity-admin-password)",
     )
     rewards_points_per_unit: int = Field(1, ge=0, le=100, description="points per 1.00 paid")
+    # Account recovery and two-factor sign-in (README "Account recovery and two-factor").
+    email_verification_ttl_seconds: int = Field(
+        48 * 3600, ge=1, le=30 * 86400, description="an email verification link works this long"
+    )
+    password_reset_ttl_seconds: int = Field(
+        30 * 60, ge=1, le=86400, description="a password reset link works this long"
+    )
+    mfa_challenge_seconds: int = Field(
+        300, ge=30, le=3600, description="time for the second step of a sign-in"
+    )
+    totp_issuer: str = Field("SmartCommerce", min_length=1, max_length=60)
+    # The outbox of account events: published after each write; a sweep publishes what a
+    # crash or a broker outage left once it is older than the grace.
+    outbox_sweep_seconds: float = Field(30, gt=0, le=3600)
+    outbox_grace_seconds: float = Field(10, ge=0, le=3600)
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 import logging
 import sys
+import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -72,3 +73,10 @@ def configure_logging(
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     return structlog.stdlib.get_logger(name)  # type: ignore[no-any-return]
+
+
+def current_correlation_id() -> str:
+    """The correlation id of the request being served (bound by the HTTP middleware and
+    the subscription dispatcher), for the events it causes; a fresh one outside of one."""
+    bound = structlog.contextvars.get_contextvars().get("correlation_id")
+    return str(bound) if bound else uuid.uuid4().hex
