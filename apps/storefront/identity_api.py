@@ -11,6 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from apps.contracts.account_security import (
+    CLIENT_IP_HEADER,
+    CLIENT_USER_AGENT_HEADER,
+    MfaChallenge,
+)
 from apps.contracts.errors import ErrorResponse
 from apps.contracts.identity import (
     AddressIn,
@@ -53,22 +58,35 @@ def _to(request: Request, path: str, method: str = "GET", body: Any = None, **kw
     return forward(request, AppId.IDENTITY, path, method=method, body=body, **kw)
 
 
-async def _auth_limits(request: Request, email: str | None = None) -> None:
-    """Stricter limits on sign-in and sign-up: per address, and per email (guessing one
-    account's password from many addresses is slowed too)."""
+async def auth_limits(
+    request: Request, email: str | None = None, account: str | None = None
+) -> None:
+    """Stricter limits on sign-in, sign-up and every other credential check (codes, links):
+    per address, and per account, named by its email or by its id (guessing one account's
+    password or codes from many addresses is slowed too)."""
     settings = request.app.state.settings
     if not settings.rate_limit_enabled:
         return
     limiter = request.app.state.limiter
     ip = client_ip(request, settings.trust_forwarded)
     await limiter.hit(f"auth-ip:{ip}", settings.rate_limit_auth_ip_per_minute, "sign-in attempts")
-    if email is not None:
-        who = email.strip().lower()
+    per_account = f"auth-email:{email.strip().lower()}" if email is not None else None
+    if account is not None:
+        per_account = f"auth-account:{account}"
+    if per_account is not None:
         await limiter.hit(
-            f"auth-email:{who}",
-            settings.rate_limit_auth_email_per_minute,
-            "attempts for this account",
+            per_account, settings.rate_limit_auth_email_per_minute, "attempts for this account"
         )
+
+
+def client_headers(request: Request) -> dict[str, str]:
+    """Where the client is, for identity's new-device check (the user agent and address
+    the gateway saw, never a client's own headers of those names)."""
+    ip = client_ip(request, request.app.state.settings.trust_forwarded)
+    return {
+        CLIENT_USER_AGENT_HEADER: request.headers.get("user-agent", "")[:300],
+        CLIENT_IP_HEADER: ip[:64],
+    }
 
 
 # -- sign-in -----------------------------------------------------------------------------------
@@ -76,15 +94,32 @@ async def _auth_limits(request: Request, email: str | None = None) -> None:
 async def signup(body: SignupRequest, request: Request) -> Response:
     """Create an account (email normalised and unique: 409 if taken; password: 10+
     characters with a letter and a digit, not common, not your email)."""
-    await _auth_limits(request, str(body.email))
-    return await _to(request, "auth/signup", "POST", body.model_dump(mode="json"))
+    await auth_limits(request, str(body.email))
+    body_json = body.model_dump(mode="json")
+    return await _to(
+        request, "auth/signup", "POST", body_json, extra_headers=client_headers(request)
+    )
 
 
-@router.post("/auth/login", response_model=TokenPair, tags=["auth"], responses=AUTH_REFUSED)
+@router.post(
+    "/auth/login",
+    response_model=TokenPair | MfaChallenge,
+    tags=["auth"],
+    responses=AUTH_REFUSED,
+)
 async def login(body: LoginRequest, request: Request) -> Response:
-    """An RS256 access token (15 min) and a refresh token (rotating; 30 days)."""
-    await _auth_limits(request, str(body.email))
-    return await _to(request, "auth/login", "POST", body.model_dump(mode="json"))
+    """An RS256 access token (15 min) and a refresh token (rotating; 30 days). For an
+    account with two-factor sign-in on, the answer is instead `{"mfa_required": true,
+    "mfa_token", "expires_in"}`: send the token with a code to `/api/auth/login/2fa`.
+    A sign-in from a device the account has not used before is emailed to its owner."""
+    await auth_limits(request, str(body.email))
+    return await _to(
+        request,
+        "auth/login",
+        "POST",
+        body.model_dump(mode="json"),
+        extra_headers=client_headers(request),
+    )
 
 
 @router.post(
@@ -99,15 +134,17 @@ async def login(body: LoginRequest, request: Request) -> Response:
 async def login_entra(body: ExternalLogin, request: Request) -> Response:
     """Exchange a Microsoft Entra ID token (issuer, audience and JWKS from configuration;
     app roles mapped to ours) for ours; the profile is created on first sign-in."""
-    await _auth_limits(request)
-    return await _to(request, "auth/entra", "POST", body.model_dump())
+    await auth_limits(request)
+    return await _to(
+        request, "auth/entra", "POST", body.model_dump(), extra_headers=client_headers(request)
+    )
 
 
 @router.post("/auth/refresh", response_model=TokenPair, tags=["auth"], responses=AUTH_REFUSED)
 async def refresh(body: RefreshRequest, request: Request) -> Response:
     """A new token pair; the refresh token sent is spent. Sending a spent one again revokes
     every session of that sign-in."""
-    await _auth_limits(request)
+    await auth_limits(request)
     return await _to(request, "auth/refresh", "POST", body.model_dump())
 
 

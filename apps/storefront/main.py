@@ -14,6 +14,7 @@ from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
 from apps.platform.state import JsonStateStore
+from apps.storefront.account_security_api import router as account_security_router
 from apps.storefront.api import router
 from apps.storefront.auth import SessionCheck, TokenVerifier
 from apps.storefront.cart_api import router as cart_router
@@ -118,5 +119,6 @@ app.include_router(orders_router)
 app.include_router(shipments_router)
 app.include_router(checkout_router)
 app.include_router(identity_router)
+app.include_router(account_security_router)
 app.include_router(reviews_router)
 app.include_router(notifications_router)
