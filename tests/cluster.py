@@ -23,6 +23,14 @@ STOREFRONT_LIMITS = {
     "STOREFRONT_RATE_LIMIT_AUTH_EMAIL_PER_MINUTE": "10",
     "STOREFRONT_CORS_ORIGINS": json.dumps(["https://shop.example"]),
 }
+#: Password reset links expire after 8 s here (production: 30 min); the account outbox is
+#: swept every second.
+IDENTITY_RESET_TTL_SECONDS = 8
+IDENTITY_ENV = {
+    "IDENTITY_PASSWORD_RESET_TTL_SECONDS": str(IDENTITY_RESET_TTL_SECONDS),
+    "IDENTITY_OUTBOX_SWEEP_SECONDS": "1",
+    "IDENTITY_OUTBOX_GRACE_SECONDS": "2",
+}
 FRAUD_TEST_BANDS = {"FRAUD_REVIEW_THRESHOLD": "0.90", "FRAUD_REJECT_THRESHOLD": "0.95"}
 APP_ENV = {
     # The simulated carrier scans a shipment every second, always on the normal route
@@ -101,6 +109,7 @@ def cluster(
             "IDENTITY_ENTRA_AUDIENCE": ENTRA_AUDIENCE,
             "IDENTITY_ENTRA_JWKS_URL": entra_keys[1],
             "IDENTITY_KEY_ACTIVATION_SECONDS": "3",
+            **IDENTITY_ENV,
         },
     }
     started = False
