@@ -53,6 +53,17 @@ APP_ENV = {
         "CART_MAX_LINE_QUANTITY": "500",
     },
     "catalog": {"CATALOG_OUTBOX_SWEEP_SECONDS": "1", "CATALOG_OUTBOX_GRACE_SECONDS": "2"},
+    # Mail that failed is retried within a second or two (production: 30 s doubling to an
+    # hour, 20 attempts); never dead-lettered while a test holds the mail server down.
+    "notifications": {
+        "NOTIFICATIONS_SWEEP_SECONDS": "0.5",
+        "NOTIFICATIONS_RETRY_BASE_SECONDS": "0.5",
+        "NOTIFICATIONS_RETRY_MAX_SECONDS": "2",
+        "NOTIFICATIONS_SEND_TIMEOUT_SECONDS": "5",
+        "NOTIFICATIONS_LEASE_SECONDS": "5",
+        "NOTIFICATIONS_MAX_ATTEMPTS": "1000",
+        "NOTIFICATIONS_PUBLIC_BASE_URL": "https://shop.example",
+    },
 }
 
 

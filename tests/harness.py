@@ -140,6 +140,9 @@ class Cluster:
             "SC_SCHEDULER_METRICS_PORT": str(free_port()),
             "SC_SCHEDULER_ETCD_PORT": str(etcd),
             "SC_STRIPE_PORT": str(stripe),
+            # Mailpit: SMTP for the `email` binding, HTTP for reading what was sent.
+            "SC_SMTP_PORT": str(free_port()),
+            "SC_MAIL_UI_PORT": str(free_port()),
             # Dapr app API token: daprd sends it to its app, internal apps refuse calls
             # without it (only their own sidecar may call them).
             "SC_APP_API_TOKEN": secrets.token_urlsafe(24),
@@ -184,6 +187,8 @@ class Cluster:
                 "connect_timeout=10"
             ),
             "redis-host": f"127.0.0.1:{self.env['SC_REDIS_PORT']}",
+            "smtp-host": "127.0.0.1",
+            "smtp-port": self.env["SC_SMTP_PORT"],
         }
         rewritten: set[str] = set()
         for src in sorted((ROOT / "components" / "local").glob("*.yaml")):
@@ -499,6 +504,36 @@ class Cluster:
 
         sidecar = ["--sidecar", self.apps["catalog"].dapr_url]
         return seed_script.main([*args, *sidecar, f"--dapr-api-token={self.dapr_api_token}"])
+
+    # -- the mail server (Mailpit) --------------------------------------------------------
+    @property
+    def mail_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['SC_MAIL_UI_PORT']}"
+
+    def mails(self, to: str) -> list[dict[str, Any]]:
+        """Every message the mail server received for `to`, oldest first, each with its
+        `Subject`, `HTML` and `Text` (Mailpit's message API)."""
+        with httpx.Client(base_url=self.mail_url, timeout=10) as mail:
+            found = mail.get("/api/v1/search", params={"query": f'to:"{to}"', "limit": 200})
+            found.raise_for_status()
+            summaries = [
+                m
+                for m in found.json()["messages"]
+                if any(a["Address"].lower() == to.lower() for a in m["To"])
+            ]
+            messages = []
+            for summary in reversed(summaries):  # the API answers newest first
+                r = mail.get(f"/api/v1/message/{summary['ID']}")
+                r.raise_for_status()
+                messages.append(r.json())
+            return messages
+
+    def stop_mail(self) -> None:
+        """Stop the mail server (the SMTP port then refuses connections)."""
+        self._script("stores.sh", "stop-mail")
+
+    def start_mail(self) -> None:
+        self._script("stores.sh", "start-mail")
 
     def sidecar(self, app_id: str, timeout: float = 15) -> httpx.Client:
         """An HTTP client on `app_id`'s sidecar: call Dapr's APIs as that app would."""

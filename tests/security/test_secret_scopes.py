@@ -28,6 +28,8 @@ REFUSED = [
     ("payments", *ADMIN_PASSWORD),
     ("payments", *CONTEXT_KEY),
     ("cart", *CONTEXT_KEY),
+    ("notifications", *STRIPE_KEY),
+    ("notifications", *ADMIN_PASSWORD),
 ]
 #: (app, store, secret) each app's code reads.
 ALLOWED = [
@@ -38,6 +40,7 @@ ALLOWED = [
     ("identity", *CONTEXT_KEY),
     ("orders", *CONTEXT_KEY),
     ("checkout", *CONTEXT_KEY),
+    ("notifications", *CONTEXT_KEY),
 ]
 #: Secrets that must not be in the store every app loads.
 NOT_SHARED = [s for s, store in SECRET_STORE.items() if store != Component.SECRETS]
@@ -84,7 +87,8 @@ def test_the_shared_store_holds_only_infrastructure_secrets(cluster: Cluster, ap
     with cluster.sidecar(app_id) as dapr:
         bulk = dapr.get(f"/v1.0/secrets/{Component.SECRETS}/bulk")
         assert bulk.status_code == 200, bulk.text[:200]
-        assert set(bulk.json()) == {Secret.POSTGRES_CONNECTION_STRING, Secret.REDIS_HOST}
+        shared = {s for s, store in SECRET_STORE.items() if store == Component.SECRETS}
+        assert set(bulk.json()) == shared  # connection strings, redis and SMTP host
         for secret in NOT_SHARED:
             r = dapr.get(f"/v1.0/secrets/{Component.SECRETS}/{secret}")
             assert r.status_code != 200, (app_id, secret)
