@@ -58,6 +58,7 @@ var subscriptions = [
   { topic: 'payment-events', app: 'orders' }
   { topic: 'order-events', app: 'identity' }
   { topic: 'shipping-events', app: 'orders' }
+  { topic: 'support-events', app: 'orders' }
   { topic: 'order-events', app: 'notifications' }
   { topic: 'payment-events', app: 'notifications' }
   { topic: 'shipping-events', app: 'notifications' }

@@ -12,7 +12,17 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from apps.contracts import cart, catalog, notifications, orders, payments, shipping, user_events
+from apps.contracts import (
+    cart,
+    catalog,
+    inventory,
+    notifications,
+    orders,
+    payments,
+    returns,
+    shipping,
+    user_events,
+)
 from apps.contracts.events import EventEnvelope, EventPayload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +32,16 @@ ACTORS: dict[str, dict[str, type[BaseModel]]] = {
     "OrderActor": {
         "create.request": orders.CreateOrder,
         "transition.request": orders.TransitionRequest,
+        "request_return.request": returns.RequestReturn,
+        "decide_return.request": returns.DecideReturn,
+        "return_progress.request": returns.ReturnProgress,
         "reply": orders.ActorReply,
+    },
+    "ShipmentActor": {
+        "create.request": shipping.CreateShipment,
+        "update_status.request": shipping.UpdateShipmentStatus,
+        "contact.request": shipping.OpenCarrierCase,
+        "reply": shipping.ShipmentReply,
     },
     "CartActor": {
         "add_item.request": cart.AddItem,
@@ -57,6 +76,12 @@ EVENTS: list[type[EventPayload]] = [
     shipping.ShipmentStatusUpdated,
     shipping.DeliveryCompleted,
     shipping.CustomerNotificationRequested,
+    returns.ReturnRequested,
+    returns.ReturnApproved,
+    returns.ReturnRejected,
+    returns.ReturnReceived,
+    returns.ReturnRefunded,
+    inventory.StockReturned,
     user_events.UserCreated,
     user_events.UserUpdated,
     user_events.UserDeleted,

@@ -10,9 +10,9 @@ from typing import Any, ClassVar, Protocol
 
 import structlog
 from dapr.actor import Remindable
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from actors.order import logic
+from actors.order import logic, returns
 from actors.order.interface import OrderActorInterface
 from actors.outbox import OUTBOX_REMINDER, OutboxActor
 from apps.contracts.events import EventEnvelope
@@ -24,6 +24,7 @@ from apps.contracts.orders import (
     OrderStatus,
     TransitionRequest,
 )
+from apps.contracts.returns import DecideReturn, RequestReturn, ReturnProgress
 
 log = structlog.stdlib.get_logger("OrderActor")
 
@@ -39,6 +40,8 @@ class OrderActorHost(Protocol):
     default_payment_timeout: timedelta
     #: A delivered order is completed this long after delivery (its return window).
     complete_after: timedelta
+    #: A return of every unit refunds the shipping too.
+    refund_shipping_on_full_return: bool
 
     async def publish(self, topic: str, event: EventEnvelope) -> None: ...
 
@@ -96,6 +99,16 @@ class OrderActor(OutboxActor, OrderActorInterface, Remindable):
             return _not_found(self.id.id)
         return ActorReply(ok=True, order=order).model_dump(mode="json")
 
+    # -- returns (rules in returns.py) -------------------------------------------------
+    async def request_return(self, data: dict[str, Any]) -> dict[str, Any]:
+        return await self._return_step(data, RequestReturn, returns.request, policy=True)
+
+    async def decide_return(self, data: dict[str, Any]) -> dict[str, Any]:
+        return await self._return_step(data, DecideReturn, returns.decide)
+
+    async def return_progress(self, data: dict[str, Any]) -> dict[str, Any]:
+        return await self._return_step(data, ReturnProgress, returns.progress)
+
     # -- reminders ---------------------------------------------------------------------
     async def receive_reminder(
         self,
@@ -121,6 +134,34 @@ class OrderActor(OutboxActor, OrderActorInterface, Remindable):
             await self._retry_outbox(self._host())
 
     # -- internals ---------------------------------------------------------------------
+    async def _return_step(
+        self, data: dict[str, Any], model: type[BaseModel], rule: Any, policy: bool = False
+    ) -> dict[str, Any]:
+        try:
+            cmd = model.model_validate(data)
+        except ValidationError as exc:
+            return _invalid("Invalid return payload", errors=exc.errors(include_url=False))
+        order = await self._load()
+        if order is None:
+            return _not_found(self.id.id)
+        host = self._host()
+        args = (returns.Policy(host.complete_after, host.refund_shipping_on_full_return),)
+        decision = rule(order, cmd, *(args if policy else ()), _now())
+        if isinstance(decision, returns.ReturnRefused):
+            return ActorReply(ok=False, order=order, error=decision.error).model_dump(mode="json")
+        if isinstance(decision, returns.ReturnChanged):
+            envelope = EventEnvelope.of(
+                decision.event,
+                correlation_id=order.correlation_id,
+                source=host.source_app_id,
+                event_id=f"{decision.record.return_id}:{decision.record.status}",
+                occurred_at=decision.event.at,
+            )
+            await self._save({ORDER_KEY: decision.order.model_dump(mode="json")}, [envelope])
+            await self._flush_outbox(host)
+        reply = ActorReply(ok=True, order=decision.order, return_id=decision.record.return_id)
+        return reply.model_dump(mode="json")
+
     async def _decide(self, order: Order, req: TransitionRequest) -> ActorReply:
         decision = logic.transition(order, req, _now())
         if isinstance(decision, logic.Rejected):

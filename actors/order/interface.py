@@ -2,7 +2,8 @@
 
 Every method takes and returns plain JSON (schemas: `CreateOrder`, `TransitionRequest`,
 `ActorReply` in apps.contracts.orders, exported to schemas/), so any language can call
-`PUT /v1.0/actors/OrderActor/{order_id}/method/{create|transition|get}`.
+`PUT /v1.0/actors/OrderActor/{order_id}/method/{create|transition|get|request_return|
+decide_return|return_progress}` (returns: apps.contracts.returns).
 """
 
 from abc import abstractmethod
@@ -23,3 +24,15 @@ class OrderActorInterface(ActorInterface):
     @actormethod(name="get")  # type: ignore[untyped-decorator]
     @abstractmethod
     async def get(self) -> dict[str, Any]: ...
+
+    @actormethod(name="request_return")  # type: ignore[untyped-decorator]
+    @abstractmethod
+    async def request_return(self, data: dict[str, Any]) -> dict[str, Any]: ...
+
+    @actormethod(name="decide_return")  # type: ignore[untyped-decorator]
+    @abstractmethod
+    async def decide_return(self, data: dict[str, Any]) -> dict[str, Any]: ...
+
+    @actormethod(name="return_progress")  # type: ignore[untyped-decorator]
+    @abstractmethod
+    async def return_progress(self, data: dict[str, Any]) -> dict[str, Any]: ...

@@ -16,6 +16,7 @@ from apps.contracts.email import Email
 from apps.contracts.events import EventPayload
 from apps.contracts.money import Amount, Currency
 from apps.contracts.names import Topic
+from apps.contracts.returns import ReturnRecord
 from apps.contracts.schema import StrippedInput
 
 
@@ -142,6 +143,7 @@ class Order(BaseModel):
     refunded_amount: Amount = Decimal("0.00")
     cancel_reason: str = ""
     history: list[HistoryEntry]
+    returns: list[ReturnRecord] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
     paid_at: datetime | None = None
@@ -238,6 +240,7 @@ class ActorReply(BaseModel):
     ok: bool
     order: Order | None = None
     error: ActorError | None = None
+    return_id: str | None = Field(default=None, description="the return a returns call touched")
 
 
 # -- events (topic order-events) -----------------------------------------------------------

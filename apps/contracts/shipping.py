@@ -124,6 +124,9 @@ class CreateShipment(BaseModel):
     email: Email
     service_level: ServiceLevel = ServiceLevel.STANDARD
     destination: Address
+    origin: Address | None = Field(
+        default=None, description="where it is collected (default: the warehouse)"
+    )
     lines: list[ShipmentLine] = Field(min_length=1, max_length=200)
     kind: Literal["outbound", "return"] = "outbound"
     correlation_id: Annotated[str, Field(min_length=1, max_length=200)]

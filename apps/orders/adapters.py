@@ -6,8 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from apps.contracts.events import EventEnvelope
-from apps.contracts.names import ActorType
+from apps.contracts.inventory import ReturnStock
+from apps.contracts.names import ActorType, AppId
 from apps.contracts.orders import ActorReply, OrderStatus, OrderSummary
+from apps.contracts.payments import RefundRequest
+from apps.contracts.returns import ReturnView
 from apps.contracts.shipping import Shipment, ShipmentReply
 from apps.orders.carrier import Carrier
 from apps.platform.dapr import Sidecar
@@ -35,6 +38,10 @@ class DaprOrderActors:
 
     async def get(self, order_id: str) -> ActorReply:
         return await self._call(order_id, "get")
+
+    async def returns(self, order_id: str, method: str, payload: dict[str, Any]) -> ActorReply:
+        """`request_return`, `decide_return` or `return_progress`."""
+        return await self._call(order_id, method, payload)
 
 
 class StateSequences:
@@ -68,11 +75,13 @@ class OrderActorHost:
         source_app_id: str,
         payment_timeout: timedelta,
         complete_after: timedelta,
+        refund_shipping_on_full_return: bool = True,
     ) -> None:
         self.sidecar = sidecar
         self.source_app_id = source_app_id
         self.default_payment_timeout = payment_timeout
         self.complete_after = complete_after
+        self.refund_shipping_on_full_return = refund_shipping_on_full_return
 
     async def publish(self, topic: str, event: EventEnvelope) -> None:
         await self.sidecar.publish(topic, event)
@@ -189,3 +198,75 @@ class StateShipmentViews:
         found.sort(key=lambda s: s.shipment_id, reverse=True)
         found.sort(key=lambda s: s.created_at, reverse=True)
         return found
+
+
+RETURN_VIEW_KEY = "return-view:{return_id}"
+RETURN_VIEW_KIND = "return_view"
+
+
+class StateReturnViews:
+    """Returns as queryable JSON documents (the staff list), refreshed after every step and
+    from support-events; an older view never replaces a newer one."""
+
+    def __init__(self, store: JsonStateStore) -> None:
+        self.store = store
+
+    async def save(self, view: ReturnView) -> bool:
+        def decide(raw: Any | None) -> Any | None:
+            if (
+                raw is not None
+                and ReturnView.model_validate(
+                    {k: v for k, v in raw.items() if k != "kind_of_doc"}
+                ).updated_at
+                > view.updated_at
+            ):
+                return None
+            return {**view.model_dump(mode="json"), "kind_of_doc": RETURN_VIEW_KIND}
+
+        key = RETURN_VIEW_KEY.format(return_id=view.return_id)
+        return await self.store.compare_and_set(key, decide)
+
+    async def find(self, **equal: str) -> list[ReturnView]:
+        """Views whose fields equal `equal` (status, order_id), newest first."""
+        clauses: list[dict[str, Any]] = [{"EQ": {"kind_of_doc": RETURN_VIEW_KIND}}]
+        clauses += [{"EQ": {field: value}} for field, value in equal.items()]
+        filter_ = clauses[0] if len(clauses) == 1 else {"AND": clauses}
+        found = [
+            ReturnView.model_validate({k: v for k, v in doc.value.items() if k != "kind_of_doc"})
+            for doc in await self.store.scan(filter_, "return_id")
+        ]
+        found.sort(key=lambda r: r.return_id, reverse=True)
+        found.sort(key=lambda r: r.created_at, reverse=True)
+        return found
+
+
+class DaprStock:
+    """Catalog's inventory through service invocation."""
+
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.sidecar = sidecar
+
+    async def return_units(self, order_id: str, req: ReturnStock) -> None:
+        res = await self.sidecar.invoke(
+            AppId.CATALOG,
+            f"inventory/{order_id}/returns",
+            method="POST",
+            json_body=req.model_dump(mode="json"),
+        )
+        res.body_or_raise()
+
+
+class DaprRefunds:
+    """Payments' refunds through service invocation (once per key)."""
+
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.sidecar = sidecar
+
+    async def refund(self, order_id: str, req: RefundRequest) -> None:
+        res = await self.sidecar.invoke(
+            AppId.PAYMENTS,
+            f"payments/{order_id}/refund",
+            method="POST",
+            json_body=req.model_dump(mode="json"),
+        )
+        res.body_or_raise()

@@ -122,7 +122,7 @@ class SimulatedCarrier:
             tracking_number=number,
             tracking_url=self.tracking_url.format(tracking_number=number),
             estimated_delivery=self.eta(number, now),
-            origin=self.origin,
+            origin=cmd.origin or self.origin,
             weight_kg=round(0.5 * sum(line.quantity for line in cmd.lines), 2),
         )
 

@@ -60,6 +60,10 @@ class Publisher(Protocol):
     async def publish(self, topic: str, event: EventEnvelope) -> None: ...
 
 
+class ReturnReceiver(Protocol):
+    async def received(self, return_id: str) -> Any: ...
+
+
 class FulfilmentService:
     def __init__(
         self,
@@ -69,6 +73,7 @@ class FulfilmentService:
         carrier: Carrier,
         publisher: Publisher,
         source_app_id: str,
+        returns: ReturnReceiver,
     ) -> None:
         self.orders = orders
         self.shipments = shipments
@@ -76,6 +81,7 @@ class FulfilmentService:
         self.carrier = carrier
         self.publisher = publisher
         self.source_app_id = source_app_id
+        self.returns = returns
 
     # -- order events ------------------------------------------------------------------
     async def on_order_event(self, event: EventEnvelope) -> None:
@@ -136,7 +142,10 @@ class FulfilmentService:
         data = ShipmentEventData.model_validate(event.data)
         shipment = _shipment(await self.shipments.call(data.shipment_id, "get"))
         await self.views.save(shipment)
-        if shipment.kind != "outbound":
+        if shipment.kind == "return":
+            if shipment.status == ShipmentStatus.DELIVERED:
+                # Back at the warehouse: stock and money go back (idempotent per return).
+                await self.returns.received(shipment.shipment_id.removeprefix("shp-"))
             return
         order = await self._order(shipment.order_id)
         shipments = await self._of_order(order.order_id, fresh=shipment)

@@ -15,16 +15,22 @@ from actors.shipment.actor import ShipmentActor
 from apps.contracts.names import AppId, Component, Topic
 from apps.orders.adapters import (
     DaprOrderActors,
+    DaprRefunds,
     DaprShipmentActors,
+    DaprStock,
     OrderActorHost,
     ShipmentActorHost,
     StateOrderViews,
+    StateReturnViews,
     StateSequences,
     StateShipmentViews,
 )
 from apps.orders.api import on_order_events, on_payment_events, router
 from apps.orders.carrier import SimulatedCarrier
 from apps.orders.fulfilment import FulfilmentService
+from apps.orders.returns import ReturnsService
+from apps.orders.returns_api import on_support_events
+from apps.orders.returns_api import router as returns_router
 from apps.orders.service import OrdersService
 from apps.orders.settings import get_settings
 from apps.orders.shipping_api import on_shipping_events
@@ -49,6 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         AppId.ORDERS,
         timedelta(seconds=settings.payment_timeout_seconds),
         timedelta(days=settings.return_window_days),
+        settings.refund_shipping_on_full_return,
     )
     carrier = SimulatedCarrier(
         step=timedelta(seconds=settings.carrier_step_seconds),
@@ -71,13 +78,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.store = store
     order_actors = DaprOrderActors(sidecar)
     app.state.service = OrdersService(order_actors, StateSequences(store), StateOrderViews(store))
+    shipment_actors = DaprShipmentActors(sidecar)
+    app.state.returns = ReturnsService(
+        order_actors,
+        shipment_actors,
+        StateReturnViews(store),
+        DaprStock(sidecar),
+        DaprRefunds(sidecar),
+        settings.warehouse,
+    )
     app.state.fulfilment = FulfilmentService(
         order_actors,
-        DaprShipmentActors(sidecar),
+        shipment_actors,
         StateShipmentViews(store),
         carrier,
         sidecar,
         AppId.ORDERS,
+        app.state.returns,
     )
     try:
         yield
@@ -93,8 +110,10 @@ app.include_router(
 )
 app.include_router(router)
 app.include_router(shipping_router)
+app.include_router(returns_router)
 subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)
 subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)
 subscribe(
     app, Topic.SHIPPING_EVENTS, "/events/shipping-events", on_shipping_events, Component.PUBSUB
 )
+subscribe(app, Topic.SUPPORT_EVENTS, "/events/support-events", on_support_events, Component.PUBSUB)

@@ -86,7 +86,7 @@ class OrdersService:
         number = order_number_for(now or datetime.now(UTC), await self.sequences.next("order"))
         create = CreateOrder(order_number=number, **cmd.model_dump())
         reply = await self.actors.create(cmd.order_id, create.model_dump(mode="json"))
-        order = _order_or_raise(reply)
+        order = order_or_raise(reply)
         # Listed at once, whatever happens to the OrderCreated event.
         await self.project(order)
         return order, order.order_number == number
@@ -94,13 +94,13 @@ class OrdersService:
     async def get(self, order_id: str, access: Access | None = None) -> Order:
         """The order; with `access` only if the caller may see it (else the same 404 as a
         missing order: no hint that the id exists)."""
-        order = _order_or_raise(await self.actors.get(order_id))
+        order = order_or_raise(await self.actors.get(order_id))
         if access is not None and not can_see(order, access.user_id, access.email):
             raise NotFound("Order not found", order_id=order_id)
         return order
 
     async def transition(self, order_id: str, req: TransitionRequest) -> Order:
-        return _order_or_raise(await self.actors.transition(order_id, req.model_dump(mode="json")))
+        return order_or_raise(await self.actors.transition(order_id, req.model_dump(mode="json")))
 
     async def tracking(self, order_id: str, access: Access | None = None) -> Tracking:
         return tracking_of(await self.get(order_id, access))
@@ -132,7 +132,7 @@ class OrdersService:
     async def on_payment_event(self, event: EventEnvelope) -> None:
         """RefundProcessed: the order is refunded (or partially) by what payments refunded."""
         data = PaymentEventData.model_validate(event.data)
-        order = _order_or_raise(await self.actors.get(data.order_id))
+        order = order_or_raise(await self.actors.get(data.order_id))
         req = refund_transition(order, data.refunded_amount, event.event_id)
         if req is not None:
             await self.transition(data.order_id, req)
@@ -176,7 +176,7 @@ class OrdersService:
         return RebuildReport(checked=len(ids), updated=updated, missing=missing)
 
 
-def _order_or_raise(reply: ActorReply) -> Order:
+def order_or_raise(reply: ActorReply) -> Order:
     if reply.ok and reply.order is not None:
         return reply.order
     err = reply.error

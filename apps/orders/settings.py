@@ -25,6 +25,9 @@ class OrdersSettings(AppSettings):
         le=365,
         description="Returns are accepted this long after delivery; then the order completes",
     )
+    refund_shipping_on_full_return: bool = Field(
+        True, description="A return of every unit of an order refunds its shipping too"
+    )
     carrier_step_seconds: float = Field(
         60,
         gt=0,

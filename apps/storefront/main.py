@@ -31,6 +31,7 @@ from apps.storefront.notifications_api import router as notifications_router
 from apps.storefront.openapi import install_openapi
 from apps.storefront.orders_api import router as orders_router
 from apps.storefront.read_cache import ReadCache
+from apps.storefront.returns_api import router as returns_router
 from apps.storefront.reviews_api import router as reviews_router
 from apps.storefront.settings import StorefrontSettings, get_settings
 from apps.storefront.shipments_api import router as shipments_router
@@ -117,6 +118,7 @@ app.include_router(router)
 app.include_router(cart_router)
 app.include_router(orders_router)
 app.include_router(shipments_router)
+app.include_router(returns_router)
 app.include_router(checkout_router)
 app.include_router(identity_router)
 app.include_router(account_security_router)

@@ -313,7 +313,7 @@ def test_pubsub_scopes_match_everywhere_and_the_code() -> None:
     # Every subscription in the code is allowed, and nothing more.
     declared: dict[str, set[str]] = {app: set() for app in apps}
     for main in (ROOT / "apps").glob("*/main.py"):
-        for topic in re.findall(r"subscribe\(app, Topic\.(\w+)", main.read_text()):
+        for topic in re.findall(r"subscribe\(\s*app,\s*Topic\.(\w+)", main.read_text()):
             declared[main.parent.name].add(Topic[topic].value)
     assert declared == local["subscriptionScopes"]
     # Every topic a contract publishes has an owner allowed to publish it.
