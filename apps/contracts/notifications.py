@@ -30,6 +30,11 @@ class NotificationKind(StrEnum):
     RETURNED_TO_SENDER = "returned_to_sender"
     DELIVERED = "delivered"
     SHIPMENT_UPDATE = "shipment_update"  # written by staff (notify-customer)
+    # returns
+    RETURN_REQUESTED = "return_requested"
+    RETURN_APPROVED = "return_approved"
+    RETURN_REJECTED = "return_rejected"
+    RETURN_RECEIVED = "return_received"
     # marketing
     REVIEW_REQUEST = "review_request"
     # the account

@@ -14,6 +14,12 @@ from typing import Any
 from apps.contracts.notifications import Notification, NotificationKind, NotificationStatus
 from apps.contracts.orders import OrderCancelled, OrderCompleted, OrderPlaced, OrderStatus
 from apps.contracts.payments import PaymentFailed, PaymentStatus, RefundProcessed
+from apps.contracts.returns import (
+    ReturnApproved,
+    ReturnReceived,
+    ReturnRejected,
+    ReturnRequested,
+)
 from apps.contracts.shipping import (
     CustomerNotificationRequested,
     DeliveryCompleted,
@@ -87,6 +93,22 @@ KINDS: dict[NotificationKind, KindSpec] = {
     K.SHIPMENT_UPDATE: KindSpec(
         Audience.TRANSACTIONAL, "shipment", "An update on order {{ order_number }}"
     ),
+    K.RETURN_REQUESTED: KindSpec(
+        Audience.TRANSACTIONAL,
+        "return_update",
+        "We received your return request ({{ order_number }})",
+    ),
+    K.RETURN_APPROVED: KindSpec(
+        Audience.TRANSACTIONAL,
+        "return_update",
+        "Your return for order {{ order_number }} is approved",
+    ),
+    K.RETURN_REJECTED: KindSpec(
+        Audience.TRANSACTIONAL, "return_update", "About your return for order {{ order_number }}", 2
+    ),
+    K.RETURN_RECEIVED: KindSpec(
+        Audience.TRANSACTIONAL, "return_update", "Your return for order {{ order_number }} arrived"
+    ),
     K.REVIEW_REQUEST: KindSpec(
         Audience.MARKETING, "review_request", "How was order {{ order_number }}?", 4
     ),
@@ -104,6 +126,14 @@ SHIPMENT_STATUS_KINDS: dict[str, NotificationKind] = {
     ShipmentStatus.DELAYED: K.SHIPMENT_DELAYED,
     ShipmentStatus.DELIVERY_FAILED: K.DELIVERY_FAILED,
     ShipmentStatus.RETURNED_TO_SENDER: K.RETURNED_TO_SENDER,
+}
+
+#: Return events and their emails (the refund itself is told by RefundProcessed).
+RETURN_KINDS: dict[str, NotificationKind] = {
+    ReturnRequested.EVENT_TYPE: K.RETURN_REQUESTED,
+    ReturnApproved.EVENT_TYPE: K.RETURN_APPROVED,
+    ReturnRejected.EVENT_TYPE: K.RETURN_REJECTED,
+    ReturnReceived.EVENT_TYPE: K.RETURN_RECEIVED,
 }
 
 #: An order cancelled from these was never confirmed to the customer (checkout refused or
@@ -131,6 +161,8 @@ def kind_for(event_type: str, data: dict[str, Any]) -> NotificationKind | None:
         return K.DELIVERED
     if event_type == CustomerNotificationRequested.EVENT_TYPE:
         return K.SHIPMENT_UPDATE
+    if event_type in RETURN_KINDS:
+        return RETURN_KINDS[event_type]
     if event_type == EmailVerificationRequested.EVENT_TYPE:
         return K.VERIFY_EMAIL
     if event_type == PasswordResetRequested.EVENT_TYPE:
@@ -154,6 +186,7 @@ HANDLED_EVENTS = frozenset(
         EmailVerificationRequested.EVENT_TYPE,
         PasswordResetRequested.EVENT_TYPE,
         NewDeviceSignIn.EVENT_TYPE,
+        *RETURN_KINDS,
     }
 )
 

@@ -35,6 +35,7 @@ from apps.contracts.notifications import (
 )
 from apps.contracts.orders import Order, OrderEventData, OrderStatus
 from apps.contracts.payments import PaymentEventData
+from apps.contracts.returns import ReturnEventData
 from apps.contracts.shipping import CustomerNotificationRequested, ShipmentEventData
 from apps.contracts.user_events import (
     EmailVerificationRequested,
@@ -171,6 +172,8 @@ class NotificationService:
         if topic == Topic.SHIPPING_EVENTS:
             shipment = ShipmentEventData.model_validate(envelope.data)
             return await self._shipment_message(envelope, shipment)
+        if topic == Topic.SUPPORT_EVENTS:
+            return await self._return_message(ReturnEventData.model_validate(envelope.data))
         if topic == Topic.PAYMENT_EVENTS:
             return await self._payment_message(kind, PaymentEventData.model_validate(envelope.data))
         return await self._order_message(kind, OrderEventData.model_validate(envelope.data))
@@ -236,6 +239,26 @@ class NotificationService:
             **self._order_links(order.order_id),
         }
         return Composed(to, context, order.user_id, order.order_id)
+
+    async def _return_message(self, event: ReturnEventData) -> Composed:
+        order = await self.orders.get(event.order_id)
+        if order is None:
+            raise NotFound("No order for this return", order_id=event.order_id)
+        to = await self._recipient(event.user_id, event.email)
+        context: dict[str, Any] = {
+            "name": to.name,
+            "order_number": event.order_number,
+            "return_id": event.return_id,
+            "status": event.status.value,
+            "lines": [line.model_dump() for line in event.lines],
+            "refund_amount": event.refund_amount,
+            "shipping_refund": event.shipping_refund,
+            "refund_total": event.refund_amount + event.shipping_refund,
+            "currency": order.totals.currency,
+            "reason": event.reason,
+            **self._order_links(event.order_id),
+        }
+        return Composed(to, context, event.user_id, event.order_id)
 
     async def _shipment_message(
         self, envelope: EventEnvelope, event: ShipmentEventData

@@ -475,3 +475,37 @@ def test_history_is_newest_first_and_paged() -> None:
     assert page.items[0].status is S.SENT and page.items[0].order_id == "o-1"
     assert page.items[0].preview.startswith("Hi Zoë, Thank you for your order.")
     assert run(svc.history("u-2", page=1, limit=2)).total == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "says"),
+    [
+        (K.RETURN_REQUESTED, "requested", "We received your request"),
+        (K.RETURN_APPROVED, "approved", "we refund <strong>$18.12</strong>"),
+        (K.RETURN_REJECTED, "rejected", "Reason: worn &amp; washed"),
+        (K.RETURN_RECEIVED, "received", "We are refunding <strong>$18.12</strong>"),
+    ],
+)
+def test_return_emails_say_where_the_return_is_and_the_exact_refund(
+    kind: K, status: str, says: str
+) -> None:
+    context = {
+        "name": "Zoë",
+        "order_number": "SC-2026-000123",
+        "return_id": "ret-o-1-1",
+        "status": status,
+        "lines": [{"name": "Mug", "sku": "SKU-A", "quantity": 2}],
+        "refund_amount": Decimal("13.12"),
+        "shipping_refund": Decimal("5.00"),
+        "refund_total": Decimal("18.12"),
+        "currency": "USD",
+        "reason": "worn & washed" if status == "rejected" else "",
+        "base_url": "https://shop.example",
+        "order_url": "https://shop.example/orders/o-1",
+        "cart_url": "https://shop.example/cart",
+    }
+    out = render(kind, context, "en")
+    assert "SC-2026-000123" in out.subject and "\n" not in out.subject
+    assert says in out.html
+    assert "2 x Mug (SKU-A)" in out.text and "ret-o-1-1" in out.text
+    assert domain.kind_for(f"Return{status.capitalize()}", {}) is kind
