@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.catalog import domain
@@ -38,6 +38,7 @@ from apps.contracts.inventory import (
     ProductInventory,
     Reservation,
     ReserveRequest,
+    ReturnStock,
     StockAdjustment,
     StockLevel,
 )
@@ -229,6 +230,23 @@ async def adjust(
     sku: str, adj: StockAdjustment, inventory: Inventory, request: Request
 ) -> StockLevel:
     return await inventory.adjust(sku, adj, _correlation(request))
+
+
+#: An order id in a path, bounded like `ReserveRequest.order_id` (contracts `Id`).
+OrderIdPath = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+]
+
+
+@inventory_router.post("/inventory/{order_id}/returns", response_model=Reservation)
+async def restock_return(
+    order_id: OrderIdPath, req: ReturnStock, inventory: Inventory, request: Request
+) -> Reservation:
+    """Units of a committed order that came back, on hand again once per `return_id`
+    (invoked by orders; the gateway does not route here). A retry answers the same
+    reservation; the same id with other lines, or more units than the order committed less
+    earlier returns, is a 409."""
+    return await inventory.restock_return(order_id, req, _correlation(request))
 
 
 # -- seeding (invoked by `task seed` through the catalog's sidecar) --------------------------

@@ -23,14 +23,18 @@ from apps.contracts.inventory import (
     StockLevelChanged,
     StockReleased,
     StockReserved,
+    StockReturned,
 )
 from apps.contracts.names import Component, Topic
 from apps.platform.subscriptions import dispatch, subscribe
 
-HOLDS: dict[str, type[StockReserved] | type[StockReleased] | type[StockCommitted]] = {
+HOLDS: dict[
+    str, type[StockReserved] | type[StockReleased] | type[StockCommitted] | type[StockReturned]
+] = {
     "StockReserved": StockReserved,
     "StockReleased": StockReleased,
     "StockCommitted": StockCommitted,
+    "StockReturned": StockReturned,
 }
 
 
@@ -83,6 +87,7 @@ async def on_inventory_events(
             "StockReserved": lines,
             "StockReleased": lines,
             "StockCommitted": lines,
+            "StockReturned": lines,
             "StockLevelChanged": level,
             "LowStock": level,
         },

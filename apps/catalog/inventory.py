@@ -1,14 +1,15 @@
 """Pure inventory rules: holds per order on a SKU's stock, reserve all-or-nothing, release,
-commit, staff adjustments, low-stock detection.
+commit, customer returns, staff adjustments, low-stock detection.
 
 A SKU's stock record keeps `on_hand` and the active holds (order id -> quantity, expiry).
 `available = on_hand - sum(active holds)`; a hold past its expiry no longer counts and is
 dropped at the next write, so an abandoned reservation frees its units without a sweeper.
 Committing turns the hold into a decrement of `on_hand`. No rule here ever lets the sum of
-committed and held units exceed the stock.
+committed and held units exceed the stock, nor puts back more units than an order took: the
+reservation records every return by id, and a restock puts back only what no return did.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -19,6 +20,7 @@ from apps.contracts.inventory import (
     ReservationLine,
     ReservationStatus,
     ReserveRequest,
+    ReturnStock,
     StockAdjustment,
     StockLevel,
 )
@@ -143,8 +145,8 @@ def restock(
     records: Records, reservation: ReservationView, now: datetime, reason: str
 ) -> tuple[dict[str, StockRecord], ReservationView]:
     """Return a committed reservation's units to stock (an order cancelled before it
-    shipped): `on_hand` grows by exactly what the commit took, once (the reservation's
-    status says it happened)."""
+    shipped): `on_hand` grows by what the commit took less what customer returns already
+    put back, once (the reservation's status says it happened)."""
     if reservation.status != ReservationStatus.COMMITTED:
         raise Conflict(
             "Only committed stock can be returned",
@@ -152,11 +154,85 @@ def restock(
             status=reservation.status.value,
         )
     changed = {}
-    for line in reservation.lines:
+    for line in not_returned(reservation):
         rec = _pruned(records[line.sku], now)
         changed[line.sku] = rec.model_copy(update={"on_hand": rec.on_hand + line.quantity})
     return changed, reservation.model_copy(
         update={"status": ReservationStatus.RESTOCKED, "updated_at": now, "reason": reason}
+    )
+
+
+def not_returned(reservation: ReservationView) -> list[ReservationLine]:
+    """The committed units no customer return has put back yet (what a restock may add)."""
+    back = _totals(line for lines in reservation.returned.values() for line in lines)
+    left = {sku: qty - back.get(sku, 0) for sku, qty in _totals(reservation.lines).items()}
+    return [ReservationLine(sku=sku, quantity=qty) for sku, qty in left.items() if qty > 0]
+
+
+def already_returned(reservation: ReservationView, req: ReturnStock) -> bool:
+    """True when this return id was put back already with the same units (a retry, to
+    answer unchanged); the same id with other units is a 409, never silently accepted."""
+    done = reservation.returned.get(req.return_id)
+    if done is None:
+        return False
+    if _totals(done) != _totals(req.lines):
+        raise Conflict(
+            "This return id was already used with other lines",
+            order_id=reservation.order_id,
+            return_id=req.return_id,
+        )
+    return True
+
+
+def return_units(
+    records: Records, reservation: ReservationView, req: ReturnStock, now: datetime
+) -> tuple[dict[str, StockRecord], ReservationView]:
+    """Put a customer return's units back on hand, once per return id, and never more of a
+    SKU than the order committed less what earlier returns put back (all or nothing). A
+    retry of a recorded return changes nothing."""
+    if already_returned(reservation, req):
+        return {}, reservation
+    if reservation.status != ReservationStatus.COMMITTED:
+        why = (
+            "the whole order was already put back in stock"
+            if reservation.status == ReservationStatus.RESTOCKED
+            else "its units were never sold"
+        )
+        raise Conflict(
+            f"A {reservation.status.value} reservation cannot take returns: {why}",
+            order_id=reservation.order_id,
+            status=reservation.status.value,
+        )
+    committed = _totals(reservation.lines)
+    if unknown := sorted({line.sku for line in req.lines} - committed.keys()):
+        raise Conflict(
+            "The order did not commit these SKUs", order_id=reservation.order_id, skus=unknown
+        )
+    earlier = _totals(line for lines in reservation.returned.values() for line in lines)
+    requested = _totals(req.lines)
+    over = [
+        {
+            "sku": sku,
+            "committed": committed[sku],
+            "returned": earlier.get(sku, 0),
+            "requested": qty,
+        }
+        for sku, qty in requested.items()
+        if earlier.get(sku, 0) + qty > committed[sku]
+    ]
+    if over:
+        raise Conflict(
+            "More units than the order committed, less earlier returns; nothing was returned",
+            order_id=reservation.order_id,
+            over=over,
+        )
+    changed = {}
+    for sku, qty in requested.items():
+        rec = _pruned(records[sku], now)
+        changed[sku] = rec.model_copy(update={"on_hand": rec.on_hand + qty})
+    lines = [ReservationLine(sku=sku, quantity=qty) for sku, qty in requested.items()]
+    return changed, reservation.model_copy(
+        update={"returned": {**reservation.returned, req.return_id: lines}, "updated_at": now}
     )
 
 
@@ -195,6 +271,14 @@ def effective_status(reservation: ReservationView, now: datetime) -> Reservation
 
 def same_lines(a: list[ReservationLine], b: list[ReservationLine]) -> bool:
     return sorted((x.sku, x.quantity) for x in a) == sorted((x.sku, x.quantity) for x in b)
+
+
+def _totals(lines: Iterable[ReservationLine]) -> dict[str, int]:
+    """Units per SKU (a SKU named twice adds up), in first-seen order."""
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line.sku] = totals.get(line.sku, 0) + line.quantity
+    return totals
 
 
 def _shortages(

@@ -1,8 +1,6 @@
-"""Inventory use cases: reserve, release, commit, adjust."""
+"""Inventory use cases: reserve, release, commit, restock, customer returns, adjust."""
 
-import asyncio
-import random
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 import structlog
@@ -10,23 +8,24 @@ import structlog
 from apps.catalog import inventory
 from apps.catalog.inventory import StockRecord
 from apps.catalog.service.products import ReadModel, StaleWrite, catalog_event
+from apps.catalog.service.stock_writes import backoff, level_events
 from apps.contracts.catalog import (
     Product,
 )
 from apps.contracts.errors import Conflict, NotFound, Unavailable
 from apps.contracts.events import EventEnvelope, EventPayload, utcnow
 from apps.contracts.inventory import (
-    LowStock,
     ProductInventory,
     Reservation,
     ReservationStatus,
     ReserveRequest,
+    ReturnStock,
     StockAdjustment,
     StockCommitted,
     StockLevel,
-    StockLevelChanged,
     StockReleased,
     StockReserved,
+    StockReturned,
 )
 from apps.contracts.orders import OrderEventData, OrderStatus
 
@@ -109,7 +108,7 @@ class InventoryService:
                     ),
                     correlation_id,
                 ),
-                *_level_events(stocks, changed, now, "reserved", correlation_id),
+                *level_events(stocks, changed, now, "reserved", correlation_id),
             ]
             try:
                 batch = await self.repo.save(
@@ -119,7 +118,7 @@ class InventoryService:
                     events,
                 )
             except StaleWrite:
-                await _backoff(attempt)
+                await backoff(attempt)
                 continue
             await self.outbox.relay(batch)
             self._stock_written(list(changed.values()))
@@ -159,21 +158,65 @@ class InventoryService:
             elif target == ReservationStatus.RESTOCKED:
                 changed, updated = inventory.restock(records, current, now, reason)
                 payload = StockReleased(
-                    order_id=order_id, lines=current.lines, reason=f"restocked: {reason}"[:300]
+                    order_id=order_id,
+                    lines=inventory.not_returned(current),
+                    reason=f"restocked: {reason}"[:300],
                 )
             else:
                 changed, updated = inventory.commit(records, current, now)
                 payload = StockCommitted(order_id=order_id, lines=current.lines)
             events = [
                 catalog_event(payload, correlation_id),
-                *_level_events(stocks, changed, now, target.value, correlation_id),
+                *level_events(stocks, changed, now, target.value, correlation_id),
             ]
             try:
                 batch = await self.repo.save(
                     [(rec, stocks[sku][1]) for sku, rec in changed.items()], updated, etag, events
                 )
             except StaleWrite:
-                await _backoff(attempt)
+                await backoff(attempt)
+                continue
+            await self.outbox.relay(batch)
+            self._stock_written(list(changed.values()))
+            return updated
+        raise Unavailable("Stock is too contended right now; retry", order_id=order_id)
+
+    async def restock_return(
+        self, order_id: str, req: ReturnStock, correlation_id: str
+    ) -> Reservation:
+        """Put a customer return's units back on hand, once per return id: a retry answers
+        the reservation unchanged; the same id with other lines, more units than the order
+        committed less earlier returns, or an order not committed (or wholly restocked) is
+        a 409 and changes nothing."""
+        for attempt in range(INVENTORY_ATTEMPTS):
+            now = utcnow()
+            existing = await self.repo.reservation(order_id)
+            if existing is None:
+                raise NotFound("No reservation for this order", order_id=order_id)
+            current, etag = existing
+            if inventory.already_returned(current, req):
+                return current
+            ordered = {line.sku for line in current.lines}
+            stocks = await self.repo.stock(sorted({ln.sku for ln in req.lines} & ordered))
+            changed, updated = inventory.return_units(
+                {sku: rec for sku, (rec, _) in stocks.items()}, current, req, now
+            )
+            returned = StockReturned(
+                order_id=order_id,
+                return_id=req.return_id,
+                lines=updated.returned[req.return_id],
+                reason=req.reason,
+            )
+            events = [
+                catalog_event(returned, correlation_id),
+                *level_events(stocks, changed, now, "returned", correlation_id),
+            ]
+            try:
+                batch = await self.repo.save(
+                    [(rec, stocks[sku][1]) for sku, rec in changed.items()], updated, etag, events
+                )
+            except StaleWrite:
+                await backoff(attempt)
                 continue
             await self.outbox.relay(batch)
             self._stock_written(list(changed.values()))
@@ -242,56 +285,13 @@ class InventoryService:
             stocks = await self.repo.stock([sku])
             before, etag = stocks[sku]
             after = inventory.adjust(before, adj, now)
-            events = _level_events(stocks, {sku: after}, now, adj.reason, correlation_id)
+            events = level_events(stocks, {sku: after}, now, adj.reason, correlation_id)
             try:
                 batch = await self.repo.save([(after, etag)], None, None, events)
             except StaleWrite:
-                await _backoff(attempt)
+                await backoff(attempt)
                 continue
             await self.outbox.relay(batch)
             self._stock_written([after])
             return inventory.level(after, now)
         raise Unavailable("Stock is too contended right now; retry", sku=sku)
-
-
-def _level_events(
-    before: dict[str, tuple[StockRecord, str]],
-    after: dict[str, StockRecord],
-    now: datetime,
-    reason: str,
-    correlation_id: str,
-) -> list[EventEnvelope]:
-    events = []
-    for sku, rec in after.items():
-        lv = inventory.level(rec, now)
-        events.append(
-            catalog_event(
-                StockLevelChanged(
-                    sku=sku,
-                    product_id=rec.product_id,
-                    on_hand=lv.on_hand,
-                    reserved=lv.reserved,
-                    available=lv.available,
-                    reason=reason,
-                ),
-                correlation_id,
-            )
-        )
-        if inventory.crossed_low_stock(before[sku][0], rec, now):
-            events.append(
-                catalog_event(
-                    LowStock(
-                        sku=sku,
-                        product_id=rec.product_id,
-                        available=lv.available,
-                        low_stock_threshold=rec.low_stock_threshold,
-                    ),
-                    correlation_id,
-                )
-            )
-    return events
-
-
-async def _backoff(attempt: int) -> None:
-    """Jittered, growing pause so racing writers spread out instead of colliding again."""
-    await asyncio.sleep(random.uniform(0, min(0.2, 0.005 * (attempt + 1))))
