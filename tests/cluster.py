@@ -34,12 +34,13 @@ IDENTITY_ENV = {
 FRAUD_TEST_BANDS = {"FRAUD_REVIEW_THRESHOLD": "0.90", "FRAUD_REJECT_THRESHOLD": "0.95"}
 APP_ENV = {
     # The simulated carrier scans a shipment every second, always on the normal route
-    # (exceptions are unit-tested); returns stay open for a day, so nothing completes.
+    # (exceptions are unit-tested); the return window is ~50 s, after which a delivered order
+    # completes (tests/integration/test_returns.py waits for it).
     "orders": {
         "ORDERS_PAYMENT_TIMEOUT_SECONDS": "3600",
         "ORDERS_CARRIER_STEP_SECONDS": "1",
         "ORDERS_CARRIER_SCENARIO": "normal",
-        "ORDERS_RETURN_WINDOW_DAYS": "1",
+        "ORDERS_RETURN_WINDOW_DAYS": "0.0006",
     },
     # The saga gives up on a payment result after 30 s (production: 15 min).
     "checkout": {"CHECKOUT_PAYMENT_TIMEOUT_SECONDS": "30"},
