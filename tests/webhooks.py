@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from apps.payments.adapters import sign
+from tests import factories
 from tests.harness import Cluster, eventually
 
 SECRETS = Path(__file__).resolve().parents[1] / "components" / "local" / "secrets.payments.json"
@@ -52,3 +53,29 @@ def pay(cluster: Cluster, order_id: str) -> dict[str, Any]:
     r = send(cluster, "payment_intent.succeeded", payment)
     assert r.status_code == 200, r.text
     return payment
+
+
+def paid_order(
+    cluster: Cluster, api: httpx.Client, quantity: int = 1, stock: int = 10
+) -> tuple[str, str, dict[str, Any]]:
+    """A guest's checkout of `quantity` units of a new product, paid: (order id, email,
+    product). `api` is a staff client of the storefront (it creates the product)."""
+    product = factories.product()
+    product["variants"][0]["stock"] = stock
+    created = api.post("/api/staff/products", json=product)
+    assert created.status_code == 201, created.text
+    line = {
+        "product_id": product["product_id"],
+        "variant_id": product["variants"][0]["variant_id"],
+        "quantity": quantity,
+    }
+    email = factories.email()
+    placed = api.post(
+        "/api/orders",
+        json=factories.checkout(line, email=email),
+        headers={"Idempotency-Key": factories.ref("idem")},
+    )
+    assert placed.status_code == 202, placed.text
+    order_id = str(placed.json()["order_id"])
+    pay(cluster, order_id)
+    return order_id, email, product

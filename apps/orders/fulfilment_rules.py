@@ -2,16 +2,19 @@
 progress does to the order (no Dapr, no clock, no I/O)."""
 
 from collections import Counter
+from collections.abc import Sequence
 
 from actors.shipment.logic import LEFT_WAREHOUSE
 from apps.contracts.orders import (
     Order,
+    OrderLine,
     OrderStatus,
     ParcelEvent,
     ParcelTracking,
     Tracking,
     TransitionRequest,
 )
+from apps.contracts.returns import ReturnLine
 from apps.contracts.shipping import (
     CreateShipment,
     ServiceLevel,
@@ -41,18 +44,23 @@ def first_shipment(order: Order, service_level: ServiceLevel) -> CreateShipment 
         email=order.email,
         service_level=service_level,
         destination=order.shipping_address,
-        lines=[
-            ShipmentLine(
-                product_id=i.product_id,
-                variant_id=i.variant_id,
-                sku=i.sku,
-                name=i.name,
-                quantity=i.quantity,
-            )
-            for i in order.items
-        ],
+        lines=shipment_lines(order.items),
         correlation_id=order.correlation_id,
     )
+
+
+def shipment_lines(lines: Sequence[OrderLine | ReturnLine]) -> list[ShipmentLine]:
+    """What travels: product, variant, SKU, name and units of order or return lines."""
+    return [
+        ShipmentLine(
+            product_id=li.product_id,
+            variant_id=li.variant_id,
+            sku=li.sku,
+            name=li.name,
+            quantity=li.quantity,
+        )
+        for li in lines
+    ]
 
 
 def _outbound(shipments: list[Shipment]) -> list[Shipment]:

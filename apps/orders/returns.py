@@ -30,7 +30,8 @@ from apps.contracts.returns import (
     ReturnStatus,
     ReturnView,
 )
-from apps.contracts.shipping import CreateShipment, ShipmentLine, ShipmentReply
+from apps.contracts.shipping import CreateShipment, ShipmentReply
+from apps.orders.fulfilment_rules import shipment_lines
 from apps.orders.service import order_or_raise
 
 log = structlog.stdlib.get_logger("returns")
@@ -172,16 +173,7 @@ class ReturnsService:
             email=view.email,
             origin=order.shipping_address,
             destination=self.warehouse,
-            lines=[
-                ShipmentLine(
-                    product_id=li.product_id,
-                    variant_id=li.variant_id,
-                    sku=li.sku,
-                    name=li.name,
-                    quantity=li.quantity,
-                )
-                for li in view.lines
-            ],
+            lines=shipment_lines(view.lines),
             kind="return",
             correlation_id=order.correlation_id,
         )

@@ -27,6 +27,11 @@ from apps.storefront.read_cache import Cached, ReadCache
 PASSED_HEADERS = ("ETag", "Location", "Idempotent-Replayed")
 
 
+def idempotency_header(key: str | None) -> dict[str, str] | None:
+    """The client's `Idempotency-Key`, passed on to the app that makes the change."""
+    return {"Idempotency-Key": key} if key else None
+
+
 async def forward(
     request: Request,
     app_id: str,

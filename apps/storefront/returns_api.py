@@ -21,7 +21,7 @@ from apps.contracts.returns import (
     StaffReturnIn,
 )
 from apps.platform.params import IdempotencyKey, Limit, Page
-from apps.storefront.adapters import forward
+from apps.storefront.adapters import forward, idempotency_header
 from apps.storefront.auth import Caller, Staff
 from apps.storefront.openapi import ERRORS
 from apps.storefront.orders_api import Email, OrderId, owner_params
@@ -29,10 +29,6 @@ from apps.storefront.orders_api import Email, OrderId, owner_params
 router = APIRouter(prefix="/api", responses=ERRORS)
 
 ReturnId = Annotated[str, Path(pattern=r"^ret-[A-Za-z0-9_.:-]{1,120}$", max_length=124)]
-
-
-def _key(key: str | None) -> dict[str, str] | None:
-    return {"Idempotency-Key": key} if key else None
 
 
 @router.post(
@@ -56,7 +52,7 @@ async def request_return(
         method="POST",
         body=body.model_dump(mode="json"),
         params=params,
-        extra_headers=_key(key),
+        extra_headers=idempotency_header(key),
     )
 
 
@@ -81,7 +77,7 @@ async def staff_create_return(
         method="POST",
         body=body.model_dump(mode="json"),
         params={"by": staff.user_id or "staff"},
-        extra_headers=_key(key),
+        extra_headers=idempotency_header(key),
     )
 
 

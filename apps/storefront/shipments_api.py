@@ -19,17 +19,13 @@ from apps.contracts.shipping import (
     StatusUpdate,
 )
 from apps.platform.params import IdempotencyKey, Limit, Page
-from apps.storefront.adapters import forward
+from apps.storefront.adapters import forward, idempotency_header
 from apps.storefront.auth import Staff
 from apps.storefront.openapi import ERRORS
 
 router = APIRouter(prefix="/api/staff/shipments", tags=["staff"], responses=ERRORS)
 
 ShipmentId = Annotated[str, Path(pattern=r"^shp-[A-Za-z0-9_.:-]{1,120}$", max_length=124)]
-
-
-def _key(key: str | None) -> dict[str, str] | None:
-    return {"Idempotency-Key": key} if key else None
 
 
 @router.get("", response_model=ShipmentPage)
@@ -73,7 +69,7 @@ async def update_status(
         f"shipments/{shipment_id}/status",
         method="PUT",
         body=body.model_dump(mode="json"),
-        extra_headers=_key(key),
+        extra_headers=idempotency_header(key),
     )
 
 
@@ -92,7 +88,7 @@ async def notify_customer(
         f"shipments/{shipment_id}/notify-customer",
         method="POST",
         body=body.model_dump(mode="json"),
-        extra_headers=_key(key),
+        extra_headers=idempotency_header(key),
     )
 
 

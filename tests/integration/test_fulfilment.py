@@ -14,27 +14,6 @@ Json = dict[str, Any]
 ROUTE = ["label_created", "picked_up", "in_transit", "out_for_delivery", "delivered"]
 
 
-def _paid_order(cluster: Cluster, api: httpx.Client, quantity: int = 2) -> tuple[str, str]:
-    product = factories.product()
-    product["variants"][0]["stock"] = 10
-    assert api.post("/api/staff/products", json=product).status_code == 201
-    line = {
-        "product_id": product["product_id"],
-        "variant_id": product["variants"][0]["variant_id"],
-        "quantity": quantity,
-    }
-    email = factories.email()
-    placed = api.post(
-        "/api/orders",
-        json=factories.checkout(line, email=email),
-        headers={"Idempotency-Key": factories.ref("idem")},
-    )
-    assert placed.status_code == 202, placed.text
-    order_id = str(placed.json()["order_id"])
-    webhooks.pay(cluster, order_id)
-    return order_id, email
-
-
 def _tracking(api: httpx.Client, order_id: str, email: str) -> Json:
     r = api.get(f"/api/orders/{order_id}/tracking", params={"email": email})
     assert r.status_code == 200, r.text
@@ -43,7 +22,7 @@ def _tracking(api: httpx.Client, order_id: str, email: str) -> Json:
 
 def test_a_paid_order_is_delivered_and_the_customer_sees_every_step(cluster: Cluster) -> None:
     with cluster.client("storefront") as api:
-        order_id, email = _paid_order(cluster, api)
+        order_id, email, _ = webhooks.paid_order(cluster, api, quantity=2)
         seen: set[str] = set()
 
         def delivered() -> Json:
@@ -103,7 +82,7 @@ def test_a_paid_order_is_delivered_and_the_customer_sees_every_step(cluster: Clu
 
 def test_cancelling_a_paid_order_before_pick_up_voids_its_label(cluster: Cluster) -> None:
     with cluster.client("storefront") as api:
-        order_id, email = _paid_order(cluster, api, quantity=1)
+        order_id, email, _ = webhooks.paid_order(cluster, api, quantity=1)
 
         def scheduled() -> Json:
             found = api.get("/api/staff/shipments", params={"order_id": order_id}).json()

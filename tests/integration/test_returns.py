@@ -15,23 +15,7 @@ Json = dict[str, Any]
 
 
 def _delivered_order(cluster: Cluster, api: httpx.Client, quantity: int) -> tuple[Json, str, Json]:
-    product = factories.product()
-    product["variants"][0]["stock"] = 10
-    assert api.post("/api/staff/products", json=product).status_code == 201
-    line = {
-        "product_id": product["product_id"],
-        "variant_id": product["variants"][0]["variant_id"],
-        "quantity": quantity,
-    }
-    email = factories.email()
-    placed = api.post(
-        "/api/orders",
-        json=factories.checkout(line, email=email),
-        headers={"Idempotency-Key": factories.ref("idem")},
-    )
-    assert placed.status_code == 202, placed.text
-    order_id = str(placed.json()["order_id"])
-    webhooks.pay(cluster, order_id)
+    order_id, email, product = webhooks.paid_order(cluster, api, quantity=quantity)
 
     def delivered() -> Json:
         order = api.get(f"/api/orders/{order_id}", params={"email": email}).json()
