@@ -40,6 +40,7 @@ class Component(StrEnum):
     GATEWAY_SECRETS = "gateway-secrets"  # the gateway-context key: who signs or checks it
     PAYMENTS_SECRETS = "payments-secrets"  # Stripe keys: payments only
     IDENTITY_SECRETS = "identity-secrets"  # the first admin's password: identity only
+    NOTIFICATIONS_SECRETS = "notifications-secrets"  # the SMTP login: notifications only
     # Output binding (bindings.smtp): notifications' email. Mailpit locally, Azure
     # Communication Services' SMTP endpoint in Azure; notifications only.
     EMAIL = "email"
@@ -70,10 +71,10 @@ SECRET_STORE: dict[str, Component] = {
     Secret.STRIPE_API_KEY: Component.PAYMENTS_SECRETS,
     Secret.STRIPE_WEBHOOK_SECRET: Component.PAYMENTS_SECRETS,
     Secret.IDENTITY_ADMIN_PASSWORD: Component.IDENTITY_SECRETS,
-    Secret.SMTP_HOST: Component.SECRETS,
-    Secret.SMTP_PORT: Component.SECRETS,
-    Secret.SMTP_USER: Component.SECRETS,
-    Secret.SMTP_PASSWORD: Component.SECRETS,
+    Secret.SMTP_HOST: Component.NOTIFICATIONS_SECRETS,
+    Secret.SMTP_PORT: Component.NOTIFICATIONS_SECRETS,
+    Secret.SMTP_USER: Component.NOTIFICATIONS_SECRETS,
+    Secret.SMTP_PASSWORD: Component.NOTIFICATIONS_SECRETS,
 }
 
 

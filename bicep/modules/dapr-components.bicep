@@ -127,6 +127,15 @@ var components = [
     scopes: [ 'payments' ]
   }
   {
+    name: 'notifications-secrets'
+    componentType: 'secretstores.azure.keyvault'
+    metadata: [
+      { name: 'vaultName', value: keyVaultName }
+      { name: 'azureClientId', value: identityClientId }
+    ]
+    scopes: [ 'notifications' ]
+  }
+  {
     name: 'identity-secrets'
     componentType: 'secretstores.azure.keyvault'
     metadata: [
@@ -141,7 +150,7 @@ var components = [
   {
     name: 'email'
     componentType: 'bindings.smtp'
-    secretStoreComponent: 'secretstore'
+    secretStoreComponent: 'notifications-secrets'
     metadata: [
       { name: 'host', secretRef: 'smtp-host' }
       { name: 'port', secretRef: 'smtp-port' }

@@ -14,6 +14,7 @@ STRIPE_KEY = (Component.PAYMENTS_SECRETS, Secret.STRIPE_API_KEY)
 WEBHOOK_SECRET = (Component.PAYMENTS_SECRETS, Secret.STRIPE_WEBHOOK_SECRET)
 ADMIN_PASSWORD = (Component.IDENTITY_SECRETS, Secret.IDENTITY_ADMIN_PASSWORD)
 CONTEXT_KEY = (Component.GATEWAY_SECRETS, Secret.GATEWAY_CONTEXT_KEY)
+SMTP_PASSWORD = (Component.NOTIFICATIONS_SECRETS, Secret.SMTP_PASSWORD)
 
 #: (app, store, secret) read by an app outside the store's scopes.
 REFUSED = [
@@ -30,6 +31,9 @@ REFUSED = [
     ("cart", *CONTEXT_KEY),
     ("notifications", *STRIPE_KEY),
     ("notifications", *ADMIN_PASSWORD),
+    ("orders", *SMTP_PASSWORD),
+    ("storefront", *SMTP_PASSWORD),
+    ("identity", *SMTP_PASSWORD),
 ]
 #: (app, store, secret) each app's code reads.
 ALLOWED = [

@@ -85,15 +85,20 @@ def test_azure_components_hold_no_secrets() -> None:
             assert "azureClientId" in items  # managed identity
         else:  # from Key Vault, never written here
             assert set(credentials) <= refs
-            assert doc["auth"]["secretStore"] == Component.SECRETS
+            # ... from a store that holds them (SECRET_STORE), loaded only by its readers.
+            for item in doc["spec"]["metadata"]:
+                if "secretKeyRef" in item:
+                    secret = Secret(item["secretKeyRef"]["name"])
+                    assert doc["auth"]["secretStore"] == SECRET_STORE[secret]
 
 
 def test_bicep_email_component_reads_key_vault() -> None:
-    """The Bicep form of `email` takes its credentials from the secret store, by the same
-    secret names as the YAML (ACA: `secretStoreComponent` + `secretRef`)."""
+    """The Bicep form of `email` takes its credentials from notifications' own secret store,
+    by the same secret names as the YAML (ACA: `secretStoreComponent` + `secretRef`)."""
     text = (BICEP / "modules" / "dapr-components.bicep").read_text()
     block = text[text.index("name: 'email'") :].split("scopes:")[0]
-    assert "secretStoreComponent: 'secretstore'" in block
+    assert f"secretStoreComponent: '{Component.NOTIFICATIONS_SECRETS}'" in block
+    assert components(AZURE)["email"]["auth"]["secretStore"] == Component.NOTIFICATIONS_SECRETS
     for item in components(AZURE)["email"]["spec"]["metadata"]:
         if "secretKeyRef" in item:
             ref = item["secretKeyRef"]["name"]
@@ -212,6 +217,7 @@ def test_secret_stores_are_scoped_to_exactly_their_readers(folder: Path) -> None
     readers = secret_readers()
     assert readers[Component.PAYMENTS_SECRETS] == {AppId.PAYMENTS}
     assert readers[Component.IDENTITY_SECRETS] == {AppId.IDENTITY}
+    assert readers[Component.NOTIFICATIONS_SECRETS] == {AppId.NOTIFICATIONS}
     for name, doc in components(folder).items():
         if doc["spec"]["type"].startswith("secretstores."):
             assert sorted(doc["scopes"]) == sorted(readers[name]), name
