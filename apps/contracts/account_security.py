@@ -2,7 +2,7 @@
 reset, TOTP enrolment, recovery codes and the second step of a sign-in. Request bodies are
 strict (unknown fields refused); tokens and codes are bounded before anything reads them."""
 
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -16,7 +16,10 @@ Token = Annotated[str, Field(min_length=20, max_length=200, pattern=r"^[A-Za-z0-
 TotpCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["492039"])]
 #: A recovery code as shown (`k3fq-2mzt-ap7x-c4de`); case, spaces and dashes do not matter.
 RecoveryCode = Annotated[
-    str, Field(min_length=16, max_length=40, pattern=r"^[A-Za-z2-7 -]+$", examples=["k3fq-2mzt"])
+    str,
+    Field(
+        min_length=16, max_length=40, pattern=r"^[A-Za-z2-7 -]+$", examples=["k3fq-2mzt-ap7x-c4de"]
+    ),
 ]
 
 
@@ -82,8 +85,15 @@ class RecoveryCodes(BaseModel):
     recovery_codes: list[str]
 
 
+def _exactly_one_of(*fields: str) -> dict[str, Any]:
+    """The JSON Schema of "exactly one of these fields" (what `_exactly_one` checks)."""
+    return {"oneOf": [{"required": [f], "properties": {f: {"type": "string"}}} for f in fields]}
+
+
 class _OneProof(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=_exactly_one_of("code", "recovery_code")
+    )
 
     code: TotpCode | None = None
     recovery_code: RecoveryCode | None = None
@@ -104,6 +114,10 @@ class _OneProof(BaseModel):
 class TwoFactorDisable(_OneProof):
     """`POST /api/users/me/2fa/disable`: exactly one of a current code, a recovery code or
     the account's password."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=_exactly_one_of("code", "recovery_code", "password")
+    )
 
     password: Password | None = None
 
