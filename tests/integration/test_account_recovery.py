@@ -246,3 +246,44 @@ def test_closing_an_account_is_announced_with_the_email_it_had(cluster: Cluster)
         assert deleted["data"]["email"] == email
         # its 4th event (UserCreated, the verification link, the rename, this)
         assert deleted["event_id"] == f"{user_id}:4"
+
+
+def test_events_a_crash_left_in_the_outbox_are_swept_out(cluster: Cluster) -> None:
+    """What a crash between the account's write and its publish leaves (an event in the
+    document's outbox, `outbox_state: pending`) goes out by the sweep, and the outbox is
+    cleared."""
+    with cluster.client("storefront") as api:
+        email, user_id = signup(api)
+        one_event(cluster, "UserCreated", user_id=user_id)  # the write's own relay is done
+    key = f"user:{user_id}"
+    with cluster.sidecar("identity") as dapr:
+        doc = dapr.get(f"/v1.0/state/identitystore/{key}").json()
+        assert doc["outbox"] == [] and doc["outbox_state"] == "clear"
+        left = {
+            "event_id": f"{user_id}:left-by-a-crash",
+            "event_type": "UserUpdated",
+            "event_version": 1,
+            "occurred_at": "2026-01-01T00:00:00Z",
+            "correlation_id": "sweep-test",
+            "source": "identity",
+            "data": {
+                "user_id": user_id,
+                "email": email,
+                "name": "Grace Hopper",
+                "language": "en",
+                "at": "2026-01-01T00:00:00Z",
+                "changed": ["name"],
+            },
+        }
+        pending = {**doc, "outbox": [{"topic": "user-events", "event": left}]}
+        r = dapr.post(
+            "/v1.0/state/identitystore",
+            json=[{"key": key, "value": {**pending, "outbox_state": "pending"}}],
+        )
+        assert r.status_code == 204, r.text
+        swept = one_event(cluster, "UserUpdated", user_id=user_id)
+        assert swept["event_id"] == left["event_id"]
+        cleared = eventually(
+            lambda: dapr.get(f"/v1.0/state/identitystore/{key}").json()["outbox_state"] == "clear"
+        )
+        assert cleared
