@@ -15,7 +15,7 @@ from apps.contracts.fraud import Contribution, Decision
 from apps.contracts.inventory import ReservationLine
 from apps.contracts.money import Amount, Currency
 from apps.contracts.orders import Address, OrderLine, OrderStatus, Totals
-from apps.contracts.payments import PaymentMethodId, PaymentStatus
+from apps.contracts.payments import PaymentAction, PaymentMethodId, PaymentStatus
 from apps.contracts.schema import StrippedInput
 
 CartId = Annotated[
@@ -90,6 +90,13 @@ class CheckoutInput(OrderRequest):
     cart_id: Annotated[str, Field(max_length=200)] | None = None
     payment_timeout_seconds: int = Field(ge=1, le=7 * 24 * 3600)
     review_timeout_seconds: int = Field(ge=1, le=7 * 24 * 3600)
+    authentication_timeout_seconds: int | None = Field(
+        default=None,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="how long a payment held for 3-D Secure waits for the shopper (the "
+        "payment timeout for sagas started before it existed)",
+    )
     request_fingerprint: str | None = Field(
         default=None, description="sha256 of the request and user: a retry must match it"
     )
@@ -243,6 +250,12 @@ class CheckoutState(BaseModel):
     failure: str | None = None
     created_at: str | None = None
     last_updated_at: str | None = None
+    payment: PaymentAction | None = Field(
+        default=None,
+        description="while the saga waits for the shopper to authenticate the payment (3-D "
+        "Secure): `requires_action` with the `client_secret` and `next_action` to finish it "
+        "(the secret to the order's owner only)",
+    )
 
 
 # -- the saga's steps: what each activity takes and answers -----------------------------------

@@ -4,7 +4,7 @@ data ever reaches the shop."""
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +21,9 @@ PaymentMethodId = Annotated[
 
 class PaymentStatus(StrEnum):
     PROCESSING = "processing"  # created and confirmed; the result comes by webhook
+    #: Stripe holds it for the cardholder's authentication (3-D Secure): the shopper's client
+    #: finishes it with `client_secret` / `next_action`; the result comes by webhook.
+    REQUIRES_ACTION = "requires_action"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"  # cancelled by checkout (no result in time); final, nothing charged
@@ -86,11 +89,41 @@ class Payment(BaseModel):
     refunded_amount: Amount = Decimal("0.00")
     failure_reason: str = ""
     payment_method: str = Field(default="", description="the Stripe payment method id used")
+    client_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description="the PaymentIntent's client secret while the shopper must authenticate "
+        "(`requires_action`); answered only to the order's owner, never logged",
+    )
+    next_action: dict[str, Any] | None = Field(
+        default=None,
+        description="Stripe's `next_action` while `requires_action` (e.g. `use_stripe_sdk`, "
+        "`redirect_to_url`), as Stripe shaped it",
+    )
     stripe_events: list[str] = Field(default_factory=list, description="webhook ids applied")
     refunds: list[RefundRecord] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
     version: int = 1
+
+
+class PaymentAction(BaseModel):
+    """What a shopper's client needs to finish a payment Stripe holds for authentication
+    (3-D Secure): with Stripe.js, `stripe.handleNextAction({clientSecret})`. Shown in the
+    checkout's state while the saga waits for it."""
+
+    status: PaymentStatus
+    client_secret: str | None = Field(default=None, repr=False)
+    next_action: dict[str, Any] | None = None
+
+
+class LocalAuthentication(BaseModel):
+    """`POST /payments/{order_id}/authenticate`, local mode only: the stand-in for Stripe's
+    hosted 3-D Secure challenge (the cardholder passes it, or fails it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["succeeded", "failed"] = "succeeded"
 
 
 class PaymentEventData(EventPayload):
