@@ -16,8 +16,8 @@ from apps.contracts.events import EventEnvelope
 from apps.contracts.names import AppId
 from apps.contracts.payments import CreatePayment, Payment
 from apps.payments import domain
-from apps.payments.service import StripeDeclined
-from apps.platform.dapr import Sidecar
+from apps.payments.service import Confirmation, StripeDeclined, StripeGateway
+from apps.platform.dapr import InvokeResult, Sidecar
 from apps.platform.state import EtagMismatch, JsonStateStore
 
 PAYMENT_KEY = "payment:{order_id}"
@@ -29,7 +29,7 @@ class StripeSdkGateway:
     def __init__(self, client: stripe.StripeClient) -> None:
         self.client = client
 
-    async def create_and_confirm(self, cmd: CreatePayment, idempotency_key: str) -> tuple[str, str]:
+    async def create_and_confirm(self, cmd: CreatePayment, idempotency_key: str) -> Confirmation:
         params: Any = {
             "amount": domain.to_minor(cmd.amount),
             "currency": cmd.currency.lower(),
@@ -49,7 +49,13 @@ class StripeSdkGateway:
             raise DomainError(
                 "The payment provider is unavailable", code=ErrorCode.SERVICE_UNAVAILABLE
             ) from exc
-        return str(intent.id), str(intent.status)
+        action = intent.next_action
+        return Confirmation(
+            intent_id=str(intent.id),
+            status=str(intent.status),
+            client_secret=str(intent.client_secret or ""),
+            next_action=dict(action.to_dict()) if action is not None else None,
+        )
 
     async def refund(self, intent_id: str, amount_minor: int, idempotency_key: str) -> int:
         params: Any = {"payment_intent": intent_id, "amount": amount_minor}
@@ -185,10 +191,21 @@ DECLINING_TEST_METHODS = frozenset(
 UNAUTHENTICATED_TEST_METHODS = frozenset(
     {"pm_card_authenticationRequired", "pm_card_threeDSecure2Required"}
 )
+#: Stripe's answer when the issuer refuses the cardholder's authentication.
+AUTHENTICATION_FAILURE = {
+    "code": "payment_intent_authentication_failure",
+    "type": "card_error",
+    "message": "We are unable to authenticate your payment method. Please choose a different "
+    "payment method and try again.",
+}
+DECLINE = {"code": "card_declined", "type": "card_error", "message": "Your card was declined."}
+#: Where the local stand-in for Stripe's hosted challenge is (storefront path, POST).
+LOCAL_CHALLENGE = "/api/payments/{order_id}/authenticate"
 
 
 def local_outcome(payment_method: str) -> str | None:
-    """The webhook Stripe would send for a test payment method (None: none comes)."""
+    """The webhook Stripe would send at confirmation for a test payment method (None: none
+    comes before the cardholder has authenticated)."""
     if payment_method in UNAUTHENTICATED_TEST_METHODS:
         return None
     if payment_method in DECLINING_TEST_METHODS:
@@ -196,12 +213,61 @@ def local_outcome(payment_method: str) -> str | None:
     return "payment_intent.succeeded"
 
 
+def local_next_action(intent_id: str, order_id: str) -> dict[str, Any]:
+    """The `next_action` Stripe answers for a card that needs 3-D Secure when no
+    `return_url` is given (`use_stripe_sdk`: Stripe.js runs the challenge), shaped as Stripe
+    shapes it, with local stand-ins: the challenge is `LOCAL_CHALLENGE` (marked
+    `local_stand_in`), not Stripe's hosted page."""
+    source = f"src_local_{hashlib.sha256(intent_id.encode()).hexdigest()[:24]}"
+    return {
+        "type": "use_stripe_sdk",
+        "use_stripe_sdk": {
+            "type": "three_d_secure_redirect",
+            "source": source,
+            "stripe_js": LOCAL_CHALLENGE.format(order_id=order_id),
+            "local_stand_in": True,
+        },
+    }
+
+
+class LocalStripe:
+    """stripe-mock answers every confirmation with the same fixture status: in local mode
+    this gateway answers what Stripe answers for its 3-D Secure test methods
+    (`pm_card_authenticationRequired`, `pm_card_threeDSecure2Required`): `requires_action`
+    with the intent's client secret and a `use_stripe_sdk` next action. Everything else is
+    stripe-mock's answer. Off in Azure (real Stripe answers `requires_action` itself)."""
+
+    def __init__(self, stripe: StripeGateway) -> None:
+        self.stripe = stripe
+
+    async def create_and_confirm(self, cmd: CreatePayment, idempotency_key: str) -> Confirmation:
+        answer = await self.stripe.create_and_confirm(cmd, idempotency_key)
+        if cmd.payment_method not in UNAUTHENTICATED_TEST_METHODS:
+            return answer
+        return Confirmation(
+            intent_id=answer.intent_id,
+            status="requires_action",
+            client_secret=answer.client_secret,
+            next_action=local_next_action(answer.intent_id, cmd.order_id),
+        )
+
+    async def refund(self, intent_id: str, amount_minor: int, idempotency_key: str) -> int:
+        return await self.stripe.refund(intent_id, amount_minor, idempotency_key)
+
+    async def cancel(self, intent_id: str, idempotency_key: str) -> str:
+        return await self.stripe.cancel(intent_id, idempotency_key)
+
+    async def status(self, intent_id: str) -> str:
+        return await self.stripe.status(intent_id)
+
+
 class LocalWebhookRelay:
     """stripe-mock sends no webhooks (and accepts every card): in local mode the app sends
     itself, through its own webhook endpoint and signature check, the event Stripe would
     send for the payment method used — success for `pm_card_visa`, a decline for Stripe's
-    declining test methods, nothing for those that need authentication (the saga then times
-    out). Off in Azure (real Stripe sends real webhooks)."""
+    declining test methods, and for those that need 3-D Secure nothing until the cardholder
+    has been through the local stand-in of the challenge (`authenticate`): then success, or
+    Stripe's authentication failure. Off in Azure (real Stripe sends real webhooks)."""
 
     def __init__(self, sidecar: Sidecar, secret: str) -> None:
         self.sidecar = sidecar
@@ -211,6 +277,17 @@ class LocalWebhookRelay:
         kind = local_outcome(payment.payment_method)
         if kind is None:
             return
+        await self._send(payment, kind, DECLINE)
+
+    async def authenticate(self, payment: Payment, passed: bool) -> None:
+        """Answered once the webhook was applied (or refused: then it raises)."""
+        kind = "payment_intent.succeeded" if passed else "payment_intent.payment_failed"
+        sent = await self._send(payment, kind, None if passed else AUTHENTICATION_FAILURE)
+        sent.body_or_raise()
+
+    async def _send(
+        self, payment: Payment, kind: str, error: dict[str, str] | None = None
+    ) -> InvokeResult:
         intent: dict[str, Any] = {
             "id": payment.payment_intent_id,
             "object": "payment_intent",
@@ -218,11 +295,8 @@ class LocalWebhookRelay:
             "status": "succeeded" if kind.endswith("succeeded") else "requires_payment_method",
             "metadata": {"order_id": payment.order_id},
         }
-        if kind.endswith("payment_failed"):
-            intent["last_payment_error"] = {
-                "code": "card_declined",
-                "message": "Your card was declined.",
-            }
+        if error is not None and kind.endswith("payment_failed"):
+            intent["last_payment_error"] = dict(error)
         event = {
             "id": f"evt_local_{uuid.uuid4().hex}",
             "object": "event",
@@ -230,7 +304,7 @@ class LocalWebhookRelay:
             "data": {"object": intent},
         }
         payload = json.dumps(event).encode()
-        await self.sidecar.invoke(
+        return await self.sidecar.invoke(
             AppId.PAYMENTS,
             "webhook",
             method="POST",

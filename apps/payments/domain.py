@@ -4,6 +4,7 @@ the event each change publishes. Money crosses to Stripe in minor units."""
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from apps.contracts.errors import Conflict, UnprocessableError
 from apps.contracts.money import quantize
@@ -32,12 +33,37 @@ def from_minor(amount: int) -> Decimal:
 
 def status_of_intent(stripe_status: str) -> PaymentStatus:
     """A PaymentIntent's status after confirmation: `succeeded` is final, `canceled` failed;
-    anything else (requires_action, processing, ...) waits for the webhook."""
+    `requires_action` waits for the cardholder (3-D Secure), anything else (processing, ...)
+    waits for the webhook."""
     if stripe_status == "succeeded":
         return S.SUCCEEDED
     if stripe_status == "canceled":
         return S.CANCELED
+    if stripe_status == "requires_action":
+        return S.REQUIRES_ACTION
     return S.PROCESSING
+
+
+#: A payment whose result is still to come (by webhook, or a cancellation).
+WAITING = frozenset({S.PROCESSING, S.REQUIRES_ACTION})
+
+
+#: The client secret and next action are kept only while the shopper must act on them.
+_NO_ACTION: dict[str, None] = {"client_secret": None, "next_action": None}
+
+
+def awaiting_authentication(
+    payment: Payment, client_secret: str, next_action: dict[str, Any] | None
+) -> Payment:
+    """A payment Stripe holds for the cardholder's authentication, with what the shopper's
+    client needs to finish it."""
+    return payment.model_copy(
+        update={
+            "status": S.REQUIRES_ACTION,
+            "client_secret": client_secret or None,
+            "next_action": next_action,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -69,6 +95,7 @@ def apply_status(
             "stripe_events": seen or payment.stripe_events,
             "updated_at": now,
             "version": payment.version + 1,
+            **({} if status == S.REQUIRES_ACTION else _NO_ACTION),
         }
     )
     kind = {S.SUCCEEDED: PaymentProcessed, S.FAILED: PaymentFailed, S.CANCELED: PaymentFailed}.get(

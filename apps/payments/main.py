@@ -6,12 +6,19 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import stripe
-from fastapi import APIRouter, Body, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Response
 
 from apps.contracts.names import AppId, Component, Topic
-from apps.contracts.payments import CancelRequest, CreatePayment, Payment, RefundRequest
+from apps.contracts.payments import (
+    CancelRequest,
+    CreatePayment,
+    LocalAuthentication,
+    Payment,
+    RefundRequest,
+)
 from apps.payments.adapters import (
     SIGNATURE_HEADER,
+    LocalStripe,
     LocalWebhookRelay,
     StatePaymentStore,
     StripeSdkGateway,
@@ -48,11 +55,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     relay = (
         LocalWebhookRelay(sidecar, app.state.webhook_secret) if settings.simulate_webhooks else None
     )
+    gateway = StripeSdkGateway(client)
     app.state.sidecar = sidecar
     app.state.store = store
     app.state.settings = settings
     app.state.service = PaymentsService(
-        StripeSdkGateway(client),
+        # Local mode: Stripe's 3-D Secure test methods answer `requires_action`, as Stripe does.
+        LocalStripe(gateway) if settings.simulate_webhooks else gateway,
         StatePaymentStore(store),
         sidecar,
         AppId.PAYMENTS,
@@ -69,6 +78,12 @@ router = APIRouter(tags=["payments"])
 Service = Annotated[PaymentsService, Depends(app_state("service"))]
 
 
+def _without_secret(payment: Payment) -> Payment:
+    """The payment as answered to callers that are not known to be its shopper: the client
+    secret (it completes the payment in a browser) only where asked for explicitly."""
+    return payment.model_copy(update={"client_secret": None})
+
+
 @router.post("/payments", status_code=201, response_model=Payment)
 async def create_payment(
     cmd: CreatePayment, service: Service, request: Request, response: Response
@@ -78,18 +93,38 @@ async def create_payment(
     payment, created = await service.create(cmd, str(request.state.correlation_id))
     if not created:
         response.status_code = 200
-    return payment
+    return _without_secret(payment)
 
 
 @router.get("/payments/{order_id}", response_model=Payment)
-async def get_payment(order_id: str, service: Service) -> Payment:
-    return await service.get(order_id)
+async def get_payment(
+    order_id: str,
+    service: Service,
+    include_client_secret: Annotated[
+        bool,
+        Query(description="callers that checked the shopper owns the order (gateway, checkout)"),
+    ] = False,
+) -> Payment:
+    """The payment; its `client_secret` (while it `requires_action`) only when asked for."""
+    payment = await service.get(order_id)
+    return payment if include_client_secret else _without_secret(payment)
 
 
 @router.post("/payments/{order_id}/sync", response_model=Payment)
 async def sync(order_id: str, service: Service, request: Request) -> Payment:
     """Apply the intent's status at Stripe now if it is final (`succeeded`, `canceled`)."""
-    return await service.sync(order_id, str(request.state.correlation_id))
+    return _without_secret(await service.sync(order_id, str(request.state.correlation_id)))
+
+
+@router.post("/payments/{order_id}/authenticate", response_model=Payment)
+async def authenticate(
+    order_id: str, service: Service, body: LocalAuthentication | None = None
+) -> Payment:
+    """Local mode only, a stand-in for Stripe's hosted 3-D Secure challenge: the cardholder
+    passes (or fails) it and the webhook Stripe would send is sent. 404 with real Stripe;
+    409 when the payment is not waiting for authentication."""
+    passed = (body or LocalAuthentication()).outcome == "succeeded"
+    return _without_secret(await service.authenticate(order_id, passed))
 
 
 @router.post("/payments/{order_id}/cancel", response_model=Payment)
@@ -98,8 +133,8 @@ async def cancel(
 ) -> Payment:
     """Cancel a payment still waiting for its result; a succeeded or ended payment is
     answered unchanged (checkout keeps an order whose money came in)."""
-    return await service.cancel(
-        order_id, body or CancelRequest(), str(request.state.correlation_id)
+    return _without_secret(
+        await service.cancel(order_id, body or CancelRequest(), str(request.state.correlation_id))
     )
 
 
@@ -108,8 +143,8 @@ async def refund(
     order_id: str, service: Service, request: Request, body: RefundRequest | None = None
 ) -> Payment:
     """Refund all that is left, or `amount` of it (409 when nothing is refundable)."""
-    return await service.refund(
-        order_id, body or RefundRequest(), str(request.state.correlation_id)
+    return _without_secret(
+        await service.refund(order_id, body or RefundRequest(), str(request.state.correlation_id))
     )
 
 

@@ -7,6 +7,7 @@ crash left behind. Event ids are deterministic (`{payment_intent_id}:{version}`)
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -31,10 +32,22 @@ class StripeDeclined(Exception):
     """Stripe refused the payment (a card error): the payment fails, nothing is charged."""
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """Stripe's answer to creating and confirming a PaymentIntent. `client_secret` and
+    `next_action` matter when it is `requires_action` (3-D Secure): the shopper's client
+    finishes the payment with them."""
+
+    intent_id: str
+    status: str
+    client_secret: str = field(default="", repr=False)
+    next_action: dict[str, Any] | None = None
+
+
 class StripeGateway(Protocol):
     async def create_and_confirm(
         self, cmd: CreatePayment, idempotency_key: str
-    ) -> tuple[str, str]: ...  # (payment intent id, Stripe status); StripeDeclined
+    ) -> Confirmation: ...  # StripeDeclined when the card is refused
 
     async def refund(self, intent_id: str, amount_minor: int, idempotency_key: str) -> int: ...
 
@@ -76,6 +89,10 @@ class WebhookRelay(Protocol):
 
     async def settle(self, payment: Payment) -> None: ...
 
+    async def authenticate(self, payment: Payment, passed: bool) -> None:
+        """Send the webhook Stripe sends once the cardholder passed (or failed) 3-D Secure."""
+        ...
+
 
 #: A cancelled order in these states had been paid: its payment is refunded.
 REFUND_ON_CANCEL = frozenset({OrderStatus.PAID, OrderStatus.FULFILLING})
@@ -111,11 +128,11 @@ class PaymentsService:
             await self._relay_if_waiting(found[0])  # a crash may have come before it
             return found[0], False
         now = _now()
+        confirmed: Confirmation | None = None
         try:
-            intent_id, stripe_status = await self.stripe.create_and_confirm(
-                cmd, f"{cmd.order_id}:intent"
-            )
-            status, reason = domain.status_of_intent(stripe_status), ""
+            confirmed = await self.stripe.create_and_confirm(cmd, f"{cmd.order_id}:intent")
+            intent_id, reason = confirmed.intent_id, ""
+            status = domain.status_of_intent(confirmed.status)
         except StripeDeclined as exc:
             intent_id, status, reason = f"declined:{cmd.order_id}", PaymentStatus.FAILED, str(exc)
         await self.store.link(intent_id, cmd.order_id)
@@ -129,7 +146,14 @@ class PaymentsService:
             created_at=now,
             updated_at=now,
         )
-        change = domain.apply_status(created, status, reason, now)
+        if status == PaymentStatus.REQUIRES_ACTION and confirmed is not None:
+            # Waiting for the cardholder: nothing happened yet that payment-events would say.
+            waiting = domain.awaiting_authentication(
+                created, confirmed.client_secret, confirmed.next_action
+            )
+            change = domain.Change(waiting, None)
+        else:
+            change = domain.apply_status(created, status, reason, now)
         events = self._envelopes(change, correlation_id)
 
         def decide(
@@ -154,11 +178,11 @@ class PaymentsService:
         Stripe.js): a final status is applied at once, as its webhook would; a webhook that
         follows changes nothing."""
         payment = await self.get(order_id)
-        if payment.status != PaymentStatus.PROCESSING:
+        if payment.status not in domain.WAITING:
             await self._flush(order_id)  # what a failed publish of that change left behind
             return payment
         status = domain.status_of_intent(await self.stripe.status(payment.payment_intent_id))
-        if status != PaymentStatus.PROCESSING:
+        if status in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
             await self._apply(
                 order_id, lambda p: domain.apply_status(p, status, "", _now()), correlation_id
             )
@@ -170,18 +194,38 @@ class PaymentsService:
         is answered as it is. Idempotent: a retry (the saga's, after a 503 because the event
         could not be published) publishes what the first call saved."""
         payment = await self.get(order_id)
-        if payment.status != PaymentStatus.PROCESSING:
+        if payment.status not in domain.WAITING:
             await self._flush(order_id)
             return payment
         stripe_status = await self.stripe.cancel(payment.payment_intent_id, f"{order_id}:cancel")
         status = domain.status_of_intent(stripe_status)
-        if status == PaymentStatus.PROCESSING:  # Stripe would not cancel it (yet)
+        if status in domain.WAITING:  # Stripe would not cancel it (yet)
             raise DomainError(
                 "The payment could not be cancelled yet", code=ErrorCode.SERVICE_UNAVAILABLE
             )
         await self._apply(
             order_id, lambda p: domain.apply_status(p, status, req.reason, _now()), correlation_id
         )
+        return await self.get(order_id)
+
+    async def authenticate(self, order_id: str, passed: bool) -> Payment:
+        """Local mode only: the stand-in for Stripe's hosted 3-D Secure challenge. The relay
+        sends the signed webhook Stripe sends once the cardholder passed it
+        (`payment_intent.succeeded`) or failed it (`payment_intent.payment_failed`), through
+        the real webhook endpoint. With real Stripe (no relay) there is nothing to stand in
+        for: 404. A payment not waiting for authentication: 409."""
+        if self.relay is None:
+            raise NotFound(
+                "Authentication is done with Stripe (Stripe.js); this stand-in exists in "
+                "local mode only",
+                order_id=order_id,
+            )
+        payment = await self.get(order_id)
+        if payment.status != PaymentStatus.REQUIRES_ACTION:
+            raise Conflict(
+                "This payment is not waiting for authentication", status=payment.status.value
+            )
+        await self.relay.authenticate(payment, passed)
         return await self.get(order_id)
 
     async def refund(self, order_id: str, req: RefundRequest, correlation_id: str) -> Payment:

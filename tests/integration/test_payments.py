@@ -139,7 +139,8 @@ def test_local_mode_sends_itself_the_success_webhook(cluster: Cluster) -> None:
             timeout=20,
         )
         assert settled["version"] == 2
-        # Stripe's declining test card declines; one that needs authentication never settles.
+        # Stripe's declining test card declines; one that needs authentication waits for the
+        # cardholder (3-D Secure: tests/integration/test_three_d_secure.py).
         declined = {
             **body,
             "order_id": factories.ref("o"),
@@ -158,7 +159,7 @@ def test_local_mode_sends_itself_the_success_webhook(cluster: Cluster) -> None:
             timeout=20,
         )
         assert failed["failure_reason"] == "Your card was declined."
-        assert _get(cluster, waiting["order_id"])["status"] == "processing"
+        assert _get(cluster, waiting["order_id"])["status"] == "requires_action"
     finally:
         cluster.stop_app("payments-local")
         del cluster.apps["payments-local"]

@@ -31,7 +31,8 @@ def payment(status: PaymentStatus = S.PROCESSING) -> Payment:
 def test_confirm_status_is_final_only_when_stripe_says_so() -> None:
     assert domain.status_of_intent("succeeded") == S.SUCCEEDED
     assert domain.status_of_intent("canceled") == S.CANCELED
-    for waiting in ("requires_action", "processing", "requires_payment_method"):
+    assert domain.status_of_intent("requires_action") == S.REQUIRES_ACTION  # 3-D Secure
+    for waiting in ("processing", "requires_payment_method"):
         assert domain.status_of_intent(waiting) == S.PROCESSING
 
 
