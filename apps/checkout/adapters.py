@@ -30,7 +30,7 @@ from apps.contracts.identity import AccountStanding
 from apps.contracts.inventory import ReserveRequest
 from apps.contracts.names import ActorType, AppId
 from apps.contracts.orders import CustomerHistory, Order, PlaceOrder, TransitionRequest
-from apps.contracts.payments import CreatePayment, Payment
+from apps.contracts.payments import CreatePayment, Payment, PaymentAction, PaymentStatus
 from apps.platform.dapr import Sidecar, SyncInvoker
 from apps.platform.state import JsonStateStore
 
@@ -174,9 +174,11 @@ class DaprSagaEngine:
         return _described(instance_id, state)
 
     async def wait(
-        self, instance_id: str, seconds: float
+        self, instance_id: str, seconds: float, awaiting_shopper: bool = False
     ) -> tuple[CheckoutState, dict[str, Any]] | None:
-        """The instance once it has ended, or as it is after `seconds` (a long poll). It is
+        """The instance once it has ended or its waiting for the shopper's authentication
+        changed from `awaiting_shopper` (the client has something to do, or it is done), or
+        as it is after `seconds` (a long poll). It is
         read every `SLOW_CHECK` seconds, and every `QUICK_CHECK` for a while after one of
         its steps ended in this app (`step_done`): the saga may be about to end. Reads go
         over the async gRPC client: no thread is held while waiting."""
@@ -189,6 +191,8 @@ class DaprSagaEngine:
                 found = await self._read(instance_id)
                 left = deadline - time.monotonic()
                 if found is None or found[0].status not in UNDER_WAY or left <= 0:
+                    return found
+                if (found[0].payment is not None) != awaiting_shopper:
                     return found
                 try:
                     pause = QUICK_CHECK if quick else SLOW_CHECK
@@ -247,14 +251,26 @@ def _checkout_state(instance_id: str, state: Any) -> CheckoutState:
         else None
     )
     failure = state.failure_details.message if state.failure_details else None
+    status = _STATUS.get(state.runtime_status, CheckoutStatus.UNKNOWN)
     return CheckoutState(
         order_id=instance_id,
-        status=_STATUS.get(state.runtime_status, CheckoutStatus.UNKNOWN),
+        status=status,
         result=output,
         failure=failure,
         created_at=state.created_at.isoformat() if state.created_at else None,
         last_updated_at=state.last_updated_at.isoformat() if state.last_updated_at else None,
+        payment=PaymentAction(status=PaymentStatus.REQUIRES_ACTION)
+        if status in UNDER_WAY and awaiting_authentication(state.serialized_custom_status)
+        else None,
     )
+
+
+def awaiting_authentication(custom_status: str | None) -> bool:
+    """Whether the saga's custom status says it waits for the shopper's 3-D Secure (the
+    engine may hand the string back JSON-encoded)."""
+    if not custom_status:
+        return False
+    return custom_status.strip('"') == workflows.AWAITING_AUTHENTICATION
 
 
 def _described(instance_id: str, state: Any) -> tuple[CheckoutState, dict[str, Any]]:
@@ -419,6 +435,22 @@ class SidecarReaders:
     async def get_cart(self, cart_id: str) -> Cart | None:
         res = await self.sidecar.invoke_actor(ActorType.CART, cart_id, "get", {})
         return _cart(res.body_or_raise())
+
+    async def payment_action(self, order_id: str) -> PaymentAction | None:
+        """The payment with its client secret (the caller checked the shopper's ownership);
+        the secret and next action only while the payment waits for authentication."""
+        res = await self.sidecar.invoke(
+            AppId.PAYMENTS, f"payments/{order_id}", params={"include_client_secret": "true"}
+        )
+        if res.status == 404:
+            return None
+        payment = Payment.model_validate(res.body_or_raise())
+        waiting = payment.status == PaymentStatus.REQUIRES_ACTION
+        return PaymentAction(
+            status=payment.status,
+            client_secret=payment.client_secret if waiting else None,
+            next_action=payment.next_action if waiting else None,
+        )
 
 
 def _batch(product_ids: list[str]) -> dict[str, Any]:

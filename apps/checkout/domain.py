@@ -25,6 +25,7 @@ from apps.contracts.fraud import FraudContext
 from apps.contracts.identity import AccountStanding
 from apps.contracts.money import quantize
 from apps.contracts.orders import Address, CustomerHistory, OrderLine, Totals
+from apps.contracts.payments import PaymentStatus
 from apps.contracts.promotions import promo_discount
 from apps.contracts.tax import sales_tax
 
@@ -305,3 +306,40 @@ def _days_since(then: datetime | None, now: datetime) -> float:
     if then is None:
         return 0.0
     return round(min(max((now - then).total_seconds() / 86400, 0.0), 36_500.0), 3)
+
+
+# -- waiting for the payment ------------------------------------------------------------------
+PAYMENT_NOT_COMPLETED = "Payment was not completed in time"
+AUTHENTICATION_NOT_COMPLETED = (
+    "Card authentication (3-D Secure) was not completed in time, so the payment was cancelled"
+)
+
+
+@dataclass(frozen=True)
+class PaymentWait:
+    """How the saga waits for a payment's result: how long, whether the shopper must act
+    first (3-D Secure), and the reason the order is cancelled with if nothing comes."""
+
+    seconds: int
+    shopper_acts: bool
+    timeout_reason: str
+
+
+def payment_wait(
+    status: PaymentStatus, payment_timeout: int, authentication_timeout: int | None
+) -> PaymentWait | None:
+    """None when the confirmation was final. A payment held for the cardholder's
+    authentication waits for a person (a bank app, an SMS code): its own, longer timeout,
+    so a buyer who is authenticating is not cancelled by the payment timeout meant for
+    Stripe's webhook. Sagas started without one keep the payment timeout."""
+    if status == PaymentStatus.REQUIRES_ACTION:
+        return PaymentWait(
+            seconds=authentication_timeout or payment_timeout,
+            shopper_acts=True,
+            timeout_reason=AUTHENTICATION_NOT_COMPLETED,
+        )
+    if status == PaymentStatus.PROCESSING:
+        return PaymentWait(
+            payment_timeout, shopper_acts=False, timeout_reason=PAYMENT_NOT_COMPLETED
+        )
+    return None

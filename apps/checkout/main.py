@@ -47,14 +47,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         metadata=[(k, v) for k, v in settings.sidecar_headers.items()],
     )
     engine = DaprSagaEngine(client, settings.worker_stall_seconds, waiter)
+    readers = SidecarReaders(sidecar)
     service = CheckoutService(
         engine,
-        SidecarReaders(sidecar),
+        readers,
         StateRedemptionStore(JsonStateStore(sidecar.http, settings.state_store)),
         promotions,
         rates,
         settings.payment_timeout_seconds,
         settings.review_timeout_seconds,
+        settings.authentication_timeout_seconds,
+        readers,
     )
     loop = asyncio.get_running_loop()
     engine.bind_loop(loop)

@@ -36,6 +36,7 @@ from apps.contracts.checkout import (
 from apps.contracts.email import is_owner
 from apps.contracts.errors import Conflict, NotFound, UnprocessableError
 from apps.contracts.events import utcnow
+from apps.contracts.payments import PaymentAction
 
 
 def request_fingerprint(request: OrderRequest, user_id: str | None) -> str:
@@ -81,9 +82,11 @@ class SagaEngine(Protocol):
         ...
 
     async def wait(
-        self, instance_id: str, seconds: float
+        self, instance_id: str, seconds: float, awaiting_shopper: bool = False
     ) -> tuple[CheckoutState, dict[str, Any]] | None:
-        """Like `describe`, once the instance has ended or `seconds` have passed."""
+        """Like `describe`, once the instance has ended, or has started or stopped waiting
+        for the shopper's authentication (`payment` set or not, unlike `awaiting_shopper`),
+        or `seconds` have passed."""
         ...
 
     async def raise_event(self, instance_id: str, name: str, data: dict[str, Any]) -> bool:
@@ -109,6 +112,13 @@ class Readers(Protocol):
     async def get_cart(self, cart_id: str) -> Cart | None: ...
 
 
+class PaymentReader(Protocol):
+    async def payment_action(self, order_id: str) -> PaymentAction | None:
+        """What the order's shopper needs to finish its payment, client secret included
+        (None: no payment yet)."""
+        ...
+
+
 class RedemptionStore(Protocol):
     async def redemptions(self, code: str) -> dict[str, str]: ...
 
@@ -127,6 +137,8 @@ class CheckoutService:
         rates: Rates,
         payment_timeout_seconds: int,
         review_timeout_seconds: int,
+        authentication_timeout_seconds: int | None = None,
+        payments: PaymentReader | None = None,
     ) -> None:
         self.engine = engine
         self.readers = readers
@@ -135,6 +147,8 @@ class CheckoutService:
         self.rates = rates
         self.payment_timeout_seconds = payment_timeout_seconds
         self.review_timeout_seconds = review_timeout_seconds
+        self.authentication_timeout_seconds = authentication_timeout_seconds
+        self.payments = payments
 
     # -- quotes --------------------------------------------------------------------------
     def validate_address(self, address: AddressInput) -> AddressValidation:
@@ -255,6 +269,7 @@ class CheckoutService:
             cart_id=cart_id if request.items is None else None,
             payment_timeout_seconds=self.payment_timeout_seconds,
             review_timeout_seconds=self.review_timeout_seconds,
+            authentication_timeout_seconds=self.authentication_timeout_seconds,
             request_fingerprint=fingerprint,
         )
         started = await self.engine.start(order_id, payload.model_dump(mode="json"))
@@ -275,7 +290,12 @@ class CheckoutService:
         """The saga's state; with `owner`, only to the order's owner (the same 404 as a
         missing checkout to anyone else). Without it: an internal caller (staff, tests).
         With `wait_seconds`, a saga still under way is answered when it ends, or as it is
-        once that time has passed (a long poll: one request instead of many)."""
+        once that time has passed (a long poll: one request instead of many), or as soon as
+        it starts waiting for the shopper to authenticate the payment (3-D Secure).
+
+        While it waits for that, `payment` says so; the order's owner also gets the client
+        secret and next action to finish it (read from payments after the owner check),
+        an internal caller only the status."""
         state: CheckoutState | None
         if owner is None:
             state = await self.engine.status(order_id)
@@ -290,8 +310,12 @@ class CheckoutService:
         if state is None:
             raise NotFound("Checkout not found", order_id=order_id)
         if wait_seconds > 0 and state.status in UNDER_WAY:
-            later = await self.engine.wait(order_id, wait_seconds)
+            later = await self.engine.wait(order_id, wait_seconds, state.payment is not None)
             state = later[0] if later else state
+        if owner is not None and state.payment is not None and self.payments is not None:
+            action = await self.payments.payment_action(order_id)
+            if action is not None:
+                state = state.model_copy(update={"payment": action})
         return state
 
     async def payment_result(self, order_id: str, result: PaymentResult) -> bool:

@@ -19,6 +19,14 @@ class CheckoutSettings(AppSettings):
         le=24 * 3600,
         description="how long the saga waits for the payment result before cancelling",
     )
+    authentication_timeout_seconds: int = Field(
+        10 * 60,
+        ge=1,
+        le=24 * 3600,
+        description="how long the saga waits for a shopper to pass 3-D Secure (Stripe answered "
+        "`requires_action`) before cancelling; a person is at it, so longer than the payment "
+        "timeout, which waits for Stripe's webhook",
+    )
     worker_stall_seconds: float = Field(
         60,
         ge=5,

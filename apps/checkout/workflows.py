@@ -15,7 +15,10 @@ Steps (round trips to the engine in brackets):
    review / approve): neither depends on the other.
 3. [1] `request_payment`: `awaiting_payment`, then the PaymentIntent created and confirmed.
 4. the payment result (external event `payment_result`, raised from payment-events) or the
-   timeout (then the PaymentIntent is cancelled, unless it succeeded after all).
+   timeout (then the PaymentIntent is cancelled, unless it succeeded after all). A payment
+   Stripe holds for 3-D Secure waits for the shopper instead, with its own, longer
+   authentication timeout; meanwhile the saga's custom status says so
+   (`AWAITING_AUTHENTICATION`), and the checkout's state shows what the client needs.
 5. [1] `settle`: `paid`, the stock committed, the cart cleared, `OrderPlaced` published.
 
 Every failure compensates exactly what was done (`compensate`): the payment refunded, the
@@ -30,6 +33,7 @@ from typing import Any, TypeVar
 from dapr.ext.workflow import DaprWorkflowContext, RetryPolicy, when_all, when_any
 from pydantic import BaseModel
 
+from apps.checkout import domain
 from apps.checkout.activities import (
     Activity,
     cancel_payment,
@@ -77,6 +81,8 @@ RETRY = RetryPolicy(
 )
 
 PAYMENT_RESULT_EVENT = "payment_result"
+#: The saga's custom status while the shopper must authenticate the payment (3-D Secure).
+AWAITING_AUTHENTICATION = "awaiting_authentication"
 FRAUD_REVIEW_EVENT = "fraud_review"
 HOLD_MARGIN_SECONDS = 15 * 60
 MAX_HOLD_SECONDS = 7 * 24 * 3600
@@ -107,9 +113,9 @@ def checkout_saga(
     clock = Timeline(ctx)
     # The saga decides about payment; the order's own reminder (and the stock hold's
     # expiry) is the safety net, so both outlive every wait of the saga.
+    payment_wait = max(request.payment_timeout_seconds, request.authentication_timeout_seconds or 0)
     hold = min(
-        request.payment_timeout_seconds + request.review_timeout_seconds + HOLD_MARGIN_SECONDS,
-        MAX_HOLD_SECONDS,
+        payment_wait + request.review_timeout_seconds + HOLD_MARGIN_SECONDS, MAX_HOLD_SECONDS
     )
 
     def run(activity: Activity, data: BaseModel) -> Any:
@@ -212,10 +218,17 @@ def checkout_saga(
         return end("rejected", placed, reason=refusal)
 
     status, why, timed_out = started.status, started.failure_reason, False
-    if status == PaymentStatus.PROCESSING:
+    wait = domain.payment_wait(
+        status, request.payment_timeout_seconds, request.authentication_timeout_seconds
+    )
+    if wait is not None:
+        if wait.shopper_acts:
+            ctx.set_custom_status(AWAITING_AUTHENTICATION)
         result = ctx.wait_for_external_event(PAYMENT_RESULT_EVENT)
-        expiry = ctx.create_timer(timedelta(seconds=request.payment_timeout_seconds))
+        expiry = ctx.create_timer(timedelta(seconds=wait.seconds))
         winner = yield when_any([result, expiry])
+        if wait.shopper_acts:
+            ctx.set_custom_status("")
         if winner == result:
             outcome = PaymentResult.model_validate(result.get_result())
             status, why = outcome.status, outcome.reason
@@ -227,7 +240,7 @@ def checkout_saga(
                 PaymentSettled,
             )
             status, timed_out = final.status, True
-            why = "Payment was not completed in time"
+            why = wait.timeout_reason
         clock.mark("payment_result")
 
     if status != PaymentStatus.SUCCEEDED:

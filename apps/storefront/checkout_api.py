@@ -7,7 +7,7 @@ session's (cookie `sc_session` / header `X-Session-Id`). The user id sent on is 
 from the verified token, never from the request body.
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
@@ -124,7 +124,13 @@ async def checkout_status(
     """The saga's progress; its `result` says how it ended (paid, payment_failed,
     cancelled, rejected with a reason). Same access rule as the order: yours when signed
     in, a guest adds the order's `email`; anyone else gets a 404. Poll with `wait` (up to
-    4 s) rather than in a tight loop: one request then covers most checkouts."""
+    4 s) rather than in a tight loop: one request then covers most checkouts.
+
+    3-D Secure: while the card issuer wants the cardholder to authenticate, the saga waits
+    (its own, longer timeout) and `payment` is `{"status": "requires_action",
+    "client_secret", "next_action"}`: finish it with Stripe.js
+    (`stripe.handleNextAction({clientSecret})`), then keep polling; the webhook that follows
+    settles the order. A long poll answers as soon as the saga starts waiting for that."""
     params = owner_params(caller, email)
     if wait > 0:
         params = {**params, "wait_seconds": wait}
@@ -208,7 +214,12 @@ async def payment_intent(body: PaymentOf, request: Request, caller: Caller) -> R
     refused = await _owned(request, caller, body)
     if refused is not None:
         return refused
-    return await forward(request, AppId.PAYMENTS, f"payments/{body.order_id}")
+    return await forward(
+        request,
+        AppId.PAYMENTS,
+        f"payments/{body.order_id}",
+        params={"include_client_secret": "true"},
+    )
 
 
 @router.post("/payments/confirm", response_model=Payment, tags=["payments"])
@@ -220,6 +231,39 @@ async def confirm_payment(body: PaymentOf, request: Request, caller: Caller) -> 
     if refused is not None:
         return refused
     return await forward(request, AppId.PAYMENTS, f"payments/{body.order_id}/sync", method="POST")
+
+
+class LocalChallenge(BaseModel):
+    """`POST /api/payments/{order_id}/authenticate`: the cardholder's answer to the local
+    stand-in of Stripe's 3-D Secure challenge; guests add the order's `email`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, Field(max_length=254)] | None = None
+    outcome: Literal["succeeded", "failed"] = "succeeded"
+
+
+@router.post("/payments/{order_id}/authenticate", response_model=Payment, tags=["payments"])
+async def authenticate_payment(
+    order_id: OrderId, request: Request, caller: Caller, body: LocalChallenge | None = None
+) -> Response:
+    """**Local mode only** (stripe-mock): a stand-in for Stripe's hosted 3-D Secure
+    challenge, what the browser does with Stripe.js. `succeeded` has Stripe's
+    `payment_intent.succeeded` webhook sent (the saga settles the order), `failed` its
+    `payment_intent.payment_failed` with `payment_intent_authentication_failure` (the saga
+    compensates). 404 with real Stripe (the real challenge and webhook replace it) and to
+    anyone but the order's owner; 409 when the payment is not waiting for authentication."""
+    challenge = body or LocalChallenge()
+    refused = await _owned(request, caller, PaymentOf(order_id=order_id, email=challenge.email))
+    if refused is not None:
+        return refused
+    return await forward(
+        request,
+        AppId.PAYMENTS,
+        f"payments/{order_id}/authenticate",
+        method="POST",
+        body={"outcome": challenge.outcome},
+    )
 
 
 @router.post("/payments/refund", response_model=Payment, tags=["payments", "staff"])
