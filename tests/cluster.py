@@ -31,6 +31,10 @@ IDENTITY_ENV = {
     "IDENTITY_OUTBOX_SWEEP_SECONDS": "1",
     "IDENTITY_OUTBOX_GRACE_SECONDS": "2",
 }
+#: The saga gives up on a payment result after 30 s (production: 15 min), and on a shopper
+#: authenticating a payment (3-D Secure) after 60 s (production: 10 min).
+CHECKOUT_PAYMENT_TIMEOUT_SECONDS = 30
+CHECKOUT_AUTHENTICATION_TIMEOUT_SECONDS = 60
 FRAUD_TEST_BANDS = {"FRAUD_REVIEW_THRESHOLD": "0.90", "FRAUD_REJECT_THRESHOLD": "0.95"}
 APP_ENV = {
     # The simulated carrier scans a shipment every second, always on the normal route
@@ -42,8 +46,10 @@ APP_ENV = {
         "ORDERS_CARRIER_SCENARIO": "normal",
         "ORDERS_RETURN_WINDOW_DAYS": "0.0006",
     },
-    # The saga gives up on a payment result after 30 s (production: 15 min).
-    "checkout": {"CHECKOUT_PAYMENT_TIMEOUT_SECONDS": "30"},
+    "checkout": {
+        "CHECKOUT_PAYMENT_TIMEOUT_SECONDS": str(CHECKOUT_PAYMENT_TIMEOUT_SECONDS),
+        "CHECKOUT_AUTHENTICATION_TIMEOUT_SECONDS": str(CHECKOUT_AUTHENTICATION_TIMEOUT_SECONDS),
+    },
     # Wider approve band than production (0.30 / 0.80): the model weighs the shopper's local
     # hour, so without it a test order's band would depend on when the suite runs. An
     # honest-looking guest order scores at most ~0.86 at any hour; tests of the bands
