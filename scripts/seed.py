@@ -3,7 +3,7 @@ through the catalog's Dapr sidecar.
 
     ./taskw seed                                  # 10,000 products, fixed seed
     ./taskw seed -- --products 100000             # a large catalog for benchmarks
-    .venv/bin/python scripts/seed.py --if-empty   # what `./taskw up` runs
+    .venv/bin/python -m scripts.seed --if-empty   # what `./taskw up` runs
 
 --if-empty skips a catalog that was seeded before (a marker written after the last batch).
 """

@@ -52,7 +52,7 @@ fi
   exit 1
 }
 step "Catalog data"
-"$VENV/bin/python" "$ROOT/scripts/seed.py" --if-empty
+(cd "$ROOT" && "$VENV/bin/python" -m scripts.seed --if-empty)  # a module: it imports scripts.*
 cat <<MSG
 
   SmartCommerce is up.
