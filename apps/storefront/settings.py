@@ -55,6 +55,24 @@ class StorefrontSettings(AppSettings):
         10, ge=1, description="sign-in and sign-up attempts per email"
     )
 
+    live_max_streams: int = Field(
+        2000, ge=1, description="live order streams (`/api/orders/{id}/events`) per replica"
+    )
+    live_max_streams_per_user: int = Field(
+        5, ge=1, description="live streams per customer (a guest: per order email)"
+    )
+    live_max_seconds: float = Field(
+        1800,
+        ge=1,
+        le=86_400,
+        description="a live stream ends after this and the browser reconnects (in Azure keep "
+        "it under the ingress's 240 s request timeout)",
+    )
+    live_keepalive_seconds: float = Field(15, gt=0, le=120)
+    live_queue_size: int = Field(
+        32, ge=2, le=1000, description="events queued per stream before it must re-sync"
+    )
+
     @property
     def jwks_sources(self) -> list[tuple[str, dict[str, str]]]:
         """The JWKS URLs the gateway trusts, each with the headers its fetch sends: the

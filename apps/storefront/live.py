@@ -1,0 +1,340 @@
+"""Live order updates on one storefront replica: the fan-out hub behind
+`GET /api/orders/{id}/events` (apps/storefront/live_api.py). Pure: the standard library and
+`apps.contracts` only, so its rules are tested in milliseconds.
+
+Why a hub per replica: a browser's stream is held by one replica, and every replica sees
+every order and shipping event (`pubsub-broadcast`, a consumer group per sidecar), so each
+replica hands each event to the streams *it* holds for that order, and to no other.
+
+What it guarantees:
+- an event reaches only the subscriptions of its own order (`publish` looks them up by the
+  event's order id);
+- memory stays bounded: a subscription queues at most `queue_size` events (a consumer that
+  falls behind is told to re-sync and dropped, never buffered without end), and the replay
+  ring keeps the last `replay_events` events of at most `replay_orders` orders;
+- at most `max_streams` streams on the replica and `max_per_owner` per customer (a guest is
+  counted by the order's email): beyond them `open` refuses with a 429;
+- order and per-shipment versions only go forward on a stream: duplicates (at-least-once
+  delivery), events older than the snapshot and reordered deliveries are not sent.
+"""
+
+import asyncio
+import contextlib
+import json
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from apps.contracts.errors import TooManyRequests
+from apps.contracts.events import EventEnvelope
+from apps.contracts.orders import (
+    OrderCancelled,
+    OrderCompleted,
+    OrderCreated,
+    OrderEventData,
+    OrderPaid,
+    OrderPlaced,
+    OrderStatus,
+    OrderStatusChanged,
+)
+from apps.contracts.shipping import (
+    DeliveryCompleted,
+    ShipmentEventData,
+    ShipmentScheduled,
+    ShipmentStatusUpdated,
+)
+
+#: After these nothing moves on its own: what may follow (completion when the return window
+#: closes, a return, a refund) is days away and started by the customer, so a stream ends.
+END_STATUSES = frozenset(
+    {
+        OrderStatus.DELIVERED,
+        OrderStatus.COMPLETED,
+        OrderStatus.CANCELLED,
+        OrderStatus.REFUNDED,
+        OrderStatus.PARTIALLY_REFUNDED,
+        OrderStatus.PAYMENT_FAILED,
+    }
+)
+ORDER_EVENTS: dict[str, type[OrderEventData]] = {
+    t.EVENT_TYPE: t
+    for t in (
+        OrderCreated,
+        OrderStatusChanged,
+        OrderPaid,
+        OrderCancelled,
+        OrderPlaced,
+        OrderCompleted,
+    )
+}
+#: A staff request to notify the customer (CustomerNotificationRequested) is not progress.
+SHIPMENT_EVENTS: dict[str, type[ShipmentEventData]] = {
+    t.EVENT_TYPE: t for t in (ShipmentScheduled, ShipmentStatusUpdated, DeliveryCompleted)
+}
+ORDER_KEY = "order"
+KEEPALIVE = b": keep-alive\n\n"
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """One event as a browser receives it: `kind` is the SSE event name, `key` the sequence
+    its `version` belongs to (the order, or one shipment)."""
+
+    event_id: str
+    kind: Literal["order", "shipment"]
+    order_id: str
+    key: str
+    version: int
+    occurred_at: datetime
+    data: dict[str, Any]
+
+    @property
+    def ends(self) -> bool:
+        return self.kind == "order" and self.data["status"] in END_STATUSES
+
+
+def live_event(envelope: EventEnvelope) -> LiveEvent | None:
+    """The browser's view of an order or shipping event (no email, lines or totals: only
+    what moved), or None for an event type that is not progress. Raises ValidationError on
+    a malformed payload."""
+    if (order_type := ORDER_EVENTS.get(envelope.event_type)) is not None:
+        order = order_type.model_validate(envelope.data)
+        data = order.model_dump(
+            mode="json",
+            include={"order_id", "order_number", "status", "previous_status", "reason"},
+        )
+        return LiveEvent(
+            envelope.event_id,
+            "order",
+            order.order_id,
+            ORDER_KEY,
+            order.version,
+            envelope.occurred_at,
+            {"type": envelope.event_type, **data, "version": order.version, "at": _iso(order.at)},
+        )
+    if (shipment_type := SHIPMENT_EVENTS.get(envelope.event_type)) is not None:
+        shipment = shipment_type.model_validate(envelope.data)
+        data = shipment.model_dump(
+            mode="json",
+            include={
+                "order_id",
+                "shipment_id",
+                "kind",
+                "carrier",
+                "tracking_number",
+                "tracking_url",
+                "status",
+                "previous_status",
+                "location",
+                "description",
+                "estimated_delivery",
+            },
+        )
+        return LiveEvent(
+            envelope.event_id,
+            "shipment",
+            shipment.order_id,
+            shipment.shipment_id,
+            shipment.version,
+            envelope.occurred_at,
+            {
+                "type": envelope.event_type,
+                **data,
+                "version": shipment.version,
+                "at": _iso(shipment.at),
+            },
+        )
+    return None
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat()
+
+
+def frame(name: str, data: dict[str, Any], event_id: str | None = None) -> bytes:
+    """One SSE frame. JSON on one `data:` line (json.dumps escapes newlines); an id that
+    could break the framing (CR, LF, NUL) is left out rather than sent."""
+    head = ""
+    if event_id and not any(c in event_id for c in "\r\n\0"):
+        head = f"id: {event_id}\n"
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return f"{head}event: {name}\ndata: {body}\n\n".encode()
+
+
+def event_frame(event: LiveEvent) -> bytes:
+    return frame(event.kind, event.data, event.event_id)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_streams: int = 2000
+    max_per_owner: int = 5
+    queue_size: int = 32
+    replay_orders: int = 2000
+    replay_events: int = 16
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One open stream: the events of its order not yet sent, at most `size` of them."""
+
+    order_id: str
+    owner: str
+    size: int
+    overflowed: bool = False
+    closed: bool = False
+    _queue: deque[LiveEvent] = field(default_factory=deque)
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _seen: dict[str, int] = field(default_factory=dict)
+
+    def push(self, event: LiveEvent) -> None:
+        """Queue `event`; a full queue means the reader fell behind: what it holds is
+        dropped and the stream is told to re-sync (from a fresh snapshot)."""
+        if self.overflowed or self.closed:
+            return
+        if len(self._queue) >= self.size:
+            self._queue.clear()
+            self.overflowed = True
+        else:
+            self._queue.append(event)
+        self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+    def seen(self, key: str, version: int) -> None:
+        """What the stream already showed (the snapshot's order version)."""
+        self._seen[key] = max(version, self._seen.get(key, 0))
+
+    def version(self, key: str) -> int:
+        return self._seen.get(key, 0)
+
+    def fresh(self, events: Iterable[LiveEvent]) -> list[LiveEvent]:
+        """The events that move their order or shipment forward, each noted as shown."""
+        kept = []
+        for event in events:
+            if event.version > self._seen.get(event.key, 0):
+                self._seen[event.key] = event.version
+                kept.append(event)
+        return kept
+
+    async def next(self, timeout: float) -> list[LiveEvent]:
+        """The fresh events queued, waiting up to `timeout` seconds for one; [] when none
+        came (time for a keep-alive), or at once when the stream overflowed or was closed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (self.overflowed or self.closed):
+            batch = self.fresh(list(self._queue))
+            self._queue.clear()
+            if batch:
+                return batch
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            self._ready.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ready.wait(), left)
+        return []
+
+
+class LiveHub:
+    """The replica's open streams by order, their limits and a small replay ring per order
+    (for a browser that reconnects with `Last-Event-ID`). `since`: events that happened
+    before the replica started are not kept (a new consumer group may be handed a topic's
+    history; no stream of this replica can have missed them)."""
+
+    def __init__(self, limits: Limits, since: datetime, skew: timedelta = timedelta(seconds=30)):
+        self.limits = limits
+        self.since = since - skew
+        self._by_order: dict[str, set[Subscription]] = {}
+        self._per_owner: dict[str, int] = {}
+        self._count = 0
+        self._recent: OrderedDict[str, deque[LiveEvent]] = OrderedDict()
+        self.closing = False
+
+    @property
+    def streams(self) -> int:
+        return self._count
+
+    def open(self, order_id: str, owner: str) -> Subscription:
+        if self.closing:
+            raise TooManyRequests("This server is shutting down; reconnect", retry_after=1)
+        if self._count >= self.limits.max_streams:
+            raise TooManyRequests(
+                "Too many live streams on this server; try again shortly",
+                retry_after=5,
+                limit=self.limits.max_streams,
+            )
+        if self._per_owner.get(owner, 0) >= self.limits.max_per_owner:
+            raise TooManyRequests(
+                "Too many live streams open for this customer; close one first",
+                retry_after=5,
+                limit=self.limits.max_per_owner,
+            )
+        sub = Subscription(order_id, owner, self.limits.queue_size)
+        self._by_order.setdefault(order_id, set()).add(sub)
+        self._per_owner[owner] = self._per_owner.get(owner, 0) + 1
+        self._count += 1
+        return sub
+
+    def leave(self, sub: Subscription) -> None:
+        subs = self._by_order.get(sub.order_id)
+        if subs is None or sub not in subs:
+            return
+        subs.discard(sub)
+        if not subs:
+            del self._by_order[sub.order_id]
+        left = self._per_owner[sub.owner] - 1
+        if left:
+            self._per_owner[sub.owner] = left
+        else:
+            del self._per_owner[sub.owner]
+        self._count -= 1
+        sub.close()
+
+    def publish(self, event: LiveEvent) -> int:
+        """Hand `event` to its order's streams on this replica; the number reached."""
+        if event.occurred_at < self.since:
+            return 0
+        ring = self._recent.get(event.order_id)
+        if ring is None:
+            ring = self._recent[event.order_id] = deque(maxlen=self.limits.replay_events)
+            while len(self._recent) > self.limits.replay_orders:
+                self._recent.popitem(last=False)
+        else:
+            self._recent.move_to_end(event.order_id)
+        if all(kept.event_id != event.event_id for kept in ring):
+            ring.append(event)
+        subs = self._by_order.get(event.order_id, ())
+        for sub in subs:
+            sub.push(event)
+        return len(subs)
+
+    def replay(self, order_id: str, last_event_id: str | None) -> list[LiveEvent] | None:
+        """The events of `order_id` after `last_event_id`, or None when this replica does
+        not know that id (then the stream starts from a snapshot)."""
+        ring = self._recent.get(order_id)
+        if not last_event_id or ring is None:
+            return None
+        events = list(ring)
+        for i, event in enumerate(events):
+            if event.event_id == last_event_id:
+                return events[i + 1 :]
+        return None
+
+    def resume(self, sub: Subscription, last_event_id: str | None) -> list[LiveEvent] | None:
+        """For a browser reconnecting with `last_event_id`: the events it missed, noted as
+        shown on `sub`, or None when only a snapshot can bring it up to date."""
+        missed = self.replay(sub.order_id, last_event_id)
+        return None if missed is None else sub.fresh(missed)
+
+    def shutdown(self) -> None:
+        """End every stream (the server is stopping: browsers reconnect to another
+        replica) and open no new ones."""
+        self.closing = True
+        for subs in list(self._by_order.values()):
+            for sub in list(subs):
+                sub.close()
