@@ -43,14 +43,12 @@ from apps.platform.dapr import InvokeResult, Sidecar
 from apps.platform.subscriptions import SUCCESS, subscribe
 from apps.storefront.adapters import outgoing_headers, to_response
 from apps.storefront.auth import Caller
-from apps.storefront.live import (
+from apps.storefront.live import Limits, LiveHub, Subscription
+from apps.storefront.live_events import (
     END_STATUSES,
     KEEPALIVE,
     ORDER_KEY,
-    Limits,
     LiveEvent,
-    LiveHub,
-    Subscription,
     event_frame,
     frame,
     live_event,

@@ -1,6 +1,6 @@
-"""The live-order hub (apps/storefront/live.py) and the stream it drives
-(apps/storefront/live_api.py): events reach only their own order's streams, versions only
-go forward, queues and the replay ring stay bounded, limits answer 429."""
+"""Live order updates: the hub (apps/storefront/live.py), the browser's view of events
+(live_events.py) and the stream (live_api.py). Events reach only their own order's streams,
+versions only go forward, queues and the replay ring stay bounded, limits answer 429."""
 
 import asyncio
 import json
@@ -14,16 +14,9 @@ from apps.contracts.errors import TooManyRequests
 from apps.contracts.events import EventEnvelope
 from apps.contracts.orders import Order, OrderStatusChanged, Tracking
 from apps.contracts.shipping import CustomerNotificationRequested, ShipmentStatusUpdated
-from apps.storefront.live import (
-    KEEPALIVE,
-    ORDER_KEY,
-    Limits,
-    LiveEvent,
-    LiveHub,
-    frame,
-    live_event,
-)
+from apps.storefront.live import Limits, LiveHub
 from apps.storefront.live_api import _opening, _stream
+from apps.storefront.live_events import KEEPALIVE, ORDER_KEY, LiveEvent, frame, live_event
 
 NOW = datetime.now(UTC)
 LINE = {
