@@ -27,6 +27,8 @@ from apps.storefront.gateway import (
     refuse_bad_targets_and_nul,
 )
 from apps.storefront.identity_api import router as identity_router
+from apps.storefront.live_api import router as live_router
+from apps.storefront.live_api import start_live, subscribe_live
 from apps.storefront.notifications_api import router as notifications_router
 from apps.storefront.openapi import install_openapi
 from apps.storefront.orders_api import router as orders_router
@@ -55,18 +57,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.read_cache = ReadCache(settings.catalog_cache_seconds)
     app.state.sessions = SessionCheck(app.state.sidecar, settings.token_status_seconds)
     app.state.limiter = RateLimiter(JsonStateStore(app.state.sidecar.http, Component.RATELIMIT))
+    live = start_live(app, settings)
     flusher = asyncio.create_task(app.state.limiter.run())
     try:
         yield
     finally:
+        live.shutdown()
         flusher.cancel()
         await app.state.sidecar.close()
 
 
 async def limit_by_address(request: Request) -> None:
     """Every /api request counts against its client address (shared by all replicas)."""
+    if not request.url.path.startswith("/api/"):
+        return  # Dapr's own calls (`/dapr/subscribe`, `/events/...`) are not counted
     settings: StorefrontSettings = request.app.state.settings
-    if settings.rate_limit_enabled and request.url.path.startswith("/api/"):
+    if settings.rate_limit_enabled:
         ip = client_ip(request, settings.trust_forwarded)
         request.app.state.limiter.hit_batched(
             f"ip:{ip}", settings.rate_limit_ip_per_minute, "requests from your address"
@@ -98,6 +104,7 @@ app.add_middleware(
         "If-Match",
         "X-Session-Id",
         "X-Request-Id",
+        "Last-Event-ID",
     ],
     expose_headers=[
         "ETag",
@@ -111,12 +118,19 @@ app.add_middleware(
 )
 app.include_router(
     health_router(
-        {Component.PUBSUB, Component.SECRETS, Component.GATEWAY_SECRETS, Component.RATELIMIT}
+        {
+            Component.PUBSUB,
+            Component.PUBSUB_BROADCAST,
+            Component.SECRETS,
+            Component.GATEWAY_SECRETS,
+            Component.RATELIMIT,
+        }
     )
 )
 app.include_router(router)
 app.include_router(cart_router)
 app.include_router(orders_router)
+app.include_router(live_router)
 app.include_router(shipments_router)
 app.include_router(returns_router)
 app.include_router(checkout_router)
@@ -124,3 +138,6 @@ app.include_router(identity_router)
 app.include_router(account_security_router)
 app.include_router(reviews_router)
 app.include_router(notifications_router)
+# Every replica's own subscription to order and shipping events (pubsub-broadcast): the
+# live streams it holds (apps/storefront/live_api.py).
+subscribe_live(app)

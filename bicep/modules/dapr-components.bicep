@@ -76,9 +76,10 @@ var components = [
     scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity', 'notifications' ]
   }
   // components/{local,azure}/pubsub-broadcast.yaml: each catalog replica's own subscription
-  // (consumerID {uuid}) to product and stock events, created by its sidecar (entity
-  // management on, the identity holds Manage on those two topics: servicebus.bicep) and
-  // deleted by Service Bus after 5 idle minutes once the replica is gone.
+  // (consumerID {uuid}) to product and stock events, each storefront replica's to order and
+  // shipping events (its live streams), created by its sidecar (entity management on, the
+  // identity holds Manage on those four topics: servicebus.bicep) and deleted by Service Bus
+  // after 5 idle minutes once the replica is gone.
   {
     name: 'pubsub-broadcast'
     componentType: 'pubsub.azure.servicebus.topics'
@@ -91,10 +92,10 @@ var components = [
       { name: 'maxDeliveryCount', value: '10' }
       { name: 'lockDurationInSec', value: '60' }
       { name: 'maxConcurrentHandlers', value: '20' }
-      { name: 'publishingScopes', value: 'catalog=dead-letter-events' }
-      { name: 'subscriptionScopes', value: 'catalog=product-events,inventory-events' }
+      { name: 'publishingScopes', value: 'catalog=dead-letter-events;storefront=' }
+      { name: 'subscriptionScopes', value: 'catalog=product-events,inventory-events;storefront=order-events,shipping-events' }
     ]
-    scopes: [ 'catalog' ]
+    scopes: [ 'catalog', 'storefront' ]
   }
   // Secret stores, one per audience, each scoped to the apps that read its secrets (a
   // sidecar loads no store outside its scopes). One vault serves them all for now: real

@@ -43,10 +43,10 @@ resource roleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 }]
 
-// pubsub-broadcast: each catalog replica creates its own subscription (consumerID {uuid},
-// deleted by Service Bus after 5 idle minutes), which needs Manage: Azure Service Bus Data
-// Owner, on the two topics it reads only (not the namespace).
-var broadcastTopics = ['product-events', 'inventory-events']
+// pubsub-broadcast: each catalog and storefront replica creates its own subscription
+// (consumerID {uuid}, deleted by Service Bus after 5 idle minutes), which needs Manage: Azure
+// Service Bus Data Owner, on the topics read that way only (not the namespace).
+var broadcastTopics = ['product-events', 'inventory-events', 'order-events', 'shipping-events']
 resource broadcastTopic 'Microsoft.ServiceBus/namespaces/topics@2022-10-01-preview' existing = [for t in broadcastTopics: {
   parent: ns
   name: t

@@ -1,6 +1,7 @@
 """Names in apps/contracts, dapr.yaml, components/local, components/azure and Bicep agree,
 so what runs locally has the same shape in Azure."""
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -261,22 +262,37 @@ def test_stores_script_precreates_the_state_stores_metadata_table() -> None:
     )
 
 
-def test_service_bus_subscriptions_match_the_apps_subscriptions() -> None:
-    """Each topic an app subscribes to (its `/dapr/subscribe`) has a Service Bus subscription
-    in Bicep (consumerID = app-id), and Bicep has none an app does not use."""
+@functools.cache
+def app_subscriptions() -> dict[str, dict[str, frozenset[str]]]:
+    """Component -> app-id -> the topics the app subscribes to through it, as each app
+    declares them to its sidecar (`/dapr/subscribe`, wherever in the app they are made)."""
     import importlib
 
     from fastapi.testclient import TestClient
 
-    declared: set[tuple[str, str]] = set()
+    declared: dict[str, dict[str, set[str]]] = {}
     for app_id, spec in run_file_apps().items():
         module = next(a for a in spec["command"] if a.startswith("apps.")).split(":")[0]
         app = importlib.import_module(module).app
         if not any(getattr(r, "path", "") == "/dapr/subscribe" for r in app.routes):
             continue
         for sub in TestClient(app).get("/dapr/subscribe").json():
-            if sub["pubsubname"] == Component.PUBSUB:  # pubsub-broadcast makes its own
-                declared.add((sub["topic"], app_id))
+            declared.setdefault(sub["pubsubname"], {}).setdefault(app_id, set()).add(sub["topic"])
+    return {
+        name: {app: frozenset(topics) for app, topics in apps.items()}
+        for name, apps in declared.items()
+    }
+
+
+def test_service_bus_subscriptions_match_the_apps_subscriptions() -> None:
+    """Each topic an app subscribes to through `pubsub` has a Service Bus subscription in
+    Bicep (consumerID = app-id), and Bicep has none an app does not use (pubsub-broadcast
+    makes its own, per replica)."""
+    declared = {
+        (topic, app_id)
+        for app_id, topics in app_subscriptions()[Component.PUBSUB].items()
+        for topic in topics
+    }
     text = (BICEP / "main.bicep").read_text()
     in_bicep = set(re.findall(r"\{ topic: '([a-z-]+)', app: '([a-z]+)' \}", text))
     assert declared == in_bicep
@@ -316,11 +332,8 @@ def test_pubsub_scopes_match_everywhere_and_the_code() -> None:
     apps = set(components(LOCAL)["pubsub"]["scopes"])
     assert set(local["publishingScopes"]) == set(local["subscriptionScopes"]) == apps
     assert local["publishingScopes"]["storefront"] == set()  # the internet-facing app
-    # Every subscription in the code is allowed, and nothing more.
-    declared: dict[str, set[str]] = {app: set() for app in apps}
-    for main in (ROOT / "apps").glob("*/main.py"):
-        for topic in re.findall(r"subscribe\(\s*app,\s*Topic\.(\w+)", main.read_text()):
-            declared[main.parent.name].add(Topic[topic].value)
+    # Every subscription the apps declare on `pubsub` is allowed, and nothing more.
+    declared = {app: set(app_subscriptions()[Component.PUBSUB].get(app, ())) for app in apps}
     assert declared == local["subscriptionScopes"]
     # Every topic a contract publishes has an owner allowed to publish it.
     owners = {t for topics in local["publishingScopes"].values() for t in topics}
@@ -360,17 +373,50 @@ def test_every_app_runs_the_bounded_http_protocol() -> None:
     assert f"'--http', '{protocol}'" in (BICEP / "modules" / "apps.bicep").read_text()
 
 
-def test_broadcast_subscriptions_are_per_replica_and_catalog_only() -> None:
+#: Who reads which topics on every replica (pubsub-broadcast), and why: catalog's read
+#: model applies every product and stock event; each storefront replica feeds the live
+#: order streams (SSE) it holds. Nobody publishes there but catalog's dead letters.
+BROADCAST_READERS = {
+    AppId.CATALOG: {Topic.PRODUCT_EVENTS, Topic.INVENTORY_EVENTS},
+    AppId.STOREFRONT: {Topic.ORDER_EVENTS, Topic.SHIPPING_EVENTS},
+}
+
+
+def test_broadcast_subscriptions_are_per_replica_catalog_and_storefront_only() -> None:
     """pubsub-broadcast: a consumer group / subscription per sidecar ({uuid}), the same on
-    both sides, read by catalog only (its read model), on topics catalog publishes."""
+    both sides and in Bicep, loaded by exactly catalog and storefront, each reading only its
+    topics and publishing nothing but catalog's dead letters; the code declares exactly those
+    subscriptions on it, and in Azure the identity may manage subscriptions of exactly those
+    topics."""
+    expected = {app.value: {t.value for t in topics} for app, topics in BROADCAST_READERS.items()}
+    bicep = (BICEP / "modules" / "dapr-components.bicep").read_text()
+    block = bicep[bicep.index("name: 'pubsub-broadcast'") :].split("\n  }")[0]
     for folder in (LOCAL, AZURE):
         doc = components(folder)[Component.PUBSUB_BROADCAST]
         meta = {m["name"]: m.get("value") for m in doc["spec"]["metadata"]}
-        assert doc["scopes"] == [AppId.CATALOG]
+        assert sorted(doc["scopes"]) == sorted(expected)
         assert meta["consumerID"] == "{uuid}"
-        assert meta["subscriptionScopes"] == "catalog=product-events,inventory-events"
+        scopes = _pubsub_scopes(doc)
+        assert scopes["subscriptionScopes"] == expected
+        assert scopes["publishingScopes"] == {
+            AppId.CATALOG: {Topic.DEAD_LETTER},
+            AppId.STOREFRONT: set(),
+        }
+        for key in ("publishingScopes", "subscriptionScopes"):
+            found = re.search(rf"name: '{key}', value: '([^']*)'", block)
+            assert found and _scopes(found.group(1)) == scopes[key]
+    assert "{ name: 'consumerID', value: '{uuid}' }" in block
+    declared = {
+        app: set(topics) for app, topics in app_subscriptions()[Component.PUBSUB_BROADCAST].items()
+    }
+    assert declared == expected
     azure = {
         m["name"]: m.get("value")
         for m in components(AZURE)[Component.PUBSUB_BROADCAST]["spec"]["metadata"]
     }
     assert azure["disableEntityManagement"] == "false" and int(azure["autoDeleteOnIdleInSec"]) > 0
+    servicebus = (BICEP / "modules" / "servicebus.bicep").read_text()
+    managed = re.search(r"var broadcastTopics = \[([^\]]*)\]", servicebus)
+    assert managed and set(re.findall(r"'([\w-]+)'", managed.group(1))) == set().union(
+        *expected.values()
+    )
