@@ -84,9 +84,15 @@ def client_headers(request: Request) -> dict[str, str]:
     the gateway saw, never a client's own headers of those names)."""
     ip = client_ip(request, request.app.state.settings.trust_forwarded)
     return {
-        CLIENT_USER_AGENT_HEADER: request.headers.get("user-agent", "")[:300],
-        CLIENT_IP_HEADER: ip[:64],
+        CLIENT_USER_AGENT_HEADER: _printable(request.headers.get("user-agent", ""))[:300],
+        CLIENT_IP_HEADER: _printable(ip)[:64],
     }
+
+
+def _printable(value: str) -> str:
+    """Printable ASCII only: a header value is sent as ASCII, and a client may send any
+    byte (a non-ASCII user agent must not turn a sign-in into a server error)."""
+    return "".join(c if " " <= c <= "~" else "?" for c in value)
 
 
 # -- sign-in -----------------------------------------------------------------------------------

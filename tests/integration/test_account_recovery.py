@@ -233,6 +233,16 @@ def test_a_sign_in_from_a_new_device_is_announced_once(cluster: Cluster) -> None
         login(api, email, **{"User-Agent": "Phone/2.0"})
         time.sleep(1)
         assert len(user_events(cluster, "NewDeviceSignIn", user_id=user_id)) == 1
+        # any byte a client sends as its user agent is a sign-in, not a server error
+        r = api.post(
+            "/api/auth/login",
+            json={"email": email, "password": PASSWORD},
+            headers={"User-Agent": b"Caf\xe9/3.0"},
+        )
+        assert r.status_code == 200, r.text
+        assert eventually(
+            lambda: user_events(cluster, "NewDeviceSignIn", user_id=user_id, user_agent="Caf?/3.0")
+        )
 
 
 def test_closing_an_account_is_announced_with_the_email_it_had(cluster: Cluster) -> None:
