@@ -71,10 +71,11 @@ class ShipmentActor(OutboxActor, ShipmentActorInterface, Remindable):
         if existing is not None:
             return _reply(existing)
         host = self._host()
-        booking = await host.carrier.book(cmd, _now())
+        now = _now()  # booked at, before the first poll is due: it sees a scan due by then
+        booking = await host.carrier.book(cmd, now)
         # Reminder first: one firing on no shipment does nothing.
         await self.register_reminder(POLL_REMINDER, b"poll", host.poll_every, host.poll_every)
-        decision = logic.create(cmd, booking, _now())
+        decision = logic.create(cmd, booking, now)
         await self._commit(decision)
         return _reply(decision.shipment)
 

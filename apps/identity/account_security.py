@@ -5,7 +5,8 @@ through the same compare-and-set (`_change`), so a token is consumed in the very
 applies what it allows, and the email it causes leaves through the account's outbox.
 
 Refusals say only what the caller may know: a reset or verification token that is unknown,
-used or expired is one 400 that changes nothing; `forgot_password` finishes in the
+used or expired is one 422 that changes nothing (the request was well-formed: the
+refusal is a business one, as everywhere in the API); `forgot_password` finishes in the
 background after the same 202 for every email.
 """
 
@@ -26,7 +27,6 @@ from apps.contracts.account_security import (
 )
 from apps.contracts.errors import (
     Conflict,
-    InvalidRequest,
     NotFound,
     Unauthorized,
     UnprocessableError,
@@ -58,8 +58,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _refused(verdict: str) -> InvalidRequest:
-    return InvalidRequest(LINK_REFUSED.get(verdict, LINK_REFUSED["invalid"]), reason=verdict)
+def _refused(verdict: str) -> UnprocessableError:
+    return UnprocessableError(LINK_REFUSED.get(verdict, LINK_REFUSED["invalid"]), reason=verdict)
 
 
 class AccountSecurity:

@@ -43,7 +43,7 @@ def _user(who: Principal) -> str:
 @router.post("/auth/verify-email", response_model=UserProfile, tags=["auth"])
 async def verify_email(body: EmailVerification, request: Request) -> Response:
     """Verify the account's email with the token from the verification email (sent at
-    sign-up; valid 48 hours; works once). An unknown, used or expired token is a 400."""
+    sign-up; valid 48 hours; works once). An unknown, used or expired token is a 422."""
     await auth_limits(request, account=_owner(body.token))
     return await forward(
         request, AppId.IDENTITY, "auth/verify-email", method="POST", body=body.model_dump()
@@ -77,7 +77,7 @@ async def forgot_password(body: ForgotPassword, request: Request) -> Response:
 async def reset_password(body: PasswordReset, request: Request) -> Response:
     """Set a new password with the token from the reset email (the sign-up password rules
     apply, 422 otherwise). The token works once; every session of the account ends. An
-    unknown, used or expired token is a 400 and changes nothing."""
+    unknown, used or expired token is a 422 and changes nothing."""
     await auth_limits(request, account=_owner(body.token))
     return await forward(
         request, AppId.IDENTITY, "auth/reset-password", method="POST", body=body.model_dump()

@@ -82,7 +82,8 @@ def test_sign_up_is_announced_and_the_email_is_verified_once(cluster: Cluster) -
         r = api.post("/api/auth/verify-email", json={"token": token})
         assert r.status_code == 200 and r.json()["email_verified"] is True, r.text
         again = api.post("/api/auth/verify-email", json={"token": token})
-        assert again.status_code == 400 and again.json()["error"]["code"] == "INVALID_REQUEST"
+        assert again.status_code == 422
+        assert again.json()["error"]["code"] == "UNPROCESSABLE_ENTITY"
         updated = one_event(cluster, "UserUpdated", user_id=user_id)
         assert updated["data"]["changed"] == ["email_verified"]
         assert api.post("/api/auth/resend-verification", headers=auth).status_code == 409
@@ -102,7 +103,7 @@ def test_a_new_verification_link_replaces_the_old_one(cluster: Cluster) -> None:
                 if e["data"]["token"] != first
             ]
         )[0]["data"]["token"]
-        assert api.post("/api/auth/verify-email", json={"token": first}).status_code == 400
+        assert api.post("/api/auth/verify-email", json={"token": first}).status_code == 422
         assert api.post("/api/auth/verify-email", json={"token": second}).status_code == 200
         bad = {"token": "not a token!"}
         assert api.post("/api/auth/verify-email", json=bad).status_code == 400
@@ -135,7 +136,8 @@ def test_a_password_reset_works_once_and_ends_every_session(cluster: Cluster) ->
 
         third = "Third-pass-77zq"
         reused = api.post("/api/auth/reset-password", json={"token": token, "new_password": third})
-        assert reused.status_code == 400 and reused.json()["error"]["code"] == "INVALID_REQUEST"
+        assert reused.status_code == 422
+        assert reused.json()["error"]["code"] == "UNPROCESSABLE_ENTITY"
         assert (
             api.post("/api/auth/login", json={"email": email, "password": third}).status_code == 401
         )
@@ -168,7 +170,7 @@ def test_an_expired_reset_token_is_refused_and_changes_nothing(cluster: Cluster)
             "/api/auth/reset-password",
             json={"token": event["data"]["token"], "new_password": NEW_PASSWORD},
         )
-        assert r.status_code == 400, r.text
+        assert r.status_code == 422, r.text
         assert r.json()["error"]["details"]["reason"] == "expired"
         login(api, email)  # the password is unchanged
         wrong = api.post("/api/auth/login", json={"email": email, "password": NEW_PASSWORD})
