@@ -14,14 +14,16 @@ What it guarantees:
   ring keeps the last `replay_events` events of at most `replay_orders` orders;
 - at most `max_streams` streams on the replica and `max_per_owner` per customer (a guest is
   counted by the order's email): beyond them `open` refuses with a 429;
-- order and per-shipment versions only go forward on a stream: duplicates (at-least-once
-  delivery), events older than the snapshot and reordered deliveries are not sent.
+- per order and per shipment, events go out in version order: duplicates (at-least-once
+  delivery) and events older than the snapshot are not sent, an event that overtook its
+  predecessor waits for it (at most `hold_seconds`).
 """
 
 import asyncio
 import contextlib
+import time
 from collections import OrderedDict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -36,28 +38,41 @@ class Limits:
     queue_size: int = 32
     replay_orders: int = 2000
     replay_events: int = 16
+    #: How long an event waits for the one before it (deliveries may overtake each other)
+    #: before it is sent anyway: a version may also be skipped for good.
+    hold_seconds: float = 1.0
 
 
 @dataclass(eq=False)
 class Subscription:
-    """One open stream: the events of its order not yet sent, at most `size` of them."""
+    """One open stream: the events of its order not yet sent, at most `size` of them.
+
+    Per order and per shipment, events go out in version order: pub/sub may hand two
+    events published together to the app in either order (handlers run concurrently), so
+    one that arrives ahead of a missing predecessor waits up to `hold` seconds for it."""
 
     order_id: str
     owner: str
     size: int
+    hold: float = 1.0
+    clock: Callable[[], float] = time.monotonic
     overflowed: bool = False
     closed: bool = False
     _queue: deque[LiveEvent] = field(default_factory=deque)
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _seen: dict[str, int] = field(default_factory=dict)
+    _held: dict[str, dict[int, LiveEvent]] = field(default_factory=dict)
+    _held_until: dict[str, float] = field(default_factory=dict)
 
     def push(self, event: LiveEvent) -> None:
         """Queue `event`; a full queue means the reader fell behind: what it holds is
         dropped and the stream is told to re-sync (from a fresh snapshot)."""
         if self.overflowed or self.closed:
             return
-        if len(self._queue) >= self.size:
+        if len(self._queue) + sum(map(len, self._held.values())) >= self.size:
             self._queue.clear()
+            self._held.clear()
+            self._held_until.clear()
             self.overflowed = True
         else:
             self._queue.append(event)
@@ -75,30 +90,63 @@ class Subscription:
         return self._seen.get(key, 0)
 
     def fresh(self, events: Iterable[LiveEvent]) -> list[LiveEvent]:
-        """The events that move their order or shipment forward, each noted as shown."""
-        kept = []
+        """The events to send now, in version order per order and shipment, each noted as
+        shown: older ones and duplicates are dropped, one whose predecessor has not come
+        is held (until it comes, or for `hold` seconds)."""
+        now = self.clock()
+        out: list[LiveEvent] = []
         for event in events:
-            if event.version > self._seen.get(event.key, 0):
-                self._seen[event.key] = event.version
-                kept.append(event)
-        return kept
+            last = self._seen.get(event.key)
+            if last is not None and event.version <= last:
+                continue
+            if last is None or event.version == last + 1:
+                self._send(event, out)
+            else:
+                self._held.setdefault(event.key, {}).setdefault(event.version, event)
+                self._held_until.setdefault(event.key, now + self.hold)
+        for key, until in list(self._held_until.items()):
+            if until <= now:  # the gap stays: send what waited, in order
+                for version in sorted(self._held.get(key, {})):
+                    if version > self._seen.get(key, 0):
+                        self._send(self._held[key][version], out)
+                self._held.pop(key, None)
+                self._held_until.pop(key, None)
+        return [e for e in out if not e.silent]
+
+    def _send(self, event: LiveEvent, out: list[LiveEvent]) -> None:
+        out.append(event)
+        self._seen[event.key] = event.version
+        held = self._held.get(event.key)
+        while held and (following := held.pop(self._seen[event.key] + 1, None)) is not None:
+            out.append(following)
+            self._seen[event.key] = following.version
+        if held is not None:
+            for version in [v for v in held if v <= self._seen[event.key]]:
+                del held[version]
+            if not held:
+                self._held.pop(event.key, None)
+                self._held_until.pop(event.key, None)
+
+    def _waiting(self) -> float | None:
+        """Seconds until a held event is due, if any is held."""
+        return min(self._held_until.values()) - self.clock() if self._held_until else None
 
     async def next(self, timeout: float) -> list[LiveEvent]:
-        """The fresh events queued, waiting up to `timeout` seconds for one; [] when none
-        came (time for a keep-alive), or at once when the stream overflowed or was closed."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        """The events due, waiting up to `timeout` seconds for one; [] when none came (time
+        for a keep-alive), or at once when the stream overflowed or was closed."""
+        deadline = self.clock() + timeout
         while not (self.overflowed or self.closed):
             batch = self.fresh(list(self._queue))
             self._queue.clear()
             if batch:
                 return batch
-            left = deadline - loop.time()
+            left = deadline - self.clock()
             if left <= 0:
                 break
+            due = self._waiting()
             self._ready.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._ready.wait(), left)
+                await asyncio.wait_for(self._ready.wait(), left if due is None else min(left, due))
         return []
 
 
@@ -136,7 +184,7 @@ class LiveHub:
                 retry_after=5,
                 limit=self.limits.max_per_owner,
             )
-        sub = Subscription(order_id, owner, self.limits.queue_size)
+        sub = Subscription(order_id, owner, self.limits.queue_size, self.limits.hold_seconds)
         self._by_order.setdefault(order_id, set()).add(sub)
         self._per_owner[owner] = self._per_owner.get(owner, 0) + 1
         self._count += 1

@@ -19,6 +19,7 @@ from apps.contracts.orders import (
     OrderStatusChanged,
 )
 from apps.contracts.shipping import (
+    CustomerNotificationRequested,
     DeliveryCompleted,
     ShipmentEventData,
     ShipmentScheduled,
@@ -48,10 +49,12 @@ ORDER_EVENTS: dict[str, type[OrderEventData]] = {
         OrderCompleted,
     )
 }
-#: A staff request to notify the customer (CustomerNotificationRequested) is not progress.
 SHIPMENT_EVENTS: dict[str, type[ShipmentEventData]] = {
     t.EVENT_TYPE: t for t in (ShipmentScheduled, ShipmentStatusUpdated, DeliveryCompleted)
 }
+#: A staff request to notify the customer is not progress: it only keeps its shipment's
+#: version sequence whole.
+SILENT_SHIPMENT_EVENTS = {CustomerNotificationRequested.EVENT_TYPE: CustomerNotificationRequested}
 ORDER_KEY = "order"
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -68,6 +71,8 @@ class LiveEvent:
     version: int
     occurred_at: datetime
     data: dict[str, Any]
+    #: Counted in its sequence (so no one waits for it) but not sent to the browser.
+    silent: bool = False
 
     @property
     def ends(self) -> bool:
@@ -76,8 +81,8 @@ class LiveEvent:
 
 def live_event(envelope: EventEnvelope) -> LiveEvent | None:
     """The browser's view of an order or shipping event (no email, lines or totals: only
-    what moved), or None for an event type that is not progress. Raises ValidationError on
-    a malformed payload."""
+    what moved), or None for an event type that is not about progress. Raises
+    ValidationError on a malformed payload."""
     if (order_type := ORDER_EVENTS.get(envelope.event_type)) is not None:
         order = order_type.model_validate(envelope.data)
         data = order.model_dump(
@@ -93,7 +98,11 @@ def live_event(envelope: EventEnvelope) -> LiveEvent | None:
             envelope.occurred_at,
             {"type": envelope.event_type, **data, "version": order.version, "at": _iso(order.at)},
         )
-    if (shipment_type := SHIPMENT_EVENTS.get(envelope.event_type)) is not None:
+    silent = envelope.event_type in SILENT_SHIPMENT_EVENTS
+    shipment_type = SHIPMENT_EVENTS.get(envelope.event_type) or SILENT_SHIPMENT_EVENTS.get(
+        envelope.event_type
+    )
+    if shipment_type is not None:
         shipment = shipment_type.model_validate(envelope.data)
         data = shipment.model_dump(
             mode="json",
@@ -124,6 +133,7 @@ def live_event(envelope: EventEnvelope) -> LiveEvent | None:
                 "version": shipment.version,
                 "at": _iso(shipment.at),
             },
+            silent,
         )
     return None
 

@@ -219,7 +219,10 @@ def test_every_replica_streams_every_event_and_limits_hold(cluster: Cluster) -> 
             assert set(both) == {"storefront", "storefront-2"}
             for frames in both.values():
                 assert_delivered_story(frames, order_id)
-            assert progress(both["storefront"]) == progress(both["storefront-2"])
+            # Both opened before the payment (their snapshots may differ): the same story
+            # from there on, shipment steps included.
+            told = [progress(frames) for frames in both.values()]
+            assert len({str((o[o.index("paid") :], s)) for o, s in told}) == 1, told
 
             # A replica that stops ends its streams instead of waiting for them.
             other_id, other_email = placed_order(api)

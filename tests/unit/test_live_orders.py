@@ -111,7 +111,8 @@ def test_a_shipment_event_is_keyed_by_its_shipment() -> None:
     assert not {"email", "lines", "user_id"} & set(event.data)
     assert not event.ends  # only the order's own status ends a stream
     staff_note = shipment_envelope("o-1", "picked_up", 2, cls=CustomerNotificationRequested)
-    assert live_event(staff_note) is None
+    note = live_event(staff_note)
+    assert note is not None and note.silent and (note.key, note.version) == ("shp-1", 2)
 
 
 def test_frames_are_one_json_line_and_never_carry_a_broken_id() -> None:
@@ -141,6 +142,45 @@ def test_versions_only_go_forward_on_a_stream() -> None:
     h.publish(live_event(shipment_envelope("o-1", "label_created", 1)))  # type: ignore[arg-type]
     batch = run(sub.next(0.01))
     assert [(e.key, e.version) for e in batch] == [("order", 5), ("order", 6), ("shp-1", 2)]
+
+
+def test_an_event_that_overtook_its_predecessor_waits_for_it() -> None:
+    h = hub(hold_seconds=5)
+    sub = h.open("o-1", "user:1")
+    sub.seen(ORDER_KEY, 4)
+    h.publish(order_event("o-1", "delivered", 6))  # handled before v5 (concurrent handlers)
+    assert run(sub.next(0.05)) == []  # held, not sent ahead of v5
+    h.publish(order_event("o-1", "shipped", 5))
+    assert [e.version for e in run(sub.next(0.05))] == [5, 6]
+
+
+def test_a_version_that_never_comes_holds_the_next_only_briefly() -> None:
+    h = hub(hold_seconds=0.2)
+    sub = h.open("o-1", "user:1")
+    sub.seen(ORDER_KEY, 4)
+    h.publish(order_event("o-1", "shipped", 6))  # v5 changed the order without an event
+
+    async def read() -> tuple[list[LiveEvent], float, list[LiveEvent]]:
+        started = time.monotonic()
+        first = await sub.next(2)
+        waited = time.monotonic() - started
+        h.publish(order_event("o-1", "paid", 5))  # too late: never sent behind v6
+        return first, waited, await sub.next(0.05)
+
+    first, waited, late = run(read())
+    assert [e.version for e in first] == [6] and 0.15 < waited < 1.5
+    assert late == []
+
+
+def test_a_silent_event_keeps_its_shipment_sequence_whole() -> None:
+    h = hub(hold_seconds=5)
+    sub = h.open("o-1", "user:1")
+    for version, status in ((1, "label_created"), (3, "in_transit")):
+        h.publish(live_event(shipment_envelope("o-1", status, version)))  # type: ignore[arg-type]
+    assert [e.version for e in run(sub.next(0.05))] == [1]  # 3 waits for 2
+    note = shipment_envelope("o-1", "label_created", 2, cls=CustomerNotificationRequested)
+    h.publish(live_event(note))  # type: ignore[arg-type]
+    assert [e.version for e in run(sub.next(0.05))] == [3]  # the note itself is not sent
 
 
 def test_events_from_before_the_replica_started_are_not_kept() -> None:
