@@ -25,6 +25,13 @@ var appEnv = {
   storefront: [
     { name: 'STOREFRONT_TRUST_FORWARDED', value: 'true' }
     { name: 'STOREFRONT_CORS_ORIGINS', value: string(corsOrigins) }
+    // Container Apps' ingress ends a request after 240 s: live order streams close first
+    // (the browser's EventSource reconnects with Last-Event-ID).
+    { name: 'STOREFRONT_LIVE_MAX_SECONDS', value: '230' }
+  ]
+  // Tracking links in shipments and emails point at the shop's own tracking page.
+  orders: empty(publicBaseUrl) ? [] : [
+    { name: 'ORDERS_CARRIER_TRACKING_URL', value: '${publicBaseUrl}/track/{tracking_number}' }
   ]
   notifications: concat(
     empty(emailSender) ? [] : [ { name: 'NOTIFICATIONS_EMAIL_FROM', value: emailSender } ],
