@@ -37,11 +37,13 @@ CHECKOUT_PAYMENT_TIMEOUT_SECONDS = 30
 CHECKOUT_AUTHENTICATION_TIMEOUT_SECONDS = 60
 FRAUD_TEST_BANDS = {"FRAUD_REVIEW_THRESHOLD": "0.90", "FRAUD_REJECT_THRESHOLD": "0.95"}
 APP_ENV = {
-    # The simulated carrier scans a shipment every second, always on the normal route
-    # (exceptions are unit-tested); the return window is ~50 s, after which a delivered order
-    # completes (tests/integration/test_returns.py waits for it).
+    # Paid orders are held for an hour (tests of paid orders see them stay paid; tests that
+    # ship one release it: webhooks.release). The simulated carrier scans a shipment every
+    # second, always on the normal route (exceptions are unit-tested); the return window is
+    # ~50 s, after which a delivered order completes (test_returns waits for it).
     "orders": {
         "ORDERS_PAYMENT_TIMEOUT_SECONDS": "3600",
+        "ORDERS_FULFILMENT_HOLD_SECONDS": "3600",
         "ORDERS_CARRIER_STEP_SECONDS": "1",
         "ORDERS_CARRIER_SCENARIO": "normal",
         "ORDERS_RETURN_WINDOW_DAYS": "0.0006",

@@ -55,11 +55,24 @@ def pay(cluster: Cluster, order_id: str) -> dict[str, Any]:
     return payment
 
 
+def release(cluster: Cluster, order_id: str, timeout: float = 60) -> dict[str, Any]:
+    """Staff send the order to the warehouse once it is paid (the test cluster holds paid
+    orders for an hour, so only tests that ship an order see it move on)."""
+    with cluster.client("storefront") as api:
+
+        def released() -> dict[str, Any]:
+            r = api.post(f"/api/staff/orders/{order_id}/release")
+            assert r.status_code == 200, r.text
+            return dict(r.json())
+
+        return dict(eventually(released, timeout=timeout))
+
+
 def paid_order(
-    cluster: Cluster, api: httpx.Client, quantity: int = 1, stock: int = 10
+    cluster: Cluster, api: httpx.Client, quantity: int = 1, stock: int = 10, ship: bool = True
 ) -> tuple[str, str, dict[str, Any]]:
-    """A guest's checkout of `quantity` units of a new product, paid: (order id, email,
-    product). `api` is a staff client of the storefront (it creates the product)."""
+    """A guest's checkout of `quantity` units of a new product, paid and (`ship`) released to
+    the warehouse: (order id, email, product). `api` is a staff client of the storefront."""
     product = factories.product()
     product["variants"][0]["stock"] = stock
     created = api.post("/api/staff/products", json=product)
@@ -78,4 +91,6 @@ def paid_order(
     assert placed.status_code == 202, placed.text
     order_id = str(placed.json()["order_id"])
     pay(cluster, order_id)
+    if ship:
+        release(cluster, order_id)
     return order_id, email, product

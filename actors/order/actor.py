@@ -31,6 +31,7 @@ log = structlog.stdlib.get_logger("OrderActor")
 ORDER_KEY = "order"
 PAYMENT_TIMEOUT_REMINDER = "payment-timeout"
 COMPLETE_REMINDER = "complete"
+RELEASE_REMINDER = "release"
 
 
 class OrderActorHost(Protocol):
@@ -38,6 +39,8 @@ class OrderActorHost(Protocol):
 
     source_app_id: str
     default_payment_timeout: timedelta
+    #: A paid order is held this long before it goes to the warehouse (free cancellation).
+    fulfilment_hold: timedelta
     #: A delivered order is completed this long after delivery (its return window).
     complete_after: timedelta
     #: A return of every unit refunds the shipping too.
@@ -124,6 +127,12 @@ class OrderActor(OutboxActor, OrderActorInterface, Remindable):
             if order is not None and req is not None:
                 await self._decide(order, req)
                 log.info("unpaid order cancelled", order_id=order.order_id)
+        elif name == RELEASE_REMINDER:
+            order = await self._load()
+            req = logic.release(order) if order else None
+            if order is not None and req is not None:
+                await self._decide(order, req)
+            await self._try_unregister(RELEASE_REMINDER)
         elif name == COMPLETE_REMINDER:
             order = await self._load()
             req = logic.auto_complete(order) if order else None
@@ -167,6 +176,10 @@ class OrderActor(OutboxActor, OrderActorInterface, Remindable):
         if isinstance(decision, logic.Rejected):
             return ActorReply(ok=False, order=order, error=decision.error)
         if isinstance(decision, logic.Applied):
+            if decision.order.status == OrderStatus.PAID:
+                # Before the commit, like the completion reminder below.
+                hold = max(self._host().fulfilment_hold, timedelta(milliseconds=1))
+                await self.register_reminder(RELEASE_REMINDER, b"release", hold)
             if decision.order.status == OrderStatus.DELIVERED:
                 # Before the commit: a crash in between leaves a reminder that finds the
                 # order not delivered and does nothing, never a delivered order that stays so.

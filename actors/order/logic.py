@@ -54,6 +54,9 @@ _EVENT_FOR: dict[OrderStatus, type[OrderEventData]] = {
 
 PAYMENT_TIMEOUT_TRANSITION_ID = "payment-timeout"
 AUTO_COMPLETE_TRANSITION_ID = "auto-complete"
+#: Releasing a paid order to the warehouse: the hold's reminder and staff share this id, so
+#: whichever comes second is a no-op.
+RELEASE_TRANSITION_ID = "release-to-warehouse"
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,19 @@ def payment_timeout(order: Order) -> TransitionRequest | None:
         reason="Payment was not completed in time",
         transition_id=PAYMENT_TIMEOUT_TRANSITION_ID,
         actor="payment-timeout",
+    )
+
+
+def release(order: Order, by: str = "system") -> TransitionRequest | None:
+    """A paid order goes to the warehouse (`fulfilling`) once its hold has passed (or staff
+    release it early); any other status stays (cancelled in the hold, already released)."""
+    if order.status != S.PAID:
+        return None
+    return TransitionRequest(
+        to=S.FULFILLING,
+        reason="Released to the warehouse",
+        transition_id=RELEASE_TRANSITION_ID,
+        actor=by,
     )
 
 

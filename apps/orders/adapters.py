@@ -76,10 +76,12 @@ class OrderActorHost:
         payment_timeout: timedelta,
         complete_after: timedelta,
         refund_shipping_on_full_return: bool = True,
+        fulfilment_hold: timedelta = timedelta(0),
     ) -> None:
         self.sidecar = sidecar
         self.source_app_id = source_app_id
         self.default_payment_timeout = payment_timeout
+        self.fulfilment_hold = fulfilment_hold
         self.complete_after = complete_after
         self.refund_shipping_on_full_return = refund_shipping_on_full_return
 

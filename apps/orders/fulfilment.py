@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from actors.order.logic import release
 from apps.contracts.errors import Conflict, DomainError, ErrorCode, InvalidRequest, NotFound
 from apps.contracts.events import EventEnvelope
 from apps.contracts.orders import ActorReply, Order, OrderEventData, OrderStatus, Tracking
@@ -32,7 +33,6 @@ from apps.contracts.shipping import (
 )
 from apps.orders.carrier import Carrier
 from apps.orders.fulfilment_rules import (
-    SCHEDULABLE,
     first_shipment,
     first_shipment_id,
     progress,
@@ -86,35 +86,47 @@ class FulfilmentService:
     # -- order events ------------------------------------------------------------------
     async def on_order_event(self, event: EventEnvelope) -> None:
         data = OrderEventData.model_validate(event.data)
-        if data.status == OrderStatus.PAID:
+        if data.status == OrderStatus.FULFILLING:
             await self.schedule(data.order_id)
         elif data.status == OrderStatus.CANCELLED:
             await self.cancel_unshipped(data.order_id)
 
-    async def schedule(self, order_id: str) -> Shipment | None:
-        """A paid order gets its shipment and moves to `fulfilling` (idempotent: the
-        shipment id and the transition id are fixed per order). Fraud review happens before
-        payment, so a paid order is cleared to ship."""
+    async def release(self, order_id: str, by: str) -> Order:
+        """Staff send a paid order to the warehouse before its hold ends (the same
+        transition the hold's reminder makes: whichever is second changes nothing)."""
         order = await self._order(order_id)
-        if order.status not in SCHEDULABLE:
+        req = release(order, by)
+        if req is None:
+            if order.status == OrderStatus.FULFILLING:
+                return order  # released already
+            raise Conflict(
+                f"An order in status '{order.status}' cannot be released to the warehouse",
+                current_status=order.status,
+            )
+        reply = await self.orders.transition(order_id, req.model_dump(mode="json"))
+        if not reply.ok or reply.order is None:
+            raise Conflict(
+                reply.error.message if reply.error else "Not released",
+                current_status=reply.order.status if reply.order else None,
+            )
+        return reply.order
+
+    async def schedule(self, order_id: str) -> Shipment | None:
+        """An order released to the warehouse (`fulfilling`) gets its shipment (idempotent:
+        the shipment id is fixed per order). Fraud review happens before payment and the
+        hold before release, so a fulfilling order is cleared to ship."""
+        order = await self._order(order_id)
+        if order.status != OrderStatus.FULFILLING:
             return None  # cancelled meanwhile, or already further along
         cmd = first_shipment(order, ServiceLevel.STANDARD)
         if cmd is None:
-            log.warning("paid order has no shipping address; not shipped", order_id=order_id)
+            log.warning("order has no shipping address; not shipped", order_id=order_id)
             return None
         shipment = _shipment(await self.shipments.call(cmd.shipment_id, "create", _json(cmd)))
         await self.views.save(shipment)
-        reply = await self.orders.transition(
-            order_id,
-            {
-                "to": OrderStatus.FULFILLING,
-                "reason": f"Shipment {shipment.tracking_number} booked with {shipment.carrier}",
-                "transition_id": f"fulfil:{shipment.shipment_id}",
-                "actor": "fulfilment",
-            },
-        )
-        if not reply.ok and reply.order is not None and reply.order.status not in SCHEDULABLE:
-            # Cancelled between our read and the transition: the shipment goes too.
+        after = await self._order(order_id)
+        if after.status == OrderStatus.CANCELLED:
+            # Cancelled while the label was booked: the label goes too.
             await self.cancel_unshipped(order_id)
         return shipment
 

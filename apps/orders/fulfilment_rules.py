@@ -23,9 +23,6 @@ from apps.contracts.shipping import (
     ShipmentStatus,
 )
 
-#: The order states in which a paid order waits for (or is in) fulfilment.
-SCHEDULABLE = frozenset({OrderStatus.PAID, OrderStatus.FULFILLING})
-
 
 def first_shipment_id(order_id: str) -> str:
     """The shipment a paid order gets automatically (deterministic: scheduling twice finds it)."""

@@ -56,6 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         timedelta(seconds=settings.payment_timeout_seconds),
         timedelta(days=settings.return_window_days),
         settings.refund_shipping_on_full_return,
+        timedelta(seconds=settings.fulfilment_hold_seconds),
     )
     carrier = SimulatedCarrier(
         step=timedelta(seconds=settings.carrier_step_seconds),

@@ -19,6 +19,13 @@ class OrdersSettings(AppSettings):
     )
     actor_idle_timeout_seconds: int = Field(15 * 60, ge=10)
     # -- fulfilment ------------------------------------------------------------------------
+    fulfilment_hold_seconds: float = Field(
+        60,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="A paid order waits this long before it goes to the warehouse (the "
+        "shopper can cancel it for free; staff can release it early)",
+    )
     return_window_days: float = Field(
         30,
         gt=0,

@@ -127,3 +127,16 @@ async def staff_order_by_number(
 @router.get("/staff/orders/{order_id}", response_model=Order, tags=["staff"])
 async def staff_order(order_id: OrderId, request: Request, staff: Staff) -> Response:
     return await forward(request, AppId.ORDERS, f"orders/{order_id}")
+
+
+@router.post("/staff/orders/{order_id}/release", response_model=Order, tags=["staff"])
+async def release_order(order_id: OrderId, request: Request, staff: Staff) -> Response:
+    """Send a paid order to the warehouse now rather than when its hold ends
+    (`ORDERS_FULFILMENT_HOLD_SECONDS`); 409 for an order that is not paid."""
+    return await forward(
+        request,
+        AppId.ORDERS,
+        f"orders/{order_id}/release",
+        method="POST",
+        params={"by": staff.user_id or "staff"},
+    )

@@ -3,6 +3,7 @@ in the test cluster) and the customer sees every step; staff look after shipment
 order cancelled before pick-up voids its label. Real sidecars, PostgreSQL, Redis and the
 checkout saga; payment results arrive as signed Stripe webhooks."""
 
+import time
 from typing import Any
 
 import httpx
@@ -80,7 +81,7 @@ def test_a_paid_order_is_delivered_and_the_customer_sees_every_step(cluster: Clu
         assert notified.status_code == 202, notified.text
 
 
-def test_cancelling_a_paid_order_before_pick_up_voids_its_label(cluster: Cluster) -> None:
+def test_cancelling_a_released_order_before_pick_up_voids_its_label(cluster: Cluster) -> None:
     with cluster.client("storefront") as api:
         order_id, email, _ = webhooks.paid_order(cluster, api, quantity=1)
 
@@ -114,6 +115,51 @@ def test_cancelling_a_paid_order_before_pick_up_voids_its_label(cluster: Cluster
                 "shipped",
                 "delivered",
             )
+
+
+def test_a_paid_order_cancelled_in_its_hold_is_never_shipped(cluster: Cluster) -> None:
+    with cluster.client("storefront") as api:
+        order_id, email, _ = webhooks.paid_order(cluster, api, quantity=1, ship=False)
+
+        def paid() -> Json:
+            order = api.get(f"/api/orders/{order_id}", params={"email": email}).json()
+            assert order["status"] == "paid", order["status"]
+            return dict(order)
+
+        eventually(paid, timeout=30)
+        assert api.get("/api/staff/shipments", params={"order_id": order_id}).json()["total"] == 0
+        cancelled = api.post(f"/api/orders/{order_id}/cancel", json={"email": email})
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+        # Staff cannot send a cancelled order to the warehouse, and nothing was booked.
+        late = api.post(f"/api/staff/orders/{order_id}/release")
+        assert late.status_code == 409, late.text
+        assert late.json()["error"]["details"]["current_status"] == "cancelled"
+        time.sleep(2)
+        assert api.get("/api/staff/shipments", params={"order_id": order_id}).json()["total"] == 0
+
+
+def test_the_hold_ends_by_itself_and_the_order_ships(cluster: Cluster) -> None:
+    """With a one-second hold (orders restarted with it), a paid order goes to the warehouse
+    and the carrier without anyone releasing it."""
+    cluster.stop_app("orders")
+    cluster.start_app("orders", env={"ORDERS_FULFILMENT_HOLD_SECONDS": "1"})
+    try:
+        with cluster.client("storefront") as api:
+            order_id, email, _ = webhooks.paid_order(cluster, api, quantity=1, ship=False)
+
+            def shipped() -> Json:
+                tracking = _tracking(api, order_id, email)
+                assert tracking["status"] in ("shipped", "delivered"), tracking["status"]
+                return tracking
+
+            tracking = eventually(shipped, timeout=60, interval=0.5)
+            steps = [t["status"] for t in tracking["timeline"]]
+            assert steps[steps.index("paid") :][:3] == ["paid", "fulfilling", "shipped"], steps
+            release = next(t for t in tracking["timeline"] if t["status"] == "fulfilling")
+            assert "warehouse" in release["description"]
+    finally:
+        cluster.stop_app("orders")
+        cluster.start_app("orders", env={"ORDERS_FULFILMENT_HOLD_SECONDS": "3600"})
 
 
 def test_bad_shipment_requests_are_refused_and_change_nothing(cluster: Cluster) -> None:

@@ -134,6 +134,7 @@ def test_the_owner_watches_a_paid_order_until_it_is_delivered(cluster: Cluster) 
             assert snapshot[1]["order_id"] == order_id and snapshot[1]["version"] >= 1
             assert snapshot[1]["status"] in ("pending", "awaiting_payment")
             webhooks.pay(cluster, order_id)
+            webhooks.release(cluster, order_id)
             rest = sse.rest()  # ends by itself once the order is delivered
         frames = [snapshot, *rest]
         assert_delivered_story(frames, order_id)
@@ -214,6 +215,7 @@ def test_every_replica_streams_every_event_and_limits_hold(cluster: Cluster) -> 
             assert extra.status_code == 429, extra.text
             assert int(extra.headers["retry-after"]) > 0
             webhooks.pay(cluster, order_id)
+            webhooks.release(cluster, order_id)
             for reader in readers:
                 reader.join(timeout=120)
             assert set(both) == {"storefront", "storefront-2"}

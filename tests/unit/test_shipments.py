@@ -232,3 +232,17 @@ def test_a_delivered_order_completes_when_its_return_window_closes() -> None:
     assert (
         order_logic.auto_complete(order.model_copy(update={"status": OrderStatus.REFUNDED})) is None
     )
+
+
+def test_a_paid_order_is_released_to_the_warehouse_once_and_only_while_paid() -> None:
+    order = paid_order()
+    req = order_logic.release(order, by="staff-1")
+    assert req is not None and req.to == OrderStatus.FULFILLING and req.actor == "staff-1"
+    released = order_logic.transition(order, req, NOW)
+    assert isinstance(released, order_logic.Applied)
+    # The hold's reminder and staff share the transition id: the second is a no-op.
+    again = order_logic.release(order, by="system")
+    assert again is not None and again.transition_id == req.transition_id
+    assert isinstance(order_logic.transition(released.order, again, NOW), order_logic.Unchanged)
+    for status in (OrderStatus.CANCELLED, OrderStatus.FULFILLING, OrderStatus.AWAITING_PAYMENT):
+        assert order_logic.release(order.model_copy(update={"status": status})) is None
