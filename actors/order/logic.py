@@ -238,4 +238,5 @@ def _event(
         version=order.version,
         at=now,
         created_at=order.created_at,
+        refunded_amount=order.refunded_amount,
     )

@@ -166,6 +166,9 @@ class OrderSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    refunded_amount: Amount = Field(
+        default=Decimal("0.00"), description="refunded so far (returns, cancellations, staff)"
+    )
 
 
 class OrderPage(BaseModel):
@@ -259,6 +262,7 @@ class OrderEventData(EventPayload):
     version: int
     at: datetime
     created_at: datetime | None = Field(default=None, description="when the order was placed")
+    refunded_amount: Amount = Field(default=Decimal("0.00"), description="refunded so far")
 
 
 class OrderCreated(OrderEventData):

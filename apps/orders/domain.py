@@ -68,6 +68,7 @@ def summary_of(order: Order | OrderEventData, created_at: datetime | None = None
         created_at=created,
         updated_at=updated,
         version=order.version,
+        refunded_amount=order.refunded_amount,
     )
 
 

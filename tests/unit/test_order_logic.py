@@ -19,6 +19,7 @@ from apps.contracts.orders import (
     OrderStatusChanged,
     TransitionRequest,
 )
+from apps.orders.domain import summary_of
 from tests import factories
 
 S = OrderStatus
@@ -138,6 +139,9 @@ def test_partial_refunds_accumulate_and_cannot_exceed_total() -> None:
     first = logic.transition(order, req(S.PARTIALLY_REFUNDED, refund_amount=Decimal("10.00")), NOW)
     assert isinstance(first, logic.Applied)
     assert first.order.refunded_amount == Decimal("10.00")
+    # The event says how much has come back, so listings (and the dashboard) show it.
+    assert first.event.refunded_amount == Decimal("10.00")
+    assert summary_of(first.event).refunded_amount == Decimal("10.00")
     too_much = logic.transition(
         first.order, req(S.PARTIALLY_REFUNDED, refund_amount=Decimal("11.65")), NOW
     )
