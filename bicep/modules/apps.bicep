@@ -58,6 +58,7 @@ var apps = [
   { appId: 'checkout', external: false, minReplicas: 1, maxReplicas: 5, module: 'checkout' }
   // Keeps a replica: its sweeper retries mail left pending while the server was down.
   { appId: 'notifications', external: false, minReplicas: 1, maxReplicas: 3, module: 'notifications' }
+  { appId: 'backoffice', external: false, minReplicas: 1, maxReplicas: 3, module: 'backoffice' }
 ]
 
 resource containerApps 'Microsoft.App/containerApps@2024-03-01' = [for a in apps: {

@@ -27,7 +27,7 @@ var components = [
       { name: 'cleanupInterval', value: '1h' }
     ]
     // Not identity's: it keeps its keys and password hashes in identitystore.
-    scopes: [ 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'notifications' ]
+    scopes: [ 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'notifications', 'backoffice' ]
   }
   {
     // Everything identity keeps (signing keys, password hashes, refresh tokens): its own
@@ -70,10 +70,10 @@ var components = [
       { name: 'lockDurationInSec', value: '60' }
       { name: 'maxConcurrentHandlers', value: '20' }
       // components/{local,azure}/pubsub.yaml: who may publish and subscribe to what.
-      { name: 'publishingScopes', value: 'storefront=;catalog=product-events,inventory-events,dead-letter-events;cart=user-events;orders=order-events,shipping-events,support-events,dead-letter-events;checkout=order-events,dead-letter-events;forecast=dead-letter-events;recommendations=dead-letter-events;payments=payment-events,dead-letter-events;identity=user-events,dead-letter-events;notifications=dead-letter-events' }
-      { name: 'subscriptionScopes', value: 'storefront=;catalog=order-events;cart=;orders=order-events,payment-events,shipping-events,support-events;checkout=payment-events;forecast=order-events;recommendations=order-events;payments=order-events;identity=order-events;notifications=order-events,payment-events,shipping-events,support-events,user-events' }
+      { name: 'publishingScopes', value: 'storefront=;catalog=product-events,inventory-events,dead-letter-events;cart=user-events;orders=order-events,shipping-events,support-events,dead-letter-events;checkout=order-events,dead-letter-events;forecast=dead-letter-events;recommendations=dead-letter-events;payments=payment-events,dead-letter-events;identity=user-events,dead-letter-events;notifications=dead-letter-events;backoffice=dead-letter-events' }
+      { name: 'subscriptionScopes', value: 'storefront=;catalog=order-events;cart=;orders=order-events,payment-events,shipping-events,support-events;checkout=payment-events;forecast=order-events;recommendations=order-events;payments=order-events;identity=order-events;notifications=order-events,payment-events,shipping-events,support-events,user-events;backoffice=' }
     ]
-    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity', 'notifications' ]
+    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity', 'notifications', 'backoffice' ]
   }
   // components/{local,azure}/pubsub-broadcast.yaml: each catalog replica's own subscription
   // (consumerID {uuid}) to product and stock events, each storefront replica's to order and
@@ -107,7 +107,7 @@ var components = [
       { name: 'vaultName', value: keyVaultName }
       { name: 'azureClientId', value: identityClientId }
     ]
-    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity', 'notifications' ]
+    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity', 'notifications', 'backoffice' ]
   }
   {
     name: 'gateway-secrets'
@@ -116,7 +116,7 @@ var components = [
       { name: 'vaultName', value: keyVaultName }
       { name: 'azureClientId', value: identityClientId }
     ]
-    scopes: [ 'storefront', 'identity', 'orders', 'checkout', 'notifications' ]
+    scopes: [ 'storefront', 'identity', 'orders', 'checkout', 'notifications', 'backoffice' ]
   }
   {
     name: 'payments-secrets'

@@ -34,6 +34,8 @@ REFUSED = [
     ("orders", *SMTP_PASSWORD),
     ("storefront", *SMTP_PASSWORD),
     ("identity", *SMTP_PASSWORD),
+    ("backoffice", *SMTP_PASSWORD),
+    ("backoffice", *STRIPE_KEY),
 ]
 #: (app, store, secret) each app's code reads.
 ALLOWED = [
@@ -45,6 +47,7 @@ ALLOWED = [
     ("orders", *CONTEXT_KEY),
     ("checkout", *CONTEXT_KEY),
     ("notifications", *CONTEXT_KEY),
+    ("backoffice", *CONTEXT_KEY),
 ]
 #: Secrets that must not be in the store every app loads.
 NOT_SHARED = [s for s, store in SECRET_STORE.items() if store != Component.SECRETS]

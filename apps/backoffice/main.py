@@ -1,0 +1,40 @@
+"""backoffice: what staff and admins work with (SPEC "Apps": analytics, tickets, audit log,
+admin), reached through the storefront's `/api/staff/*` and `/api/admin/*` routes with the
+gateway's signed context. Each area adds its router and subscriptions here."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from apps.backoffice.settings import get_settings
+from apps.contracts.names import AppId, Component
+from apps.platform.context import ContextKey
+from apps.platform.dapr import Sidecar
+from apps.platform.health import health_router
+from apps.platform.http import install_common
+from apps.platform.logging import configure_logging
+from apps.platform.state import JsonStateStore
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    configure_logging(
+        AppId.BACKOFFICE, settings.log_level, settings.log_json, settings.trace_console
+    )
+    sidecar = Sidecar(settings)
+    app.state.sidecar = sidecar
+    app.state.store = JsonStateStore(sidecar.http, settings.state_store)
+    app.state.context_key = ContextKey(sidecar)
+    try:
+        yield
+    finally:
+        await sidecar.close()
+
+
+app = FastAPI(title="SmartCommerce backoffice", version="0.1.0", lifespan=lifespan)
+install_common(app)
+app.include_router(
+    health_router({Component.STATE, Component.PUBSUB, Component.GATEWAY_SECRETS}, check_store=True)
+)
