@@ -64,6 +64,8 @@ var subscriptions = [
   { topic: 'shipping-events', app: 'notifications' }
   { topic: 'support-events', app: 'notifications' }
   { topic: 'user-events', app: 'notifications' }
+  { topic: 'order-events', app: 'backoffice' }
+  { topic: 'payment-events', app: 'backoffice' }
 ]
 
 module identity 'modules/identity.bicep' = {

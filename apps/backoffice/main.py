@@ -7,14 +7,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from apps.backoffice.analytics.adapters import DaprCatalog, StateSalesRecords
+from apps.backoffice.analytics.api import on_order_events, on_payment_events
+from apps.backoffice.analytics.api import router as analytics_router
+from apps.backoffice.analytics.service import AnalyticsService
+from apps.backoffice.analytics.settings import get_analytics_settings
 from apps.backoffice.settings import get_settings
-from apps.contracts.names import AppId, Component
+from apps.contracts.names import AppId, Component, Topic
 from apps.platform.context import ContextKey
 from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
 from apps.platform.state import JsonStateStore
+from apps.platform.subscriptions import subscribe
 
 
 @asynccontextmanager
@@ -27,6 +33,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sidecar = sidecar
     app.state.store = JsonStateStore(sidecar.http, settings.state_store)
     app.state.context_key = ContextKey(sidecar)
+    analytics = get_analytics_settings()
+    app.state.analytics = AnalyticsService(
+        StateSalesRecords(app.state.store),
+        DaprCatalog(sidecar),
+        analytics.refresh_seconds,
+        analytics.currency,
+    )
     try:
         yield
     finally:
@@ -38,3 +51,7 @@ install_common(app)
 app.include_router(
     health_router({Component.STATE, Component.PUBSUB, Component.GATEWAY_SECRETS}, check_store=True)
 )
+# Sales analytics: the read model fed by order and payment events, and staff reports.
+app.include_router(analytics_router)
+subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)
+subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)

@@ -15,6 +15,7 @@ from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
 from apps.platform.state import JsonStateStore
 from apps.storefront.account_security_api import router as account_security_router
+from apps.storefront.analytics_api import router as analytics_router
 from apps.storefront.api import router
 from apps.storefront.auth import SessionCheck, TokenVerifier
 from apps.storefront.cart_api import router as cart_router
@@ -138,6 +139,7 @@ app.include_router(identity_router)
 app.include_router(account_security_router)
 app.include_router(reviews_router)
 app.include_router(notifications_router)
+app.include_router(analytics_router)
 # Every replica's own subscription to order and shipping events (pubsub-broadcast): the
 # live streams it holds (apps/storefront/live_api.py).
 subscribe_live(app)

@@ -1,0 +1,160 @@
+"""Analytics routes of backoffice (reached through the storefront's `/api/staff/analytics/*`
+and `/api/staff/reports/sales/export`), the storefront's activity batches, and the
+subscriptions that feed the read model.
+
+Staff routes check the gateway's signed context again here: an internal caller without a
+staff context gets the same 401/403 as at the gateway.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi.responses import Response
+
+from apps.backoffice.analytics import report
+from apps.backoffice.analytics.service import AnalyticsService
+from apps.contracts.analytics import (
+    ActivityAccepted,
+    ActivityBatch,
+    CategoryReport,
+    Conversion,
+    Granularity,
+    SalesReport,
+    TopProducts,
+)
+from apps.contracts.errors import Forbidden, InvalidRequest, Unauthorized
+from apps.contracts.identity import Principal, Role
+from apps.platform.context import CONTEXT_HEADER, verify_context
+from apps.platform.http import app_state
+from apps.platform.subscriptions import dispatch
+
+router = APIRouter()
+Service = Annotated[AnalyticsService, Depends(app_state("analytics"))]
+
+#: The longest period a report covers (three years and a day).
+MAX_DAYS = 3 * 366
+DEFAULT_DAYS = 30
+ORDER_EVENTS = (
+    "OrderCreated",
+    "OrderStatusChanged",
+    "OrderPaid",
+    "OrderCancelled",
+    "OrderPlaced",
+    "OrderCompleted",
+)
+PAYMENT_EVENTS = ("PaymentProcessed", "RefundProcessed")
+
+
+async def staff(
+    request: Request, context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None
+) -> Principal:
+    who = verify_context(context, await request.app.state.context_key.get())
+    if not who.signed_in:
+        raise Unauthorized("Sign in to use this")
+    if not who.role.at_least(Role.STAFF):
+        raise Forbidden("This needs the staff role", required=Role.STAFF.value)
+    return who
+
+
+Staff = Annotated[Principal, Depends(staff)]
+StartDate = Annotated[date | None, Query(description="first day (UTC), default 29 days ago")]
+EndDate = Annotated[date | None, Query(description="last day (UTC), inclusive; default today")]
+
+
+def period(start: date | None, end: date | None) -> tuple[date, date]:
+    last = end or datetime.now(UTC).date()
+    first = start or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise InvalidRequest("start_date is after end_date", start_date=str(first))
+    if (last - first).days + 1 > MAX_DAYS:
+        raise InvalidRequest(f"A report covers at most {MAX_DAYS} days")
+    return first, last
+
+
+@router.get("/analytics/sales", response_model=SalesReport)
+async def sales(
+    service: Service,
+    who: Staff,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    granularity: Granularity = "day",
+) -> SalesReport:
+    start, end = period(start_date, end_date)
+    return await service.sales(start, end, granularity)
+
+
+@router.get("/analytics/products/top", response_model=TopProducts)
+async def top_products(
+    service: Service,
+    who: Staff,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    sort_by: Literal["sales", "revenue", "views"] = "sales",
+) -> TopProducts:
+    start, end = period(start_date, end_date)
+    return await service.top_products(start, end, limit, sort_by)
+
+
+@router.get("/analytics/categories", response_model=CategoryReport)
+async def categories(
+    service: Service, who: Staff, start_date: StartDate = None, end_date: EndDate = None
+) -> CategoryReport:
+    start, end = period(start_date, end_date)
+    return await service.categories(start, end)
+
+
+@router.get("/analytics/conversion", response_model=Conversion)
+async def conversion(
+    service: Service, who: Staff, start_date: StartDate = None, end_date: EndDate = None
+) -> Conversion:
+    start, end = period(start_date, end_date)
+    return await service.conversion(start, end)
+
+
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get("/analytics/export")
+async def export(
+    service: Service,
+    who: Staff,
+    format: Literal["csv", "xlsx"] = "csv",
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    granularity: Granularity = "day",
+) -> Response:
+    start, end = period(start_date, end_date)
+    sales_report = await service.sales(start, end, granularity)
+    table = report.export_table(sales_report)
+    body = report.to_csv(table) if format == "csv" else report.to_xlsx(table, sales_report)
+    name = f"sales-{start.isoformat()}-{end.isoformat()}.{format}"
+    return Response(
+        body,
+        media_type=MEDIA[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/activity", response_model=ActivityAccepted)
+async def activity(batch: ActivityBatch, service: Service) -> ActivityAccepted:
+    """A storefront replica's buffered shopper activity (internal: service invocation)."""
+    return await service.record_activity(batch)
+
+
+async def on_order_events(
+    request: Request, cloud_event: dict[str, Any] = Body(...)
+) -> dict[str, str]:
+    service: AnalyticsService = request.app.state.analytics
+    return await dispatch(cloud_event, dict.fromkeys(ORDER_EVENTS, service.on_order_event))
+
+
+async def on_payment_events(
+    request: Request, cloud_event: dict[str, Any] = Body(...)
+) -> dict[str, str]:
+    service: AnalyticsService = request.app.state.analytics
+    return await dispatch(cloud_event, dict.fromkeys(PAYMENT_EVENTS, service.on_payment_event))

@@ -1,0 +1,185 @@
+"""Sales analytics use cases: apply events and activity batches to the read model, and answer
+reports from it.
+
+The read model lives in the state store (one record per order, one document per activity
+batch), so it survives restarts and every replica shares it. Reports are computed in memory:
+a replica loads the whole read model once, applies its own writes at once, and reloads the
+rest in the background when its copy is older than `refresh_seconds` (what another replica
+wrote shows within that bound). Records combine by a join (`domain.combine`), so a reload
+merged with the writes made while it ran loses nothing.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any, Literal, Protocol
+
+import structlog
+
+from apps.backoffice.analytics import domain, report
+from apps.backoffice.analytics.domain import Record
+from apps.contracts.analytics import (
+    ActivityAccepted,
+    ActivityBatch,
+    CategoryReport,
+    Conversion,
+    Granularity,
+    SalesReport,
+    TopProducts,
+)
+from apps.contracts.events import EventEnvelope
+from apps.contracts.orders import OrderEventData
+from apps.contracts.payments import PaymentEventData
+
+log = structlog.stdlib.get_logger("analytics")
+
+ActivityRow = tuple[str, str, str | None, str]
+
+
+class SalesRecords(Protocol):
+    async def update(self, order_id: str, decide: Callable[[Record | None], Record | None]) -> bool:
+        """Compare-and-set the order's record; True if written."""
+
+    async def all_orders(self) -> list[Record]: ...
+
+    async def add_batch(self, batch_id: str, document: dict[str, Any]) -> bool:
+        """Insert the batch; False if it was there already."""
+
+    async def all_batches(self) -> list[dict[str, Any]]: ...
+
+
+class Catalog(Protocol):
+    async def categories(self, product_ids: list[str]) -> dict[str, str]:
+        """product id -> category slug of those that exist; raises if the catalog fails."""
+
+
+def batch_rows(document: dict[str, Any]) -> list[ActivityRow]:
+    return [(e[0], e[1], e[2], e[3]) for e in document["events"]]
+
+
+class AnalyticsService:
+    def __init__(
+        self, records: SalesRecords, catalog: Catalog, refresh_seconds: float, currency: str
+    ) -> None:
+        self.records = records
+        self.catalog = catalog
+        self.refresh_seconds = refresh_seconds
+        self.currency = currency
+        self._categories: dict[str, str] = {}
+        self._orders: dict[str, Record] = {}
+        self._batches: dict[str, list[ActivityRow]] = {}
+        self._loaded_at: float | None = None
+        self._frames: report.Frames | None = None
+        self._load_lock = asyncio.Lock()
+        self._refresh: asyncio.Task[None] | None = None
+        #: Writes made while a reload runs, merged into what it read.
+        self._pending: list[tuple[str, Any]] | None = None
+
+    # -- events ---------------------------------------------------------------------------
+    async def on_order_event(self, envelope: EventEnvelope) -> None:
+        data = OrderEventData.model_validate(envelope.data)
+        wanted = [line.product_id for line in data.items if line.product_id not in self._categories]
+        if wanted:
+            found = await self.catalog.categories(wanted)
+            self._categories.update({p: found.get(p, domain.UNCATEGORIZED) for p in wanted})
+        await self._apply(
+            data.order_id, domain.from_order_event(data, envelope.event_type, self._categories)
+        )
+
+    async def on_payment_event(self, envelope: EventEnvelope) -> None:
+        data = PaymentEventData.model_validate(envelope.data)
+        await self._apply(data.order_id, domain.from_payment_event(data))
+
+    async def _apply(self, order_id: str, incoming: Record) -> None:
+        written: list[Record] = []
+
+        def decide(current: Record | None) -> Record | None:
+            new = domain.apply(current, incoming)
+            written[:] = [new] if new is not None else []
+            return new
+
+        if await self.records.update(order_id, decide):
+            self._remember_order(order_id, written[0])
+
+    def _remember_order(self, order_id: str, record: Record) -> None:
+        self._orders[order_id] = domain.combine(self._orders.get(order_id), record)
+        self._frames = None
+        if self._pending is not None:
+            self._pending.append(("order", record))
+
+    # -- activity ---------------------------------------------------------------------------
+    async def record_activity(self, batch: ActivityBatch) -> ActivityAccepted:
+        rows: list[ActivityRow] = [
+            (e.session, e.kind.value, e.product_id, e.at.isoformat()) for e in batch.events
+        ]
+        document = {"kind": domain.BATCH_KIND, "batch_id": batch.batch_id, "events": rows}
+        added = await self.records.add_batch(batch.batch_id, document)
+        if added:
+            self._batches[batch.batch_id] = rows
+            self._frames = None
+            if self._pending is not None:
+                self._pending.append(("batch", document))
+        return ActivityAccepted(batch_id=batch.batch_id, events=len(rows), duplicate=not added)
+
+    # -- the copy in memory -------------------------------------------------------------------
+    async def frames(self) -> report.Frames:
+        if self._loaded_at is None:
+            async with self._load_lock:
+                if self._loaded_at is None:
+                    await self._reload()
+        elif time.monotonic() - self._loaded_at > self.refresh_seconds and (
+            self._refresh is None or self._refresh.done()
+        ):
+            self._refresh = asyncio.create_task(self._background_reload())
+        if self._frames is None:
+            self._frames = report.build(
+                self._orders.values(),
+                (row for rows in self._batches.values() for row in rows),
+            )
+        return self._frames
+
+    async def _background_reload(self) -> None:
+        try:
+            async with self._load_lock:
+                await self._reload()
+        except Exception:
+            log.exception("analytics reload failed; serving the copy in memory")
+
+    async def _reload(self) -> None:
+        started = time.monotonic()
+        self._pending = []
+        try:
+            orders = {r["order_id"]: r for r in await self.records.all_orders()}
+            batches = {d["batch_id"]: batch_rows(d) for d in await self.records.all_batches()}
+            for what, item in self._pending:
+                if what == "order":
+                    orders[item["order_id"]] = domain.combine(orders.get(item["order_id"]), item)
+                else:
+                    batches[item["batch_id"]] = batch_rows(item)
+        finally:
+            self._pending = None
+        self._orders, self._batches = orders, batches
+        self._frames = None
+        self._loaded_at = started
+        log.info(
+            "analytics read model loaded",
+            orders=len(orders),
+            batches=len(batches),
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    # -- reports ------------------------------------------------------------------------------
+    async def sales(self, start: date, end: date, granularity: Granularity) -> SalesReport:
+        return report.sales(await self.frames(), start, end, granularity, self.currency)
+
+    async def top_products(
+        self, start: date, end: date, limit: int, sort_by: Literal["sales", "revenue", "views"]
+    ) -> TopProducts:
+        return report.top_products(await self.frames(), start, end, limit, sort_by)
+
+    async def categories(self, start: date, end: date) -> CategoryReport:
+        return report.categories(await self.frames(), start, end)
+
+    async def conversion(self, start: date, end: date) -> Conversion:
+        return report.conversion(await self.frames(), start, end)

@@ -1,0 +1,228 @@
+"""Sales analytics at the gateway: seed 004's `/api/staff/analytics/*` and
+`/api/staff/reports/sales/export` (staff only, served by backoffice), and `POST /api/activity`,
+where a shop client reports a shopper's steps (product views, cart adds, checkout starts) for
+the conversion funnel.
+
+The storefront publishes nothing to pub/sub (its publishing scope is empty by design), so
+activity is buffered here in memory and handed to backoffice in batches by service
+invocation every `FLUSH_SECONDS`. What is lost on a crash is bounded: the events of at most
+one flush interval plus one batch not yet acknowledged (at most `MAX_BUFFERED` events). A
+batch keeps its id until backoffice acknowledges it, so a retry is counted once.
+"""
+
+import asyncio
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import structlog
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from apps.contracts.analytics import (
+    MAX_BATCH_EVENTS,
+    ActivityBatch,
+    ActivityEvent,
+    Beacon,
+    BeaconAccepted,
+    CategoryReport,
+    Conversion,
+    Granularity,
+    SalesReport,
+    TopProducts,
+)
+from apps.contracts.names import AppId
+from apps.platform.dapr import InvokeResult, Sidecar, invoke_url
+from apps.storefront.adapters import forward, outgoing_headers, to_response
+from apps.storefront.auth import Caller, Staff
+from apps.storefront.cart_api import session_of, set_session
+from apps.storefront.openapi import ERRORS
+
+log = structlog.stdlib.get_logger("activity")
+
+FLUSH_SECONDS = 5.0
+#: Events held at most; beyond this new ones are dropped (and counted) until a flush.
+MAX_BUFFERED = 20_000
+
+router = APIRouter(tags=["staff"], responses=ERRORS)
+
+StartDate = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+EndDate = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@router.get("/api/staff/analytics/sales", response_model=SalesReport)
+async def sales(
+    request: Request,
+    staff: Staff,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    granularity: Granularity = "day",
+) -> Response:
+    """Paid orders by day, ISO week or month: revenue, orders, AOV, refunds and net, with the
+    previous period of the same length for comparison (default: the last 30 days)."""
+    params = _params(start_date=start_date, end_date=end_date, granularity=granularity)
+    return await forward(request, AppId.BACKOFFICE, "analytics/sales", params=params)
+
+
+@router.get("/api/staff/analytics/products/top", response_model=TopProducts)
+async def top_products(
+    request: Request,
+    staff: Staff,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    sort_by: Literal["sales", "revenue", "views"] = "sales",
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+) -> Response:
+    params = _params(limit=limit, sort_by=sort_by, start_date=start_date, end_date=end_date)
+    return await forward(request, AppId.BACKOFFICE, "analytics/products/top", params=params)
+
+
+@router.get("/api/staff/analytics/categories", response_model=CategoryReport)
+async def categories(
+    request: Request, staff: Staff, start_date: StartDate = None, end_date: EndDate = None
+) -> Response:
+    params = _params(start_date=start_date, end_date=end_date)
+    return await forward(request, AppId.BACKOFFICE, "analytics/categories", params=params)
+
+
+@router.get("/api/staff/analytics/conversion", response_model=Conversion)
+async def conversion(
+    request: Request, staff: Staff, start_date: StartDate = None, end_date: EndDate = None
+) -> Response:
+    """Sessions -> product views -> cart -> checkout -> paid, for the period."""
+    params = _params(start_date=start_date, end_date=end_date)
+    return await forward(request, AppId.BACKOFFICE, "analytics/conversion", params=params)
+
+
+@router.get(
+    "/api/staff/reports/sales/export",
+    responses={
+        200: {
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            }
+        }
+    },
+)
+async def export_sales(
+    request: Request,
+    staff: Staff,
+    format: Literal["csv", "xlsx"] = "csv",
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    granularity: Granularity = "day",
+) -> Response:
+    """The sales report's periods as a CSV or XLSX file (XLSX adds a summary sheet)."""
+    sidecar: Sidecar = request.app.state.sidecar
+    params = _params(
+        format=format, start_date=start_date, end_date=end_date, granularity=granularity
+    )
+    # A file, not JSON: read the bytes as they are (the sidecar client parses JSON).
+    resp = await sidecar.http.get(
+        invoke_url(AppId.BACKOFFICE, "analytics/export"),
+        params=params,
+        headers=await outgoing_headers(request),
+    )
+    if resp.status_code == 200:
+        return Response(
+            resp.content,
+            media_type=resp.headers.get("content-type"),
+            headers={"Content-Disposition": resp.headers.get("content-disposition", "")},
+        )
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    return to_response(request, InvokeResult(resp.status_code, body, resp.headers))
+
+
+# -- shopper activity ----------------------------------------------------------------------
+class ActivityBuffer:
+    """Shopper steps held in memory and flushed to backoffice by a task started on first
+    use (so nothing runs at import time)."""
+
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.sidecar = sidecar
+        self.events: list[ActivityEvent] = []
+        self.unacked: ActivityBatch | None = None
+        self.dropped = 0
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, events: list[ActivityEvent]) -> int:
+        room = MAX_BUFFERED - len(self.events)
+        taken = events[: max(room, 0)]
+        self.dropped += len(events) - len(taken)
+        self.events.extend(taken)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run())
+        return len(taken)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("activity flush failed; the batch is kept and retried")
+
+    async def flush(self) -> None:
+        while self.unacked is not None or self.events:
+            if self.unacked is None:
+                taken, self.events = (
+                    self.events[:MAX_BATCH_EVENTS],
+                    self.events[MAX_BATCH_EVENTS:],
+                )
+                self.unacked = ActivityBatch(batch_id=f"act-{uuid.uuid4().hex}", events=taken)
+            result = await self.sidecar.invoke(
+                AppId.BACKOFFICE,
+                "activity",
+                method="POST",
+                json_body=self.unacked.model_dump(mode="json"),
+            )
+            if not result.ok:
+                log.warning("activity batch refused; kept for the next flush", status=result.status)
+                return
+            self.unacked = None
+        if self.dropped:
+            log.warning("activity dropped: buffer full", events=self.dropped)
+            self.dropped = 0
+
+
+def activity_buffer(request: Request) -> ActivityBuffer:
+    buffer: ActivityBuffer | None = getattr(request.app.state, "activity", None)
+    if buffer is None:
+        buffer = request.app.state.activity = ActivityBuffer(request.app.state.sidecar)
+    return buffer
+
+
+@router.post("/api/activity", tags=["activity"], status_code=202, response_model=BeaconAccepted)
+async def report_activity(body: Beacon, request: Request, caller: Caller) -> Response:
+    """A shopper's steps (product view, cart add, checkout start), counted under the signed-in
+    user or the guest session (`X-Session-Id` / cookie; a new one is issued if absent)."""
+    fresh: str | None = None
+    if caller.signed_in:
+        session = f"u:{caller.user_id}"
+    else:
+        guest = session_of(request)
+        if guest is None:
+            guest = fresh = secrets.token_urlsafe(24)
+        session = f"g:{guest}"
+    now = datetime.now(UTC)
+    events = [
+        ActivityEvent(session=session, kind=e.kind, product_id=e.product_id, at=now)
+        for e in body.events
+    ]
+    taken = activity_buffer(request).add(events)
+    response = JSONResponse(
+        BeaconAccepted(accepted=taken, session=session).model_dump(),
+        status_code=202,
+    )
+    if fresh:
+        set_session(request, response, fresh)
+    return response
