@@ -45,6 +45,7 @@ var topics = [
   'shipping-events'
   'support-events'
   'dead-letter-events'
+  'audit-events'
 ]
 
 // Subscribers per topic (consumerID = app-id), mirrored from the apps' subscriptions.
@@ -66,6 +67,8 @@ var subscriptions = [
   { topic: 'user-events', app: 'notifications' }
   { topic: 'order-events', app: 'backoffice' }
   { topic: 'payment-events', app: 'backoffice' }
+  { topic: 'dead-letter-events', app: 'backoffice' }
+  { topic: 'audit-events', app: 'backoffice' }
 ]
 
 module identity 'modules/identity.bicep' = {

@@ -12,6 +12,10 @@ from apps.backoffice.analytics.api import on_order_events, on_payment_events
 from apps.backoffice.analytics.api import router as analytics_router
 from apps.backoffice.analytics.service import AnalyticsService
 from apps.backoffice.analytics.settings import get_analytics_settings
+from apps.backoffice.audit_api import on_audit_events
+from apps.backoffice.audit_api import router as audit_router
+from apps.backoffice.dead_letters_api import router as dead_letters_router
+from apps.backoffice.dead_letters_api import subscribe_dead_letters
 from apps.backoffice.settings import get_settings
 from apps.contracts.names import AppId, Component, Topic
 from apps.platform.context import ContextKey
@@ -51,6 +55,11 @@ install_common(app)
 app.include_router(
     health_router({Component.STATE, Component.PUBSUB, Component.GATEWAY_SECRETS}, check_store=True)
 )
+# Administration: the audit log (fed through audit-events) and the dead letters it keeps.
+app.include_router(audit_router)
+app.include_router(dead_letters_router)
+subscribe(app, Topic.AUDIT_EVENTS, "/events/audit-events", on_audit_events, Component.PUBSUB)
+subscribe_dead_letters(app)
 # Sales analytics: the read model fed by order and payment events, and staff reports.
 app.include_router(analytics_router)
 subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)

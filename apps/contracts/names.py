@@ -89,6 +89,7 @@ class Topic(StrEnum):
     SHIPPING_EVENTS = "shipping-events"
     SUPPORT_EVENTS = "support-events"
     DEAD_LETTER = "dead-letter-events"
+    AUDIT_EVENTS = "audit-events"  # the one way into the audit log (backoffice)
 
 
 class ActorType(StrEnum):

@@ -15,6 +15,8 @@ from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
 from apps.platform.state import JsonStateStore
 from apps.storefront.account_security_api import router as account_security_router
+from apps.storefront.admin_ops_api import install_audit_trail
+from apps.storefront.admin_ops_api import router as admin_ops_router
 from apps.storefront.analytics_api import router as analytics_router
 from apps.storefront.api import router
 from apps.storefront.auth import SessionCheck, TokenVerifier
@@ -140,6 +142,8 @@ app.include_router(account_security_router)
 app.include_router(reviews_router)
 app.include_router(notifications_router)
 app.include_router(analytics_router)
+app.include_router(admin_ops_router)
+install_audit_trail(app)  # every staff/admin action, to the audit log
 # Every replica's own subscription to order and shipping events (pubsub-broadcast): the
 # live streams it holds (apps/storefront/live_api.py).
 subscribe_live(app)
