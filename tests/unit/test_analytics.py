@@ -397,3 +397,51 @@ def test_analytics_routes_need_a_staff_context(role: str | None, error: type | N
     else:
         with pytest.raises(error):
             asyncio.run(staff(_Request(), header))  # type: ignore[arg-type]
+
+
+def test_an_empty_read_model_answers_zeros() -> None:
+    svc, _ = service()
+    got = asyncio.run(svc.sales(DAY.date(), DAY.date() + timedelta(days=2), "week"))
+    assert got.totals.orders == 0 and got.totals.revenue == Decimal("0.00")
+    assert [p.orders for p in got.series] == [0]
+    assert asyncio.run(svc.top_products(DAY.date(), DAY.date(), 5, "views")).items == []
+    assert asyncio.run(svc.categories(DAY.date(), DAY.date())).items == []
+    assert asyncio.run(svc.conversion(DAY.date(), DAY.date())).conversion_rate is None
+
+
+def test_frames_kept_up_to_date_equal_a_rebuild() -> None:
+    """Events after the first report are applied as a delta; the answers equal frames built
+    from scratch out of the same records."""
+    svc, records = service()
+    asyncio.run(feed(svc, life_of("o-1", DAY, {"p-lap": 1}, user_id="u-1")))
+    asyncio.run(svc.frames())  # loaded
+    later = [
+        *life_of("o-2", DAY, {"p-cab": 2}, user_id="u-1"),
+        order_event(
+            OrderCancelled,
+            "o-1",
+            9,
+            OrderStatus.CANCELLED,
+            DAY,
+            {"p-lap": 1},
+            refunded="999.99",
+            user_id="u-1",
+        ),
+    ]
+    asyncio.run(feed(svc, later))
+    asyncio.run(svc.record_activity(activity(("g:s9", "cart_add", "p-cab"))))
+    kept = asyncio.run(svc.frames())
+    rebuilt = report.build(
+        records.orders.values(),
+        [tuple(e) for d in records.batches.values() for e in d["events"]],
+    )
+    end = DAY.date() + timedelta(days=3)
+    for frames in (kept, rebuilt):
+        assert len(frames.orders) == 2 and len(frames.activity) == 1
+    assert report.sales(kept, DAY.date(), end, "day", "USD") == report.sales(
+        rebuilt, DAY.date(), end, "day", "USD"
+    )
+    assert report.top_products(kept, DAY.date(), end, 10, "sales") == report.top_products(
+        rebuilt, DAY.date(), end, 10, "sales"
+    )
+    assert report.sales(kept, DAY.date(), end, "day", "USD").totals.new_customers == 1

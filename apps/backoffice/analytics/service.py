@@ -70,7 +70,10 @@ class AnalyticsService:
         self._orders: dict[str, Record] = {}
         self._batches: dict[str, list[ActivityRow]] = {}
         self._loaded_at: float | None = None
-        self._frames: report.Frames | None = None
+        self._frames = report.Frames.empty()
+        #: This replica's writes not yet in `_frames` (order id -> its sale rows or None).
+        self._changed: dict[str, tuple[report.OrderRow, list[report.LineRow]] | None] = {}
+        self._new_activity: list[report.ActivityRow] = []
         self._load_lock = asyncio.Lock()
         self._refresh: asyncio.Task[None] | None = None
         #: Writes made while a reload runs, merged into what it read.
@@ -103,8 +106,9 @@ class AnalyticsService:
             self._remember_order(order_id, written[0])
 
     def _remember_order(self, order_id: str, record: Record) -> None:
-        self._orders[order_id] = domain.combine(self._orders.get(order_id), record)
-        self._frames = None
+        merged = domain.combine(self._orders.get(order_id), record)
+        self._orders[order_id] = merged
+        self._changed[order_id] = report.rows_of(merged)
         if self._pending is not None:
             self._pending.append(("order", record))
 
@@ -117,13 +121,16 @@ class AnalyticsService:
         added = await self.records.add_batch(batch.batch_id, document)
         if added:
             self._batches[batch.batch_id] = rows
-            self._frames = None
+            self._new_activity.extend(report.activity_row(*row) for row in rows)
             if self._pending is not None:
                 self._pending.append(("batch", document))
         return ActivityAccepted(batch_id=batch.batch_id, events=len(rows), duplicate=not added)
 
     # -- the copy in memory -------------------------------------------------------------------
     async def frames(self) -> report.Frames:
+        """The frames of the read model: loaded on first use, then kept up to date with this
+        replica's writes (applied as a delta) and reloaded in the background when older
+        than `refresh_seconds`."""
         if self._loaded_at is None:
             async with self._load_lock:
                 if self._loaded_at is None:
@@ -132,11 +139,10 @@ class AnalyticsService:
             self._refresh is None or self._refresh.done()
         ):
             self._refresh = asyncio.create_task(self._background_reload())
-        if self._frames is None:
-            self._frames = report.build(
-                self._orders.values(),
-                (row for rows in self._batches.values() for row in rows),
-            )
+        if self._changed or self._new_activity:
+            changed, self._changed = self._changed, {}
+            rows, self._new_activity = self._new_activity, []
+            self._frames = self._frames.updated(changed, [report.activity_frame(rows)])
         return self._frames
 
     async def _background_reload(self) -> None:
@@ -147,20 +153,30 @@ class AnalyticsService:
             log.exception("analytics reload failed; serving the copy in memory")
 
     async def _reload(self) -> None:
+        """Everything from the store, the frames built off the event loop; what this replica
+        wrote meanwhile is merged in (records join, batches are immutable)."""
         started = time.monotonic()
         self._pending = []
         try:
             orders = {r["order_id"]: r for r in await self.records.all_orders()}
             batches = {d["batch_id"]: batch_rows(d) for d in await self.records.all_batches()}
+            activity = [row for rows in batches.values() for row in rows]
+            frames = await asyncio.to_thread(report.build, list(orders.values()), activity)
+            changed: dict[str, Any] = {}
+            new_activity: list[report.ActivityRow] = []
             for what, item in self._pending:
                 if what == "order":
-                    orders[item["order_id"]] = domain.combine(orders.get(item["order_id"]), item)
-                else:
+                    merged = domain.combine(orders.get(item["order_id"]), item)
+                    orders[item["order_id"]] = merged
+                    changed[item["order_id"]] = report.rows_of(merged)
+                elif item["batch_id"] not in batches:
                     batches[item["batch_id"]] = batch_rows(item)
+                    new_activity.extend(report.activity_row(*r) for r in batch_rows(item))
         finally:
             self._pending = None
+        self._frames = frames.updated(changed, [report.activity_frame(new_activity)])
         self._orders, self._batches = orders, batches
-        self._frames = None
+        self._changed, self._new_activity = {}, []
         self._loaded_at = started
         log.info(
             "analytics read model loaded",
