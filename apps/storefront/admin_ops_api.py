@@ -109,7 +109,11 @@ async def replay(
     every one accepts it the letter is `replayed` and cannot be replayed again."""
     payload = (body or ReplayRequest()).model_dump(mode="json")
     return await forward(
-        request, AppId.BACKOFFICE, f"admin/dead-letters/{letter_id}/replay", "POST", payload
+        request,
+        AppId.BACKOFFICE,
+        f"admin/dead-letters/{letter_id}/replay",
+        method="POST",
+        body=payload,
     )
 
 
