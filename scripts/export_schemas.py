@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from apps.contracts import (
+    audit,
     cart,
     catalog,
     inventory,
@@ -89,6 +90,7 @@ EVENTS: list[type[EventPayload]] = [
     user_events.PasswordResetRequested,
     user_events.NewDeviceSignIn,
     notifications.NotificationDeadLettered,
+    audit.AuditRecorded,
 ]
 
 

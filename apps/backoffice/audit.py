@@ -32,6 +32,9 @@ _ENTITIES = {
     "dead-letters": "dead_letter",
     "keys": "signing_key",
     "config": "config",
+    "addresses": "address",
+    "activity": "activity",
+    "tickets": "ticket",
 }
 _VERBS = {"POST": "created", "PUT": "updated", "PATCH": "updated", "DELETE": "deleted"}
 _SCALARS = (str, int, float, bool)
@@ -54,7 +57,7 @@ def target_of(
     if not words:
         return Target("system", None, f"system.{_VERBS.get(method, method.lower())}")
     collection = words[0]
-    entity = _ENTITIES.get(collection, collection.rstrip("s").replace("-", "_") or "system")
+    entity = _ENTITIES.get(collection, collection.removesuffix("s").replace("-", "_") or "system")
     entity_id: str | None = None
     tail: list[str] = []
     for word in words[1:]:
@@ -72,9 +75,10 @@ def target_of(
 
 
 def _id_in(entity: str, *bodies: dict[str, Any]) -> str | None:
-    """A created entity's id, from the answer first (`product_id`, or `id`)."""
-    for body in bodies:
-        for key in (f"{entity}_id", "id"):
+    """The id when the path has none: a created entity's from the answer first
+    (`product_id`, or `id`), else the order a command names (a staff refund's `order_id`)."""
+    for key in (f"{entity}_id", "id", "order_id"):
+        for body in bodies:
             value = body.get(key)
             if isinstance(value, str | int) and str(value):
                 return str(value)[:200]

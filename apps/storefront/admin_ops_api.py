@@ -126,7 +126,16 @@ async def discard(letter_id: LetterId, request: Request, admin: Admin) -> Respon
 
 # -- the audit trail ------------------------------------------------------------------------
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
-NOT_ACTIONS = ("/api/auth/",)  # signing in and out: identity's own security log
+#: A staff member's own account and shopping are not staff actions (signing in and out is
+#: in identity's security log); everything else a staff member or admin changes is.
+NOT_ACTIONS = (
+    "/api/auth/",
+    "/api/users/me",
+    "/api/cart",
+    "/api/checkout/",
+    "/api/activity",
+    "/api/addresses/",
+)
 MAX_BODY = 16_000
 SECRET_KEY = re.compile(r"password|secret|token|card|cvc|cvv|otp|totp", re.IGNORECASE)
 FLUSH_SECONDS = 0.5

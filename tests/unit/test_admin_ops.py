@@ -53,6 +53,13 @@ def test_plain_writes_are_created_updated_deleted_and_a_new_id_comes_from_the_an
     assert (t.entity_type, t.entity_id, t.action) == ("dead_letter", "d-1", "dead_letter.deleted")
     t = audit.target_of("PATCH", "/api/staff/returns/{return_id}/approve", {"return_id": "r-1"})
     assert (t.entity_type, t.action) == ("return", "return.approve")
+    refund = audit.target_of("POST", "/api/payments/refund", {}, {}, {"order_id": "o-5"})
+    assert (refund.entity_type, refund.entity_id, refund.action) == (
+        "payment",
+        "o-5",
+        "payment.refund",
+    )
+    assert audit.target_of("POST", "/api/staff/addresses", {}).entity_type == "address"
 
 
 def test_an_entry_keeps_who_what_and_a_bounded_summary_of_the_change() -> None:
@@ -231,6 +238,11 @@ def test_the_gateway_records_staff_writes_with_route_and_outcome_not_customer_on
         request.state.principal = Principal(user_id=f"{role}-1", role=role, email="s@x.io")
         return {"product_id": product_id, "price": "9.99", "variants": [{}]}
 
+    @app.post("/api/cart/items")
+    async def shop(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, str]:
+        request.state.principal = Principal(user_id="s", role=Role(request.headers["x-role"]))
+        return {}
+
     @app.get("/api/staff/products/{product_id}")
     async def read(product_id: str, request: Request) -> dict[str, str]:
         request.state.principal = Principal(user_id="s", role=Role.STAFF)
@@ -242,6 +254,7 @@ def test_the_gateway_records_staff_writes_with_route_and_outcome_not_customer_on
         assert client.put("/api/staff/products/p-1", json=body, headers={"x-role": "staff"})
         client.put("/api/staff/products/p-2", json=body, headers={"x-role": "customer"})
         client.get("/api/staff/products/p-3")
+        client.post("/api/cart/items", json={}, headers={"x-role": "staff"})  # own shopping
 
         async def settle() -> None:
             await asyncio.sleep(0.2)
