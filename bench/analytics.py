@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from apps.backoffice.analytics import domain, report
+from apps.backoffice.analytics.export import export_table, to_csv, to_xlsx
 from apps.backoffice.analytics.service import AnalyticsService
 from apps.contracts.analytics import ActivityBatch
 from apps.contracts.events import EventEnvelope
@@ -139,7 +140,7 @@ async def in_process(args: argparse.Namespace) -> tuple[dict[str, Any], MemorySa
     start, end = START.date(), END.date()
     month = end - timedelta(days=29)
     year_by_day = report.sales(frames, start, end, "day", "USD")
-    table = report.export_table(year_by_day)
+    table = export_table(year_by_day)
     reports = {
         "sales (year, by day)": lambda: report.sales(frames, start, end, "day", "USD"),
         "sales (year, by month)": lambda: report.sales(frames, start, end, "month", "USD"),
@@ -147,10 +148,10 @@ async def in_process(args: argparse.Namespace) -> tuple[dict[str, Any], MemorySa
         "products/top (year)": lambda: report.top_products(frames, start, end, 10, "revenue"),
         "categories (year)": lambda: report.categories(frames, start, end),
         "conversion (year)": lambda: report.conversion(frames, start, end),
-        "export csv (year, by day)": lambda: report.to_csv(
-            report.export_table(report.sales(frames, start, end, "day", "USD"))
+        "export csv (year, by day)": lambda: to_csv(
+            export_table(report.sales(frames, start, end, "day", "USD"))
         ),
-        "export xlsx (year, by day)": lambda: report.to_xlsx(table, year_by_day),
+        "export xlsx (year, by day)": lambda: to_xlsx(table, year_by_day),
     }
     results: dict[str, Any] = {
         "orders generated": args.orders,

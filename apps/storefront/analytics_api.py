@@ -164,6 +164,7 @@ class ActivityBuffer:
         return len(taken)
 
     async def _run(self) -> None:
+        log.info("activity flusher started", every_seconds=FLUSH_SECONDS)
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
             try:
@@ -188,6 +189,7 @@ class ActivityBuffer:
             if not result.ok:
                 log.warning("activity batch refused; kept for the next flush", status=result.status)
                 return
+            log.info("activity batch handed over", events=len(self.unacked.events))
             self.unacked = None
         if self.dropped:
             log.warning("activity dropped: buffer full", events=self.dropped)

@@ -152,9 +152,10 @@ def test_conversion_counts_the_funnel(cluster: Cluster, issuer: TokenIssuer) -> 
             "checkout": before["checkout"] + 1,
         }
 
-        def flushed() -> None:
+        def flushed() -> bool:
             steps = _get(api, "/api/staff/analytics/conversion")["steps"]
             assert {s["step"]: s["count"] for s in steps} == want
+            return True
 
         eventually(flushed, timeout=45)  # the storefront flushes every few seconds
         top = _get(api, "/api/staff/analytics/products/top", limit=100, sort_by="views")

@@ -17,6 +17,8 @@ import pytest
 
 from apps.backoffice.analytics import domain, report
 from apps.backoffice.analytics.api import staff
+from apps.backoffice.analytics.export import export_table, to_csv, to_xlsx
+from apps.backoffice.analytics.frames import Frames, build
 from apps.backoffice.analytics.service import AnalyticsService
 from apps.contracts.analytics import ActivityBatch
 from apps.contracts.errors import Forbidden, Unauthorized
@@ -184,7 +186,7 @@ def test_not_a_whole_cent_is_refused() -> None:
 
 
 # -- sales to the cent ------------------------------------------------------------------
-def _frames(events: list[EventEnvelope]) -> tuple[AnalyticsService, report.Frames]:
+def _frames(events: list[EventEnvelope]) -> tuple[AnalyticsService, Frames]:
     svc, _ = service()
     asyncio.run(feed(svc, events))
     return svc, asyncio.run(svc.frames())
@@ -367,9 +369,9 @@ def test_export_opens_in_pandas_with_the_same_totals() -> None:
     )
     _, frames = _frames(events)
     got = report.sales(frames, DAY.date(), DAY.date() + timedelta(days=2), "day", "USD")
-    table = report.export_table(got)
-    csv = pd.read_csv(io.BytesIO(report.to_csv(table)))
-    xlsx = pd.read_excel(io.BytesIO(report.to_xlsx(table, got)), sheet_name="sales")
+    table = export_table(got)
+    csv = pd.read_csv(io.BytesIO(to_csv(table)))
+    xlsx = pd.read_excel(io.BytesIO(to_xlsx(table, got)), sheet_name="sales")
     for opened in (csv, xlsx):
         assert len(opened) == 3
         assert int(opened["orders"].sum()) == got.totals.orders
@@ -431,7 +433,7 @@ def test_frames_kept_up_to_date_equal_a_rebuild() -> None:
     asyncio.run(feed(svc, later))
     asyncio.run(svc.record_activity(activity(("g:s9", "cart_add", "p-cab"))))
     kept = asyncio.run(svc.frames())
-    rebuilt = report.build(
+    rebuilt = build(
         records.orders.values(),
         [tuple(e) for d in records.batches.values() for e in d["events"]],
     )

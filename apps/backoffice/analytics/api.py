@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from apps.backoffice.analytics import report
+from apps.backoffice.analytics.export import export_table, to_csv, to_xlsx
 from apps.backoffice.analytics.service import AnalyticsService
 from apps.contracts.analytics import (
     ActivityAccepted,
@@ -130,8 +130,8 @@ async def export(
 ) -> Response:
     start, end = period(start_date, end_date)
     sales_report = await service.sales(start, end, granularity)
-    table = report.export_table(sales_report)
-    body = report.to_csv(table) if format == "csv" else report.to_xlsx(table, sales_report)
+    table = export_table(sales_report)
+    body = to_csv(table) if format == "csv" else to_xlsx(table, sales_report)
     name = f"sales-{start.isoformat()}-{end.isoformat()}.{format}"
     return Response(
         body,

@@ -6,16 +6,13 @@ are UTC; a sale belongs to the day it was paid, and its refunds to that same sal
 what the period's sales kept, refunded so far).
 """
 
-import io
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import pandas as pd
 
-from apps.backoffice.analytics.domain import Record, is_sale
+from apps.backoffice.analytics.frames import EPOCH, Frames, between, day_of
 from apps.contracts.analytics import (
     ActivityKind,
     CategoryReport,
@@ -30,149 +27,6 @@ from apps.contracts.analytics import (
     TopProduct,
     TopProducts,
 )
-
-ORDER_COLUMNS = ["order_id", "day", "paid_us", "customer", "total", "refunded", "items", "currency"]
-LINE_COLUMNS = ["order_id", "day", "product_id", "name", "category", "quantity", "line_total"]
-ACTIVITY_COLUMNS = ["session", "kind", "product_id", "day"]
-EPOCH = date(1970, 1, 1)
-
-OrderRow = tuple[str, int, int, str, int, int, int, str]
-LineRow = tuple[str, int, str, str, str, int, int]
-ActivityRow = tuple[str, str, str | None, int]
-
-
-def day_number(at: datetime) -> int:
-    """Days since 1970-01-01 of an instant, in UTC (reports filter and group on these)."""
-    return (at.astimezone(UTC).date() - EPOCH).days
-
-
-def day_of(number: int) -> date:
-    return EPOCH + timedelta(days=int(number))
-
-
-def rows_of(record: Record) -> tuple[OrderRow, list[LineRow]] | None:
-    """A sale's row and its lines' rows (None if the record is not a sale)."""
-    if not is_sale(record):
-        return None
-    paid = datetime.fromisoformat(record["paid_at"])
-    day = day_number(paid)
-    order_id = record["order_id"]
-    lines = record["lines"]
-    row: OrderRow = (
-        order_id,
-        day,
-        int(paid.timestamp() * 1_000_000),
-        record["customer"],
-        record["total"],
-        min(record["refunded"], record["total"]),
-        sum(line["quantity"] for line in lines),
-        record["currency"],
-    )
-    return row, [
-        (
-            order_id,
-            day,
-            line["product_id"],
-            line["name"],
-            line["category"],
-            line["quantity"],
-            line["line_total"],
-        )
-        for line in lines
-    ]
-
-
-def activity_row(session: str, kind: str, product_id: str | None, at: str) -> ActivityRow:
-    return (session, kind, product_id, day_number(datetime.fromisoformat(at)))
-
-
-@dataclass(frozen=True)
-class Frames:
-    """`orders` (with `first`: the customer's first paid order), `lines`, `activity`."""
-
-    orders: pd.DataFrame
-    lines: pd.DataFrame
-    activity: pd.DataFrame
-
-    @classmethod
-    def empty(cls) -> "Frames":
-        return cls(_with_first(_orders_frame([])), _lines_frame([]), activity_frame([]))
-
-    def updated(
-        self,
-        changed: dict[str, tuple[OrderRow, list[LineRow]] | None],
-        activity: list[pd.DataFrame],
-    ) -> "Frames":
-        """These frames with the sales in `changed` replaced (None: no longer a sale, or
-        never was) and the `activity` frames appended: vectorised, so a few changes to a
-        year of orders cost milliseconds, not a rebuild."""
-        orders, lines = self.orders, self.lines
-        if changed:
-            ids = list(changed)
-            rows = [r for r in changed.values() if r is not None]
-            orders = pd.concat(
-                [
-                    orders[~orders["order_id"].isin(ids)].drop(columns="first"),
-                    _orders_frame([r[0] for r in rows]),
-                ],
-                ignore_index=True,
-            )
-            orders = _with_first(orders)
-            lines = pd.concat(
-                [
-                    lines[~lines["order_id"].isin(ids)],
-                    _lines_frame([line for r in rows for line in r[1]]),
-                ],
-                ignore_index=True,
-            )
-        acts = pd.concat([self.activity, *activity], ignore_index=True) if activity else None
-        return Frames(orders, lines, self.activity if acts is None else acts)
-
-
-def _orders_frame(rows: list[OrderRow]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(rows, columns=ORDER_COLUMNS)
-    return frame.astype(
-        {
-            "day": "int64",
-            "paid_us": "int64",
-            "total": "int64",
-            "refunded": "int64",
-            "items": "int64",
-        }
-    )
-
-
-def _with_first(orders: pd.DataFrame) -> pd.DataFrame:
-    # The first paid order of each customer (ties on the instant broken by order id).
-    orders = orders.sort_values(["paid_us", "order_id"], kind="stable", ignore_index=True)
-    return orders.assign(first=~orders["customer"].duplicated())
-
-
-def _lines_frame(rows: list[LineRow]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(rows, columns=LINE_COLUMNS)
-    return frame.astype({"day": "int64", "quantity": "int64", "line_total": "int64"})
-
-
-def activity_frame(rows: list[ActivityRow]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(rows, columns=ACTIVITY_COLUMNS).astype({"day": "int64"})
-
-
-def build(
-    records: Iterable[Record], activity: Iterable[tuple[str, str, str | None, str]]
-) -> Frames:
-    """Frames of the sales among `records` and of the activity events
-    (session, kind, product id, ISO time), from scratch."""
-    sales = [rows for rows in map(rows_of, records) if rows is not None]
-    return Frames(
-        _with_first(_orders_frame([r[0] for r in sales])),
-        _lines_frame([line for r in sales for line in r[1]]),
-        activity_frame([activity_row(*a) for a in activity]),
-    )
-
-
-def _between(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
-    day = frame["day"]
-    return frame[(day >= (start - EPOCH).days) & (day <= (end - EPOCH).days)]
 
 
 def money(cents: int) -> Decimal:
@@ -198,7 +52,7 @@ def _figures(orders: int, revenue: int, refunds: int, items: int, new: int) -> d
 
 
 def figures(frames: Frames, start: date, end: date) -> SalesFigures:
-    o = _between(frames.orders, start, end)
+    o = between(frames.orders, start, end)
     return SalesFigures(
         **_figures(
             len(o), o["total"].sum(), o["refunded"].sum(), o["items"].sum(), o["first"].sum()
@@ -233,7 +87,7 @@ def _pct(now: Decimal | int, before: Decimal | int) -> float | None:
 def sales(
     frames: Frames, start: date, end: date, granularity: Granularity, currency: str
 ) -> SalesReport:
-    o = _between(frames.orders, start, end)
+    o = between(frames.orders, start, end)
     keys = _period_starts(o["day"], granularity)
     grouped = o.groupby(keys).agg(
         orders=("total", "size"),
@@ -286,7 +140,7 @@ def top_products(
     limit: int,
     sort_by: Literal["sales", "revenue", "views"],
 ) -> TopProducts:
-    lines = _between(frames.lines, start, end)
+    lines = between(frames.lines, start, end)
     per = lines.groupby("product_id").agg(
         units=("quantity", "sum"),
         revenue=("line_total", "sum"),
@@ -294,7 +148,7 @@ def top_products(
         name=("name", "last"),
         category=("category", "last"),
     )
-    acts = _between(frames.activity, start, end)
+    acts = between(frames.activity, start, end)
     views = acts[acts["kind"] == ActivityKind.PRODUCT_VIEW.value].groupby("product_id").size()
     per = per.join(views.rename("views"), how="outer")
     per[["units", "revenue", "orders", "views"]] = (
@@ -321,7 +175,7 @@ def top_products(
 
 
 def categories(frames: Frames, start: date, end: date) -> CategoryReport:
-    lines = _between(frames.lines, start, end)
+    lines = between(frames.lines, start, end)
     per = lines.groupby("category").agg(
         units=("quantity", "sum"), revenue=("line_total", "sum"), orders=("order_id", "nunique")
     )
@@ -341,14 +195,14 @@ def categories(frames: Frames, start: date, end: date) -> CategoryReport:
 
 
 def conversion(frames: Frames, start: date, end: date) -> Conversion:
-    acts = _between(frames.activity, start, end)
+    acts = between(frames.activity, start, end)
     reached = acts.groupby("kind")["session"].nunique()
     counts = [
         ("sessions", int(acts["session"].nunique())),
         ("product_views", int(reached.get(ActivityKind.PRODUCT_VIEW.value, 0))),
         ("cart", int(reached.get(ActivityKind.CART_ADD.value, 0))),
         ("checkout", int(reached.get(ActivityKind.CHECKOUT_START.value, 0))),
-        ("paid", len(_between(frames.orders, start, end))),
+        ("paid", len(between(frames.orders, start, end))),
     ]
     sessions = counts[0][1]
     steps = []
@@ -368,49 +222,3 @@ def conversion(frames: Frames, start: date, end: date) -> Conversion:
         steps=steps,
         conversion_rate=round(counts[-1][1] / sessions * 100, 2) if sessions else None,
     )
-
-
-EXPORT_COLUMNS = ["period", "start", "orders", "revenue", "refunds", "net", "aov", "items_sold"]
-
-
-def export_table(report: SalesReport) -> pd.DataFrame:
-    """The series of a sales report, one row a period, amounts as numbers with two places."""
-    rows = [
-        {
-            "period": p.period,
-            "start": p.start.isoformat(),
-            "orders": p.orders,
-            "revenue": float(p.revenue),
-            "refunds": float(p.refunds),
-            "net": float(p.net),
-            "aov": float(p.aov),
-            "items_sold": p.items_sold,
-        }
-        for p in report.series
-    ]
-    return pd.DataFrame(rows, columns=EXPORT_COLUMNS)
-
-
-def to_csv(table: pd.DataFrame) -> bytes:
-    return table.to_csv(index=False, float_format="%.2f").encode()
-
-
-def to_xlsx(table: pd.DataFrame, report: SalesReport) -> bytes:
-    out = io.BytesIO()
-    with pd.ExcelWriter(out, engine="openpyxl") as writer:
-        table.to_excel(writer, sheet_name="sales", index=False)
-        summary = pd.DataFrame(
-            [
-                ("start_date", report.start_date.isoformat()),
-                ("end_date", report.end_date.isoformat()),
-                ("currency", report.currency),
-                ("orders", report.totals.orders),
-                ("revenue", float(report.totals.revenue)),
-                ("refunds", float(report.totals.refunds)),
-                ("net", float(report.totals.net)),
-                ("aov", float(report.totals.aov)),
-            ],
-            columns=["figure", "value"],
-        )
-        summary.to_excel(writer, sheet_name="summary", index=False)
-    return out.getvalue()

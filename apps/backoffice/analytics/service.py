@@ -19,6 +19,16 @@ import structlog
 
 from apps.backoffice.analytics import domain, report
 from apps.backoffice.analytics.domain import Record
+from apps.backoffice.analytics.frames import (
+    ActivityRow,
+    Frames,
+    LineRow,
+    OrderRow,
+    activity_frame,
+    activity_row,
+    build,
+    rows_of,
+)
 from apps.contracts.analytics import (
     ActivityAccepted,
     ActivityBatch,
@@ -34,7 +44,7 @@ from apps.contracts.payments import PaymentEventData
 
 log = structlog.stdlib.get_logger("analytics")
 
-ActivityRow = tuple[str, str, str | None, str]
+StoredStep = tuple[str, str, str | None, str]
 
 
 class SalesRecords(Protocol):
@@ -54,7 +64,7 @@ class Catalog(Protocol):
         """product id -> category slug of those that exist; raises if the catalog fails."""
 
 
-def batch_rows(document: dict[str, Any]) -> list[ActivityRow]:
+def batch_rows(document: dict[str, Any]) -> list[StoredStep]:
     return [(e[0], e[1], e[2], e[3]) for e in document["events"]]
 
 
@@ -68,12 +78,12 @@ class AnalyticsService:
         self.currency = currency
         self._categories: dict[str, str] = {}
         self._orders: dict[str, Record] = {}
-        self._batches: dict[str, list[ActivityRow]] = {}
+        self._batches: dict[str, list[StoredStep]] = {}
         self._loaded_at: float | None = None
-        self._frames = report.Frames.empty()
+        self._frames = Frames.empty()
         #: This replica's writes not yet in `_frames` (order id -> its sale rows or None).
-        self._changed: dict[str, tuple[report.OrderRow, list[report.LineRow]] | None] = {}
-        self._new_activity: list[report.ActivityRow] = []
+        self._changed: dict[str, tuple[OrderRow, list[LineRow]] | None] = {}
+        self._new_activity: list[ActivityRow] = []
         self._load_lock = asyncio.Lock()
         self._refresh: asyncio.Task[None] | None = None
         #: Writes made while a reload runs, merged into what it read.
@@ -108,26 +118,26 @@ class AnalyticsService:
     def _remember_order(self, order_id: str, record: Record) -> None:
         merged = domain.combine(self._orders.get(order_id), record)
         self._orders[order_id] = merged
-        self._changed[order_id] = report.rows_of(merged)
+        self._changed[order_id] = rows_of(merged)
         if self._pending is not None:
             self._pending.append(("order", record))
 
     # -- activity ---------------------------------------------------------------------------
     async def record_activity(self, batch: ActivityBatch) -> ActivityAccepted:
-        rows: list[ActivityRow] = [
+        rows: list[StoredStep] = [
             (e.session, e.kind.value, e.product_id, e.at.isoformat()) for e in batch.events
         ]
         document = {"kind": domain.BATCH_KIND, "batch_id": batch.batch_id, "events": rows}
         added = await self.records.add_batch(batch.batch_id, document)
         if added:
             self._batches[batch.batch_id] = rows
-            self._new_activity.extend(report.activity_row(*row) for row in rows)
+            self._new_activity.extend(activity_row(*row) for row in rows)
             if self._pending is not None:
                 self._pending.append(("batch", document))
         return ActivityAccepted(batch_id=batch.batch_id, events=len(rows), duplicate=not added)
 
     # -- the copy in memory -------------------------------------------------------------------
-    async def frames(self) -> report.Frames:
+    async def frames(self) -> Frames:
         """The frames of the read model: loaded on first use, then kept up to date with this
         replica's writes (applied as a delta) and reloaded in the background when older
         than `refresh_seconds`."""
@@ -142,7 +152,7 @@ class AnalyticsService:
         if self._changed or self._new_activity:
             changed, self._changed = self._changed, {}
             rows, self._new_activity = self._new_activity, []
-            self._frames = self._frames.updated(changed, [report.activity_frame(rows)])
+            self._frames = self._frames.updated(changed, [activity_frame(rows)])
         return self._frames
 
     async def _background_reload(self) -> None:
@@ -161,20 +171,20 @@ class AnalyticsService:
             orders = {r["order_id"]: r for r in await self.records.all_orders()}
             batches = {d["batch_id"]: batch_rows(d) for d in await self.records.all_batches()}
             activity = [row for rows in batches.values() for row in rows]
-            frames = await asyncio.to_thread(report.build, list(orders.values()), activity)
+            frames = await asyncio.to_thread(build, list(orders.values()), activity)
             changed: dict[str, Any] = {}
-            new_activity: list[report.ActivityRow] = []
+            new_activity: list[ActivityRow] = []
             for what, item in self._pending:
                 if what == "order":
                     merged = domain.combine(orders.get(item["order_id"]), item)
                     orders[item["order_id"]] = merged
-                    changed[item["order_id"]] = report.rows_of(merged)
+                    changed[item["order_id"]] = rows_of(merged)
                 elif item["batch_id"] not in batches:
                     batches[item["batch_id"]] = batch_rows(item)
-                    new_activity.extend(report.activity_row(*r) for r in batch_rows(item))
+                    new_activity.extend(activity_row(*r) for r in batch_rows(item))
         finally:
             self._pending = None
-        self._frames = frames.updated(changed, [report.activity_frame(new_activity)])
+        self._frames = frames.updated(changed, [activity_frame(new_activity)])
         self._orders, self._batches = orders, batches
         self._changed, self._new_activity = {}, []
         self._loaded_at = started
