@@ -13,7 +13,7 @@ batch keeps its id until backoffice acknowledges it, so a retry is counted once.
 import asyncio
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import structlog
@@ -47,12 +47,14 @@ MAX_BUFFERED = 20_000
 
 router = APIRouter(tags=["staff"], responses=ERRORS)
 
-StartDate = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")]
-EndDate = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+StartDate = Annotated[date | None, Query(description="first day (UTC); default 29 days ago")]
+EndDate = Annotated[date | None, Query(description="last day (UTC), inclusive; default today")]
 
 
 def _params(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+    return {
+        k: v.isoformat() if isinstance(v, date) else v for k, v in values.items() if v is not None
+    }
 
 
 @router.get("/api/staff/analytics/sales", response_model=SalesReport)

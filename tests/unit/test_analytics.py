@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 
 from apps.backoffice.analytics import domain, report
-from apps.backoffice.analytics.api import staff
+from apps.backoffice.analytics.api import period, staff
 from apps.backoffice.analytics.export import export_table, to_csv, to_xlsx
 from apps.backoffice.analytics.frames import Frames, build
 from apps.backoffice.analytics.service import AnalyticsService
 from apps.contracts.analytics import ActivityBatch
-from apps.contracts.errors import Forbidden, Unauthorized
+from apps.contracts.errors import Forbidden, InvalidRequest, Unauthorized
 from apps.contracts.events import EventEnvelope
 from apps.contracts.identity import Principal, Role
 from apps.contracts.orders import (
@@ -447,3 +447,17 @@ def test_frames_kept_up_to_date_equal_a_rebuild() -> None:
         rebuilt, DAY.date(), end, 10, "sales"
     )
     assert report.sales(kept, DAY.date(), end, "day", "USD").totals.new_customers == 1
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (date(2026, 3, 2), date(2026, 3, 1)),
+        (date(1, 1, 1), date(1, 1, 2)),
+        (date(2020, 1, 1), date(2026, 1, 1)),
+    ],
+)
+def test_a_period_out_of_bounds_is_refused(start: date, end: date) -> None:
+    with pytest.raises(InvalidRequest):
+        period(start, end)
+    assert period(date(2026, 3, 1), date(2026, 3, 1)) == (date(2026, 3, 1), date(2026, 3, 1))

@@ -35,6 +35,8 @@ Service = Annotated[AnalyticsService, Depends(app_state("analytics"))]
 #: The longest period a report covers (three years and a day).
 MAX_DAYS = 3 * 366
 DEFAULT_DAYS = 30
+#: The days a report may name (the previous period of the earliest still exists).
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 ORDER_EVENTS = (
     "OrderCreated",
     "OrderStatusChanged",
@@ -65,6 +67,8 @@ EndDate = Annotated[date | None, Query(description="last day (UTC), inclusive; d
 def period(start: date | None, end: date | None) -> tuple[date, date]:
     last = end or datetime.now(UTC).date()
     first = start or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first < EARLIEST or last > LATEST:
+        raise InvalidRequest(f"Dates run from {EARLIEST} to {LATEST}")
     if first > last:
         raise InvalidRequest("start_date is after end_date", start_date=str(first))
     if (last - first).days + 1 > MAX_DAYS:
