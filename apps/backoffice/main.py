@@ -44,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         analytics.refresh_seconds,
         analytics.currency,
     )
+    app.state.analytics.warm_up()
     try:
         yield
     finally:

@@ -19,7 +19,7 @@ from apps.backoffice.analytics import domain, report
 from apps.backoffice.analytics.api import period, staff
 from apps.backoffice.analytics.export import export_table, to_csv, to_xlsx
 from apps.backoffice.analytics.frames import Frames, build
-from apps.backoffice.analytics.service import AnalyticsService
+from apps.backoffice.analytics.service import AnalyticsService, batch_rows
 from apps.contracts.analytics import ActivityBatch
 from apps.contracts.errors import Forbidden, InvalidRequest, Unauthorized
 from apps.contracts.events import EventEnvelope
@@ -435,7 +435,7 @@ def test_frames_kept_up_to_date_equal_a_rebuild() -> None:
     kept = asyncio.run(svc.frames())
     rebuilt = build(
         records.orders.values(),
-        [tuple(e) for d in records.batches.values() for e in d["events"]],
+        [row for d in records.batches.values() for row in batch_rows(d)],
     )
     end = DAY.date() + timedelta(days=3)
     for frames in (kept, rebuilt):
@@ -461,3 +461,27 @@ def test_a_period_out_of_bounds_is_refused(start: date, end: date) -> None:
     with pytest.raises(InvalidRequest):
         period(start, end)
     assert period(date(2026, 3, 1), date(2026, 3, 1)) == (date(2026, 3, 1), date(2026, 3, 1))
+
+
+def test_warm_up_loads_the_read_model_and_retries_a_failed_load() -> None:
+    svc, records = service()
+    asyncio.run(feed(svc, life_of("o-1", DAY, {"p-lap": 1})))
+    fresh = AnalyticsService(records, FixedCatalog(CATEGORIES), 3600, "USD")
+    failures = [RuntimeError("sidecar not up yet")]
+    original = records.all_orders
+
+    async def flaky() -> list[dict[str, Any]]:
+        if failures:
+            raise failures.pop()
+        return await original()
+
+    records.all_orders = flaky  # type: ignore[method-assign]
+
+    async def run() -> None:
+        fresh.warm_up(pause=0)
+        assert fresh._refresh is not None
+        await fresh._refresh
+
+    asyncio.run(run())
+    assert not failures and fresh._loaded_at is not None
+    assert len(fresh._frames.orders) == 1

@@ -63,10 +63,6 @@ def rows_of(record: Record) -> tuple[OrderRow, list[LineRow]] | None:
     ]
 
 
-def activity_row(session: str, kind: str, product_id: str | None, at: str) -> ActivityRow:
-    return (session, kind, product_id, day_number(datetime.fromisoformat(at)))
-
-
 @dataclass(frozen=True)
 class Frames:
     """`orders` (with `first`: the customer's first paid order), `lines`, `activity`."""
@@ -138,16 +134,13 @@ def activity_frame(rows: list[ActivityRow]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=ACTIVITY_COLUMNS).astype({"day": "int64"})
 
 
-def build(
-    records: Iterable[Record], activity: Iterable[tuple[str, str, str | None, str]]
-) -> Frames:
-    """Frames of the sales among `records` and of the activity events
-    (session, kind, product id, ISO time), from scratch."""
+def build(records: Iterable[Record], activity: Iterable[ActivityRow]) -> Frames:
+    """Frames of the sales among `records` and of the shopper steps, from scratch."""
     sales = [rows for rows in map(rows_of, records) if rows is not None]
     return Frames(
         _with_first(_orders_frame([r[0] for r in sales])),
         _lines_frame([line for r in sales for line in r[1]]),
-        activity_frame([activity_row(*a) for a in activity]),
+        activity_frame(list(activity)),
     )
 
 

@@ -25,8 +25,8 @@ from apps.backoffice.analytics.frames import (
     LineRow,
     OrderRow,
     activity_frame,
-    activity_row,
     build,
+    day_number,
     rows_of,
 )
 from apps.contracts.analytics import (
@@ -43,8 +43,6 @@ from apps.contracts.orders import OrderEventData
 from apps.contracts.payments import PaymentEventData
 
 log = structlog.stdlib.get_logger("analytics")
-
-StoredStep = tuple[str, str, str | None, str]
 
 
 class SalesRecords(Protocol):
@@ -64,8 +62,10 @@ class Catalog(Protocol):
         """product id -> category slug of those that exist; raises if the catalog fails."""
 
 
-def batch_rows(document: dict[str, Any]) -> list[StoredStep]:
-    return [(e[0], e[1], e[2], e[3]) for e in document["events"]]
+def batch_rows(document: dict[str, Any]) -> list[ActivityRow]:
+    """A stored batch's steps as frame rows. Each step is stored as [session, kind, product
+    id, time, day number]: the day is worked out once, when the batch arrives."""
+    return [(e[0], e[1], e[2], e[4]) for e in document["events"]]
 
 
 class AnalyticsService:
@@ -78,7 +78,7 @@ class AnalyticsService:
         self.currency = currency
         self._categories: dict[str, str] = {}
         self._orders: dict[str, Record] = {}
-        self._batches: dict[str, list[StoredStep]] = {}
+        self._batches: dict[str, list[ActivityRow]] = {}
         self._loaded_at: float | None = None
         self._frames = Frames.empty()
         #: This replica's writes not yet in `_frames` (order id -> its sale rows or None).
@@ -124,17 +124,19 @@ class AnalyticsService:
 
     # -- activity ---------------------------------------------------------------------------
     async def record_activity(self, batch: ActivityBatch) -> ActivityAccepted:
-        rows: list[StoredStep] = [
-            (e.session, e.kind.value, e.product_id, e.at.isoformat()) for e in batch.events
+        steps = [
+            (e.session, e.kind.value, e.product_id, e.at.isoformat(), day_number(e.at))
+            for e in batch.events
         ]
-        document = {"kind": domain.BATCH_KIND, "batch_id": batch.batch_id, "events": rows}
+        document = {"kind": domain.BATCH_KIND, "batch_id": batch.batch_id, "events": steps}
         added = await self.records.add_batch(batch.batch_id, document)
         if added:
+            rows = batch_rows(document)
             self._batches[batch.batch_id] = rows
-            self._new_activity.extend(activity_row(*row) for row in rows)
+            self._new_activity.extend(rows)
             if self._pending is not None:
                 self._pending.append(("batch", document))
-        return ActivityAccepted(batch_id=batch.batch_id, events=len(rows), duplicate=not added)
+        return ActivityAccepted(batch_id=batch.batch_id, events=len(steps), duplicate=not added)
 
     # -- the copy in memory -------------------------------------------------------------------
     async def frames(self) -> Frames:
@@ -154,6 +156,24 @@ class AnalyticsService:
             rows, self._new_activity = self._new_activity, []
             self._frames = self._frames.updated(changed, [activity_frame(rows)])
         return self._frames
+
+    def warm_up(self, attempts: int = 30, pause: float = 2.0) -> None:
+        """Load the read model in the background at start-up, so the first report does not
+        pay for it (one that comes sooner waits on the same lock). The sidecar may come up
+        after the app: a failed load is tried again `attempts` times."""
+
+        async def load() -> None:
+            for _ in range(attempts):
+                try:
+                    async with self._load_lock:
+                        if self._loaded_at is None:
+                            await self._reload()
+                    return
+                except Exception as exc:
+                    log.warning("analytics warm-up failed; trying again", error=str(exc)[:200])
+                    await asyncio.sleep(pause)
+
+        self._refresh = asyncio.create_task(load())
 
     async def _background_reload(self) -> None:
         try:
@@ -181,7 +201,7 @@ class AnalyticsService:
                     changed[item["order_id"]] = rows_of(merged)
                 elif item["batch_id"] not in batches:
                     batches[item["batch_id"]] = batch_rows(item)
-                    new_activity.extend(activity_row(*r) for r in batch_rows(item))
+                    new_activity.extend(batches[item["batch_id"]])
         finally:
             self._pending = None
         self._frames = frames.updated(changed, [activity_frame(new_activity)])
