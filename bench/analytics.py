@@ -17,6 +17,7 @@ Writes bench-results/analytics.json.
 
 import argparse
 import asyncio
+import json
 import random
 import statistics
 import time
@@ -191,10 +192,15 @@ def through_cluster(args: argparse.Namespace, records: MemorySalesRecords) -> di
         docs = [(domain.order_key(k), v) for k, v in records.orders.items()]
         docs += [(domain.batch_key(k), v) for k, v in records.batches.items()]
         with cluster.sidecar("backoffice", timeout=120) as sidecar:
-            for at in range(0, len(docs), 1000):
-                chunk = [{"key": k, "value": v} for k, v in docs[at : at + 1000]]
-                r = sidecar.post(f"/v1.0/state/{Component.STATE.value}", json=chunk)
-                assert r.status_code == 204, r.text
+            chunk: list[dict[str, Any]] = []
+            size = 0
+            for key, value in docs:  # bodies under daprd's 4 MB limit
+                chunk.append({"key": key, "value": value})
+                size += len(json.dumps(value))
+                if size > 1_000_000 or key == docs[-1][0]:
+                    r = sidecar.post(f"/v1.0/state/{Component.STATE.value}", json=chunk)
+                    assert r.status_code == 204, r.text
+                    chunk, size = [], 0
         start, end = START.date().isoformat(), END.date().isoformat()
         paths = {
             "GET sales (year, by day)": "/api/staff/analytics/sales?granularity=day",
@@ -205,17 +211,22 @@ def through_cluster(args: argparse.Namespace, records: MemorySalesRecords) -> di
             "GET export csv": "/api/staff/reports/sales/export?format=csv",
             "GET export xlsx": "/api/staff/reports/sales/export?format=xlsx",
         }
+        # A restart loads the year from PostgreSQL in the background (warm-up).
+        t0 = time.perf_counter()
+        cluster.restart_app("backoffice")
+        cluster.wait_ready("backoffice")
         results: dict[str, Any] = {}
+        want = sum(1 for v in records.orders.values() if domain.is_sale(v))
         with cluster.client("storefront", timeout=300) as api:
             period = {"start_date": start, "end_date": end}
-            t0 = time.perf_counter()
-            r = api.get("/api/staff/analytics/sales", params=period)
-            assert r.status_code == 200, r.text
-            results["first call (loads the read model from PostgreSQL) ms"] = round(
-                (time.perf_counter() - t0) * 1000
-            )
-            assert r.json()["totals"]["orders"] == sum(
-                1 for v in records.orders.values() if domain.is_sale(v)
+            while True:
+                r = api.get("/api/staff/analytics/sales", params=period)
+                if r.status_code == 200 and r.json()["totals"]["orders"] == want:
+                    break
+                assert time.perf_counter() - t0 < 900, f"the year was not answered: {r.text}"
+                time.sleep(0.5)
+            results["restart until the year is answered (load from PostgreSQL) s"] = round(
+                time.perf_counter() - t0, 1
             )
             for name, path in paths.items():
 
@@ -241,10 +252,12 @@ def main() -> None:
     parser.add_argument("--cluster", action="store_true", help="also through the storefront")
     args = parser.parse_args()
     results, records = asyncio.run(in_process(args))
+    for name, value in results.items():
+        print(f"{name}: {value}", flush=True)
     if args.cluster:
         results["cluster"] = through_cluster(args, records)
-    for name, value in results.items():
-        print(f"{name}: {value}")
+        for name, value in results["cluster"].items():
+            print(f"cluster {name}: {value}")
     print(f"written to {save_results('analytics', args, results)}")
 
 
