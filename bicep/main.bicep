@@ -65,6 +65,7 @@ var subscriptions = [
   { topic: 'shipping-events', app: 'notifications' }
   { topic: 'support-events', app: 'notifications' }
   { topic: 'user-events', app: 'notifications' }
+  { topic: 'support-events', app: 'backoffice' }
   { topic: 'order-events', app: 'backoffice' }
   { topic: 'payment-events', app: 'backoffice' }
   { topic: 'dead-letter-events', app: 'backoffice' }

@@ -22,6 +22,7 @@ from apps.contracts import (
     payments,
     returns,
     shipping,
+    tickets,
     user_events,
 )
 from apps.contracts.events import EventEnvelope, EventPayload
@@ -43,6 +44,14 @@ ACTORS: dict[str, dict[str, type[BaseModel]]] = {
         "update_status.request": shipping.UpdateShipmentStatus,
         "contact.request": shipping.OpenCarrierCase,
         "reply": shipping.ShipmentReply,
+    },
+    "TicketActor": {
+        "create.request": tickets.CreateTicket,
+        "reply.request": tickets.CustomerReply,
+        "respond.request": tickets.StaffResponse,
+        "set_status.request": tickets.SetStatus,
+        "assign.request": tickets.AssignTicket,
+        "reply": tickets.TicketReply,
     },
     "CartActor": {
         "add_item.request": cart.AddItem,
@@ -83,6 +92,9 @@ EVENTS: list[type[EventPayload]] = [
     returns.ReturnReceived,
     returns.ReturnRefunded,
     inventory.StockReturned,
+    tickets.TicketCreated,
+    tickets.TicketUpdated,
+    tickets.TicketResolved,
     user_events.UserCreated,
     user_events.UserUpdated,
     user_events.UserDeleted,

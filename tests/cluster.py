@@ -36,6 +36,8 @@ IDENTITY_ENV = {
 CHECKOUT_PAYMENT_TIMEOUT_SECONDS = 30
 CHECKOUT_AUTHENTICATION_TIMEOUT_SECONDS = 60
 FRAUD_TEST_BANDS = {"FRAUD_REVIEW_THRESHOLD": "0.90", "FRAUD_REJECT_THRESHOLD": "0.95"}
+TICKET_FIRST_RESPONSE_SECONDS = 8
+TICKET_STAFF_EMAIL = "support-team@smartcommerce.example"
 APP_ENV = {
     # Paid orders are held for an hour (tests of paid orders see them stay paid; tests that
     # ship one release it: webhooks.release). The simulated carrier scans a shipment every
@@ -62,6 +64,17 @@ APP_ENV = {
         "CART_MAX_LINE_QUANTITY": "500",
     },
     "catalog": {"CATALOG_OUTBOX_SWEEP_SECONDS": "1", "CATALOG_OUTBOX_GRACE_SECONDS": "2"},
+    # Tickets: a first answer is due within seconds at every priority (test_tickets waits
+    # for the breach), the resolution within an hour; breaches mail TICKET_STAFF_EMAIL.
+    "backoffice": {
+        "BACKOFFICE_TICKET_FIRST_RESPONSE_SECONDS": json.dumps(
+            dict.fromkeys(("low", "medium", "high", "urgent"), TICKET_FIRST_RESPONSE_SECONDS)
+        ),
+        "BACKOFFICE_TICKET_RESOLUTION_SECONDS": json.dumps(
+            dict.fromkeys(("low", "medium", "high", "urgent"), 3600)
+        ),
+        "BACKOFFICE_TICKET_STAFF_EMAIL": TICKET_STAFF_EMAIL,
+    },
     # Mail that failed is retried within a second or two (production: 30 s doubling to an
     # hour, 20 attempts); never dead-lettered while a test holds the mail server down.
     "notifications": {

@@ -5,6 +5,7 @@ gateway's signed context. Each area adds its router and subscriptions here."""
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 
 from apps.backoffice.analytics.adapters import DaprCatalog, StateSalesRecords
@@ -17,6 +18,9 @@ from apps.backoffice.audit_api import router as audit_router
 from apps.backoffice.dead_letters_api import router as dead_letters_router
 from apps.backoffice.dead_letters_api import subscribe_dead_letters
 from apps.backoffice.settings import get_settings
+from apps.backoffice.tickets_adapters import start_tickets
+from apps.backoffice.tickets_api import on_support_events
+from apps.backoffice.tickets_api import router as tickets_router
 from apps.contracts.names import AppId, Component, Topic
 from apps.platform.context import ContextKey
 from apps.platform.dapr import Sidecar
@@ -37,6 +41,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sidecar = sidecar
     app.state.store = JsonStateStore(sidecar.http, settings.state_store)
     app.state.context_key = ContextKey(sidecar)
+    await start_tickets(app, sidecar, app.state.store, actors)
     analytics = get_analytics_settings()
     app.state.analytics = AnalyticsService(
         StateSalesRecords(app.state.store),
@@ -65,3 +70,7 @@ subscribe_dead_letters(app)
 app.include_router(analytics_router)
 subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)
 subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)
+# Customer requests: TicketActor, the customer and staff routes, the list view.
+actors = DaprActor(app)
+app.include_router(tickets_router)
+subscribe(app, Topic.SUPPORT_EVENTS, "/events/support-events", on_support_events, Component.PUBSUB)

@@ -98,6 +98,7 @@ class ActorType(StrEnum):
     ORDER = "OrderActor"
     CART = "CartActor"
     SHIPMENT = "ShipmentActor"
+    TICKET = "TicketActor"
 
 
 class WorkflowName(StrEnum):

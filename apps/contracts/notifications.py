@@ -35,6 +35,10 @@ class NotificationKind(StrEnum):
     RETURN_APPROVED = "return_approved"
     RETURN_REJECTED = "return_rejected"
     RETURN_RECEIVED = "return_received"
+    # customer requests (tickets)
+    TICKET_REPLY = "ticket_reply"  # staff answered the customer
+    TICKET_RESOLVED = "ticket_resolved"
+    TICKET_SLA_BREACHED = "ticket_sla_breached"  # to the staff address, not the customer
     # marketing
     REVIEW_REQUEST = "review_request"
     # the account

@@ -26,6 +26,7 @@ from apps.contracts.shipping import (
     ShipmentStatus,
     ShipmentStatusUpdated,
 )
+from apps.contracts.tickets import TicketChange, TicketResolved, TicketUpdated
 from apps.contracts.user_events import (
     EmailVerificationRequested,
     NewDeviceSignIn,
@@ -109,6 +110,18 @@ KINDS: dict[NotificationKind, KindSpec] = {
     K.RETURN_RECEIVED: KindSpec(
         Audience.TRANSACTIONAL, "return_update", "Your return for order {{ order_number }} arrived"
     ),
+    K.TICKET_REPLY: KindSpec(
+        Audience.TRANSACTIONAL, "ticket_update", "Re: {{ subject }} [{{ ticket_number }}]"
+    ),
+    K.TICKET_RESOLVED: KindSpec(
+        Audience.TRANSACTIONAL, "ticket_update", "Resolved: {{ subject }} [{{ ticket_number }}]"
+    ),
+    K.TICKET_SLA_BREACHED: KindSpec(
+        Audience.TRANSACTIONAL,
+        "ticket_sla_breached",
+        "SLA breached ({{ target }}): {{ ticket_number }} now {{ priority }}",
+        1,
+    ),
     K.REVIEW_REQUEST: KindSpec(
         Audience.MARKETING, "review_request", "How was order {{ order_number }}?", 4
     ),
@@ -163,6 +176,15 @@ def kind_for(event_type: str, data: dict[str, Any]) -> NotificationKind | None:
         return K.SHIPMENT_UPDATE
     if event_type in RETURN_KINDS:
         return RETURN_KINDS[event_type]
+    if event_type == TicketResolved.EVENT_TYPE:
+        return K.TICKET_RESOLVED
+    if event_type == TicketUpdated.EVENT_TYPE:
+        change = data.get("change")
+        if change == TicketChange.STAFF_RESPONDED and data.get("message"):
+            return K.TICKET_REPLY
+        if change == TicketChange.SLA_BREACHED and data.get("staff_email"):
+            return K.TICKET_SLA_BREACHED
+        return None
     if event_type == EmailVerificationRequested.EVENT_TYPE:
         return K.VERIFY_EMAIL
     if event_type == PasswordResetRequested.EVENT_TYPE:
@@ -187,6 +209,8 @@ HANDLED_EVENTS = frozenset(
         PasswordResetRequested.EVENT_TYPE,
         NewDeviceSignIn.EVENT_TYPE,
         *RETURN_KINDS,
+        TicketUpdated.EVENT_TYPE,
+        TicketResolved.EVENT_TYPE,
     }
 )
 

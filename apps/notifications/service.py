@@ -37,6 +37,7 @@ from apps.contracts.orders import Order, OrderEventData, OrderStatus
 from apps.contracts.payments import PaymentEventData
 from apps.contracts.returns import ReturnEventData
 from apps.contracts.shipping import CustomerNotificationRequested, ShipmentEventData
+from apps.contracts.tickets import TicketEventData, TicketResolved, TicketUpdated
 from apps.contracts.user_events import (
     EmailVerificationRequested,
     NewDeviceSignIn,
@@ -172,6 +173,8 @@ class NotificationService:
         if topic == Topic.SHIPPING_EVENTS:
             shipment = ShipmentEventData.model_validate(envelope.data)
             return await self._shipment_message(envelope, shipment)
+        if event_type in (TicketUpdated.EVENT_TYPE, TicketResolved.EVENT_TYPE):
+            return await self._ticket_message(kind, TicketEventData.model_validate(envelope.data))
         if topic == Topic.SUPPORT_EVENTS:
             return await self._return_message(ReturnEventData.model_validate(envelope.data))
         if topic == Topic.PAYMENT_EVENTS:
@@ -258,6 +261,32 @@ class NotificationService:
             "reason": event.reason,
             **self._order_links(event.order_id),
         }
+        return Composed(to, context, event.user_id, event.order_id)
+
+    async def _ticket_message(self, kind: NotificationKind, event: TicketEventData) -> Composed:
+        """A staff answer or a resolution goes to the customer; an SLA breach to the staff
+        address the back office put in the event (no customer, no history of theirs)."""
+        context: dict[str, Any] = {
+            "ticket_number": event.ticket_number,
+            "subject": event.subject,
+            "order_number": event.order_number,
+            "status": event.status.value,
+            "priority": event.priority.value,
+            "message": event.message,
+            "resolution": event.resolution or "",
+            "target": event.breach.target.value.replace("_", " ") if event.breach else "",
+            "due_at": event.breach.due_at if event.breach else None,
+            "ticket_url": self.links.url(f"/account/requests/{event.ticket_id}"),
+            **self._order_links(event.order_id),
+        }
+        if kind is K.TICKET_SLA_BREACHED:
+            if not event.staff_email:
+                raise NotFound("No staff address for this breach", ticket_id=event.ticket_id)
+            to = Recipient(email=event.staff_email, guest=False)
+            context["name"] = "support team"
+            return Composed(to, context)
+        to = await self._recipient(event.user_id, event.email)
+        context["name"] = to.name
         return Composed(to, context, event.user_id, event.order_id)
 
     async def _shipment_message(

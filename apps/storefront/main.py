@@ -40,6 +40,7 @@ from apps.storefront.returns_api import router as returns_router
 from apps.storefront.reviews_api import router as reviews_router
 from apps.storefront.settings import StorefrontSettings, get_settings
 from apps.storefront.shipments_api import router as shipments_router
+from apps.storefront.tickets_api import router as tickets_router
 
 
 @asynccontextmanager
@@ -141,6 +142,7 @@ app.include_router(identity_router)
 app.include_router(account_security_router)
 app.include_router(reviews_router)
 app.include_router(notifications_router)
+app.include_router(tickets_router)
 app.include_router(analytics_router)
 app.include_router(admin_ops_router)
 install_audit_trail(app)  # every staff/admin action, to the audit log

@@ -1,0 +1,1 @@
+"""TicketActor: a customer request as a per-ticket state machine with SLA reminders."""
