@@ -141,24 +141,26 @@ def top_products(
     sort_by: Literal["sales", "revenue", "views"],
 ) -> TopProducts:
     lines = between(frames.lines, start, end)
-    per = lines.groupby("product_id").agg(
-        units=("quantity", "sum"),
-        revenue=("line_total", "sum"),
-        orders=("order_id", "nunique"),
-        name=("name", "last"),
-        category=("category", "last"),
-    )
+    grouped = lines.groupby("product_id", sort=False)
+    per = grouped.agg(units=("quantity", "sum"), revenue=("line_total", "sum"))
+    per["orders"] = grouped["oid"].nunique()
     acts = between(frames.activity, start, end)
     views = acts[acts["kind"] == ActivityKind.PRODUCT_VIEW.value].groupby("product_id").size()
     per = per.join(views.rename("views"), how="outer")
     per[["units", "revenue", "orders", "views"]] = (
         per[["units", "revenue", "orders", "views"]].fillna(0).astype("int64")
     )
-    per["name"] = per["name"].fillna("")
-    per["category"] = per["category"].fillna("")
     column = {"sales": "units", "revenue": "revenue", "views": "views"}[sort_by]
     per = per.reset_index().sort_values([column, "product_id"], ascending=[False, True])
     per = per[per[column] > 0].head(limit)
+    # Names and categories for the few products shown only (the latest line of each).
+    named = lines[lines["product_id"].isin(per["product_id"])].drop_duplicates(
+        "product_id", keep="last"
+    )
+    labels = named.set_index("product_id")[["name", "category"]]
+    per = per.join(labels, on="product_id")
+    per["name"] = per["name"].fillna("")
+    per["category"] = per["category"].fillna("")
     items = [
         TopProduct(
             product_id=row.product_id,
@@ -176,9 +178,9 @@ def top_products(
 
 def categories(frames: Frames, start: date, end: date) -> CategoryReport:
     lines = between(frames.lines, start, end)
-    per = lines.groupby("category").agg(
-        units=("quantity", "sum"), revenue=("line_total", "sum"), orders=("order_id", "nunique")
-    )
+    grouped = lines.groupby("category", sort=False)
+    per = grouped.agg(units=("quantity", "sum"), revenue=("line_total", "sum"))
+    per["orders"] = grouped["oid"].nunique()
     total = int(per["revenue"].sum())
     per = per.reset_index().sort_values(["revenue", "category"], ascending=[False, True])
     items = [
@@ -196,9 +198,9 @@ def categories(frames: Frames, start: date, end: date) -> CategoryReport:
 
 def conversion(frames: Frames, start: date, end: date) -> Conversion:
     acts = between(frames.activity, start, end)
-    reached = acts.groupby("kind")["session"].nunique()
+    reached = acts.groupby("kind", sort=False)["sid"].nunique()
     counts = [
-        ("sessions", int(acts["session"].nunique())),
+        ("sessions", int(acts["sid"].nunique())),
         ("product_views", int(reached.get(ActivityKind.PRODUCT_VIEW.value, 0))),
         ("cart", int(reached.get(ActivityKind.CART_ADD.value, 0))),
         ("checkout", int(reached.get(ActivityKind.CHECKOUT_START.value, 0))),
