@@ -740,11 +740,25 @@ def unconsumed_events(cluster: Cluster, ours: set[str]) -> list[str]:
             continue
         for group in _groups(_redis(cluster, "XINFO", "GROUPS", topic)):
             name, last = group.get("name", "?"), _entry(group.get("last-delivered-id", "0-0"))
+            if _per_replica(name):
+                continue
             pending = set(_redis(cluster, "XPENDING", topic, name, "-", "+", "100000")[0::4])
             for eid, ev in entries:
                 if _entry(eid) > last or eid in pending:
                     missing.append(f"{topic}/{name}: {ev.get('event_type')} {ev.get('event_id')}")
     return missing
+
+
+def _per_replica(group: str) -> bool:
+    """A pubsub-broadcast group (consumerID `{uuid}`: one per sidecar, so each storefront or
+    catalog replica sees every event for its own read model or live streams). A replica that
+    was killed leaves its group behind unread: only the apps' own groups (named by app-id)
+    owe every event a delivery."""
+    try:
+        uuid.UUID(group)
+    except ValueError:
+        return False
+    return True
 
 
 def _groups(lines: list[str]) -> list[dict[str, str]]:

@@ -71,15 +71,25 @@ def _no_null(param: dict[str, Any]) -> None:
         param["schema"] = {**options[0], **rest}
 
 
+SIDECAR_ONLY_PREFIXES = ("/events/", "/dapr/")
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
+        # The routes only the sidecar may call (subscriptions, event deliveries) are not part
+        # of the public contract: the document lists the API and health only.
+        public = [
+            r
+            for r in app.routes
+            if not (isinstance(r, APIRoute) and r.path.startswith(SIDECAR_ONLY_PREFIXES))
+        ]
         doc = get_openapi(
             title=app.title,
             version=app.version,
             description=app.description,
-            routes=app.routes,
+            routes=public,
         )
         error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
         components = doc.setdefault("components", {}).setdefault("schemas", {})

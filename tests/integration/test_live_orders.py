@@ -243,7 +243,10 @@ def test_every_replica_streams_every_event_and_limits_hold(cluster: Cluster) -> 
             holder.join(timeout=30)
             assert not holder.is_alive()
             assert time.monotonic() - stopping < 15
-            assert [name for name, _, _ in ended] == ["snapshot"]  # no `end`: reconnect
+            # No `end` (the browser reconnects elsewhere); the order, placed a moment ago, may
+            # have moved on (awaiting payment) before the replica stopped.
+            names = [name for name, _, _ in ended]
+            assert names[0] == "snapshot" and "end" not in names, names
     finally:
         cluster.stop_app("storefront-2")
         del cluster.apps["storefront-2"]
