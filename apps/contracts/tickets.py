@@ -17,6 +17,10 @@ from apps.contracts.names import Topic
 
 Id = Annotated[str, Field(min_length=1, max_length=120, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 Text = Annotated[str, Field(min_length=1, max_length=5000)]
+#: An order id as orders takes it.
+OrderRef = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+]
 #: A caller's id for a command: the same id applies once (a retry answers the same ticket).
 RequestId = Annotated[str, Field(min_length=8, max_length=200, pattern=r"^[A-Za-z0-9._:-]+$")]
 
@@ -255,7 +259,7 @@ class OpenTicketIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    order_id: Id
+    order_id: OrderRef
     email: str | None = Field(None, min_length=3, max_length=254)
     type: TicketType = TicketType.ORDER
     subject: str = Field(min_length=1, max_length=200)
