@@ -102,6 +102,7 @@ class Frames:
                 ],
                 ignore_index=True,
             )
+        activity = [frame for frame in activity if len(frame)]
         acts = pd.concat([self.activity, *activity], ignore_index=True) if activity else None
         return Frames(orders, lines, self.activity if acts is None else acts)
 
