@@ -31,7 +31,7 @@ from apps.contracts.money import Amount
 from apps.contracts.names import AppId
 from apps.contracts.payments import Payment, RefundRequest
 from apps.platform.params import IdempotencyKey, RequiredIdempotencyKey
-from apps.storefront.adapters import forward
+from apps.storefront.adapters import forward, idempotency_header
 from apps.storefront.auth import Caller, Staff
 from apps.storefront.cart_api import session_of
 from apps.storefront.openapi import ERRORS
@@ -101,7 +101,7 @@ async def place_order(
             user_id=caller.user_id if caller.signed_in else None,
             cart_id=cart_of(request, caller) if body.items is None else None,
         ).model_dump(mode="json"),
-        extra_headers={"Idempotency-Key": idempotency_key} if idempotency_key else None,
+        extra_headers=idempotency_header(idempotency_key),
     )
 
 

@@ -25,17 +25,13 @@ from apps.contracts.tickets import (
     TicketType,
 )
 from apps.platform.params import IdempotencyKey, Limit, Page
-from apps.storefront.adapters import forward
+from apps.storefront.adapters import forward, idempotency_header
 from apps.storefront.auth import Customer, Staff
 from apps.storefront.openapi import ERRORS
 
 router = APIRouter(prefix="/api", responses=ERRORS)
 
 TicketId = Annotated[str, Path(pattern=r"^tkt-[A-Za-z0-9]{1,64}$")]
-
-
-def _key(key: str | None) -> dict[str, str]:
-    return {"Idempotency-Key": key} if key else {}
 
 
 @router.post("/tickets", status_code=201, response_model=Ticket, tags=["tickets"])
@@ -50,7 +46,7 @@ async def open_ticket(
         "tickets",
         method="POST",
         body=body.model_dump(mode="json"),
-        extra_headers=_key(key),
+        extra_headers=idempotency_header(key),
     )
 
 
@@ -85,7 +81,7 @@ async def reply(
         f"tickets/{ticket_id}/messages",
         method="POST",
         body=body.model_dump(mode="json"),
-        extra_headers=_key(key),
+        extra_headers=idempotency_header(key),
     )
 
 
@@ -134,7 +130,7 @@ async def staff_status(
         f"staff/tickets/{ticket_id}/status",
         method="PUT",
         body=body.model_dump(mode="json"),
-        extra_headers=_key(key),
+        extra_headers=idempotency_header(key),
     )
 
 
@@ -152,7 +148,7 @@ async def staff_assign(
         f"staff/tickets/{ticket_id}/assign",
         method="PUT",
         body=body.model_dump(mode="json"),
-        extra_headers=_key(key),
+        extra_headers=idempotency_header(key),
     )
 
 
@@ -171,5 +167,5 @@ async def staff_respond(
         f"staff/tickets/{ticket_id}/response",
         method="POST",
         body=body.model_dump(mode="json"),
-        extra_headers=_key(key),
+        extra_headers=idempotency_header(key),
     )
