@@ -29,10 +29,33 @@ def window_of(now: float, window: int) -> tuple[int, int]:
     return start, max(1, math.ceil(start + window - now))
 
 
-def count_or_refuse(current: Any | None, limit: int) -> Any | None:
-    """The counter after one more hit, or None when the limit is reached (pure)."""
+def count_or_refuse(current: Any | None, limit: int, carried: int = 0) -> Any | None:
+    """The counter after one more hit, or None when the limit is reached (pure). `carried`
+    is what the previous window still weighs (see `carried_over`)."""
     count = int((current or {}).get("count", 0))
-    return None if count >= limit else {"count": count + 1}
+    return None if count + carried >= limit else {"count": count + 1}
+
+
+def carried_over(previous: int, elapsed: float, window: int) -> int:
+    """The sliding-window weight of the previous fixed window's count, `elapsed` seconds
+    into the current one: its hits count pro rata to the part of the sliding window that
+    still overlaps it, rounded up — so a burst across a window boundary is not let through
+    twice (a fixed window alone admits 2 x limit there)."""
+    return math.ceil(previous * max(0.0, 1 - elapsed / window) - 1e-9)
+
+
+def sliding_retry_after(
+    current: int, previous: int, elapsed: float, window: int, limit: int
+) -> int:
+    """Seconds until one more hit would be admitted (pure): when the previous window's
+    weight has decayed enough, or — if this window alone is full — until the next window
+    lets this one decay."""
+    if current < limit:
+        room = limit - current - 1  # what the carried weight may still be
+        wait = window * (1 - room / previous) - elapsed if previous else 0.0
+    else:
+        wait = (window - elapsed) + window * (1 - (limit - 1) / current)
+    return max(1, math.ceil(wait))
 
 
 class RateLimiter:
@@ -40,12 +63,13 @@ class RateLimiter:
     storefront replica counts in the same place.
 
     Two ways to count: `hit` writes through at once (compare-and-set; for the low-volume,
-    strict sign-in limits), `hit_batched` counts in memory against the shared total last seen
-    and `flush` (every `flush_seconds`, in the background) adds the local counts to the shared
-    ones and reads the totals back — so busy keys (one address, one user) do not serialise
-    every request on one row; across replicas a limit can be overshot by what they admit in
-    one flush interval. The store failing lets requests through (logged): the limits protect
-    the shop, they must not take it down."""
+    strict sign-in limits) and weighs the previous window in (a sliding-window counter, so
+    attempts straddling a window boundary are not admitted twice), `hit_batched` counts in
+    memory against the shared total last seen and `flush` (every `flush_seconds`, in the
+    background) adds the local counts to the shared ones and reads the totals back — so busy
+    keys (one address, one user) do not serialise every request on one row; across replicas
+    a limit can be overshot by what they admit in one flush interval. The store failing lets
+    requests through (logged): the limits protect the shop, they must not take it down."""
 
     def __init__(
         self, store: JsonStateStore, window_seconds: int = 60, flush_seconds: float = 0.5
@@ -69,21 +93,28 @@ class RateLimiter:
         )
 
     async def hit(self, key: str, limit: int, what: str) -> None:
-        row, retry_after = self._row(key)
-        refused: list[bool] = []
-
-        def decide(current: Any | None) -> Any | None:
-            nxt = count_or_refuse(current, limit)
-            refused[:] = [nxt is None]
-            return nxt
-
+        now = time.time()
+        start, _ = window_of(now, self.window)
+        elapsed = now - start
+        row = f"rl:{key}:{start}"
+        refused: list[int] = []  # [count in this window] when refused
         try:
+            before = await self.store.get(f"rl:{key}:{start - self.window}")
+            previous = int(before.value.get("count", 0)) if before else 0
+            carried = carried_over(previous, elapsed, self.window)
+
+            def decide(current: Any | None) -> Any | None:
+                nxt = count_or_refuse(current, limit, carried)
+                refused[:] = [int((current or {}).get("count", 0))] if nxt is None else []
+                return nxt
+
             await self.store.compare_and_set(row, decide, ttl_seconds=self.window * 2)
         except Exception as exc:  # fail open
             log.warning("rate limit store unavailable", key=key, error=str(exc))
             return
-        if refused and refused[0]:
-            raise self._refuse(what, retry_after, limit)
+        if refused:
+            wait = sliding_retry_after(refused[0], previous, elapsed, self.window, limit)
+            raise self._refuse(what, wait, limit)
 
     def hit_batched(self, key: str, limit: int, what: str) -> None:
         row, retry_after = self._row(key)

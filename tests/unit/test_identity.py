@@ -14,7 +14,12 @@ from apps.contracts.identity import AddressIn, PaymentMethodIn, Principal, Role
 from apps.identity import domain, keys
 from apps.identity.domain import Family, RefreshRecord
 from apps.platform.context import sign_context, verify_context
-from apps.storefront.gateway import count_or_refuse, window_of
+from apps.storefront.gateway import (
+    carried_over,
+    count_or_refuse,
+    sliding_retry_after,
+    window_of,
+)
 from tests import factories
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -182,6 +187,23 @@ def test_rate_limit_counter_and_windows() -> None:
     assert count_or_refuse({"count": 2}, 2) is None
     assert window_of(125.5, 60) == (120, 55)
     assert window_of(179.9, 60) == (120, 1)
+
+
+def test_sliding_window_weighs_the_previous_window_in() -> None:
+    # a burst straddling a boundary: 5 hits just before, then the new window starts
+    assert carried_over(5, 0.5, 60) == 5
+    assert count_or_refuse({"count": 4}, 10, carried=5) == {"count": 5}
+    assert count_or_refuse({"count": 5}, 10, carried=5) is None  # 10 in the last minute
+    assert carried_over(5, 30, 60) == 3  # 2.5 rounded up
+    assert carried_over(5, 59.99, 60) == 1
+    assert carried_over(5, 60, 60) == 0
+    assert carried_over(0, 1, 60) == 0
+    # retry after: until the previous window's weight has decayed below the room left
+    assert sliding_retry_after(5, 5, 0.5, 60, 10) == 12  # weight 4 left at 12 s
+    assert carried_over(5, 12, 60) + 5 < 10 <= carried_over(5, 11, 60) + 5
+    # this window alone is full: its end, then long enough for it to weigh limit - 1
+    assert sliding_retry_after(10, 0, 20, 60, 10) == 46
+    assert sliding_retry_after(3, 0, 1, 60, 10) == 1
 
 
 def test_batched_counting_adds_local_hits_to_the_shared_total() -> None:
