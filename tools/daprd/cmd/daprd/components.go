@@ -10,6 +10,8 @@ import (
 	"github.com/dapr/components-contrib/bindings/localstorage"
 	bindingspostgres "github.com/dapr/components-contrib/bindings/postgres"
 	"github.com/dapr/components-contrib/bindings/smtp"
+	"github.com/dapr/components-contrib/configuration/azure/appconfig"
+	configpostgres "github.com/dapr/components-contrib/configuration/postgres"
 	"github.com/dapr/components-contrib/nameresolution/mdns"
 	nrsqlite "github.com/dapr/components-contrib/nameresolution/sqlite"
 	"github.com/dapr/components-contrib/pubsub/azure/servicebus/topics"
@@ -26,6 +28,7 @@ import (
 	"github.com/dapr/components-contrib/state/sqlite"
 	"github.com/dapr/dapr/pkg/components"
 	bindingsLoader "github.com/dapr/dapr/pkg/components/bindings"
+	configurationLoader "github.com/dapr/dapr/pkg/components/configuration"
 	nrLoader "github.com/dapr/dapr/pkg/components/nameresolution"
 	pubsubLoader "github.com/dapr/dapr/pkg/components/pubsub"
 	secretstoresLoader "github.com/dapr/dapr/pkg/components/secretstores"
@@ -39,6 +42,7 @@ var Components = []string{
 	"secretstores.local.file", "secretstores.local.env", "secretstores.azure.keyvault",
 	"nameresolution.mdns", "nameresolution.sqlite",
 	"bindings.cron", "bindings.http", "bindings.smtp", "bindings.localstorage", "bindings.postgresql",
+	"configuration.postgresql", "configuration.azure.appconfig",
 }
 
 func init() {
@@ -61,6 +65,9 @@ func init() {
 	secretstoresLoader.DefaultRegistry.RegisterComponent(file.NewLocalSecretStore, "local.file")
 	secretstoresLoader.DefaultRegistry.RegisterComponent(env.NewEnvSecretStore, "local.env")
 	secretstoresLoader.DefaultRegistry.RegisterComponent(keyvault.NewAzureKeyvaultSecretStore, "azure.keyvault")
+
+	configurationLoader.DefaultRegistry.RegisterComponent(configpostgres.NewPostgresConfigurationStore, "postgres", "postgresql")
+	configurationLoader.DefaultRegistry.RegisterComponent(appconfig.NewAzureAppConfigurationStore, "azure.appconfig")
 
 	nrLoader.DefaultRegistry.RegisterComponent(mdns.NewResolver, "mdns")
 	nrLoader.DefaultRegistry.RegisterComponent(nrsqlite.NewResolver, "sqlite")
