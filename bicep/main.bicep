@@ -94,6 +94,15 @@ module servicebus 'modules/servicebus.bicep' = {
 }
 
 module components 'modules/dapr-components.bicep' = {
+module appconfig 'modules/appconfig.bicep' = {
+  name: 'appconfig'
+  params: {
+    location: location
+    prefix: prefix
+    identityPrincipalId: identity.outputs.principalId
+  }
+}
+
   name: 'dapr-components'
   params: {
     environmentName: environment.outputs.name
@@ -103,6 +112,7 @@ module components 'modules/dapr-components.bicep' = {
     serviceBusNamespace: servicebus.outputs.namespaceName
     keyVaultName: keyVaultName
   }
+    appConfigurationEndpoint: appconfig.outputs.endpoint
 }
 
 module apps 'modules/apps.bicep' = {
@@ -121,6 +131,8 @@ module apps 'modules/apps.bicep' = {
     emailSender: emailSender
     publicBaseUrl: publicBaseUrl
   }
+    appConfigurationEndpoint: appconfig.outputs.endpoint
+    identityClientId: identity.outputs.clientId
 }
 
 output storefrontUrl string = apps.outputs.storefrontUrl

@@ -51,6 +51,10 @@ start_postgres() {
   # And for identity's own store (identitystore; identity replicas start together).
   pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d "$PG_DB" -qc \
     "CREATE TABLE IF NOT EXISTS dapr_identity_metadata (key text NOT NULL PRIMARY KEY, value text NOT NULL)" >/dev/null
+  # The runtime-config store's table and NOTIFY trigger (configuration.postgresql needs the
+  # table to exist, and subscriptions need the trigger); idempotent.
+  pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d "$PG_DB" -q -v ON_ERROR_STOP=1 \
+    -f - <"$ROOT/scripts/sql/runtime_config.sql" >/dev/null
   info "PostgreSQL on 127.0.0.1:$SC_PG_PORT (db $PG_DB, data $PG_DATA)"
 }
 

@@ -44,6 +44,10 @@ class Component(StrEnum):
     # Output binding (bindings.smtp): notifications' email. Mailpit locally, Azure
     # Communication Services' SMTP endpoint in Azure; notifications only.
     EMAIL = "email"
+    # Configuration store (Dapr Configuration API): runtime settings and feature flags.
+    # PostgreSQL table locally, Azure App Configuration in Azure; read by the apps that
+    # apply a key (apps/contracts/runtime_config.py) and by backoffice (the admin API).
+    RUNTIME_CONFIG = "runtime-config"
 
 
 class Secret(StrEnum):

@@ -19,6 +19,10 @@ param entraJwksUrl string = ''
 param emailSender string = ''
 @description('Public address of the shop, for links in email (verify, reset, tracking).')
 param publicBaseUrl string = ''
+@description('Azure App Configuration endpoint (runtime settings); backoffice writes it.')
+param appConfigurationEndpoint string = ''
+@description('Client id of the apps\' managed identity (backoffice signs in to App Configuration with it).')
+param identityClientId string = ''
 
 // Settings only some apps take; everything else is in code defaults or the secret store.
 var appEnv = {
@@ -37,6 +41,12 @@ var appEnv = {
     empty(emailSender) ? [] : [ { name: 'NOTIFICATIONS_EMAIL_FROM', value: emailSender } ],
     empty(publicBaseUrl) ? [] : [ { name: 'NOTIFICATIONS_PUBLIC_BASE_URL', value: publicBaseUrl } ]
   )
+  // The admin API writes runtime settings to App Configuration (apps read them via Dapr).
+  backoffice: empty(appConfigurationEndpoint) ? [] : [
+    { name: 'BACKOFFICE_CONFIG_WRITER', value: 'appconfig' }
+    { name: 'BACKOFFICE_APPCONFIG_ENDPOINT', value: appConfigurationEndpoint }
+    { name: 'AZURE_CLIENT_ID', value: identityClientId }
+  ]
   identity: empty(entraIssuer) ? [] : [
     { name: 'IDENTITY_ENTRA_ISSUER', value: entraIssuer }
     { name: 'IDENTITY_ENTRA_AUDIENCE', value: entraAudience }

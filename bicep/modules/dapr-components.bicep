@@ -7,6 +7,7 @@ param identityName string
 param postgresHost string
 param serviceBusNamespace string
 param keyVaultName string
+param appConfigurationEndpoint string
 
 resource env 'Microsoft.App/managedEnvironments@2024-03-01' existing = {
   name: environmentName
@@ -44,6 +45,19 @@ var components = [
       { name: 'cleanupInterval', value: '1h' }
     ]
     scopes: [ 'identity' ]
+  }
+  {
+    // Runtime settings and feature flags (Dapr Configuration API), read with the identity;
+    // the component polls the sentinel key backoffice bumps after each write.
+    name: 'runtime-config'
+    componentType: 'configuration.azure.appconfig'
+    metadata: [
+      { name: 'host', value: appConfigurationEndpoint }
+      { name: 'azureClientId', value: identityClientId }
+      { name: 'subscribePollInterval', value: '5s' }
+      { name: 'requestTimeout', value: '15s' }
+    ]
+    scopes: [ 'fraud', 'orders', 'storefront', 'backoffice' ]
   }
   {
     name: 'ratelimit'
@@ -107,7 +121,7 @@ var components = [
       { name: 'vaultName', value: keyVaultName }
       { name: 'azureClientId', value: identityClientId }
     ]
-    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity', 'notifications', 'backoffice' ]
+    scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity', 'fraud', 'notifications', 'backoffice' ]
   }
   {
     name: 'gateway-secrets'

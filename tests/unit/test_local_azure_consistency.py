@@ -32,6 +32,9 @@ AZURE_TYPE = {
     "secretstores.local.file": "secretstores.azure.keyvault",
     # Mailpit locally, Azure Communication Services' SMTP endpoint in Azure.
     "bindings.smtp": "bindings.smtp",
+    # Runtime settings: a PostgreSQL table with a NOTIFY trigger locally, App Configuration
+    # in Azure (both behind the Dapr Configuration API).
+    "configuration.postgresql": "configuration.azure.appconfig",
 }
 #: Azure types that sign in with a secret, not the managed identity: ACS SMTP AUTH takes an
 #: Entra application's client secret. Every credential of theirs is a Key Vault reference.
@@ -420,3 +423,19 @@ def test_broadcast_subscriptions_are_per_replica_catalog_and_storefront_only() -
     assert managed and set(re.findall(r"'([\w-]+)'", managed.group(1))) == set().union(
         *expected.values()
     )
+
+
+def test_runtime_config_store_scopes_the_apps_that_apply_its_keys() -> None:
+    """Every app that applies a runtime setting (and backoffice, which serves and writes
+    them) loads the configuration store, locally and in Azure alike; no other app does."""
+    from apps.contracts.runtime_config import REGISTRY
+
+    readers = {k.applied_by.value for k in REGISTRY.values()} | {AppId.BACKOFFICE.value}
+    local = components(LOCAL)[Component.RUNTIME_CONFIG]
+    azure = components(AZURE)[Component.RUNTIME_CONFIG]
+    assert set(local["scopes"]) == set(azure["scopes"]) == readers
+    assert set(bicep_components()[Component.RUNTIME_CONFIG]["scopes"]) == readers
+    table = {m["name"]: m.get("value") for m in local["spec"]["metadata"]}["table"]
+    sql = (ROOT / "scripts" / "sql" / "runtime_config.sql").read_text()
+    assert f"CREATE TABLE IF NOT EXISTS {table} (" in sql
+    assert f"pg_notify('{table}'" in sql
