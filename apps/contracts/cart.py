@@ -201,6 +201,9 @@ class PromoTerms(BaseModel):
     per_customer_limit: int | None = Field(
         default=None, ge=1, description="orders one customer (by email) may use it for"
     )
+    paused: bool = Field(
+        default=False, description="staff paused the code: it is refused until resumed"
+    )
 
 
 class CartTotals(BaseModel):
