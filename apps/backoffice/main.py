@@ -17,6 +17,7 @@ from apps.backoffice.audit_api import on_audit_events
 from apps.backoffice.audit_api import router as audit_router
 from apps.backoffice.banners_api import BannerStore
 from apps.backoffice.banners_api import router as banners_router
+from apps.backoffice.config_api import router as config_router
 from apps.backoffice.dead_letters_api import router as dead_letters_router
 from apps.backoffice.dead_letters_api import subscribe_dead_letters
 from apps.backoffice.merchandising_api import on_inventory_events, on_order_events
@@ -71,6 +72,8 @@ app.include_router(
 )
 # Administration: the audit log (fed through audit-events) and the dead letters it keeps.
 app.include_router(audit_router)
+# Runtime settings: the admin API over the runtime-config store (Dapr Configuration API).
+app.include_router(config_router)
 app.include_router(dead_letters_router)
 subscribe(app, Topic.AUDIT_EVENTS, "/events/audit-events", on_audit_events, Component.PUBSUB)
 subscribe_dead_letters(app)

@@ -1,5 +1,7 @@
 from functools import lru_cache
+from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from apps.platform.settings import AppSettings
@@ -7,6 +9,15 @@ from apps.platform.settings import AppSettings
 
 class BackofficeSettings(AppSettings):
     model_config = SettingsConfigDict(env_prefix="BACKOFFICE_", extra="ignore")
+
+    # Runtime settings (`/admin/config`): where the admin API writes them. The apps read
+    # them through the Dapr Configuration API (component runtime-config), which cannot write.
+    config_writer: Literal["postgresql", "appconfig"] = Field(
+        "postgresql",
+        description="postgresql: the table configuration.postgresql reads (local); appconfig: "
+        "Azure App Configuration (BACKOFFICE_APPCONFIG_ENDPOINT, managed identity)",
+    )
+    appconfig_endpoint: str = Field("", description="https://<store>.azconfig.io")
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from apps.contracts.fraud import FraudContext, FraudScore
 from apps.contracts.names import AppId
+from apps.contracts.runtime_config import ConfigKey, FraudBands, keys_of
 from apps.fraud.model import FraudModel
 from apps.fraud.service import FraudScorer
 from apps.fraud.settings import get_settings
@@ -20,6 +21,7 @@ from apps.platform.health import health_router
 from apps.platform.http import app_state, install_common
 from apps.platform.logging import configure_logging
 from apps.platform.models import limit_native_threads
+from apps.platform.runtime_config import RuntimeConfig, runtime_config_router
 
 
 @asynccontextmanager
@@ -32,9 +34,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model, settings.review_threshold, settings.reject_threshold, settings.top_features
     )
     app.state.sidecar = Sidecar(settings, grpc=False)
+    configured = FraudBands(review=settings.review_threshold, reject=settings.reject_threshold)
+
+    def apply(key: ConfigKey, value: FraudBands | None) -> None:
+        """`fraud.bands` from the configuration store, live (None: FRAUD_*_THRESHOLD)."""
+        app.state.scorer.set_bands(value or configured)
+
+    app.state.runtime_config = RuntimeConfig(app.state.sidecar.http, keys_of(AppId.FRAUD), apply)
+    app.state.runtime_config.start()
     try:
         yield
     finally:
+        await app.state.runtime_config.stop()
         await app.state.sidecar.close()
 
 
@@ -57,3 +68,4 @@ app = FastAPI(title="SmartCommerce fraud", version="0.1.0", lifespan=lifespan)
 install_common(app, invalid_input_status=422)
 app.include_router(health_router(set(), details=_model_version))
 app.include_router(router)
+app.include_router(runtime_config_router())

@@ -1,6 +1,7 @@
 """Scoring: features, the ensemble, the decision band and the explanation (no I/O)."""
 
 from apps.contracts.fraud import Contribution, Decision, FraudContext, FraudScore
+from apps.contracts.runtime_config import FraudBands
 from apps.fraud.features import features
 from apps.fraud.model import FraudModel
 
@@ -19,6 +20,10 @@ class FraudScorer:
         self.review = review
         self.reject = reject
         self.top = top
+
+    def set_bands(self, bands: FraudBands) -> None:
+        """New thresholds, applied from the next score on (runtime setting `fraud.bands`)."""
+        self.review, self.reject = bands.review, bands.reject
 
     def score(self, ctx: FraudContext) -> FraudScore:
         probability, drivers = self.model.explain(features(ctx), self.top)

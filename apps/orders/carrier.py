@@ -87,8 +87,10 @@ PLANS: dict[Scenario, list[tuple[int, ShipmentStatus, str]]] = {
 EXCEPTIONS = (Scenario.DELAYED, Scenario.FAILED_ATTEMPT, Scenario.RETURNED)
 
 
-@dataclass(frozen=True)
+@dataclass
 class SimulatedCarrier:
+    #: Changed live by the runtime setting `orders.carrier_step_seconds` (a shipment's
+    #: history is computed from it on every poll, so travelling parcels follow the new pace).
     step: timedelta
     origin: Address
     tracking_url: str = "http://localhost:8000/track/{tracking_number}"

@@ -13,6 +13,7 @@ from actors.order.actor import OrderActor
 from actors.serializer import SERIALIZERS
 from actors.shipment.actor import ShipmentActor
 from apps.contracts.names import AppId, Component, Topic
+from apps.contracts.runtime_config import ConfigKey, keys_of
 from apps.orders.adapters import (
     DaprOrderActors,
     DaprRefunds,
@@ -40,6 +41,7 @@ from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
+from apps.platform.runtime_config import RuntimeConfig, runtime_config_router
 from apps.platform.state import JsonStateStore
 from apps.platform.subscriptions import subscribe
 
@@ -66,7 +68,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         scenario=settings.carrier_scenario,
     )
     poll = settings.carrier_poll_seconds or settings.carrier_step_seconds
-    ShipmentActor.host = ShipmentActorHost(sidecar, AppId.ORDERS, carrier, timedelta(seconds=poll))
+    shipment_host = ShipmentActorHost(sidecar, AppId.ORDERS, carrier, timedelta(seconds=poll))
+    ShipmentActor.host = shipment_host
     ActorRuntime.set_actor_config(
         ActorRuntimeConfig(
             actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds)
@@ -97,9 +100,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         AppId.ORDERS,
         app.state.returns,
     )
+
+    def apply(key: ConfigKey, value: float | None) -> None:
+        """`orders.carrier_step_seconds`, live (None: ORDERS_CARRIER_STEP_SECONDS). New
+        shipments poll at the new pace unless ORDERS_CARRIER_POLL_SECONDS fixes it."""
+        step = value if value is not None else settings.carrier_step_seconds
+        carrier.step = timedelta(seconds=step)
+        if settings.carrier_poll_seconds is None:
+            shipment_host.poll_every = timedelta(seconds=step)
+
+    app.state.runtime_config = RuntimeConfig(sidecar.http, keys_of(AppId.ORDERS), apply)
+    app.state.runtime_config.start()
     try:
         yield
     finally:
+        await app.state.runtime_config.stop()
         await sidecar.close()
 
 
@@ -112,6 +127,7 @@ app.include_router(
 app.include_router(router)
 app.include_router(shipping_router)
 app.include_router(returns_router)
+app.include_router(runtime_config_router())
 subscribe(app, Topic.ORDER_EVENTS, "/events/order-events", on_order_events, Component.PUBSUB)
 subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)
 subscribe(

@@ -13,6 +13,7 @@ from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
+from apps.platform.runtime_config import runtime_config_router
 from apps.platform.state import JsonStateStore
 from apps.storefront.account_security_api import router as account_security_router
 from apps.storefront.admin_ops_api import install_audit_trail
@@ -22,6 +23,8 @@ from apps.storefront.api import router
 from apps.storefront.auth import SessionCheck, TokenVerifier
 from apps.storefront.cart_api import router as cart_router
 from apps.storefront.checkout_api import router as checkout_router
+from apps.storefront.config_api import router as config_router
+from apps.storefront.config_api import start_runtime_settings
 from apps.storefront.gateway import (
     BodyLimitMiddleware,
     RateLimiter,
@@ -63,11 +66,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.limiter = RateLimiter(JsonStateStore(app.state.sidecar.http, Component.RATELIMIT))
     live = start_live(app, settings)
     flusher = asyncio.create_task(app.state.limiter.run())
+    runtime_config = start_runtime_settings(app, settings)  # rate limits, live
     try:
         yield
     finally:
         live.shutdown()
         flusher.cancel()
+        await runtime_config.stop()
         await app.state.sidecar.close()
 
 
@@ -145,6 +150,8 @@ app.include_router(notifications_router)
 app.include_router(tickets_router)
 app.include_router(analytics_router)
 app.include_router(admin_ops_router)
+app.include_router(config_router)
+app.include_router(runtime_config_router())  # the sidecar's pushes of runtime settings
 install_audit_trail(app)  # every staff/admin action, to the audit log
 # Every replica's own subscription to order and shipping events (pubsub-broadcast): the
 # live streams it holds (apps/storefront/live_api.py).
