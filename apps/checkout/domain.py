@@ -298,6 +298,7 @@ def fraud_context(
             standing.payment_method_added_at if standing else None, now
         ),
         is_guest=step.user_id is None,
+        order_id=step.order_id,
     )
 
 

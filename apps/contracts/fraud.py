@@ -29,6 +29,9 @@ class FraudContext(StrippedInput):
     hour: int = Field(ge=0, le=23, description="local hour of the checkout")
     payment_method_age_days: float = Field(ge=0, le=36_500)
     is_guest: bool = False
+    order_id: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        default=None, description="the order scored (not a feature: names a review hold)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "FraudContext":

@@ -1,0 +1,489 @@
+"""Merchandising in the back office, its Dapr I/O: the SKU index kept from inventory-events,
+the restock list (live stock from catalog, demand from forecast), price suggestions (pricing)
+applied through the catalog's product update guarded by the product's ETag, and the fraud
+review queue kept from order-events. The rules are in merchandising.py."""
+
+import asyncio
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from apps.backoffice import merchandising as rules
+from apps.backoffice.merchandising import Decision, StockDoc, Verdict
+from apps.contracts.errors import Conflict, DomainError, NotFound, UnprocessableError
+from apps.contracts.events import EventEnvelope, utcnow
+from apps.contracts.forecast import ForecastResponse
+from apps.contracts.inventory import LowStock, ProductInventory, StockLevelChanged
+from apps.contracts.merchandising import (
+    FraudReviewItem,
+    FraudReviewPage,
+    FraudReviewRequested,
+    PriceDrivers,
+    PriceSuggestion,
+    PriceSuggestionIn,
+    PriceSuggestionPage,
+    RestockForecast,
+    RestockItem,
+    RestockPage,
+    ReviewState,
+    SuggestionStatus,
+)
+from apps.contracts.money import quantize
+from apps.contracts.names import AppId
+from apps.contracts.pricing import SuggestResponse
+from apps.platform.dapr import Sidecar
+from apps.platform.state import EtagMismatch, JsonStateStore
+
+log = structlog.stdlib.get_logger("merchandising")
+
+#: Forecasts asked for at once while building a page of the restock list.
+FORECAST_PARALLELISM = 8
+PRODUCT_CHANGED = "The product changed since this suggestion was made; ask for a new one"
+
+
+def _stock_key(sku: str) -> str:
+    return f"merch-stock:{sku}"
+
+
+def _price_key(suggestion_id: str) -> str:
+    return f"merch-price:{suggestion_id}"
+
+
+def _review_key(order_id: str) -> str:
+    return f"merch-review:{order_id}"
+
+
+@dataclass(frozen=True)
+class RestockQuery:
+    alerts_only: bool = False
+    product_id: str | None = None
+    sku: str | None = None
+    horizon_days: int = 14
+    lead_time_days: int = 7
+    service_level: float = 0.95
+
+
+class MerchandisingService:
+    def __init__(self, store: JsonStateStore, sidecar: Sidecar) -> None:
+        self.store = store
+        self.sidecar = sidecar
+
+    # -- inventory-events --------------------------------------------------------------------
+    async def on_stock_level(self, event: EventEnvelope) -> None:
+        level = StockLevelChanged.model_validate(event.data)
+
+        def decide(current: Any) -> Any:
+            doc = StockDoc.model_validate(current) if current else None
+            new = rules.on_level(
+                doc,
+                level.sku,
+                level.product_id,
+                level.on_hand,
+                level.reserved,
+                level.available,
+                event.occurred_at,
+            )
+            return new.model_dump(mode="json") if new else None
+
+        await self.store.compare_and_set(_stock_key(level.sku), decide)
+
+    async def on_low_stock(self, event: EventEnvelope) -> None:
+        low = LowStock.model_validate(event.data)
+
+        def decide(current: Any) -> Any:
+            doc = StockDoc.model_validate(current) if current else None
+            new = rules.on_low_stock(
+                doc,
+                low.sku,
+                low.product_id,
+                low.available,
+                low.low_stock_threshold,
+                event.occurred_at,
+            )
+            return new.model_dump(mode="json") if new else None
+
+        if await self.store.compare_and_set(_stock_key(low.sku), decide):
+            log.info("low stock alert", sku=low.sku, available=low.available)
+
+    # -- restock list ------------------------------------------------------------------------
+    async def restock(self, query: RestockQuery, page: int, limit: int) -> RestockPage:
+        found = await self.store.scan({"EQ": {"kind": rules.STOCK_KIND}}, "sku")
+        docs = [StockDoc.model_validate(d.value) for d in found]
+        docs = [
+            d
+            for d in docs
+            if (not query.alerts_only or d.alert is not None)
+            and (query.product_id is None or d.product_id == query.product_id)
+            and (query.sku is None or d.sku.startswith(query.sku))
+        ]
+        shown = rules.page_of(rules.restock_order(docs), page, limit)
+        levels = await self._levels({d.product_id for d in shown})
+        gate = asyncio.Semaphore(FORECAST_PARALLELISM)
+
+        async def item(doc: StockDoc) -> RestockItem:
+            async with gate:
+                return await self._restock_item(doc, levels.get(doc.sku), query)
+
+        items = await asyncio.gather(*(item(d) for d in shown))
+        return RestockPage(items=list(items), page=page, limit=limit, total=len(docs))
+
+    async def _levels(self, product_ids: set[str]) -> dict[str, Any]:
+        """The catalog's current stock of these products' SKUs (a product it no longer has
+        keeps the figures of its last event)."""
+        answers = await asyncio.gather(
+            *(
+                self.sidecar.invoke(AppId.CATALOG, f"products/{pid}/inventory")
+                for pid in sorted(product_ids)
+            )
+        )
+        levels: dict[str, Any] = {}
+        for res in answers:
+            if res.status == 404:
+                continue
+            for level in ProductInventory.model_validate(res.body_or_raise()).variants:
+                levels[level.sku] = level
+        return levels
+
+    async def _restock_item(self, doc: StockDoc, level: Any, query: RestockQuery) -> RestockItem:
+        on_hand, reserved, available = doc.on_hand, doc.reserved, doc.available
+        threshold = None
+        if level is not None:
+            on_hand, reserved, available = level.on_hand, level.reserved, level.available
+            threshold = level.low_stock_threshold
+        forecast, problem, quantity = None, None, None
+        res = await self.sidecar.invoke(
+            AppId.FORECAST,
+            "forecast",
+            method="POST",
+            json_body={
+                "sku": doc.sku,
+                "horizon_days": query.horizon_days,
+                "lead_time_days": query.lead_time_days,
+                "service_level": query.service_level,
+            },
+        )
+        if res.ok:
+            f = ForecastResponse.model_validate(res.body)
+            forecast = RestockForecast(
+                model_version=f.model_version,
+                horizon_days=query.horizon_days,
+                total_expected=f.total_expected,
+                lead_time_days=f.lead_time_days,
+                lead_time_demand=f.lead_time_demand,
+                safety_stock=f.safety_stock,
+                reorder_point=f.reorder_point,
+            )
+            quantity = rules.reorder_quantity(available, f.reorder_point, f.total_expected)
+        else:
+            error = res.body.get("error", {}) if isinstance(res.body, dict) else {}
+            problem = str(error.get("message") or f"forecast answered {res.status}")
+        return RestockItem(
+            sku=doc.sku,
+            product_id=doc.product_id,
+            on_hand=on_hand,
+            reserved=reserved,
+            available=available,
+            low_stock_threshold=threshold,
+            alert=doc.alert,
+            forecast=forecast,
+            forecast_problem=problem,
+            suggested_reorder_quantity=quantity,
+            stock_at=doc.level_at or (doc.alert.raised_at if doc.alert else utcnow()),
+        )
+
+    # -- price suggestions ---------------------------------------------------------------
+    async def _product(self, product_id: str) -> tuple[dict[str, Any], str]:
+        res = await self.sidecar.invoke(AppId.CATALOG, f"products/{product_id}")
+        body = res.body_or_raise()
+        etag = res.headers.get("etag", "").removeprefix("W/").strip('"')
+        return dict(body), etag
+
+    async def suggest(self, body: PriceSuggestionIn, who: str, key: str | None) -> PriceSuggestion:
+        """Ask pricing for the SKU's price at its current selling price; kept pending with
+        the product's ETag. The same Idempotency-Key (of the same staff member) asks once."""
+        if key is not None:
+            digest = hashlib.sha256(f"{who}\n{key}".encode()).hexdigest()[:32]
+            suggestion_id = f"psg-{digest}"
+            found = await self.store.get(_price_key(suggestion_id))
+            if found is not None:
+                return PriceSuggestion.model_validate(found.value["suggestion"])
+        else:
+            suggestion_id = f"psg-{uuid.uuid4().hex}"
+        product, etag = await self._product(body.product_id)
+        sku = body.sku or str((product.get("variants") or [{}])[0].get("sku", ""))
+        current = rules.selling_price(product, sku)
+        if current is None:
+            raise UnprocessableError(
+                "This SKU is not a variant of the product", sku=sku, product_id=body.product_id
+            )
+        price, variant_id = current
+        res = await self.sidecar.invoke(
+            AppId.PRICING,
+            "suggest",
+            method="POST",
+            json_body={
+                "sku": sku,
+                "current_price": float(price),
+                "min_margin": body.min_margin,
+                "max_change": body.max_change,
+            },
+        )
+        answer = SuggestResponse.model_validate(res.body_or_raise())
+        suggestion = PriceSuggestion(
+            suggestion_id=suggestion_id,
+            product_id=body.product_id,
+            sku=sku,
+            variant_id=variant_id,
+            status=SuggestionStatus.PENDING,
+            currency=str(product["price"].get("currency", "USD")),
+            current_price=price,
+            suggested_price=quantize(Decimal(str(answer.suggested_price))),
+            change=answer.change,
+            reason=answer.explanation,
+            drivers=PriceDrivers(
+                elasticity=answer.elasticity.value,
+                elasticity_source=answer.elasticity.source,
+                unit_cost=answer.unit_cost,
+                expected_daily_units=answer.expected_daily_units,
+                expected_daily_margin=answer.expected_daily_margin,
+                binding=answer.binding,
+            ),
+            model_version=answer.model_version,
+            created_at=utcnow(),
+            created_by=who,
+        )
+        doc = {
+            "kind": rules.PRICE_KIND,
+            "suggestion_id": suggestion_id,
+            "suggestion": suggestion.model_dump(mode="json"),
+            "product_etag": etag,
+            "in_flight": None,
+            "decided_key": None,
+        }
+        try:
+            await self.store.insert(_price_key(suggestion_id), doc)
+        except EtagMismatch:  # the same key raced: the first one stands
+            found = await self.store.get(_price_key(suggestion_id))
+            if found is not None:
+                return PriceSuggestion.model_validate(found.value["suggestion"])
+            raise
+        return suggestion
+
+    async def suggestions(
+        self,
+        status: SuggestionStatus | None,
+        product_id: str | None,
+        sku: str | None,
+        page: int,
+        limit: int,
+    ) -> PriceSuggestionPage:
+        found = await self.store.scan({"EQ": {"kind": rules.PRICE_KIND}}, "suggestion_id")
+        items = [PriceSuggestion.model_validate(d.value["suggestion"]) for d in found]
+        items = [
+            s
+            for s in items
+            if (status is None or s.status == status)
+            and (product_id is None or s.product_id == product_id)
+            and (sku is None or s.sku == sku)
+        ]
+        ordered = rules.suggestion_order(items, lambda s: s.status, lambda s: s.created_at)
+        return PriceSuggestionPage(
+            items=rules.page_of(ordered, page, limit), page=page, limit=limit, total=len(items)
+        )
+
+    async def get_suggestion(self, suggestion_id: str) -> PriceSuggestion:
+        found = await self.store.get(_price_key(suggestion_id))
+        if found is None:
+            raise NotFound("Price suggestion not found", suggestion_id=suggestion_id)
+        return PriceSuggestion.model_validate(found.value["suggestion"])
+
+    async def decide(
+        self, suggestion_id: str, decision: Decision, who: str, note: str, key: str | None
+    ) -> PriceSuggestion:
+        """Apply or dismiss a pending suggestion, once."""
+        for _ in range(10):
+            found = await self.store.get(_price_key(suggestion_id))
+            if found is None:
+                raise NotFound("Price suggestion not found", suggestion_id=suggestion_id)
+            doc = found.value
+            suggestion = PriceSuggestion.model_validate(doc["suggestion"])
+            judged = rules.judge(
+                suggestion.status, doc.get("in_flight"), doc.get("decided_key"), decision, key
+            )
+            if judged.verdict == Verdict.CONFLICT:
+                raise Conflict(
+                    judged.reason, suggestion_id=suggestion_id, status=suggestion.status.value
+                )
+            if judged.verdict == Verdict.REPLAY:
+                return suggestion
+            if decision == Decision.DISMISS:
+                dismissed = suggestion.model_copy(
+                    update={
+                        "status": SuggestionStatus.DISMISSED,
+                        "decided_at": utcnow(),
+                        "decided_by": who,
+                        "note": note,
+                    }
+                )
+                new = {**doc, "suggestion": dismissed.model_dump(mode="json"), "decided_key": key}
+                try:
+                    await self.store.replace(_price_key(suggestion_id), new, found.etag)
+                except EtagMismatch:
+                    continue
+                return dismissed
+            resuming = judged.verdict == Verdict.RESUME
+            if not resuming:
+                flight = {"key": key, "by": who, "note": note, "at": utcnow().isoformat()}
+                try:
+                    await self.store.replace(
+                        _price_key(suggestion_id), {**doc, "in_flight": flight}, found.etag
+                    )
+                except EtagMismatch:
+                    continue
+            decided = {"key": key, "by": who, "note": note}
+            return await self._apply(suggestion, doc["product_etag"], resuming, decided)
+        raise Conflict("This suggestion is being decided by someone else; try again")
+
+    async def _apply(
+        self,
+        suggestion: PriceSuggestion,
+        product_etag: str,
+        resuming: bool,
+        decided: dict[str, Any],
+    ) -> PriceSuggestion:
+        """The catalog update with `If-Match` the product's ETag when suggested: a product
+        changed since then is a 409 and nothing changes. An apply that stopped after the
+        catalog took it (resuming) is recognised by the price it left."""
+        product, etag = await self._product(suggestion.product_id)
+        current = rules.selling_price(product, suggestion.sku)
+        now_price = current[0] if current else None
+        if etag != product_etag:
+            if resuming and now_price == suggestion.suggested_price:
+                return await self._applied(suggestion, suggestion.current_price, decided)
+            await self._abandon(suggestion.suggestion_id)
+            raise Conflict(
+                PRODUCT_CHANGED, reason="product_changed", product_id=product["product_id"]
+            )
+        update = rules.price_update(product, suggestion.sku, suggestion.suggested_price)
+        res = await self.sidecar.invoke(
+            AppId.CATALOG,
+            f"products/{suggestion.product_id}",
+            method="PATCH",
+            json_body=update,
+            headers={"If-Match": f'"{product_etag}"'},
+        )
+        if res.status == 409:
+            await self._abandon(suggestion.suggestion_id)
+            raise Conflict(
+                PRODUCT_CHANGED, reason="product_changed", product_id=suggestion.product_id
+            )
+        res.body_or_raise()  # anything else: the apply stays under way; the next one finishes it
+        return await self._applied(suggestion, now_price or suggestion.current_price, decided)
+
+    async def _abandon(self, suggestion_id: str) -> None:
+        """Nothing was applied: the suggestion is pending again (staff may dismiss it)."""
+
+        def decide(current: Any) -> Any:
+            if current is None or current.get("in_flight") is None:
+                return None
+            if current["suggestion"]["status"] != SuggestionStatus.PENDING:
+                return None
+            return {**current, "in_flight": None}
+
+        await self.store.compare_and_set(_price_key(suggestion_id), decide)
+
+    async def _applied(
+        self, suggestion: PriceSuggestion, previous: Decimal, decided: dict[str, Any]
+    ) -> PriceSuggestion:
+        """Record the apply the catalog took (whoever finishes it: a concurrent resume may
+        have abandoned the flight meanwhile, the price is still what was applied)."""
+        result: list[PriceSuggestion] = []
+
+        def decide(current: Any) -> Any:
+            result.clear()
+            stored = PriceSuggestion.model_validate(current["suggestion"])
+            if stored.status != SuggestionStatus.PENDING:
+                result.append(stored)
+                return None
+            flight = current.get("in_flight") or decided
+            applied = stored.model_copy(
+                update={
+                    "status": SuggestionStatus.APPLIED,
+                    "decided_at": utcnow(),
+                    "decided_by": flight.get("by"),
+                    "note": flight.get("note", ""),
+                    "previous_price": previous,
+                    "applied_price": stored.suggested_price,
+                }
+            )
+            result.append(applied)
+            return {
+                **current,
+                "suggestion": applied.model_dump(mode="json"),
+                "in_flight": None,
+                "decided_key": flight.get("key"),
+            }
+
+        await self.store.compare_and_set(_price_key(suggestion.suggestion_id), decide)
+        if result[0].status != SuggestionStatus.APPLIED:
+            raise Conflict("This suggestion was decided meanwhile", status=result[0].status.value)
+        log.info(
+            "price suggestion applied",
+            suggestion_id=suggestion.suggestion_id,
+            sku=suggestion.sku,
+            previous=str(previous),
+            price=str(suggestion.suggested_price),
+        )
+        return result[0]
+
+    # -- fraud review queue --------------------------------------------------------------
+    async def on_review_requested(self, event: EventEnvelope) -> None:
+        held = FraudReviewRequested.model_validate(event.data)
+
+        def decide(current: Any) -> Any:
+            if current is not None:
+                return None  # a redelivery
+            item = rules.review_from(held)
+            return {
+                "kind": rules.REVIEW_KIND,
+                "order_id": held.order_id,
+                "item": item.model_dump(mode="json"),
+            }
+
+        await self.store.compare_and_set(_review_key(held.order_id), decide)
+
+    async def on_order_event(self, event: EventEnvelope) -> None:
+        """An order's next status ends its review (orders held for review only)."""
+        order_id, status = event.data.get("order_id"), event.data.get("status")
+        at = event.data.get("at") or event.occurred_at.isoformat()
+        if not isinstance(order_id, str) or not isinstance(status, str) or status == "pending":
+            return
+        when = datetime.fromisoformat(str(at))
+
+        def decide(current: Any) -> Any:
+            if current is None:
+                return None
+            item = FraudReviewItem.model_validate(current["item"])
+            after = rules.review_after(item, status, when)
+            return {**current, "item": after.model_dump(mode="json")} if after else None
+
+        try:
+            await self.store.compare_and_set(_review_key(order_id), decide)
+        except DomainError:
+            raise
+        except ValueError as exc:  # a malformed document is a poison message, not a retry
+            raise UnprocessableError(f"review of {order_id}: {exc}") from exc
+
+    async def reviews(self, state: ReviewState | None, page: int, limit: int) -> FraudReviewPage:
+        found = await self.store.scan({"EQ": {"kind": rules.REVIEW_KIND}}, "order_id")
+        items = [FraudReviewItem.model_validate(d.value["item"]) for d in found]
+        items = [i for i in items if state is None or i.state == state]
+        ordered = rules.review_order(items)
+        return FraudReviewPage(
+            items=rules.page_of(ordered, page, limit), page=page, limit=limit, total=len(items)
+        )
