@@ -70,6 +70,7 @@ var subscriptions = [
   { topic: 'payment-events', app: 'backoffice' }
   { topic: 'dead-letter-events', app: 'backoffice' }
   { topic: 'audit-events', app: 'backoffice' }
+  { topic: 'inventory-events', app: 'backoffice' }
 ]
 
 module identity 'modules/identity.bicep' = {

@@ -5,6 +5,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable, Coroutine
+from decimal import Decimal
 from typing import Any
 
 import structlog
@@ -24,11 +25,12 @@ from apps.contracts.checkout import (
     PromoRedemption,
 )
 from apps.contracts.errors import Conflict
-from apps.contracts.events import EventEnvelope
-from apps.contracts.fraud import FraudContext, FraudScore
+from apps.contracts.events import EventEnvelope, utcnow
+from apps.contracts.fraud import Decision, FraudContext, FraudScore
 from apps.contracts.identity import AccountStanding
 from apps.contracts.inventory import ReserveRequest
-from apps.contracts.names import ActorType, AppId
+from apps.contracts.merchandising import FraudReviewRequested
+from apps.contracts.names import ActorType, AppId, Topic
 from apps.contracts.orders import CustomerHistory, Order, PlaceOrder, TransitionRequest
 from apps.contracts.payments import CreatePayment, Payment, PaymentAction, PaymentStatus
 from apps.platform.dapr import Sidecar, SyncInvoker
@@ -382,8 +384,29 @@ class SidecarCheckoutPorts:
         return CustomerHistory.model_validate(res.body_or_raise())
 
     def score_fraud(self, context: FraudContext) -> FraudScore:
+        """The fraud app's score; an order held for review is announced on order-events
+        (`FraudReviewRequested`, once per order by its event id) for the staff queue."""
         res = self.invoker.invoke(AppId.FRAUD, "score", method="POST", json_body=_json(context))
-        return FraudScore.model_validate(res.body_or_raise())
+        score = FraudScore.model_validate(res.body_or_raise())
+        if score.decision == Decision.REVIEW and context.order_id:
+            held = FraudReviewRequested(
+                order_id=context.order_id,
+                email=context.email,
+                amount=Decimal(str(context.amount)),
+                currency=context.currency,
+                probability=score.probability,
+                model_version=score.model_version,
+                top_features=score.top_features,
+                at=utcnow(),
+            )
+            envelope = EventEnvelope.of(
+                held,
+                correlation_id=context.order_id,
+                source=AppId.CHECKOUT,
+                event_id=f"{context.order_id}:fraud-review",
+            )
+            self.publish(Topic.ORDER_EVENTS, envelope)
+        return score
 
     def create_payment(self, cmd: CreatePayment) -> Payment:
         res = self.invoker.invoke(AppId.PAYMENTS, "payments", method="POST", json_body=_json(cmd))

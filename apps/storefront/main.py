@@ -35,6 +35,7 @@ from apps.storefront.gateway import (
 from apps.storefront.identity_api import router as identity_router
 from apps.storefront.live_api import router as live_router
 from apps.storefront.live_api import start_live, subscribe_live
+from apps.storefront.merchandising_api import router as merchandising_router
 from apps.storefront.notifications_api import router as notifications_router
 from apps.storefront.openapi import install_openapi
 from apps.storefront.orders_api import router as orders_router
@@ -149,6 +150,7 @@ app.include_router(reviews_router)
 app.include_router(notifications_router)
 app.include_router(tickets_router)
 app.include_router(analytics_router)
+app.include_router(merchandising_router)
 app.include_router(admin_ops_router)
 app.include_router(config_router)
 app.include_router(runtime_config_router())  # the sidecar's pushes of runtime settings

@@ -85,7 +85,7 @@ var components = [
       { name: 'maxConcurrentHandlers', value: '20' }
       // components/{local,azure}/pubsub.yaml: who may publish and subscribe to what.
       { name: 'publishingScopes', value: 'storefront=;catalog=product-events,inventory-events,dead-letter-events;cart=user-events;orders=order-events,shipping-events,support-events,dead-letter-events;checkout=order-events,dead-letter-events;forecast=dead-letter-events;recommendations=dead-letter-events;payments=payment-events,dead-letter-events;identity=user-events,dead-letter-events;notifications=dead-letter-events;backoffice=support-events,dead-letter-events,audit-events' }
-      { name: 'subscriptionScopes', value: 'storefront=;catalog=order-events;cart=;orders=order-events,payment-events,shipping-events,support-events;checkout=payment-events;forecast=order-events;recommendations=order-events;payments=order-events;identity=order-events;notifications=order-events,payment-events,shipping-events,support-events,user-events;backoffice=support-events,audit-events,dead-letter-events,order-events,payment-events' }
+      { name: 'subscriptionScopes', value: 'storefront=;catalog=order-events;cart=;orders=order-events,payment-events,shipping-events,support-events;checkout=payment-events;forecast=order-events;recommendations=order-events;payments=order-events;identity=order-events;notifications=order-events,payment-events,shipping-events,support-events,user-events;backoffice=support-events,audit-events,dead-letter-events,order-events,payment-events,inventory-events' }
     ]
     scopes: [ 'storefront', 'catalog', 'cart', 'orders', 'checkout', 'forecast', 'recommendations', 'payments', 'identity', 'notifications', 'backoffice' ]
   }
