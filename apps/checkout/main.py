@@ -14,16 +14,21 @@ from apps.checkout.adapters import (
     DaprSagaEngine,
     PromoUsage,
     SidecarCheckoutPorts,
+    SidecarCompensator,
     SidecarReaders,
     StateRedemptionStore,
+    StateSagaIndex,
     WorkerWatch,
     build_runtime,
 )
 from apps.checkout.api import on_payment_events, router
+from apps.checkout.operations import SagaOperations
+from apps.checkout.ops_api import router as ops_router
 from apps.checkout.promotions import PromotionBook
 from apps.checkout.rates import Rates
 from apps.checkout.service import CheckoutService
 from apps.checkout.settings import get_settings
+from apps.contracts.events import utcnow
 from apps.contracts.names import AppId, Component, Topic
 from apps.platform.context import ContextKey
 from apps.platform.dapr import Sidecar, SyncInvoker
@@ -48,6 +53,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     engine = DaprSagaEngine(client, settings.worker_stall_seconds, waiter)
     readers = SidecarReaders(sidecar)
+    saga_index = StateSagaIndex(JsonStateStore(sidecar.http, settings.state_store))
     service = CheckoutService(
         engine,
         readers,
@@ -58,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.review_timeout_seconds,
         settings.authentication_timeout_seconds,
         readers,
+        recorder=saga_index,
     )
     loop = asyncio.get_running_loop()
     engine.bind_loop(loop)
@@ -83,6 +90,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.context_key = ContextKey(sidecar)
     app.state.engine = engine
     app.state.service = service
+    app.state.saga_ops = SagaOperations(
+        engine, saga_index, SidecarCompensator(), utcnow, settings.stuck_after_seconds
+    )
     try:
         yield
     finally:
@@ -118,4 +128,5 @@ app.include_router(
     )
 )
 app.include_router(router)
+app.include_router(ops_router)  # /ops/sagas*: admin operations on sagas
 subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)

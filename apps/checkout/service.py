@@ -119,6 +119,13 @@ class PaymentReader(Protocol):
         ...
 
 
+class SagaRecorder(Protocol):
+    async def opened(self, saga_id: str, at: datetime) -> None:
+        """Record a saga about to start in checkout's index (apps/checkout/operations.py);
+        a no-op if recorded already."""
+        ...
+
+
 class RedemptionStore(Protocol):
     async def redemptions(self, code: str) -> dict[str, str]: ...
 
@@ -139,6 +146,7 @@ class CheckoutService:
         review_timeout_seconds: int,
         authentication_timeout_seconds: int | None = None,
         payments: PaymentReader | None = None,
+        recorder: SagaRecorder | None = None,
     ) -> None:
         self.engine = engine
         self.readers = readers
@@ -149,6 +157,7 @@ class CheckoutService:
         self.review_timeout_seconds = review_timeout_seconds
         self.authentication_timeout_seconds = authentication_timeout_seconds
         self.payments = payments
+        self.recorder = recorder
 
     # -- quotes --------------------------------------------------------------------------
     def validate_address(self, address: AddressInput) -> AddressValidation:
@@ -272,6 +281,8 @@ class CheckoutService:
             authentication_timeout_seconds=self.authentication_timeout_seconds,
             request_fingerprint=fingerprint,
         )
+        if self.recorder is not None:  # before the saga exists: none is left out
+            await self.recorder.opened(order_id, utcnow())
         started = await self.engine.start(order_id, payload.model_dump(mode="json"))
         if not started:
             first = (await self.engine.input_of(order_id) or {}).get("request_fingerprint")

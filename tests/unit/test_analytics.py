@@ -18,7 +18,13 @@ import pytest
 from apps.backoffice.analytics import domain, report
 from apps.backoffice.analytics.api import period, staff
 from apps.backoffice.analytics.export import export_table, to_csv, to_xlsx
-from apps.backoffice.analytics.frames import Frames, build
+from apps.backoffice.analytics.frames import (
+    Frames,
+    _with_first,
+    activity_frame,
+    build,
+    day_of,
+)
 from apps.backoffice.analytics.service import AnalyticsService, batch_rows
 from apps.contracts.analytics import ActivityBatch
 from apps.contracts.errors import Forbidden, InvalidRequest, Unauthorized
@@ -485,3 +491,111 @@ def test_warm_up_loads_the_read_model_and_retries_a_failed_load() -> None:
     asyncio.run(run())
     assert not failures and fresh._loaded_at is not None
     assert len(fresh._frames.orders) == 1
+
+
+def _naive_top(
+    sales: dict[str, list[tuple[Any, ...]]], steps: list[tuple[Any, ...]], lo: int, hi: int
+) -> dict[str, tuple[int, int, int, int]]:
+    """product -> (units, revenue cents, distinct orders, views), straight from the rows."""
+    out: dict[str, list[Any]] = {}
+    for order_id, lines in sales.items():
+        for line in lines:
+            if lo <= line[1] <= hi:
+                entry = out.setdefault(line[2], [0, 0, set(), 0])
+                entry[0] += line[5]
+                entry[1] += line[6]
+                entry[2].add(order_id)
+    for _, kind, product, day in steps:
+        if lo <= day <= hi and kind == "product_view" and product is not None:
+            out.setdefault(product, [0, 0, set(), 0])[3] += 1
+    return {p: (u, r, len(o), v) for p, (u, r, o, v) in out.items()}
+
+
+def test_product_and_funnel_reports_equal_a_recount_after_many_changes() -> None:
+    """The coded arrays the product and funnel reports count over, extended change by change
+    (orders replaced and dropped, batches appended), answer what a plain recount of the rows
+    answers, and what frames built from scratch answer."""
+    rng = random.Random(7)
+    day0 = 20_000
+    kinds = ["product_view", "cart_add", "checkout_start", "search"]
+    sales: dict[str, list[tuple[Any, ...]]] = {}
+    steps: list[tuple[Any, ...]] = []
+    frames = Frames.empty()
+    _ = frames.codes  # made early, so every change below extends them
+    for round_ in range(40):
+        changed: dict[str, Any] = {}
+        for _n in range(rng.randrange(1, 6)):
+            order_id = f"o-{rng.randrange(60)}"
+            if order_id in sales and rng.random() < 0.2:
+                del sales[order_id]
+                changed[order_id] = None
+                continue
+            day = day0 + rng.randrange(10)
+            lines = [
+                (
+                    order_id,
+                    day,
+                    f"p-{rng.randrange(15)}",
+                    "N",
+                    "c",
+                    rng.randrange(1, 4),
+                    rng.randrange(1, 9_999),
+                )
+                for _ in range(rng.randrange(1, 4))  # the same product twice happens: variants
+            ]
+            sales[order_id] = lines
+            total = sum(line[6] for line in lines)
+            changed[order_id] = (
+                (
+                    order_id,
+                    day,
+                    day * 86_400_000_000 + rng.choice((0, 0, 1)),  # ties on the instant
+                    f"c{rng.randrange(9)}@x",
+                    total,
+                    0,
+                    len(lines),
+                    "USD",
+                ),
+                lines,
+            )
+        batch = [
+            (
+                f"s-{rng.randrange(30)}",
+                rng.choice(kinds),
+                rng.choice([None, f"p-{rng.randrange(20)}"]),
+                day0 + rng.randrange(10),
+            )
+            for _ in range(rng.randrange(0, 12))
+        ]
+        steps.extend(batch)
+        frames = frames.updated(changed, [activity_frame(batch)])
+        if round_ % 8:
+            continue
+        fresh = Frames(frames.orders, frames.lines, frames.activity)  # codes made anew
+        # orders kept sorted by (instant, order id) change by change, `first` as from scratch
+        resorted = _with_first(frames.orders.drop(columns="first"))
+        pd.testing.assert_frame_equal(frames.orders, resorted)
+        for lo, hi in ((day0, day0 + 9), (day0 + 2, day0 + 4), (day0 + 11, day0 + 12)):
+            start, end = day_of(lo), day_of(hi)
+            expected = _naive_top(sales, steps, lo, hi)
+            for sort_by, at in (("sales", 0), ("revenue", 1), ("views", 3)):
+                top = report.top_products(frames, start, end, 5, sort_by)  # type: ignore[arg-type]
+                assert top == report.top_products(fresh, start, end, 5, sort_by)  # type: ignore[arg-type]
+                ranked = sorted(
+                    (p for p, figures in expected.items() if figures[at] > 0),
+                    key=lambda p: (-expected[p][at], p),
+                )[:5]
+                assert [i.product_id for i in top.items] == ranked
+                for item in top.items:
+                    units, revenue, orders, views = expected[item.product_id]
+                    assert (item.units, item.orders, item.views) == (units, orders, views)
+                    assert item.revenue == report.money(revenue)
+            funnel = report.conversion(frames, start, end)
+            assert funnel == report.conversion(fresh, start, end)
+            in_range = [s for s in steps if lo <= s[3] <= hi]
+            reached = [
+                len({s[0] for s in in_range}),
+                *(len({s[0] for s in in_range if s[1] == k}) for k in kinds[:3]),
+            ]
+            paid = sum(1 for lines in sales.values() if lo <= lines[0][1] <= hi)
+            assert [s.count for s in funnel.steps] == [*reached, paid]

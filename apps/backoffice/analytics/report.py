@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from apps.backoffice.analytics.frames import EPOCH, Frames, between, day_of
@@ -133,6 +134,16 @@ def sales(
     )
 
 
+def _in(days: np.ndarray, start: date, end: date) -> np.ndarray:
+    return (days >= (start - EPOCH).days) & (days <= (end - EPOCH).days)
+
+
+def _sums(codes: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    """Integer sums per code. `bincount` adds in float64, exact while a sum stays below 2^53
+    (90 trillion in cents per product and period), so the cents stay exact."""
+    return np.rint(np.bincount(codes, weights=weights, minlength=size)).astype("int64")
+
+
 def top_products(
     frames: Frames,
     start: date,
@@ -140,39 +151,45 @@ def top_products(
     limit: int,
     sort_by: Literal["sales", "revenue", "views"],
 ) -> TopProducts:
-    lines = between(frames.lines, start, end)
-    grouped = lines.groupby("product_id", sort=False)
-    per = grouped.agg(units=("quantity", "sum"), revenue=("line_total", "sum"))
-    per["orders"] = grouped["oid"].nunique()
-    acts = between(frames.activity, start, end)
-    views = acts[acts["kind"] == ActivityKind.PRODUCT_VIEW.value].groupby("product_id").size()
-    per = per.join(views.rename("views"), how="outer")
-    per[["units", "revenue", "orders", "views"]] = (
-        per[["units", "revenue", "orders", "views"]].fillna(0).astype("int64")
-    )
+    c = frames.codes
+    size = len(c.products)
+    in_period = _in(c.line_day, start, end)
+    sold = c.line_product[in_period]
+    per = {
+        "units": _sums(sold, c.line_quantity[in_period], size),
+        "revenue": _sums(sold, c.line_total[in_period], size),
+        "orders": _sums(sold, c.pair_first[in_period], size),
+        "views": np.zeros(size, dtype="int64"),
+    }
+    if ActivityKind.PRODUCT_VIEW.value in c.kinds:
+        view = c.kinds.get_loc(ActivityKind.PRODUCT_VIEW.value)
+        seen = _in(c.act_day, start, end) & (c.act_kind == view) & (c.act_product >= 0)
+        per["views"] = np.bincount(c.act_product[seen], minlength=size).astype("int64")
     column = {"sales": "units", "revenue": "revenue", "views": "views"}[sort_by]
-    per = per.reset_index().sort_values([column, "product_id"], ascending=[False, True])
-    per = per[per[column] > 0].head(limit)
-    # Names and categories for the few products shown only (the latest line of each).
-    named = lines[lines["product_id"].isin(per["product_id"])].drop_duplicates(
-        "product_id", keep="last"
-    )
-    labels = named.set_index("product_id")[["name", "category"]]
-    per = per.join(labels, on="product_id")
-    per["name"] = per["name"].fillna("")
-    per["category"] = per["category"].fillna("")
-    items = [
-        TopProduct(
-            product_id=row.product_id,
-            name=row.name,
-            category=row.category,
-            units=row.units,
-            revenue=money(row.revenue),
-            orders=row.orders,
-            views=row.views,
+    shown = np.flatnonzero(per[column] > 0)
+    ranked = pd.DataFrame(
+        {"code": shown, "product_id": c.products[shown], "key": per[column][shown]}
+    ).sort_values(["key", "product_id"], ascending=[False, True])
+    chosen = ranked["code"].to_numpy()[:limit]
+    # Names and categories for the few products shown only (the period's latest line of each).
+    latest: dict[int, int] = {}
+    for row in np.flatnonzero(in_period & np.isin(c.line_product, chosen))[::-1]:
+        latest.setdefault(int(c.line_product[row]), int(row))
+    items = []
+    for code in chosen:
+        row = latest.get(int(code))
+        line = frames.lines.iloc[row] if row is not None else None
+        items.append(
+            TopProduct(
+                product_id=str(c.products[code]),
+                name="" if line is None else line["name"],
+                category="" if line is None else line["category"],
+                units=int(per["units"][code]),
+                revenue=money(per["revenue"][code]),
+                orders=int(per["orders"][code]),
+                views=int(per["views"][code]),
+            )
         )
-        for row in per.itertuples(index=False)
-    ]
     return TopProducts(start_date=start, end_date=end, sort_by=sort_by, items=items)
 
 
@@ -197,13 +214,25 @@ def categories(frames: Frames, start: date, end: date) -> CategoryReport:
 
 
 def conversion(frames: Frames, start: date, end: date) -> Conversion:
-    acts = between(frames.activity, start, end)
-    reached = acts.groupby("kind", sort=False)["sid"].nunique()
+    c = frames.codes
+    in_period = _in(c.act_day, start, end)
+    sessions, kinds = c.act_session[in_period], c.act_kind[in_period]
+
+    def reached(kind: ActivityKind | None) -> int:
+        """Distinct sessions of the period with a step of `kind` (any step: None)."""
+        if kind is None:
+            who = sessions
+        elif kind.value in c.kinds:
+            who = sessions[kinds == c.kinds.get_loc(kind.value)]
+        else:
+            return 0
+        return int(np.count_nonzero(np.bincount(who, minlength=len(c.session_ids))))
+
     counts = [
-        ("sessions", int(acts["sid"].nunique())),
-        ("product_views", int(reached.get(ActivityKind.PRODUCT_VIEW.value, 0))),
-        ("cart", int(reached.get(ActivityKind.CART_ADD.value, 0))),
-        ("checkout", int(reached.get(ActivityKind.CHECKOUT_START.value, 0))),
+        ("sessions", reached(None)),
+        ("product_views", reached(ActivityKind.PRODUCT_VIEW)),
+        ("cart", reached(ActivityKind.CART_ADD)),
+        ("checkout", reached(ActivityKind.CHECKOUT_START)),
         ("paid", len(between(frames.orders, start, end))),
     ]
     sessions = counts[0][1]

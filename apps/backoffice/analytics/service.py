@@ -68,6 +68,14 @@ def batch_rows(document: dict[str, Any]) -> list[ActivityRow]:
     return [(e[0], e[1], e[2], e[4]) for e in document["events"]]
 
 
+def _built(records: list[Record], activity: list[ActivityRow]) -> Frames:
+    """The frames and their codes, made together off the event loop (a report then only
+    extends the codes by what changed since)."""
+    frames = build(records, activity)
+    _ = frames.codes
+    return frames
+
+
 class AnalyticsService:
     def __init__(
         self, records: SalesRecords, catalog: Catalog, refresh_seconds: float, currency: str
@@ -191,7 +199,7 @@ class AnalyticsService:
             orders = {r["order_id"]: r for r in await self.records.all_orders()}
             batches = {d["batch_id"]: batch_rows(d) for d in await self.records.all_batches()}
             activity = [row for rows in batches.values() for row in rows]
-            frames = await asyncio.to_thread(build, list(orders.values()), activity)
+            frames = await asyncio.to_thread(_built, list(orders.values()), activity)
             changed: dict[str, Any] = {}
             new_activity: list[ActivityRow] = []
             for what, item in self._pending:
