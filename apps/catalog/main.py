@@ -44,6 +44,7 @@ from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging, get_logger
+from apps.platform.ops import Ops, OutboxGauge
 from apps.platform.order_facts import SidecarOrderFacts
 from apps.platform.state import JsonStateStore
 from apps.platform.subscriptions import subscribe
@@ -84,6 +85,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.info("read model loaded", products=await browse.reload())
     except Exception as exc:  # not ready until the refresher loads it (see /health/ready)
         log.warning("read model not loaded yet", error=str(exc))
+    pending = {"AND": [{"EQ": {"kind": "product"}}, {"EQ": {"outbox_state": "pending"}}]}
+    app.state.ops = Ops(
+        [
+            OutboxGauge("products", pending, "product.product_id"),
+            OutboxGauge("stock-batches", {"EQ": {"kind": "outbox"}}, "key", entries="events"),
+        ]
+    )
     sweeper = OutboxSweeper(
         store,
         BatchRelay(store, sidecar),

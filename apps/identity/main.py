@@ -22,6 +22,7 @@ from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
+from apps.platform.ops import Ops, OutboxGauge
 from apps.platform.outbox import InlineOutbox
 from apps.platform.state import JsonStateStore
 from apps.platform.subscriptions import subscribe
@@ -45,6 +46,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sidecar = sidecar
     app.state.store = store
     outbox = InlineOutbox(store, sidecar)
+    pending = {"AND": [{"EQ": {"kind": "user"}}, {"EQ": {"outbox_state": "pending"}}]}
+    app.state.ops = Ops([OutboxGauge("users", pending, "profile.user_id")])
     app.state.service = IdentityService(
         store, settings, SidecarOrders(sidecar, app.state.context_key), entra, outbox
     )
@@ -56,7 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sweeper = asyncio.create_task(
         outbox.sweep_forever(
             settings.outbox_sweep_seconds,
-            {"AND": [{"EQ": {"kind": "user"}}, {"EQ": {"outbox_state": "pending"}}]},
+            pending,
             "profile.user_id",
             lambda doc: user_key(doc["profile"]["user_id"]),
             timedelta(seconds=settings.outbox_grace_seconds),

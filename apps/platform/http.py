@@ -206,10 +206,13 @@ def app_state(name: str) -> Callable[[Request], Any]:
 def install_common(app: FastAPI, invalid_input_status: int = 400, internal: bool = True) -> None:
     """Request context, the standard error format and, for `internal` apps (every app but
     the storefront, which the internet reaches), the Dapr app API token check: with
-    APP_API_TOKEN set (daprd then sends it), only the app's own sidecar is answered."""
+    APP_API_TOKEN set (daprd then sends it), only the app's own sidecar is answered. Every
+    app also gets the operations routes (`/ops/*`, apps/platform/ops.py)."""
     from apps.platform.context import AppTokenMiddleware
+    from apps.platform.ops import ops_router
 
     app.add_middleware(RequestContextMiddleware)
     if internal:
         app.add_middleware(AppTokenMiddleware, token=os.environ.get("APP_API_TOKEN") or None)
     install_error_handlers(app, invalid_input_status)
+    app.include_router(ops_router())
