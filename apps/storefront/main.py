@@ -18,6 +18,7 @@ from apps.platform.state import JsonStateStore
 from apps.storefront.account_security_api import router as account_security_router
 from apps.storefront.admin_ops_api import install_audit_trail
 from apps.storefront.admin_ops_api import router as admin_ops_router
+from apps.storefront.admin_sagas_api import router as admin_sagas_router
 from apps.storefront.admin_services_api import router as admin_services_router
 from apps.storefront.analytics_api import router as analytics_router
 from apps.storefront.api import router
@@ -153,6 +154,7 @@ app.include_router(tickets_router)
 app.include_router(analytics_router)
 app.include_router(merchandising_router)
 app.include_router(admin_ops_router)
+app.include_router(admin_sagas_router)
 app.include_router(admin_services_router)
 app.include_router(config_router)
 app.include_router(runtime_config_router())  # the sidecar's pushes of runtime settings
