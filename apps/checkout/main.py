@@ -25,6 +25,8 @@ from apps.checkout.api import on_payment_events, router
 from apps.checkout.operations import SagaOperations
 from apps.checkout.ops_api import router as ops_router
 from apps.checkout.promotions import PromotionBook
+from apps.checkout.promotions_api import router as promotions_router
+from apps.checkout.promotions_store import StoredPromotions
 from apps.checkout.rates import Rates
 from apps.checkout.service import CheckoutService
 from apps.checkout.settings import get_settings
@@ -45,7 +47,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(AppId.CHECKOUT, settings.log_level, settings.log_json, settings.trace_console)
     sidecar = Sidecar(settings, grpc=False)
     invoker = SyncInvoker(settings)
-    promotions, rates = PromotionBook.load(), Rates.load()
+    rates = Rates.load()
+    promotions = StoredPromotions(
+        JsonStateStore(sidecar.http, settings.state_store), PromotionBook.load()
+    )
     client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
     waiter = AsyncTaskHubGrpcClient(
         host_address=f"127.0.0.1:{settings.dapr_grpc_port}",
@@ -68,6 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     loop = asyncio.get_running_loop()
     engine.bind_loop(loop)
+    promotions.bind_loop(loop)
     promos = PromoUsage(service, loop)
     activities.bind(
         activities.SagaDeps(
@@ -93,6 +99,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.saga_ops = SagaOperations(
         engine, saga_index, SidecarCompensator(), utcnow, settings.stuck_after_seconds
     )
+    app.state.promotions = promotions
     try:
         yield
     finally:
@@ -129,4 +136,5 @@ app.include_router(
 )
 app.include_router(router)
 app.include_router(ops_router)  # /ops/sagas*: admin operations on sagas
+app.include_router(promotions_router)  # staff's promo codes
 subscribe(app, Topic.PAYMENT_EVENTS, "/events/payment-events", on_payment_events, Component.PUBSUB)

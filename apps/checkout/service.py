@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from apps.checkout import domain
-from apps.checkout.promotions import PromotionBook, customer_key, usage_problem
+from apps.checkout.promotions import customer_key, quote_terms, usage_problem
 from apps.checkout.rates import Rates
-from apps.contracts.cart import Cart, PromoQuote, PromoQuoteRequest
+from apps.contracts.cart import Cart, PromoQuote, PromoQuoteRequest, PromoTerms
 from apps.contracts.catalog import Product
 from apps.contracts.checkout import (
     AddressInput,
@@ -134,13 +134,19 @@ class RedemptionStore(Protocol):
     ) -> None: ...
 
 
+class Promotions(Protocol):
+    """The codes checkout honours now (the shipped ones and staff's, paused or not)."""
+
+    async def find(self, code: str) -> PromoTerms | None: ...
+
+
 class CheckoutService:
     def __init__(
         self,
         engine: SagaEngine,
         readers: Readers,
         redemptions: RedemptionStore,
-        promotions: PromotionBook,
+        promotions: Promotions,
         rates: Rates,
         payment_timeout_seconds: int,
         review_timeout_seconds: int,
@@ -175,7 +181,7 @@ class CheckoutService:
         products = await self.readers.get_products([i.product_id for i in items])
         promo = None
         if promo_code:
-            terms = self.promotions.terms(promo_code)
+            terms = await self.promotions.find(promo_code)
             limit = (
                 usage_problem(terms, await self.redemptions.redemptions(terms.code), details.email)
                 if terms
@@ -187,18 +193,18 @@ class CheckoutService:
         )
 
     async def quote_promo(self, req: PromoQuoteRequest, now: datetime) -> PromoQuote:
-        terms = self.promotions.terms(req.code)
+        terms = await self.promotions.find(req.code)
         limit = (
             usage_problem(terms, await self.redemptions.redemptions(terms.code), str(req.email))
             if terms is not None and req.email is not None
             else None
         )
-        return self.promotions.quote(req, now, limit)
+        return quote_terms(terms, req, now, limit)
 
     # -- promo usage ---------------------------------------------------------------------
     async def redeem(self, req: PromoRedemption) -> None:
         """Count the order against the code's limits once (409 with the reason if used up)."""
-        terms = self.promotions.terms(req.code)
+        terms = await self.promotions.find(req.code)
         if terms is None:
             raise UnprocessableError(f"Unknown promo code {req.code}", promo_code=req.code)
         refused: list[str] = []
@@ -218,7 +224,7 @@ class CheckoutService:
             raise Conflict(refused[0], reason="promo_limit_reached", promo_code=terms.code)
 
     async def release(self, code: str, order_id: str) -> None:
-        terms = self.promotions.terms(code)
+        terms = await self.promotions.find(code)
         if terms is None:
             return
 

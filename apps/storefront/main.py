@@ -23,6 +23,7 @@ from apps.storefront.admin_services_api import router as admin_services_router
 from apps.storefront.analytics_api import router as analytics_router
 from apps.storefront.api import router
 from apps.storefront.auth import SessionCheck, TokenVerifier
+from apps.storefront.banners_api import router as banners_router
 from apps.storefront.cart_api import router as cart_router
 from apps.storefront.checkout_api import router as checkout_router
 from apps.storefront.config_api import router as config_router
@@ -41,6 +42,7 @@ from apps.storefront.merchandising_api import router as merchandising_router
 from apps.storefront.notifications_api import router as notifications_router
 from apps.storefront.openapi import install_openapi
 from apps.storefront.orders_api import router as orders_router
+from apps.storefront.promotions_api import router as promotions_router
 from apps.storefront.read_cache import ReadCache
 from apps.storefront.returns_api import router as returns_router
 from apps.storefront.reviews_api import router as reviews_router
@@ -151,6 +153,8 @@ app.include_router(account_security_router)
 app.include_router(reviews_router)
 app.include_router(notifications_router)
 app.include_router(tickets_router)
+app.include_router(banners_router)
+app.include_router(promotions_router)
 app.include_router(analytics_router)
 app.include_router(merchandising_router)
 app.include_router(admin_ops_router)
