@@ -80,8 +80,10 @@ async def _stored(request: Request, keys: list[ConfigKey]) -> dict[str, dict[str
         )
     except Exception as exc:  # the sidecar or its store unreachable
         raise Unavailable("The configuration store cannot be read now") from exc
-    if resp.status_code != 200:
+    if resp.status_code not in (200, 204):
         raise Unavailable("The configuration store cannot be read now", status=resp.status_code)
+    if not resp.content.strip():  # none of the keys stored
+        return {}
     body = resp.json()
     return body if isinstance(body, dict) else {}
 

@@ -66,6 +66,8 @@ class RuntimeConfig:
             f"/v1.0/configuration/{self.store}", params=[("key", k.value) for k in keys]
         )
         resp.raise_for_status()
+        if not resp.content.strip():  # none of the keys stored: an empty answer
+            return {}
         body = resp.json()
         return body if isinstance(body, dict) else {}
 
