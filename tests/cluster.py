@@ -35,6 +35,10 @@ IDENTITY_ENV = {
 #: authenticating a payment (3-D Secure) after 60 s (production: 10 min).
 CHECKOUT_PAYMENT_TIMEOUT_SECONDS = 30
 CHECKOUT_AUTHENTICATION_TIMEOUT_SECONDS = 60
+#: A saga in flight idle this long is listed as stuck by /api/admin/sagas (production: its
+#: own timeout plus a minute); well inside the payment timeout, so a test sees it stuck
+#: before its timer cancels it (test_admin_sagas).
+CHECKOUT_STUCK_AFTER_SECONDS = 4
 FRAUD_TEST_BANDS = {"FRAUD_REVIEW_THRESHOLD": "0.90", "FRAUD_REJECT_THRESHOLD": "0.95"}
 TICKET_FIRST_RESPONSE_SECONDS = 8
 TICKET_STAFF_EMAIL = "support-team@smartcommerce.example"
@@ -53,6 +57,7 @@ APP_ENV = {
     "checkout": {
         "CHECKOUT_PAYMENT_TIMEOUT_SECONDS": str(CHECKOUT_PAYMENT_TIMEOUT_SECONDS),
         "CHECKOUT_AUTHENTICATION_TIMEOUT_SECONDS": str(CHECKOUT_AUTHENTICATION_TIMEOUT_SECONDS),
+        "CHECKOUT_STUCK_AFTER_SECONDS": str(CHECKOUT_STUCK_AFTER_SECONDS),
     },
     # Wider approve band than production (0.30 / 0.80): the model weighs the shopper's local
     # hour, so without it a test order's band would depend on when the suite runs. An

@@ -286,6 +286,13 @@ def cancel_payment(step: CancelPaymentStep) -> PaymentSettled:
     return PaymentSettled(status=payment.status if payment else PaymentStatus.FAILED)
 
 
+def cancel_payment_of(order_id: str, reason: str) -> PaymentStatus | None:
+    """`cancel_payment`'s work outside the saga (an operator terminating it): the final
+    status of the order's PaymentIntent, None if it has none."""
+    payment = deps().ports.cancel_payment(order_id, reason)
+    return payment.status if payment else None
+
+
 @activity(SettleStep)
 def settle(step: SettleStep) -> Settled:
     """`paid`, the holds turned into sales, the cart cleared, `OrderPlaced` published: each
@@ -316,6 +323,22 @@ def compensate(step: Compensation) -> Compensated:
     """Undo what the saga did, each part idempotent: refund, release the stock, give the
     promo use back, move the order to `cancelled` / `payment_failed` with the reason (an
     order that already ended stays as it is)."""
+    return Compensated(status=undo(step))
+
+
+def compensate_outside(step: Compensation) -> OrderStatus | None:
+    """`compensate`'s work for a saga an operator terminated, which may have stopped before
+    its order was created (None then: there is nothing to undo but the promo use)."""
+    try:
+        return undo(step)
+    except DomainError as exc:
+        if exc.code != ErrorCode.RESOURCE_NOT_FOUND:
+            raise
+        return None
+
+
+def undo(step: Compensation) -> OrderStatus:
+    """The compensation itself (the `compensate` activity, and an operator's terminate)."""
     d = deps()
     if step.refund:
         d.ports.refund_payment(step.order_id, step.reason)
@@ -329,7 +352,7 @@ def compensate(step: Compensation) -> Compensated:
         if exc.code != ErrorCode.CONFLICT:
             raise
         order = d.ports.get_order(step.order_id)
-    return Compensated(status=order.status)
+    return order.status
 
 
 def move(order_id: str, instance_id: str, to: OrderStatus, reason: str) -> Order:

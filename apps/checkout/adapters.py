@@ -1,20 +1,25 @@
 """Dapr I/O of checkout: the Dapr Workflow saga engine and the activities' invocations."""
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import grpc
 import structlog
 from dapr.ext.workflow import DaprWorkflowClient, WorkflowRuntime, WorkflowStatus
 from dapr.ext.workflow.workflow_state import WorkflowState
 from durabletask.aio.client import AsyncTaskHubGrpcClient
+from durabletask.internal import orchestrator_service_pb2 as pb
 from pydantic import BaseModel
 
 from apps.checkout import activities, workflows
+from apps.checkout.operations import INDEX_KIND, IndexRow, SagaSnapshot
 from apps.checkout.service import UNDER_WAY, CheckoutService
 from apps.contracts.cart import Cart, CartReply
 from apps.contracts.catalog import Product, ProductBatch, ProductBatchRequest
@@ -22,6 +27,7 @@ from apps.contracts.checkout import (
     CheckoutOutcome,
     CheckoutState,
     CheckoutStatus,
+    Compensation,
     PromoRedemption,
 )
 from apps.contracts.errors import Conflict
@@ -31,10 +37,17 @@ from apps.contracts.identity import AccountStanding
 from apps.contracts.inventory import ReserveRequest
 from apps.contracts.merchandising import FraudReviewRequested
 from apps.contracts.names import ActorType, AppId, Topic
-from apps.contracts.orders import CustomerHistory, Order, PlaceOrder, TransitionRequest
+from apps.contracts.operations_sagas import ENDED, SagaHistoryEvent
+from apps.contracts.orders import (
+    CustomerHistory,
+    Order,
+    OrderStatus,
+    PlaceOrder,
+    TransitionRequest,
+)
 from apps.contracts.payments import CreatePayment, Payment, PaymentAction, PaymentStatus
 from apps.platform.dapr import Sidecar, SyncInvoker
-from apps.platform.state import JsonStateStore
+from apps.platform.state import EtagMismatch, JsonStateStore
 
 log = structlog.stdlib.get_logger("checkout.adapters")
 
@@ -245,6 +258,63 @@ class DaprSagaEngine:
     def _get(self, instance_id: str) -> Any:
         return self.client.get_workflow_state(instance_id, fetch_payloads=True)
 
+    # -- operations (admin) --------------------------------------------------------------
+    async def snapshot(self, saga_id: str) -> SagaSnapshot | None:
+        state = await self._call(self._get, saga_id)
+        return None if state is None else _snapshot(saga_id, state)
+
+    async def terminate(self, saga_id: str, output: dict[str, Any]) -> None:
+        await self._call(self.client.terminate_workflow, saga_id, output=output)
+
+    async def wait_ended(self, saga_id: str, seconds: float) -> SagaSnapshot | None:
+        """The instance once the engine has ended it, or as it is after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = await self.snapshot(saga_id)
+            if found is None or found.status in ENDED or time.monotonic() >= deadline:
+                return found
+            await asyncio.sleep(SLOW_CHECK)
+
+    async def purge(self, saga_id: str) -> None:
+        await self._call(self.client.purge_workflow, saga_id)
+
+    async def history(self, saga_id: str) -> list[SagaHistoryEvent] | None:
+        """The engine's history (GetInstanceHistory, Dapr 1.17+; 1.16 has none); None where
+        the sidecar does not implement it."""
+        if self.waiter is None:
+            return None
+        try:
+            found = await self.waiter._stub.GetInstanceHistory(
+                pb.GetInstanceHistoryRequest(instanceId=saga_id)
+            )
+        except grpc.aio.AioRpcError as exc:
+            if unsupported(exc):
+                return None
+            raise
+        return history_events(found.events)
+
+    async def rerun(self, saga_id: str, event_id: int, new_id: str) -> str | None:
+        """RerunWorkflowFromEvent (Dapr 1.16+) into `new_id`; a retry whose instance exists
+        answers it. None where the sidecar does not implement it."""
+        if self.waiter is None:
+            return None
+        request = pb.RerunWorkflowFromEventRequest(
+            sourceInstanceID=saga_id, eventID=event_id, newInstanceID=new_id
+        )
+        try:
+            found = await self.waiter._stub.RerunWorkflowFromEvent(request)
+        except grpc.aio.AioRpcError as exc:
+            if unsupported(exc):
+                return None
+            if await self.snapshot(new_id) is not None:
+                return new_id
+            if exc.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND):
+                raise Conflict(
+                    f"The engine refused the rerun: {exc.details()}", saga_id=saga_id
+                ) from exc
+            raise
+        return str(found.newInstanceID or new_id)
+
 
 def _checkout_state(instance_id: str, state: Any) -> CheckoutState:
     output = (
@@ -265,6 +335,118 @@ def _checkout_state(instance_id: str, state: Any) -> CheckoutState:
         if status in UNDER_WAY and awaiting_authentication(state.serialized_custom_status)
         else None,
     )
+
+
+def _snapshot(saga_id: str, state: Any) -> SagaSnapshot:
+    checkout = _checkout_state(saga_id, state)
+    return SagaSnapshot(
+        saga_id=saga_id,
+        status=checkout.status,
+        created_at=_aware(state.created_at),
+        last_updated_at=_aware(state.last_updated_at),
+        custom_status=state.serialized_custom_status or "",
+        input=_input(state) or {},
+        result=checkout.result,
+        failure=checkout.failure,
+    )
+
+
+def unsupported(exc: grpc.aio.AioRpcError) -> bool:
+    """Whether the sidecar lacks this workflow RPC: UNIMPLEMENTED, or (Dapr 1.16) the gRPC
+    proxy's answer to a method it does not serve, which it takes for a service call."""
+    if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+        return True
+    return exc.code() == grpc.StatusCode.UNKNOWN and "failed to proxy request" in (
+        exc.details() or ""
+    )
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    """The engine's times are UTC without a zone."""
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+#: The orchestrator's own bookkeeping, left out of a saga's history.
+_QUIET = frozenset({"orchestratorStarted", "orchestratorCompleted"})
+
+
+def history_events(events: Any) -> list[SagaHistoryEvent]:
+    """The engine's history events as operators read them."""
+    found: list[SagaHistoryEvent] = []
+    for event in events:
+        kind = event.WhichOneof("eventType") or "unknown"
+        if kind in _QUIET:
+            continue
+        body = getattr(event, kind, None)
+        name, task_id, detail = "", None, ""
+        if kind in ("taskScheduled", "eventRaised", "executionStarted", "eventSent"):
+            name = body.name
+        elif kind in ("taskCompleted", "taskFailed"):
+            task_id = body.taskScheduledId
+            if kind == "taskFailed" and body.HasField("failureDetails"):
+                detail = body.failureDetails.errorMessage[:500]
+        elif kind == "timerCreated":
+            detail = body.fireAt.ToDatetime(tzinfo=UTC).isoformat()
+        elif kind == "timerFired":
+            task_id = body.timerId
+        elif kind == "executionCompleted" and body.HasField("failureDetails"):
+            detail = body.failureDetails.errorMessage[:500]
+        at = event.timestamp.ToDatetime(tzinfo=UTC) if event.HasField("timestamp") else None
+        found.append(
+            SagaHistoryEvent(
+                event_id=event.eventId, kind=kind, at=at, name=name, task_id=task_id, detail=detail
+            )
+        )
+    return found
+
+
+class StateSagaIndex:
+    """`saga-index:{id}`: checkout's row per saga it started (apps/checkout/operations.py)."""
+
+    def __init__(self, store: JsonStateStore) -> None:
+        self.store = store
+
+    @staticmethod
+    def _key(saga_id: str) -> str:
+        return f"saga-index:{saga_id}"
+
+    async def opened(self, saga_id: str, at: datetime) -> None:
+        row = IndexRow(saga_id=saga_id, started_at=at.isoformat())
+        with contextlib.suppress(EtagMismatch):  # recorded by an earlier attempt
+            await self.store.insert(self._key(saga_id), row.to_doc())
+
+    async def rows(self, ended: bool | None = None) -> list[IndexRow]:
+        kind: dict[str, Any] = {"EQ": {"kind": INDEX_KIND}}
+        where = kind if ended is None else {"AND": [kind, {"EQ": {"ended": ended}}]}
+        return [IndexRow.of(doc.value) for doc in await self.store.scan(where, "saga_id")]
+
+    async def get(self, saga_id: str) -> IndexRow | None:
+        found = await self.store.get(self._key(saga_id))
+        return IndexRow.of(found.value) if found else None
+
+    async def update(self, saga_id: str, change: Callable[[IndexRow], IndexRow]) -> None:
+        def step(raw: Any | None) -> Any | None:
+            current = IndexRow.of(raw) if raw else IndexRow(saga_id=saga_id, started_at="")
+            new = change(current)
+            return None if new == current else new.to_doc()
+
+        await self.store.compare_and_set(self._key(saga_id), step)
+
+    async def remove(self, saga_id: str) -> None:
+        found = await self.store.get(self._key(saga_id))
+        if found is not None:
+            await self.store.delete(self._key(saga_id), found.etag)
+
+
+class SidecarCompensator:
+    """The saga's failure path run by an operator's terminate: the same activities' work,
+    through the same ports (blocking: the caller runs it in a thread)."""
+
+    def cancel_payment(self, order_id: str, reason: str) -> PaymentStatus | None:
+        return activities.cancel_payment_of(order_id, reason)
+
+    def compensate(self, step: Compensation) -> OrderStatus | None:
+        return activities.compensate_outside(step)
 
 
 def awaiting_authentication(custom_status: str | None) -> bool:

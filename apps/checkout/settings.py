@@ -33,6 +33,13 @@ class CheckoutSettings(AppSettings):
         le=3600,
         description="workflow worker disconnected this long: /health/live fails (restart)",
     )
+    stuck_after_seconds: float | None = Field(
+        None,
+        ge=1,
+        le=7 * 24 * 3600,
+        description="a saga in flight idle this long is listed as stuck; unset: its own "
+        "longest wait (payment or authentication timeout) plus a minute",
+    )
     review_timeout_seconds: int = Field(
         24 * 3600,
         ge=1,

@@ -84,6 +84,8 @@ PAYMENT_RESULT_EVENT = "payment_result"
 #: The saga's custom status while the shopper must authenticate the payment (3-D Secure).
 AWAITING_AUTHENTICATION = "awaiting_authentication"
 FRAUD_REVIEW_EVENT = "fraud_review"
+#: The saga's custom status while staff review the order (operations tell its wait).
+AWAITING_REVIEW = "awaiting_review"
 HOLD_MARGIN_SECONDS = 15 * 60
 MAX_HOLD_SECONDS = 7 * 24 * 3600
 R = TypeVar("R", bound=StepResult)
@@ -183,9 +185,11 @@ def checkout_saga(
 
     decision = verdict.decision
     if decision == Decision.REVIEW:
+        ctx.set_custom_status(AWAITING_REVIEW)
         review = ctx.wait_for_external_event(FRAUD_REVIEW_EVENT)
         expiry = ctx.create_timer(timedelta(seconds=request.review_timeout_seconds))
         winner = yield when_any([review, expiry])
+        ctx.set_custom_status("")
         approved = winner == review and (review.get_result() or {}).get("decision") == "approve"
         decision = Decision.APPROVE if approved else Decision.REJECT
         clock.mark("fraud_review")

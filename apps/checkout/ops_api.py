@@ -1,0 +1,94 @@
+"""Operations on checkout sagas (reached through the storefront's `/api/admin/sagas*`, the
+signed admin context checked again here): apps/checkout/operations.py."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+
+from apps.checkout.operations import SagaOperations, SagaQuery
+from apps.contracts.checkout import CheckoutStatus
+from apps.contracts.errors import Forbidden
+from apps.contracts.identity import Principal, Role
+from apps.contracts.operations_sagas import (
+    RaisePaymentEvent,
+    RerunSaga,
+    SagaDetail,
+    SagaEventRaised,
+    SagaPage,
+    SagaPurged,
+    SagaRerun,
+    SagaTerminated,
+    TerminateSaga,
+)
+from apps.platform.context import CONTEXT_HEADER, verify_context
+from apps.platform.http import app_state
+from apps.platform.params import Limit, Page
+
+router = APIRouter(prefix="/ops/sagas", tags=["admin"])
+
+
+async def admin(
+    request: Request, context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None
+) -> Principal:
+    """The gateway checked the role; checked again here from the signed context."""
+    who = verify_context(context, await request.app.state.context_key.get())
+    if not who.role.at_least(Role.ADMIN):
+        raise Forbidden("This needs the admin role", required=Role.ADMIN.value)
+    return who
+
+
+Admin = Annotated[Principal, Depends(admin)]
+Ops = Annotated[SagaOperations, Depends(app_state("saga_ops"))]
+SagaPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+@router.get("", response_model=SagaPage)
+async def list_sagas(
+    who: Admin,
+    ops: Ops,
+    status: Annotated[list[CheckoutStatus] | None, Query(max_length=7)] = None,
+    stuck: bool | None = None,
+    older_than_seconds: Annotated[float | None, Query(ge=0, le=365 * 24 * 3600)] = None,
+    page: Page = 1,
+    limit: Limit = 50,
+) -> SagaPage:
+    query = SagaQuery(
+        statuses=frozenset(status or ()),
+        stuck=stuck,
+        older_than_seconds=older_than_seconds,
+        page=page,
+        limit=limit,
+    )
+    return await ops.list(query)
+
+
+@router.get("/{saga_id}", response_model=SagaDetail)
+async def saga(saga_id: SagaPath, who: Admin, ops: Ops) -> SagaDetail:
+    return await ops.detail(saga_id)
+
+
+@router.post("/{saga_id}/terminate", response_model=SagaTerminated)
+async def terminate(
+    saga_id: SagaPath, who: Admin, ops: Ops, body: TerminateSaga | None = Body(None)
+) -> SagaTerminated:
+    reason = (body or TerminateSaga()).reason
+    return await ops.terminate(saga_id, reason, who.user_id or "admin")
+
+
+@router.post("/{saga_id}/purge", response_model=SagaPurged)
+async def purge(saga_id: SagaPath, who: Admin, ops: Ops) -> SagaPurged:
+    return await ops.purge(saga_id)
+
+
+@router.post("/{saga_id}/events/payment", response_model=SagaEventRaised)
+async def raise_payment(
+    saga_id: SagaPath, body: RaisePaymentEvent, who: Admin, ops: Ops
+) -> SagaEventRaised:
+    return await ops.raise_payment(saga_id, body)
+
+
+@router.post("/{saga_id}/rerun", response_model=SagaRerun)
+async def rerun(
+    saga_id: SagaPath, who: Admin, ops: Ops, body: RerunSaga | None = Body(None)
+) -> SagaRerun:
+    return await ops.rerun(saga_id, (body or RerunSaga()).event_id)
