@@ -60,7 +60,12 @@ async def ops_caller(
         raise Forbidden("Operations need the Dapr app API token (APP_API_TOKEN)")
     if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
         raise Forbidden("Only this app's sidecar may ask for operations")
-    # A sidecar invoking its own app sends no caller id: backoffice asking about itself.
+    # The calling sidecar adds its app id to what the caller sent: exactly one value, or a
+    # caller set it itself. A sidecar invoking its own app adds none: backoffice asking
+    # about itself (a call only backoffice, holding its sidecar's API token, can make).
+    callers = request.headers.getlist(CALLER_HEADER)
+    if len(callers) > 1:
+        raise Forbidden("Only the operations API may ask for operations")
     if caller != OPS_CALLER and not (caller is None and _app_id(request) == OPS_CALLER):
         raise Forbidden("Only the operations API may ask for operations")
     key = getattr(request.app.state, "context_key", None)  # a ContextKey, or (identity) the key

@@ -294,3 +294,16 @@ def test_only_the_operations_api_through_the_sidecar_may_call_ops(
     with TestClient(app) as client:
         refused = client.get("/ops/outbox", headers={"dapr-caller-app-id": "backoffice"})
         assert refused.status_code == 403  # no token configured: no operations at all
+
+
+def test_a_caller_id_sent_twice_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_API_TOKEN", "app-token")
+    app = FastAPI()
+    install_common(app, internal=False)
+    headers = [
+        ("dapr-api-token", "app-token"),
+        ("dapr-caller-app-id", "backoffice"),  # what a caller wrote itself
+        ("dapr-caller-app-id", "storefront"),  # what its sidecar added
+    ]
+    with TestClient(app) as client:
+        assert client.get("/ops/outbox", headers=headers).status_code == 403
