@@ -6,6 +6,7 @@ The codes shipped in promotions.json are the seeded defaults. Staff create codes
 terms, pause and resume them; each such definition is kept by checkout's store
 (`promo-def:{CODE}`, see promotions_store.py) and wins over the shipped one of its code."""
 
+import hashlib
 import json
 from datetime import datetime
 from decimal import Decimal
@@ -108,6 +109,8 @@ class PromotionDef(BaseModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     updated_by: str = ""
+    #: `request_key` of the create that made it ("": none given).
+    created_by_request: str = ""
 
 
 def normalise_code(code: str) -> str:
@@ -152,23 +155,40 @@ def checked_terms(code: str, req: PromotionTermsIn, paused: bool) -> PromoTerms:
     return PromoTerms(code=normalise_code(code), paused=paused, **req.model_dump())
 
 
+def request_key(who: str, idempotency_key: str | None) -> str:
+    """What a retried create repeats: the same staff member's same Idempotency-Key."""
+    if not idempotency_key:
+        return ""
+    return hashlib.sha256(f"promotion\n{who}\n{idempotency_key}".encode()).hexdigest()
+
+
 def created(
-    req: PromotionIn, existing: PromotionDef | None, who: str, now: datetime
-) -> PromotionDef:
-    """A new code (409 if the code exists, shipped or created by staff)."""
+    req: PromotionIn,
+    existing: PromotionDef | None,
+    who: str,
+    now: datetime,
+    idempotency_key: str | None = None,
+) -> tuple[PromotionDef, bool]:
+    """A new code, and whether it is new: a code that exists (shipped or created) is a
+    409, unless this very request created it (its retry, same Idempotency-Key)."""
     code = normalise_code(req.code)
+    key = request_key(who, idempotency_key)
     if existing is not None:
+        if key and existing.created_by_request == key:
+            return existing, False
         raise Conflict(f"Promo code {code} exists already", promo_code=code)
     asked = PromotionTermsIn.model_validate(req.model_dump(exclude={"code", "paused"}))
     terms = checked_terms(code, asked, req.paused)
-    return PromotionDef(
+    made = PromotionDef(
         terms=terms,
         source=PromotionSource.STAFF,
         version=1,
         created_at=now,
         updated_at=now,
         updated_by=who,
+        created_by_request=key,
     )
+    return made, True
 
 
 def edited(

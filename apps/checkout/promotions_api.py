@@ -16,6 +16,7 @@ from apps.contracts.identity import Principal, Role
 from apps.contracts.promotions import Promotion, PromotionIn, PromotionList, PromotionTermsIn
 from apps.platform.context import CONTEXT_HEADER, verify_context
 from apps.platform.http import app_state
+from apps.platform.params import IdempotencyKey
 
 router = APIRouter(prefix="/staff/promotions", tags=["promotions"])
 
@@ -49,11 +50,19 @@ async def list_promotions(promotions: Promotions, who: Staff) -> PromotionList:
 
 @router.post("", status_code=201, response_model=Promotion)
 async def create_promotion(
-    body: PromotionIn, promotions: Promotions, who: Staff, response: Response
+    body: PromotionIn,
+    promotions: Promotions,
+    who: Staff,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> Promotion:
-    created = _tagged(response, await promotions.create(body, who, utcnow()))
-    response.headers["Location"] = f"/api/staff/promotions/{created.terms.code}"
-    return created
+    """A retry with the same Idempotency-Key answers the code it created (else 409)."""
+    promotion, etag, fresh = await promotions.create(body, who, utcnow(), key)
+    if not fresh:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["ETag"] = etag
+    response.headers["Location"] = f"/api/staff/promotions/{promotion.terms.code}"
+    return promotion
 
 
 @router.get("/{code}", response_model=Promotion)

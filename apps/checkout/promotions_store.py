@@ -101,10 +101,15 @@ class StoredPromotions:
         found = await self._existing(code)
         return view(found, await self._usage(code), now), etag_of(found)
 
-    async def create(self, req: PromotionIn, who: str, now: datetime) -> tuple[Promotion, str]:
+    async def create(
+        self, req: PromotionIn, who: str, now: datetime, idempotency_key: str | None = None
+    ) -> tuple[Promotion, str, bool]:
+        """The code created (and True), or the one this request created before (False)."""
         code = normalise_code(req.code)
         for _ in range(20):
-            new = created(req, await self.definition(code), who, now)
+            new, fresh = created(req, await self.definition(code), who, now, idempotency_key)
+            if not fresh:
+                return view(new, await self._usage(code), now), etag_of(new), False
             index = await self.store.get(INDEX_KEY)
             codes = list((index.value if index else {}).get("codes", []))
             if len(codes) >= MAX_CODES:
@@ -123,7 +128,7 @@ class StoredPromotions:
                 )
             except EtagMismatch:
                 continue  # the index moved, or the code was created meanwhile: look again
-            return view(new, 0, now), etag_of(new)
+            return view(new, 0, now), etag_of(new), True
         raise Conflict("Promo codes are being changed by others: try again", promo_code=code)
 
     async def update(

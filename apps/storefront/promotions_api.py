@@ -12,7 +12,8 @@ from fastapi.responses import Response
 from apps.contracts.cart import PromoCode
 from apps.contracts.names import AppId
 from apps.contracts.promotions import Promotion, PromotionIn, PromotionList, PromotionTermsIn
-from apps.storefront.adapters import forward
+from apps.platform.params import IdempotencyKey
+from apps.storefront.adapters import forward, idempotency_header
 from apps.storefront.auth import Staff
 from apps.storefront.openapi import ERRORS
 
@@ -29,15 +30,19 @@ async def list_promotions(request: Request, staff: Staff) -> Response:
 
 
 @router.post("", status_code=201, response_model=Promotion)
-async def create_promotion(body: PromotionIn, request: Request, staff: Staff) -> Response:
-    """A new code, kept in capitals (409 if it exists, in any case). A percentage is at
-    most 100, `ends_at` after `starts_at`, the per-customer limit at most the total (422)."""
+async def create_promotion(
+    body: PromotionIn, request: Request, staff: Staff, key: IdempotencyKey = None
+) -> Response:
+    """A new code, kept in capitals (409 if it exists, in any case, unless this request with
+    the same `Idempotency-Key` created it: then its first answer). A percentage is at most
+    100, `ends_at` after `starts_at`, the per-customer limit at most the total (422)."""
     return await forward(
         request,
         AppId.CHECKOUT,
         "staff/promotions",
         method="POST",
         body=body.model_dump(mode="json"),
+        extra_headers=idempotency_header(key),
     )
 
 

@@ -175,18 +175,21 @@ def test_a_staff_code_applies_is_counted_paused_and_resumed(
 ) -> None:
     code = f"T{secrets.token_hex(4).upper()}"
     with cluster.client("storefront") as api:
-        created = api.post(
-            "/api/staff/promotions",
-            json={
-                "code": code.lower(),
-                "description": "5 off",
-                "kind": "fixed",
-                "value": "5.00",
-                "usage_limit": 10,
-                "per_customer_limit": 2,
-            },
-        )
+        terms = {
+            "code": code.lower(),
+            "description": "5 off",
+            "kind": "fixed",
+            "value": "5.00",
+            "usage_limit": 10,
+            "per_customer_limit": 2,
+        }
+        key = {"Idempotency-Key": factories.ref("idem-promo")}
+        created = api.post("/api/staff/promotions", json=terms, headers=key)
         assert created.status_code == 201, created.text
+        retried = api.post("/api/staff/promotions", json=terms, headers=key)
+        assert retried.status_code == 201, retried.text  # its retry: the first answer
+        assert retried.headers.get("Idempotent-Replayed") == "true"
+        assert retried.headers["ETag"] == created.headers["ETag"]
         shown = created.json()
         assert shown["terms"]["code"] == code and shown["source"] == "staff"
         assert (shown["used"], shown["remaining"], shown["status"]) == (0, 10, "active")
@@ -265,16 +268,18 @@ def test_a_staff_code_applies_is_counted_paused_and_resumed(
         assert _quote(api, product, code, factories.email())["valid"] is True
 
         # An edit needs the current ETag.
-        terms = {"kind": "fixed", "value": "7.00", "usage_limit": 10}
-        assert api.put(f"/api/staff/promotions/{code}", json=terms).status_code == 400
+        new_terms = {"kind": "fixed", "value": "7.00", "usage_limit": 10}
+        assert api.put(f"/api/staff/promotions/{code}", json=new_terms).status_code == 400
         stale = api.put(
             f"/api/staff/promotions/{code}",
-            json=terms,
+            json=new_terms,
             headers={"If-Match": created.headers["ETag"]},
         )
         assert stale.status_code == 409, stale.text
         etag = _promo(api, code).headers["ETag"]
-        edited = api.put(f"/api/staff/promotions/{code}", json=terms, headers={"If-Match": etag})
+        edited = api.put(
+            f"/api/staff/promotions/{code}", json=new_terms, headers={"If-Match": etag}
+        )
         assert edited.status_code == 200, edited.text
         assert edited.json()["terms"]["value"] == "7.00" and edited.json()["used"] == 1
         quote = _quote(api, product, code, factories.email())

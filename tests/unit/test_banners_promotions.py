@@ -144,11 +144,18 @@ def promo_in(**kw: Any) -> PromotionIn:
 
 
 def test_a_created_code_is_kept_in_capitals_and_a_duplicate_is_a_conflict() -> None:
-    made = created(promo_in(usage_limit=3), None, "staff-1", NOW)
+    made = created(promo_in(usage_limit=3), None, "staff-1", NOW)[0]
     assert made.terms.code == "WINTER-26" and made.source == PromotionSource.STAFF
     assert (made.version, made.updated_by) == (1, "staff-1")
     with pytest.raises(Conflict):
         created(promo_in(), made, "staff-1", NOW)
+    with pytest.raises(Conflict):  # made without a key: a keyed create is not its retry
+        created(promo_in(), made, "staff-1", NOW, "key-12345678")
+    first, fresh = created(promo_in(), None, "staff-1", NOW, "key-12345678")
+    again, fresh_again = created(promo_in(), first, "staff-1", NOW, "key-12345678")
+    assert fresh and not fresh_again and again == first  # its retry answers it
+    with pytest.raises(Conflict):
+        created(promo_in(), first, "staff-2", NOW, "key-12345678")  # someone else's key
     seeded = shipped(PromotionBook.load(), "welcome10")
     assert seeded is not None and seeded.version == 0 and seeded.source == PromotionSource.SEED
     with pytest.raises(Conflict):
@@ -182,7 +189,7 @@ def test_terms_out_of_shape_are_refused(kw: dict[str, Any]) -> None:
 
 
 def test_pause_and_resume_change_the_code_once() -> None:
-    made = created(promo_in(), None, "s1", NOW)
+    made = created(promo_in(), None, "s1", NOW)[0]
     stopped = paused(made, True, "s2", NOW)
     assert stopped is not None and stopped.terms.paused and stopped.version == 2
     assert paused(stopped, True, "s2", NOW) is None  # a retry changes nothing
@@ -191,7 +198,7 @@ def test_pause_and_resume_change_the_code_once() -> None:
 
 
 def test_an_edit_needs_the_current_etag_and_keeps_the_pause() -> None:
-    made = paused(created(promo_in(), None, "s1", NOW), True, "s1", NOW)
+    made = paused(created(promo_in(), None, "s1", NOW)[0], True, "s1", NOW)
     assert made is not None
     with pytest.raises(Conflict):
         edited(made, terms_in(value="20"), '"WINTER-26.1"', "s2", NOW)
@@ -201,7 +208,7 @@ def test_an_edit_needs_the_current_etag_and_keeps_the_pause() -> None:
 
 
 def test_a_paused_code_is_refused_everywhere_it_is_judged() -> None:
-    made = paused(created(promo_in(), None, "s1", NOW), True, "s1", NOW)
+    made = paused(created(promo_in(), None, "s1", NOW)[0], True, "s1", NOW)
     assert made is not None
     discount, why = promo_discount(made.terms, Decimal("50.00"), NOW)
     assert discount == 0 and why == "Promo code WINTER-26 is paused"
@@ -216,7 +223,7 @@ def test_a_paused_code_is_refused_everywhere_it_is_judged() -> None:
 
 
 def test_status_and_what_remains() -> None:
-    made = created(promo_in(usage_limit=3, starts_at=NOW, ends_at=NOW + HOUR), None, "s", NOW)
+    made = created(promo_in(usage_limit=3, starts_at=NOW, ends_at=NOW + HOUR), None, "s", NOW)[0]
     assert status_of(made, 0, NOW - HOUR) == PromotionStatus.SCHEDULED
     assert status_of(made, 1, NOW) == PromotionStatus.ACTIVE
     assert status_of(made, 3, NOW) == PromotionStatus.USED_UP
@@ -226,7 +233,7 @@ def test_status_and_what_remains() -> None:
     shown = view(made, 2, NOW)
     assert (shown.used, shown.remaining, shown.version) == (2, 1, 1)
     assert view(made, 5, NOW).remaining == 0
-    unlimited = created(promo_in(code="OPEN1"), None, "s", NOW)
+    unlimited = created(promo_in(code="OPEN1"), None, "s", NOW)[0]
     assert view(unlimited, 7, NOW).remaining is None
 
 
