@@ -94,7 +94,6 @@ module servicebus 'modules/servicebus.bicep' = {
   }
 }
 
-module components 'modules/dapr-components.bicep' = {
 module appconfig 'modules/appconfig.bicep' = {
   name: 'appconfig'
   params: {
@@ -104,6 +103,7 @@ module appconfig 'modules/appconfig.bicep' = {
   }
 }
 
+module components 'modules/dapr-components.bicep' = {
   name: 'dapr-components'
   params: {
     environmentName: environment.outputs.name
@@ -112,8 +112,8 @@ module appconfig 'modules/appconfig.bicep' = {
     postgresHost: postgresHost
     serviceBusNamespace: servicebus.outputs.namespaceName
     keyVaultName: keyVaultName
-  }
     appConfigurationEndpoint: appconfig.outputs.endpoint
+  }
 }
 
 module apps 'modules/apps.bicep' = {
@@ -131,9 +131,19 @@ module apps 'modules/apps.bicep' = {
     entraJwksUrl: entraJwksUrl
     emailSender: emailSender
     publicBaseUrl: publicBaseUrl
-  }
     appConfigurationEndpoint: appconfig.outputs.endpoint
     identityClientId: identity.outputs.clientId
+    logsWorkspaceId: environment.outputs.logsCustomerId
+  }
+}
+
+// The operations API's reach on Azure: read the workspace's logs, restart revisions.
+module operations 'modules/operations.bicep' = {
+  name: 'operations'
+  params: {
+    workspaceName: environment.outputs.logsWorkspaceName
+    identityPrincipalId: identity.outputs.principalId
+  }
 }
 
 output storefrontUrl string = apps.outputs.storefrontUrl

@@ -23,6 +23,8 @@ param publicBaseUrl string = ''
 param appConfigurationEndpoint string = ''
 @description('Client id of the apps\' managed identity (backoffice signs in to App Configuration with it).')
 param identityClientId string = ''
+@description('Log Analytics workspace (customer) id the environment logs to: the operations API reads app logs there.')
+param logsWorkspaceId string = ''
 
 // Settings only some apps take; everything else is in code defaults or the secret store.
 var appEnv = {
@@ -42,11 +44,21 @@ var appEnv = {
     empty(publicBaseUrl) ? [] : [ { name: 'NOTIFICATIONS_PUBLIC_BASE_URL', value: publicBaseUrl } ]
   )
   // The admin API writes runtime settings to App Configuration (apps read them via Dapr).
-  backoffice: empty(appConfigurationEndpoint) ? [] : [
-    { name: 'BACKOFFICE_CONFIG_WRITER', value: 'appconfig' }
-    { name: 'BACKOFFICE_APPCONFIG_ENDPOINT', value: appConfigurationEndpoint }
-    { name: 'AZURE_CLIENT_ID', value: identityClientId }
-  ]
+  // The operations API: logs from Log Analytics, restarts through the Container Apps API.
+  backoffice: concat(
+    empty(appConfigurationEndpoint) ? [] : [
+      { name: 'BACKOFFICE_CONFIG_WRITER', value: 'appconfig' }
+      { name: 'BACKOFFICE_APPCONFIG_ENDPOINT', value: appConfigurationEndpoint }
+      { name: 'AZURE_CLIENT_ID', value: identityClientId }
+    ],
+    empty(logsWorkspaceId) ? [] : [
+      { name: 'BACKOFFICE_OPS_PLATFORM', value: 'azure' }
+      { name: 'BACKOFFICE_OPS_SUBSCRIPTION_ID', value: subscription().subscriptionId }
+      { name: 'BACKOFFICE_OPS_RESOURCE_GROUP', value: resourceGroup().name }
+      { name: 'BACKOFFICE_OPS_LOG_WORKSPACE_ID', value: logsWorkspaceId }
+      { name: 'BACKOFFICE_OPS_IDENTITY_CLIENT_ID', value: identityClientId }
+    ]
+  )
   identity: empty(entraIssuer) ? [] : [
     { name: 'IDENTITY_ENTRA_ISSUER', value: entraIssuer }
     { name: 'IDENTITY_ENTRA_AUDIENCE', value: entraAudience }

@@ -33,3 +33,6 @@ resource env 'Microsoft.App/managedEnvironments@2024-03-01' = {
 
 output id string = env.id
 output name string = env.name
+// The operations API reads recent app logs here (backoffice, Log Analytics query API).
+output logsWorkspaceName string = logs.name
+output logsCustomerId string = logs.properties.customerId
