@@ -15,7 +15,7 @@ import structlog
 
 from apps.backoffice import merchandising as rules
 from apps.backoffice.merchandising import Decision, StockDoc, Verdict
-from apps.contracts.errors import Conflict, DomainError, NotFound, UnprocessableError
+from apps.contracts.errors import Conflict, NotFound, UnprocessableError
 from apps.contracts.events import EventEnvelope, utcnow
 from apps.contracts.forecast import ForecastResponse
 from apps.contracts.inventory import LowStock, ProductInventory, StockLevelChanged
@@ -443,9 +443,12 @@ class MerchandisingService:
 
     # -- fraud review queue --------------------------------------------------------------
     async def on_review_requested(self, event: EventEnvelope) -> None:
+        """Queue a held order. Then ask orders where the order is now: a decision taken
+        before this event arrived (its order event found nothing to end) still ends the
+        review, and a redelivery checks again."""
         held = FraudReviewRequested.model_validate(event.data)
 
-        def decide(current: Any) -> Any:
+        def insert(current: Any) -> Any:
             if current is not None:
                 return None  # a redelivery
             item = rules.review_from(held)
@@ -455,7 +458,17 @@ class MerchandisingService:
                 "item": item.model_dump(mode="json"),
             }
 
-        await self.store.compare_and_set(_review_key(held.order_id), decide)
+        await self.store.compare_and_set(_review_key(held.order_id), insert)
+        found = await self.store.get(_review_key(held.order_id))
+        if found is None or found.value["item"]["state"] != ReviewState.PENDING:
+            return
+        res = await self.sidecar.invoke(AppId.ORDERS, f"orders/{held.order_id}")
+        if res.status == 404:
+            return
+        order = res.body_or_raise()  # orders unavailable: retried
+        await self._end_review(
+            held.order_id, str(order["status"]), datetime.fromisoformat(order["updated_at"])
+        )
 
     async def on_order_event(self, event: EventEnvelope) -> None:
         """An order's next status ends its review (orders held for review only)."""
@@ -463,8 +476,9 @@ class MerchandisingService:
         at = event.data.get("at") or event.occurred_at.isoformat()
         if not isinstance(order_id, str) or not isinstance(status, str) or status == "pending":
             return
-        when = datetime.fromisoformat(str(at))
+        await self._end_review(order_id, status, datetime.fromisoformat(str(at)))
 
+    async def _end_review(self, order_id: str, status: str, when: datetime) -> None:
         def decide(current: Any) -> Any:
             if current is None:
                 return None
@@ -472,12 +486,7 @@ class MerchandisingService:
             after = rules.review_after(item, status, when)
             return {**current, "item": after.model_dump(mode="json")} if after else None
 
-        try:
-            await self.store.compare_and_set(_review_key(order_id), decide)
-        except DomainError:
-            raise
-        except ValueError as exc:  # a malformed document is a poison message, not a retry
-            raise UnprocessableError(f"review of {order_id}: {exc}") from exc
+        await self.store.compare_and_set(_review_key(order_id), decide)
 
     async def reviews(self, state: ReviewState | None, page: int, limit: int) -> FraudReviewPage:
         found = await self.store.scan({"EQ": {"kind": rules.REVIEW_KIND}}, "order_id")

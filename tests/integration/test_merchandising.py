@@ -268,6 +268,9 @@ def test_an_order_held_for_review_is_queued_with_its_drivers_until_decided(
             return mine[0]
 
         item = eventually(queued, timeout=60)
+        # the queue is the back office's stored index, not its memory
+        cluster.restart_app("backoffice")
+        assert eventually(queued, timeout=30)["held_at"] == item["held_at"]
         assert item["state"] == "pending" and item["email"] == body["email"]
         assert 0 < item["probability"] < 1 and item["model_version"]
         assert item["drivers"] and {"feature", "value", "contribution"} <= set(item["drivers"][0])
@@ -290,6 +293,63 @@ def test_an_order_held_for_review_is_queued_with_its_drivers_until_decided(
             return True
 
         eventually(decided, timeout=60)
+
+
+def test_a_hold_delivered_after_the_order_moved_on_is_not_left_pending(
+    cluster: Cluster,
+) -> None:
+    """The decision can overtake the hold's delivery: the back office asks orders where the
+    order is when it stores the hold, so the review is not stuck as pending."""
+    with cluster.client("storefront", timeout=30) as api:
+        kettle = factories.product(
+            category_slug="home-cookware",
+            price={"amount": "24.00", "currency": "USD", "tax_rate": "0.0825"},
+        )
+        assert api.post("/api/staff/products", json=kettle).status_code == 201
+        line = {
+            "product_id": kettle["product_id"],
+            "variant_id": kettle["variants"][0]["variant_id"],
+            "quantity": 1,
+        }
+        body = factories.checkout(line)
+        placed = api.post(
+            "/api/orders", json=body, headers={"Idempotency-Key": factories.ref("idem")}
+        )
+        assert placed.status_code == 202, placed.text
+        order_id = placed.json()["order_id"]
+
+        def moved_on() -> str:
+            r = api.get(f"/api/orders/{order_id}", params={"email": body["email"]})
+            assert r.status_code == 200 and r.json()["status"] != "pending", r.text
+            return str(r.json()["status"])
+
+        status = eventually(moved_on, timeout=60)
+        late = {
+            "event_id": f"{order_id}:fraud-review",
+            "event_type": "FraudReviewRequested",
+            "correlation_id": order_id,
+            "source": "checkout",
+            "data": {
+                "order_id": order_id,
+                "email": body["email"],
+                "amount": "25.98",
+                "currency": "USD",
+                "probability": 0.31,
+                "model_version": "fraud-test",
+                "top_features": [{"feature": "hour", "value": 3.0, "contribution": 0.05}],
+                "at": "2026-01-01T00:00:00+00:00",
+            },
+        }
+        cluster.publish("order-events", late, via="orders")
+
+        def ended() -> Json:
+            mine = [i for i in _reviews(api) if i["order_id"] == order_id]
+            assert mine and mine[0]["state"] != "pending", mine
+            return mine[0]
+
+        item = eventually(ended, timeout=30)
+        assert item["state"] == ("rejected" if status == "cancelled" else "approved")
+        assert item["drivers"][0]["feature"] == "hour"
 
 
 def test_customers_are_refused_merchandising(cluster: Cluster, issuer: TokenIssuer) -> None:
