@@ -1,28 +1,18 @@
 """Sales analytics at the gateway: seed 004's `/api/staff/analytics/*` and
 `/api/staff/reports/sales/export` (staff only, served by backoffice), and `POST /api/activity`,
 where a shop client reports a shopper's steps (product views, cart adds, checkout starts) for
-the conversion funnel.
-
-The storefront publishes nothing to pub/sub (its publishing scope is empty by design), so
-activity is buffered here in memory and handed to backoffice in batches by service
-invocation every `FLUSH_SECONDS`. What is lost on a crash is bounded: the events of at most
-one flush interval plus one batch not yet acknowledged (at most `MAX_BUFFERED` events). A
-batch keeps its id until backoffice acknowledges it, so a retry is counted once.
+the conversion funnel (buffered and handed over by `apps.storefront.activity`, which also
+records the cart adds and checkout starts the storefront sees succeed).
 """
 
-import asyncio
 import secrets
-import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-import structlog
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from apps.contracts.analytics import (
-    MAX_BATCH_EVENTS,
-    ActivityBatch,
     ActivityEvent,
     Beacon,
     BeaconAccepted,
@@ -34,12 +24,11 @@ from apps.contracts.analytics import (
 )
 from apps.contracts.names import AppId
 from apps.platform.dapr import InvokeResult, Sidecar, invoke_url
+from apps.storefront.activity import activity_buffer, funnel_session
 from apps.storefront.adapters import forward, outgoing_headers, to_response
 from apps.storefront.auth import Caller, Staff
 from apps.storefront.cart_api import session_of, set_session
 from apps.storefront.openapi import ERRORS
-
-log = structlog.stdlib.get_logger("activity")
 
 FLUSH_SECONDS = 5.0
 #: Events held at most; beyond this new ones are dropped (and counted) until a flush.
@@ -144,79 +133,16 @@ async def export_sales(
     return to_response(request, InvokeResult(resp.status_code, body, resp.headers))
 
 
-# -- shopper activity ----------------------------------------------------------------------
-class ActivityBuffer:
-    """Shopper steps held in memory and flushed to backoffice by a task started on first
-    use (so nothing runs at import time)."""
-
-    def __init__(self, sidecar: Sidecar) -> None:
-        self.sidecar = sidecar
-        self.events: list[ActivityEvent] = []
-        self.unacked: ActivityBatch | None = None
-        self.dropped = 0
-        self.task: asyncio.Task[None] | None = None
-
-    def add(self, events: list[ActivityEvent]) -> int:
-        room = MAX_BUFFERED - len(self.events)
-        taken = events[: max(room, 0)]
-        self.dropped += len(events) - len(taken)
-        self.events.extend(taken)
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._run())
-        return len(taken)
-
-    async def _run(self) -> None:
-        log.info("activity flusher started", every_seconds=FLUSH_SECONDS)
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("activity flush failed; the batch is kept and retried")
-
-    async def flush(self) -> None:
-        while self.unacked is not None or self.events:
-            if self.unacked is None:
-                taken, self.events = (
-                    self.events[:MAX_BATCH_EVENTS],
-                    self.events[MAX_BATCH_EVENTS:],
-                )
-                self.unacked = ActivityBatch(batch_id=f"act-{uuid.uuid4().hex}", events=taken)
-            result = await self.sidecar.invoke(
-                AppId.BACKOFFICE,
-                "activity",
-                method="POST",
-                json_body=self.unacked.model_dump(mode="json"),
-            )
-            if not result.ok:
-                log.warning("activity batch refused; kept for the next flush", status=result.status)
-                return
-            log.info("activity batch handed over", events=len(self.unacked.events))
-            self.unacked = None
-        if self.dropped:
-            log.warning("activity dropped: buffer full", events=self.dropped)
-            self.dropped = 0
-
-
-def activity_buffer(request: Request) -> ActivityBuffer:
-    buffer: ActivityBuffer | None = getattr(request.app.state, "activity", None)
-    if buffer is None:
-        buffer = request.app.state.activity = ActivityBuffer(request.app.state.sidecar)
-    return buffer
-
-
 @router.post("/api/activity", tags=["activity"], status_code=202, response_model=BeaconAccepted)
 async def report_activity(body: Beacon, request: Request, caller: Caller) -> Response:
     """A shopper's steps (product view, cart add, checkout start), counted under the signed-in
     user or the guest session (`X-Session-Id` / cookie; a new one is issued if absent)."""
     fresh: str | None = None
-    if caller.signed_in:
-        session = f"u:{caller.user_id}"
-    else:
-        guest = session_of(request)
-        if guest is None:
-            guest = fresh = secrets.token_urlsafe(24)
-        session = f"g:{guest}"
+    guest = session_of(request)
+    if not caller.signed_in and guest is None:
+        guest = fresh = secrets.token_urlsafe(24)
+    session = funnel_session(caller, guest)
+    assert session is not None  # signed in, or a guest with a session by now
     now = datetime.now(UTC)
     events = [
         ActivityEvent(session=session, kind=e.kind, product_id=e.product_id, at=now)

@@ -15,6 +15,7 @@ from uuid import uuid4
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import JSONResponse
 
+from apps.contracts.analytics import ActivityKind
 from apps.contracts.cart import (
     AddItemRequest,
     Cart,
@@ -28,6 +29,7 @@ from apps.contracts.identity import Principal
 from apps.contracts.names import ActorType
 from apps.platform.dapr import Sidecar
 from apps.platform.params import IdempotencyKey
+from apps.storefront.activity import funnel_session, record_step
 from apps.storefront.adapters import outgoing_headers
 from apps.storefront.auth import Caller, Customer
 from apps.storefront.openapi import ERRORS
@@ -119,7 +121,10 @@ async def add_item(
     422 for an unknown or unsellable product, 409 when stock is short."""
     cart_id, new_session = _cart_id(request, caller)
     payload = {**body.model_dump(mode="json"), "op_id": _op(key)}
-    return await _call(request, cart_id, "add_item", payload, new_session)
+    response = await _call(request, cart_id, "add_item", payload, new_session)
+    guest = new_session or session_of(request)
+    record_step(request, funnel_session(caller, guest), ActivityKind.CART_ADD, body.product_id)
+    return response
 
 
 @router.put("/items/{cart_item_id}", response_model=Cart)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.contracts.analytics import ActivityKind
 from apps.contracts.cart import PromoQuote, PromoQuoteRequest
 from apps.contracts.checkout import (
     AddressInput,
@@ -31,6 +32,7 @@ from apps.contracts.money import Amount
 from apps.contracts.names import AppId
 from apps.contracts.payments import Payment, RefundRequest
 from apps.platform.params import IdempotencyKey, RequiredIdempotencyKey
+from apps.storefront.activity import funnel_session, record_step
 from apps.storefront.adapters import forward, idempotency_header
 from apps.storefront.auth import Caller, Staff
 from apps.storefront.cart_api import session_of
@@ -91,7 +93,7 @@ async def place_order(
     """Start checkout (202 with the order id and its status URL). Without `items`, the
     shopper's cart is ordered. Send an `Idempotency-Key`: a retry answers the same order
     and starts nothing."""
-    return await forward(
+    response = await forward(
         request,
         AppId.CHECKOUT,
         "checkouts",
@@ -103,6 +105,10 @@ async def place_order(
         ).model_dump(mode="json"),
         extra_headers=idempotency_header(idempotency_key),
     )
+    if response.status_code == 202 and "Idempotent-Replayed" not in response.headers:
+        session = funnel_session(caller, session_of(request))
+        record_step(request, session, ActivityKind.CHECKOUT_START)
+    return response
 
 
 @router.get("/checkout/{order_id}", response_model=CheckoutState, tags=["checkout"])

@@ -8,6 +8,7 @@ what it did itself.
 """
 
 import io
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -16,6 +17,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from apps.storefront.activity import FLUSH_SECONDS
 from tests import factories
 from tests.harness import Cluster, eventually
 from tests.tokens import TokenIssuer
@@ -112,11 +114,26 @@ def test_sales_equal_a_recomputation_and_a_refund_reduces_net(cluster: Cluster) 
         assert _money(final, "net") == _money(final, "revenue") - _money(final, "refunds")
 
 
+def _funnel(api: httpx.Client) -> dict[str, int]:
+    return {s["step"]: s["count"] for s in _get(api, "/api/staff/analytics/conversion")["steps"]}
+
+
+def _settled_funnel(api: httpx.Client) -> dict[str, int]:
+    """The funnel once steps earlier tests made (cart adds, checkouts: the storefront records
+    those itself) have been handed over: two readings a flush interval apart agree."""
+    last = _funnel(api)
+    for _ in range(8):
+        time.sleep(FLUSH_SECONDS + 1)
+        now = _funnel(api)
+        if now == last:
+            return now
+        last = now
+    raise AssertionError(f"the funnel kept moving: {last}")
+
+
 def test_conversion_counts_the_funnel(cluster: Cluster, issuer: TokenIssuer) -> None:
     with cluster.client("storefront") as api:
-        before = {
-            s["step"]: s["count"] for s in _get(api, "/api/staff/analytics/conversion")["steps"]
-        }
+        before = _settled_funnel(api)
         product = factories.ref("p")
         # A guest: views, adds to cart, starts checkout (a session is issued on first report).
         r = api.post(
@@ -160,6 +177,53 @@ def test_conversion_counts_the_funnel(cluster: Cluster, issuer: TokenIssuer) -> 
         eventually(flushed, timeout=45)  # the storefront flushes every few seconds
         top = _get(api, "/api/staff/analytics/products/top", limit=100, sort_by="views")
         assert {p["product_id"]: p["views"] for p in top["items"]}[product] == 3
+
+
+def test_cart_adds_and_checkout_starts_are_counted_by_the_server(
+    cluster: Cluster, issuer: TokenIssuer
+) -> None:
+    """No client reports anything: the storefront counts the cart adds the cart accepted and
+    the checkout the saga accepted (once, though the shopper retries it)."""
+    with (
+        cluster.client("storefront") as api,
+        httpx.Client(base_url=cluster.apps["storefront"].url, timeout=30) as shopper,
+    ):
+        product = factories.product()
+        assert api.post("/api/staff/products", json=product).status_code == 201
+        line = {"product_id": product["product_id"], "quantity": 1}
+        before = _settled_funnel(api)
+        # a guest adds twice, then checks out (and retries the same checkout)
+        r = shopper.post("/api/cart/items", json=line)
+        assert r.status_code == 200, r.text
+        session = {"X-Session-Id": r.headers["X-Session-Id"]}
+        assert shopper.post("/api/cart/items", json=line, headers=session).status_code == 200
+        refused = shopper.post(
+            "/api/cart/items", json={**line, "product_id": factories.ref("p")}, headers=session
+        )
+        assert refused.status_code == 422, refused.text  # not added: not counted
+        order = factories.checkout(
+            {**line, "variant_id": product["variants"][0]["variant_id"]}, email=factories.email()
+        )
+        key = {**session, "Idempotency-Key": factories.ref("idem")}
+        for _ in range(2):
+            placed = shopper.post("/api/orders", json=order, headers=key)
+            assert placed.status_code == 202, placed.text
+        # a signed-in customer adds once
+        customer = issuer.headers(factories.ref("u"), "customer")
+        r = shopper.post("/api/cart/items", json=line, headers=customer)
+        assert r.status_code == 200, r.text
+        want = {
+            **before,
+            "sessions": before["sessions"] + 2,
+            "cart": before["cart"] + 2,
+            "checkout": before["checkout"] + 1,
+        }
+
+        def counted() -> bool:
+            assert _funnel(api) == want
+            return True
+
+        eventually(counted, timeout=45)
 
 
 def test_export_opens_in_pandas_with_the_same_totals(cluster: Cluster) -> None:
