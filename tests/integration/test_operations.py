@@ -216,3 +216,32 @@ def test_only_admins_and_only_known_services(cluster: Cluster, issuer: TokenIssu
     with httpx.Client(base_url=cluster.apps["storefront"].url) as direct:
         forged = {**as_admin, "dapr-caller-app-id": "backoffice"}
         assert direct.get("/ops/metadata", headers=forged).status_code == 403
+
+
+def test_an_actor_host_restarted_in_place_serves_its_actors(
+    cluster: Cluster, issuer: TokenIssuer
+) -> None:
+    product = factories.product()
+    with cluster.client("storefront") as staff:
+        assert staff.post("/api/staff/products", json=product).status_code == 201
+    line = {"product_id": product["product_id"], "quantity": 1}
+    with cluster.client("storefront", timeout=30) as shopper, _admin(cluster, issuer) as api:
+        assert shopper.post("/api/cart/items", json=line).status_code in (200, 201)
+        starts = _starts(cluster, "cart")
+        r = api.post("/api/admin/services/cart/restart")
+        assert r.status_code == 202, r.text
+        eventually(lambda: _starts(cluster, "cart") == starts + 1, timeout=60)
+
+        def cart_served() -> Json:
+            got = shopper.get("/api/cart")
+            assert got.status_code == 200, got.text
+            return got.json()
+
+        cart = eventually(cart_served, timeout=60)
+        assert [i["product_id"] for i in cart["items"]] == [product["product_id"]]
+        again = shopper.post("/api/cart/items", json=line)
+        assert again.status_code in (200, 201), again.text
+        with cluster.sidecar("cart") as sidecar:
+            meta = sidecar.get("/v1.0/metadata").json()
+        active = {a["type"]: a["count"] for a in meta["actorRuntime"]["activeActors"]}
+        assert active.get("CartActor", 0) >= 1, meta
