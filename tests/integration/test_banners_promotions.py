@@ -249,6 +249,12 @@ def test_a_staff_code_applies_is_counted_paused_and_resumed(
         assert refused["problems"][0]["message"] == f"Promo code {code} is paused"
         promo = api.post("/api/checkout/promo", json={"code": code, "subtotal": "50.00"}).json()
         assert promo["applicable"] is False and "paused" in promo["reason"]
+        added = api.post("/api/cart/items", json=line)
+        assert added.status_code in (200, 201), added.text
+        session = {"X-Session-Id": added.headers["X-Session-Id"]}
+        in_cart = api.post("/api/cart/promo", json={"code": code}, headers=session)
+        assert in_cart.status_code == 422, in_cart.text
+        assert in_cart.json()["error"]["message"] == f"Promo code {code} is paused"
         body = factories.checkout(line, promo_code=code)
         r = api.post("/api/orders", json=body, headers={"Idempotency-Key": factories.ref("i")})
         assert r.status_code == 202, r.text
@@ -266,6 +272,8 @@ def test_a_staff_code_applies_is_counted_paused_and_resumed(
         resumed = api.post(f"/api/staff/promotions/{code}/resume")
         assert resumed.status_code == 200 and resumed.json()["status"] == "active"
         assert _quote(api, product, code, factories.email())["valid"] is True
+        in_cart = api.post("/api/cart/promo", json={"code": code}, headers=session)
+        assert in_cart.status_code == 200 and in_cart.json()["promo_code"] == code, in_cart.text
 
         # An edit needs the current ETag.
         new_terms = {"kind": "fixed", "value": "7.00", "usage_limit": 10}
