@@ -17,11 +17,10 @@ Writes bench-results/analytics.json.
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,83 +29,26 @@ from apps.backoffice.analytics.export import export_table, to_csv, to_xlsx
 from apps.backoffice.analytics.service import AnalyticsService
 from apps.contracts.analytics import ActivityBatch
 from apps.contracts.events import EventEnvelope
-from apps.contracts.orders import OrderCreated, OrderPaid, OrderStatus, OrderStatusChanged
 from bench.common import pct, save_results
+from scripts import sales_history
 from tests.fakes.analytics import FixedCatalog, MemorySalesRecords
 
-END = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+END = sales_history.year_end()
 START = END - timedelta(days=364)
 
 
 def generate(orders: int, products: int, seed: int) -> tuple[list[EventEnvelope], list[Any]]:
     rng = random.Random(seed)
     catalog = [
-        (f"p-{i:05d}", Decimal(rng.randrange(199, 99_999)) / 100, f"cat-{i % 24:02d}")
+        (
+            f"p-{i:05d}",
+            Decimal(rng.randrange(199, 99_999)) / 100,
+            f"cat-{i % 24:02d}",
+            f"Product {i}",
+        )
         for i in range(products)
     ]
-    events: list[EventEnvelope] = []
-    activity: list[Any] = []
-    for n in range(orders):
-        at = START + timedelta(seconds=rng.randrange(364 * 24 * 3600))
-        lines = []
-        for product_id, price, _ in rng.sample(catalog, rng.choice((1, 1, 2, 3, 4))):
-            quantity = rng.choice((1, 1, 1, 2, 3))
-            lines.append(
-                {
-                    "product_id": product_id,
-                    "variant_id": f"{product_id}-v1",
-                    "sku": f"SKU-{product_id}",
-                    "name": f"Product {product_id}",
-                    "quantity": quantity,
-                    "unit_price": str(price),
-                    "line_total": str(price * quantity),
-                }
-            )
-        subtotal = sum((Decimal(line["line_total"]) for line in lines), Decimal("0"))
-        tax = (subtotal * Decimal("0.0825")).quantize(Decimal("0.01"))
-        totals = {"subtotal": subtotal, "tax": tax, "shipping": "4.99"}
-        totals["total"] = subtotal + tax + Decimal("4.99")
-        base = {
-            "order_id": f"o-{n:07d}",
-            "order_number": f"SC-2026-{n:06d}",
-            "email": f"shopper{rng.randrange(orders // 3 + 1)}@example.com",
-            "user_id": None,
-            "previous_status": None,
-            "totals": totals,
-            "items": lines,
-            "created_at": at,
-        }
-        events.append(
-            _env(OrderCreated(**base, status=OrderStatus.AWAITING_PAYMENT, version=1, at=at))
-        )
-        if rng.random() < 0.03:
-            continue  # never paid
-        paid_at = at + timedelta(seconds=30)
-        events.append(_env(OrderPaid(**base, status=OrderStatus.PAID, version=2, at=paid_at)))
-        if rng.random() < 0.05:
-            refund = (totals["total"] / 3).quantize(Decimal("0.01"))
-            events.append(
-                _env(
-                    OrderStatusChanged(
-                        **base,
-                        status=OrderStatus.PARTIALLY_REFUNDED,
-                        version=3,
-                        at=paid_at + timedelta(days=3),
-                        refunded_amount=refund,
-                    )
-                )
-            )
-        session = f"g:s{n}"
-        for kind in ("product_view",) * 6 + ("cart_add",) * 2 + ("checkout_start",):
-            activity.append(
-                {"session": session, "kind": kind, "product_id": lines[0]["product_id"], "at": at}
-            )
-    rng.shuffle(events)  # delivery in no particular order
-    return events, activity
-
-
-def _env(payload: Any) -> EventEnvelope:
-    return EventEnvelope.of(payload, correlation_id="bench", source="orders")
+    return sales_history.generate(orders, catalog, seed, END)
 
 
 def timed(fn: Any, repeat: int) -> dict[str, float]:
@@ -192,15 +134,7 @@ def through_cluster(args: argparse.Namespace, records: MemorySalesRecords) -> di
         docs = [(domain.order_key(k), v) for k, v in records.orders.items()]
         docs += [(domain.batch_key(k), v) for k, v in records.batches.items()]
         with cluster.sidecar("backoffice", timeout=120) as sidecar:
-            chunk: list[dict[str, Any]] = []
-            size = 0
-            for key, value in docs:  # bodies under daprd's 4 MB limit
-                chunk.append({"key": key, "value": value})
-                size += len(json.dumps(value))
-                if size > 1_000_000 or key == docs[-1][0]:
-                    r = sidecar.post(f"/v1.0/state/{Component.STATE.value}", json=chunk)
-                    assert r.status_code == 204, r.text
-                    chunk, size = [], 0
+            sales_history.write_documents(sidecar, "", Component.STATE.value, docs)
         start, end = START.date().isoformat(), END.date().isoformat()
         paths = {
             "GET sales (year, by day)": "/api/staff/analytics/sales?granularity=day",
