@@ -17,6 +17,7 @@ from apps.contracts.events import EventEnvelope
 from apps.contracts.identity import Principal, Role
 from apps.contracts.names import AppId, Topic
 from apps.platform.context import CONTEXT_HEADER, verify_context
+from apps.platform.ops import calling_app
 from apps.platform.params import Limit, Page
 from apps.platform.state import EtagMismatch, JsonStateStore
 from apps.platform.subscriptions import dispatch
@@ -24,7 +25,6 @@ from apps.platform.subscriptions import dispatch
 log = structlog.stdlib.get_logger("audit")
 
 RETENTION_SECONDS = 90 * 24 * 3600
-CALLER_HEADER = "dapr-caller-app-id"  # set by the calling sidecar, not by the caller
 
 router = APIRouter(tags=["admin"])
 
@@ -61,12 +61,11 @@ async def record(store: JsonStateStore, entry: AuditEntry) -> bool:
 async def gateway_actions(
     request: Request,
     body: GatewayActions,
-    caller: Annotated[str | None, Header(alias=CALLER_HEADER)] = None,
 ) -> dict[str, int]:
     """The storefront's batch of staff/admin requests: each becomes an `AuditRecorded`.
     The gateway names each entry (not the client's request id, which a client chooses),
     so a batch sent twice is logged once."""
-    if caller != AppId.STOREFRONT:
+    if calling_app(request) != AppId.STOREFRONT:  # one value, vouched for by its sidecar
         raise Forbidden("Only the gateway reports requests")
     sidecar = request.app.state.sidecar
     for action in body.actions:

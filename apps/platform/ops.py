@@ -49,9 +49,18 @@ MAX_LOG_BYTES = 2 * 1024 * 1024
 RESTART_DELAY_SECONDS = 0.3
 
 
+def calling_app(request: Request) -> str | None:
+    """The app id the calling sidecar vouches for (None: no sidecar named one, as when a
+    sidecar invokes its own app). The calling sidecar adds its app id after whatever the
+    caller sent itself, so two values mean a caller tried to name someone else: refused."""
+    callers = request.headers.getlist(CALLER_HEADER)
+    if len(callers) > 1:
+        raise Forbidden("The caller named itself: refused")
+    return callers[0] if callers else None
+
+
 async def ops_caller(
     request: Request,
-    caller: Annotated[str | None, Header(alias=CALLER_HEADER)] = None,
     token: Annotated[str | None, Header(alias=APP_TOKEN_HEADER)] = None,
     context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None,
 ) -> None:
@@ -60,12 +69,9 @@ async def ops_caller(
         raise Forbidden("Operations need the Dapr app API token (APP_API_TOKEN)")
     if token is None or not hmac.compare_digest(token.encode(), expected.encode()):
         raise Forbidden("Only this app's sidecar may ask for operations")
-    # The calling sidecar adds its app id to what the caller sent: exactly one value, or a
-    # caller set it itself. A sidecar invoking its own app adds none: backoffice asking
-    # about itself (a call only backoffice, holding its sidecar's API token, can make).
-    callers = request.headers.getlist(CALLER_HEADER)
-    if len(callers) > 1:
-        raise Forbidden("Only the operations API may ask for operations")
+    # A sidecar invoking its own app names no caller: backoffice asking about itself (a
+    # call only backoffice, holding its sidecar's API token, can make).
+    caller = calling_app(request)
     if caller != OPS_CALLER and not (caller is None and _app_id(request) == OPS_CALLER):
         raise Forbidden("Only the operations API may ask for operations")
     key = getattr(request.app.state, "context_key", None)  # a ContextKey, or (identity) the key
