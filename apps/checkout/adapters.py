@@ -432,6 +432,10 @@ class StateSagaIndex:
 
         await self.store.compare_and_set(self._key(saga_id), step)
 
+    async def rerun_as(self, saga_id: str) -> str | None:
+        found = await self.get(saga_id)
+        return found.rerun_as if found else None
+
     async def remove(self, saga_id: str) -> None:
         found = await self.store.get(self._key(saga_id))
         if found is not None:

@@ -19,8 +19,8 @@ engine and the index are ports.
 """
 
 import asyncio
+import dataclasses
 import math
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,6 +58,12 @@ STUCK_GRACE_SECONDS = 60.0
 #: Engine reads of a listing run this many at a time.
 READ_PARALLELISM = 16
 INDEX_KIND = "checkout-saga"
+#: Where a rerun starts by default: the first step's `taskScheduled` (place_order; the SDK
+#: numbers tasks from 1). Every step is idempotent by order, so the steps done before repeat
+#: as no-ops and the failed one runs again. Rerunning from the failed step's own event fails
+#: on Dapr 1.16 with this SDK: its retries leave failed attempts in the kept history that the
+#: replay does not match ("Ignoring unexpected taskFailed event"); the new instance fails.
+FIRST_STEP_EVENT = 1
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class IndexRow:
     ended: bool = False
     status: str | None = None
     compensated_by: str | None = None
+    rerun_as: str | None = None
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -92,6 +99,7 @@ class IndexRow:
             "ended": self.ended,
             "status": self.status,
             "compensated_by": self.compensated_by,
+            "rerun_as": self.rerun_as,
         }
 
     @staticmethod
@@ -102,6 +110,7 @@ class IndexRow:
             ended=bool(doc.get("ended", False)),
             status=doc.get("status"),
             compensated_by=doc.get("compensated_by"),
+            rerun_as=doc.get("rerun_as"),
         )
 
 
@@ -256,24 +265,6 @@ def select(items: Iterable[SagaSummary], query: SagaQuery, now: datetime) -> Sag
     )
 
 
-_FAILED_TASK = re.compile(r"Activity task #(\d+) failed")
-
-
-def failed_task_of(failure: str | None) -> int | None:
-    """The failed step's task (its `taskScheduled` event id) from the saga's failure message
-    (the durabletask SDK writes `Activity task #N failed: ...`): where the engine has no
-    history API, this is how the step to rerun is found."""
-    found = _FAILED_TASK.search(failure or "")
-    return int(found.group(1)) if found else None
-
-
-def failed_step_event(history: list[SagaHistoryEvent]) -> int | None:
-    """The `taskScheduled` event of the step whose failure failed the saga (the last failed
-    task): rerunning from it runs that step again with what came before kept."""
-    failed = [e for e in history if e.kind == "taskFailed" and e.task_id is not None]
-    return failed[-1].task_id if failed else None
-
-
 # -- the use cases -----------------------------------------------------------------------
 class SagaOperations:
     def __init__(
@@ -359,7 +350,7 @@ class SagaOperations:
         refund = payment == PaymentStatus.SUCCEEDED
         undo = Compensation(
             order_id=order_id,
-            instance_id=saga_id,
+            instance_id=order_id,  # the saga's own transition ids (a rerun's too)
             reason=message,
             promo_code=snap.input.get("promo_code"),
             release_stock=True,
@@ -369,9 +360,9 @@ class SagaOperations:
         order_status = await asyncio.to_thread(self.compensator.compensate, undo)
 
         def done(current: IndexRow) -> IndexRow:
-            return IndexRow(
+            return dataclasses.replace(
+                current,
                 saga_id=saga_id,
-                started_at=current.started_at,
                 ended=True,
                 status=CheckoutStatus.TERMINATED.value,
                 compensated_by=actor,
@@ -428,15 +419,7 @@ class SagaOperations:
                 "Only a failed saga can be rerun", saga_id=saga_id, status=snap.status.value
             )
         if event_id is None:
-            history = await self.engine.history(saga_id)
-            event_id = failed_task_of(snap.failure)
-            if history is not None:
-                event_id = failed_step_event(history) or event_id
-            if event_id is None:
-                raise Conflict(
-                    "No failed step found: send `event_id` (the taskScheduled event to rerun from)",
-                    saga_id=saga_id,
-                )
+            event_id = FIRST_STEP_EVENT
         new_id = f"{saga_id}-rerun-{event_id}"
         at = self.now()
         await self.index.opened(new_id, at)
@@ -446,6 +429,11 @@ class SagaOperations:
             raise _not_available(
                 "This Dapr version cannot rerun a workflow (RerunWorkflowFromEvent)"
             )
+
+        def rerun_as(current: IndexRow) -> IndexRow:
+            return dataclasses.replace(current, saga_id=saga_id, rerun_as=started)
+
+        await self.index.update(saga_id, rerun_as)  # payment results go there now
         return SagaRerun(saga_id=saga_id, new_saga_id=started, from_event_id=event_id)
 
     async def _snapshot(self, saga_id: str) -> SagaSnapshot:
@@ -456,13 +444,7 @@ class SagaOperations:
 
     async def _close(self, saga_id: str, status: CheckoutStatus) -> None:
         def closed(current: IndexRow) -> IndexRow:
-            return IndexRow(
-                saga_id=saga_id,
-                started_at=current.started_at,
-                ended=True,
-                status=status.value,
-                compensated_by=current.compensated_by,
-            )
+            return dataclasses.replace(current, saga_id=saga_id, ended=True, status=status.value)
 
         await self.index.update(saga_id, closed)
 

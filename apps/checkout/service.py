@@ -125,6 +125,10 @@ class SagaRecorder(Protocol):
         a no-op if recorded already."""
         ...
 
+    async def rerun_as(self, saga_id: str) -> str | None:
+        """The instance an operator reran this saga as (None: not rerun)."""
+        ...
+
 
 class RedemptionStore(Protocol):
     async def redemptions(self, code: str) -> dict[str, str]: ...
@@ -336,8 +340,13 @@ class CheckoutService:
         return state
 
     async def payment_result(self, order_id: str, result: PaymentResult) -> bool:
-        """Hand a payment result to the order's saga (False: no saga is waiting for it)."""
-        return await self.engine.raise_event(order_id, "payment_result", result.model_dump())
+        """Hand a payment result to the order's saga (False: no saga is waiting for it), or to
+        the instance an operator reran it as once it had failed."""
+        data = result.model_dump()
+        if await self.engine.raise_event(order_id, "payment_result", data):
+            return True
+        rerun = await self.recorder.rerun_as(order_id) if self.recorder is not None else None
+        return rerun is not None and await self.engine.raise_event(rerun, "payment_result", data)
 
     async def fraud_review(self, order_id: str, review: FraudReview) -> CheckoutState:
         state = await self.status(order_id)

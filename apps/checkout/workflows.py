@@ -111,7 +111,11 @@ def checkout_saga(
     ctx: DaprWorkflowContext, payload: dict[str, Any]
 ) -> Generator[Any, Any, dict[str, Any]]:
     request = CheckoutInput.model_validate(payload)
-    iid, order_id = ctx.instance_id, request.order_id
+    # Side effects are keyed by the order, which is the instance id of every saga but a rerun
+    # (`{order}-rerun-{event}`, apps/checkout/operations.py): a rerun repeats them as the
+    # same saga (the order's transitions, the cart's clear) instead of conflicting.
+    order_id = request.order_id
+    iid = order_id
     clock = Timeline(ctx)
     # The saga decides about payment; the order's own reminder (and the stock hold's
     # expiry) is the safety net, so both outlive every wait of the saga.

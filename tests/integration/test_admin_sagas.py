@@ -188,6 +188,53 @@ def test_raising_the_payment_event_completes_a_waiting_saga(
         assert unknown.json()["error"]["code"] == "RESOURCE_NOT_FOUND"
 
 
+def test_a_failed_saga_reruns_from_its_failed_step_and_gets_its_payment(
+    cluster: Cluster, issuer: TokenIssuer
+) -> None:
+    """Payments down for longer than the payment step's ~2 minutes of retries: the saga
+    fails there; once payments is back an admin reruns it (Dapr 1.16's
+    RerunWorkflowFromEvent, from the first step: the steps done repeat as no-ops) and the
+    payment's webhook reaches the rerun instance."""
+    admin = issuer.headers(factories.ref("adm"), "admin")
+    with cluster.client("storefront") as api:
+        product = _product(api)
+        body = factories.checkout(_line(product, 1))
+        cluster.stop_app("payments", crash=True)
+        try:
+            order_id = _place(api, body)
+
+            def failed() -> Json:
+                state = api.get(f"{SAGAS}/{order_id}", headers=admin).json()
+                assert state["status"] == "failed", state["status"]
+                return dict(state)
+
+            saga = eventually(failed, timeout=300, interval=2)
+        finally:
+            cluster.start_app("payments")
+        assert "Activity task #" in saga["failure"], saga["failure"]
+        assert order_id in [s["saga_id"] for s in _listed(api, admin, status="failed")]
+
+        r = api.post(f"{SAGAS}/{order_id}/rerun", headers=admin)
+        assert r.status_code == 200, r.text
+        rerun = r.json()
+        new_id = rerun["new_saga_id"]
+        assert (new_id, rerun["from_event_id"]) == (f"{order_id}-rerun-1", 1)
+        payment = webhooks.payment_of(cluster, order_id, timeout=90)
+        sent = webhooks.send(cluster, "payment_intent.succeeded", payment)
+        assert sent.status_code == 200, sent.text
+
+        def paid() -> Json:
+            state = api.get(f"{SAGAS}/{new_id}", headers=admin).json()
+            assert state["status"] == "completed", state
+            return dict(state)
+
+        assert eventually(paid, timeout=90)["outcome"] == "paid"
+        assert _order(api, order_id, body["email"])["status"] in ("paid", "fulfilling")
+        level = _stock(api, product)
+        assert (level["on_hand"], level["reserved"]) == (9, 0)
+        assert new_id in [s["saga_id"] for s in _listed(api, admin, status="completed")]
+
+
 ROUTES = [
     ("GET", SAGAS),
     ("GET", f"{SAGAS}/o-1"),

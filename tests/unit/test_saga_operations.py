@@ -11,13 +11,12 @@ import pytest
 
 from apps.checkout import workflows
 from apps.checkout.operations import (
+    FIRST_STEP_EVENT,
     STUCK_GRACE_SECONDS,
     IndexRow,
     SagaOperations,
     SagaQuery,
     SagaSnapshot,
-    failed_step_event,
-    failed_task_of,
     select,
     stuck_threshold,
     summary,
@@ -105,16 +104,6 @@ def test_select_filters_sorts_oldest_first_and_pages() -> None:
     assert ([i.saga_id for i in page2.items], page2.total, page2.pages) == (["d"], 4, 2)
     assert SagaQuery(stuck=True).in_flight_only
     assert not SagaQuery(statuses=frozenset({S.RUNNING, S.COMPLETED})).in_flight_only
-
-
-def test_the_failed_step_is_the_last_failed_task() -> None:
-    history = [
-        SagaHistoryEvent(event_id=0, kind="executionStarted"),
-        SagaHistoryEvent(event_id=3, kind="taskScheduled", name="request_payment"),
-        SagaHistoryEvent(event_id=4, kind="taskFailed", task_id=3, detail="payments down"),
-    ]
-    assert failed_step_event(history) == 3
-    assert failed_step_event(history[:2]) is None
 
 
 # -- the use cases -------------------------------------------------------------------------
@@ -281,28 +270,18 @@ def test_the_payment_event_goes_to_sagas_in_flight_only() -> None:
 
 
 def test_rerun_needs_a_failed_saga_and_an_engine_that_can() -> None:
-    history = [
-        SagaHistoryEvent(event_id=5, kind="taskScheduled", name="request_payment"),
-        SagaHistoryEvent(event_id=6, kind="taskFailed", task_id=5),
-    ]
-    o = ops(snap("a", status=S.FAILED), snap("b"), history=history)
-    assert asyncio.run(o.rerun("a", None)).new_saga_id == "a-rerun-5"
+    o = ops(snap("a", status=S.FAILED), snap("b"), history=[])
+    rerun = asyncio.run(o.rerun("a", None))  # from the first step by default
+    assert (rerun.new_saga_id, rerun.from_event_id) == ("a-rerun-1", FIRST_STEP_EVENT)
+    rows: Any = o.index
+    assert rows.docs["a"]["rerun_as"] == "a-rerun-1"  # where payment results go now
+    assert "a-rerun-1" in rows.docs  # listed like any saga
+    assert asyncio.run(o.rerun("a", 7)).new_saga_id == "a-rerun-7"
     with pytest.raises(Conflict):
         asyncio.run(o.rerun("b", None))
-    without = ops(snap("a", status=S.FAILED))
-    with pytest.raises(Conflict):  # no history, no failure message: which step?
-        asyncio.run(without.rerun("a", None))
+    without = ops(snap("a", status=S.FAILED))  # an engine without the rerun RPC
     with pytest.raises(DomainError) as no_rerun:
-        asyncio.run(without.rerun("a", 5))
+        asyncio.run(without.rerun("a", None))
     assert no_rerun.value.status == 501
     index: Any = without.index
-    assert "a-rerun-5" not in index.docs
-
-
-def test_without_history_the_failed_step_comes_from_the_failure_message() -> None:
-    message = "o-1: Activity task #7 failed: payments unavailable"
-    assert failed_task_of(message) == 7
-    assert failed_task_of("something else") is None
-    failed = SagaSnapshot(saga_id="a", status=S.FAILED, failure=message)
-    o = ops(failed, history=[])  # an engine with the rerun RPC but no history of it
-    assert asyncio.run(o.rerun("a", None)).from_event_id == 7
+    assert "a-rerun-1" not in index.docs and index.docs["a"].get("rerun_as") is None
