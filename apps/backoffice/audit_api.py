@@ -8,17 +8,16 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from apps.backoffice.audit import AuditQuery, entry_from, select
 from apps.contracts.audit import AuditEntry, AuditPage, AuditRecorded, GatewayActions
 from apps.contracts.errors import Forbidden
 from apps.contracts.events import EventEnvelope
-from apps.contracts.identity import Principal, Role
 from apps.contracts.names import AppId, Topic
-from apps.platform.context import CONTEXT_HEADER, verify_context
 from apps.platform.ops import calling_app
 from apps.platform.params import Limit, Page
+from apps.platform.roles import AdminCaller
 from apps.platform.state import EtagMismatch, JsonStateStore
 from apps.platform.subscriptions import dispatch
 
@@ -29,17 +28,7 @@ RETENTION_SECONDS = 90 * 24 * 3600
 router = APIRouter(tags=["admin"])
 
 
-async def admin(
-    request: Request, context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None
-) -> Principal:
-    """The gateway checked the role; checked again here from the signed context."""
-    who = verify_context(context, await request.app.state.context_key.get())
-    if not who.role.at_least(Role.ADMIN):
-        raise Forbidden("This needs the admin role", required=Role.ADMIN.value)
-    return who
-
-
-Admin = Annotated[Principal, Depends(admin)]
+Admin = AdminCaller
 Filter = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 

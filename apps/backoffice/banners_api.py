@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Response
 
 from apps.backoffice import banners as rules
 from apps.contracts.banners import (
@@ -30,12 +30,11 @@ from apps.contracts.banners import (
     BannerStatus,
     StaffBanner,
 )
-from apps.contracts.errors import Conflict, Forbidden, NotFound
+from apps.contracts.errors import Conflict, NotFound
 from apps.contracts.events import utcnow
-from apps.contracts.identity import Principal, Role
-from apps.platform.context import CONTEXT_HEADER, verify_context
 from apps.platform.http import app_state
 from apps.platform.params import IdempotencyKey
+from apps.platform.roles import StaffId
 from apps.platform.state import JsonStateStore
 
 KEY = "banners"
@@ -135,16 +134,7 @@ BannerIdPath = Annotated[str, Path(pattern=BANNER_ID_PATTERN)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=200)]
 
 
-async def staff(
-    request: Request, context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None
-) -> str:
-    who: Principal = verify_context(context, await request.app.state.context_key.get())
-    if not who.role.at_least(Role.STAFF) or not who.user_id:
-        raise Forbidden("Staff only")
-    return who.user_id
-
-
-Staff = Annotated[str, Depends(staff)]
+Staff = StaffId
 
 
 @router.get("/banners/active", response_model=ActiveBanners)

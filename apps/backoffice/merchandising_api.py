@@ -7,15 +7,13 @@ The gateway checks the role; this app checks it again from the signed context.""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from apps.backoffice.analytics.api import ORDER_EVENTS
 from apps.backoffice.analytics.api import on_order_events as analytics_order_events
 from apps.backoffice.merchandising import Decision
 from apps.backoffice.merchandising_service import MerchandisingService, RestockQuery
 from apps.contracts.catalog import Id, Sku
-from apps.contracts.errors import Forbidden
-from apps.contracts.identity import Principal, Role
 from apps.contracts.merchandising import (
     SUGGESTION_ID_PATTERN,
     FraudReviewPage,
@@ -27,9 +25,9 @@ from apps.contracts.merchandising import (
     ReviewState,
     SuggestionStatus,
 )
-from apps.platform.context import CONTEXT_HEADER, verify_context
 from apps.platform.http import app_state
 from apps.platform.params import IdempotencyKey, Limit, Page, SmallLimit
+from apps.platform.roles import StaffId
 from apps.platform.subscriptions import DROP, RETRY, dispatch
 
 router = APIRouter(tags=["merchandising"])
@@ -38,17 +36,7 @@ Service = Annotated[MerchandisingService, Depends(app_state("merchandising"))]
 SuggestionId = Annotated[str, Path(pattern=SUGGESTION_ID_PATTERN)]
 
 
-async def staff(
-    request: Request, context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None
-) -> str:
-    """The staff member's user id, from the signed context; anyone else is refused."""
-    who: Principal = verify_context(context, await request.app.state.context_key.get())
-    if not who.role.at_least(Role.STAFF) or not who.user_id:
-        raise Forbidden("Staff only", required=Role.STAFF.value)
-    return who.user_id
-
-
-Staff = Annotated[str, Depends(staff)]
+Staff = StaffId
 
 
 @router.get("/staff/merchandising/restock", response_model=RestockPage)

@@ -12,8 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 
 from apps.backoffice.tickets import TicketsService
-from apps.contracts.errors import Forbidden, Unauthorized
-from apps.contracts.identity import Principal, Role
+from apps.contracts.errors import Unauthorized
 from apps.contracts.tickets import (
     AssignIn,
     OpenTicketIn,
@@ -29,10 +28,11 @@ from apps.contracts.tickets import (
     TicketType,
     TicketUpdated,
 )
-from apps.platform.context import CONTEXT_HEADER, verify_context
+from apps.platform.context import CONTEXT_HEADER
 from apps.platform.dapr import forwarded_headers
 from apps.platform.http import app_state
 from apps.platform.params import IdempotencyKey, Limit, Page
+from apps.platform.roles import SignedCaller, StaffId
 from apps.platform.subscriptions import dispatch
 
 router = APIRouter(tags=["tickets"])
@@ -42,27 +42,16 @@ TicketIdPath = Annotated[str, Path(pattern=r"^tkt-[A-Za-z0-9]{1,64}$")]
 Context = Annotated[str | None, Header(alias=CONTEXT_HEADER)]
 
 
-async def caller(request: Request, context: Context = None) -> Principal:
-    return verify_context(context, await request.app.state.context_key.get())
-
-
-async def customer(who: Annotated[Principal, Depends(caller)]) -> str:
+async def customer(who: SignedCaller) -> str:
     """The signed-in caller's user id."""
     if not who.signed_in or not who.user_id:
         raise Unauthorized("Sign in to see your requests")
     return who.user_id
 
 
-async def staff(who: Annotated[Principal, Depends(caller)]) -> str:
-    """The staff member's user id; anyone else is refused."""
-    if not who.role.at_least(Role.STAFF) or not who.user_id:
-        raise Forbidden("Staff only")
-    return who.user_id
-
-
 #: The caller's user id, from the signed context.
 Customer = Annotated[str, Depends(customer)]
-Staff = Annotated[str, Depends(staff)]
+Staff = StaffId
 
 
 # -- customer ---------------------------------------------------------------------------------

@@ -3,12 +3,10 @@ signed admin context checked again here): apps/checkout/operations.py."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query
 
 from apps.checkout.operations import SagaOperations, SagaQuery
 from apps.contracts.checkout import CheckoutStatus
-from apps.contracts.errors import Forbidden
-from apps.contracts.identity import Principal, Role
 from apps.contracts.operations_sagas import (
     RaisePaymentEvent,
     RerunSaga,
@@ -20,24 +18,14 @@ from apps.contracts.operations_sagas import (
     SagaTerminated,
     TerminateSaga,
 )
-from apps.platform.context import CONTEXT_HEADER, verify_context
 from apps.platform.http import app_state
 from apps.platform.params import Limit, Page
+from apps.platform.roles import AdminCaller
 
 router = APIRouter(prefix="/ops/sagas", tags=["admin"])
 
 
-async def admin(
-    request: Request, context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None
-) -> Principal:
-    """The gateway checked the role; checked again here from the signed context."""
-    who = verify_context(context, await request.app.state.context_key.get())
-    if not who.role.at_least(Role.ADMIN):
-        raise Forbidden("This needs the admin role", required=Role.ADMIN.value)
-    return who
-
-
-Admin = Annotated[Principal, Depends(admin)]
+Admin = AdminCaller
 Ops = Annotated[SagaOperations, Depends(app_state("saga_ops"))]
 SagaPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 

@@ -6,17 +6,15 @@ that reached checkout any other way is refused (403)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Response
 
 from apps.checkout.promotions_store import StoredPromotions
 from apps.contracts.cart import PromoCode
-from apps.contracts.errors import Forbidden
 from apps.contracts.events import utcnow
-from apps.contracts.identity import Principal, Role
 from apps.contracts.promotions import Promotion, PromotionIn, PromotionList, PromotionTermsIn
-from apps.platform.context import CONTEXT_HEADER, verify_context
 from apps.platform.http import app_state
 from apps.platform.params import IdempotencyKey
+from apps.platform.roles import StaffId
 
 router = APIRouter(prefix="/staff/promotions", tags=["promotions"])
 
@@ -24,17 +22,7 @@ Promotions = Annotated[StoredPromotions, Depends(app_state("promotions"))]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=200)]
 
 
-async def staff(
-    request: Request, context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None
-) -> str:
-    """The staff member's user id from the gateway's signed context; anyone else: 403."""
-    who: Principal = verify_context(context, await request.app.state.context_key.get())
-    if not who.role.at_least(Role.STAFF) or not who.user_id:
-        raise Forbidden("Staff only")
-    return who.user_id
-
-
-Staff = Annotated[str, Depends(staff)]
+Staff = StaffId
 
 
 def _tagged(response: Response, answer: tuple[Promotion, str]) -> Promotion:

@@ -266,4 +266,4 @@ def test_a_customer_gets_403_on_every_analytics_route(
     # And the app itself refuses a call without the gateway's staff context.
     with cluster.invoker("backoffice") as backoffice:
         r = backoffice.get("analytics/sales")
-        assert r.status_code == 401, r.text
+        assert r.status_code == 403, r.text

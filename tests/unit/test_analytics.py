@@ -8,15 +8,13 @@ import itertools
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import partial
-from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from apps.backoffice.analytics import domain, report
-from apps.backoffice.analytics.api import period, staff
+from apps.backoffice.analytics.api import period
 from apps.backoffice.analytics.export import export_table, to_csv, to_xlsx
 from apps.backoffice.analytics.frames import (
     Frames,
@@ -27,9 +25,8 @@ from apps.backoffice.analytics.frames import (
 )
 from apps.backoffice.analytics.service import AnalyticsService, batch_rows
 from apps.contracts.analytics import ActivityBatch
-from apps.contracts.errors import Forbidden, InvalidRequest, Unauthorized
+from apps.contracts.errors import InvalidRequest
 from apps.contracts.events import EventEnvelope
-from apps.contracts.identity import Principal, Role
 from apps.contracts.orders import (
     OrderCancelled,
     OrderCreated,
@@ -40,7 +37,6 @@ from apps.contracts.orders import (
     OrderStatusChanged,
 )
 from apps.contracts.payments import PaymentStatus, RefundProcessed
-from apps.platform.context import sign_context
 from tests.fakes.analytics import FixedCatalog, MemorySalesRecords
 
 DAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
@@ -383,28 +379,6 @@ def test_export_opens_in_pandas_with_the_same_totals() -> None:
         assert int(opened["orders"].sum()) == got.totals.orders
         for column in ("revenue", "refunds", "net"):
             assert Decimal(f"{opened[column].sum():.2f}") == getattr(got.totals, column)
-
-
-# -- staff only, in the app too -----------------------------------------------------------
-class _Key:
-    async def get(self) -> str:
-        return "k" * 32
-
-
-_Request = partial(SimpleNamespace, app=SimpleNamespace(state=SimpleNamespace(context_key=_Key())))
-
-
-@pytest.mark.parametrize(
-    ("role", "error"), [("customer", Forbidden), (None, Unauthorized), ("staff", None)]
-)
-def test_analytics_routes_need_a_staff_context(role: str | None, error: type | None) -> None:
-    principal = Principal(user_id="u-1", role=Role(role)) if role else Principal()
-    header = sign_context(principal, "k" * 32)
-    if error is None:
-        assert asyncio.run(staff(_Request(), header)).role == Role.STAFF  # type: ignore[arg-type]
-    else:
-        with pytest.raises(error):
-            asyncio.run(staff(_Request(), header))  # type: ignore[arg-type]
 
 
 def test_an_empty_read_model_answers_zeros() -> None:

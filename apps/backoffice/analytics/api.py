@@ -9,7 +9,7 @@ staff context gets the same 401/403 as at the gateway.
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from apps.backoffice.analytics.export import export_table, to_csv, to_xlsx
@@ -23,10 +23,9 @@ from apps.contracts.analytics import (
     SalesReport,
     TopProducts,
 )
-from apps.contracts.errors import Forbidden, InvalidRequest, Unauthorized
-from apps.contracts.identity import Principal, Role
-from apps.platform.context import CONTEXT_HEADER, verify_context
+from apps.contracts.errors import InvalidRequest
 from apps.platform.http import app_state
+from apps.platform.roles import StaffCaller
 from apps.platform.subscriptions import dispatch
 
 router = APIRouter()
@@ -48,18 +47,7 @@ ORDER_EVENTS = (
 PAYMENT_EVENTS = ("PaymentProcessed", "RefundProcessed")
 
 
-async def staff(
-    request: Request, context: Annotated[str | None, Header(alias=CONTEXT_HEADER)] = None
-) -> Principal:
-    who = verify_context(context, await request.app.state.context_key.get())
-    if not who.signed_in:
-        raise Unauthorized("Sign in to use this")
-    if not who.role.at_least(Role.STAFF):
-        raise Forbidden("This needs the staff role", required=Role.STAFF.value)
-    return who
-
-
-Staff = Annotated[Principal, Depends(staff)]
+Staff = StaffCaller
 StartDate = Annotated[date | None, Query(description="first day (UTC), default 29 days ago")]
 EndDate = Annotated[date | None, Query(description="last day (UTC), inclusive; default today")]
 
