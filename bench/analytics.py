@@ -4,14 +4,15 @@
     ./taskw bench:analytics -- --orders 200000   # a busier year
     ./taskw bench:analytics -- --cluster         # also through storefront + sidecars
 
-The year is generated as the events the apps publish (OrderCreated, OrderPaid, a partial
-refund on 5% of the orders, 3% never paid) plus shopper activity (about ten steps per paid
-order), and fed through the same code the backoffice subscription runs (`AnalyticsService`
-over an in-memory store), so ingestion is measured too. Then each report is timed cold
-(building the pandas frames from the records) and warm (the frames kept, as between two
-changes). With `--cluster` the same records are written to backoffice's state store and the
-seed 004 endpoints are timed through the storefront (staff token, gateway, service
-invocation, backoffice), the first call loading the read model from PostgreSQL.
+The year is generated (scripts/sales_history.py) as the events the apps publish
+(OrderCreated, OrderPaid, a partial refund on 5% of the orders, 3% never paid) plus shopper
+activity (three sessions and about ten steps per order), and fed through the same code the
+backoffice subscription runs (`AnalyticsService` over an in-memory store), so ingestion is
+measured too. Then each report is timed cold (building the pandas frames from the records)
+and warm (the frames kept, as between two changes). With `--cluster` the same records are
+written to backoffice's state store and the seed 004 endpoints are timed through the
+storefront (staff token, gateway, service invocation, backoffice), the first call loading
+the read model from PostgreSQL.
 Writes bench-results/analytics.json.
 """
 

@@ -1,7 +1,8 @@
 """A generated year of sales for the analytics read model: the events the apps publish
 (OrderCreated, OrderPaid, a partial refund on 5% of the orders, 3% never paid) plus shopper
-activity (about ten steps per paid order), and the read model's documents those events make
-under the subscription's own rules (`apps.backoffice.analytics.domain`).
+activity (three sessions and about ten steps per order: see `_shoppers`), and the read
+model's documents those events make under the subscription's own rules
+(`apps.backoffice.analytics.domain`).
 
 Used by `bench.analytics` and by `./taskw seed -- --sales-year N`, which writes the documents
 to backoffice's state store through its sidecar. The seeded history is the analytics read
@@ -89,6 +90,7 @@ def generate(
         events.append(
             _env(OrderCreated(**base, status=OrderStatus.AWAITING_PAYMENT, version=1, at=at))
         )
+        activity += _shoppers(rng, f"h{seed}s{n}", lines[0]["product_id"], catalog, at)
         if rng.random() < 0.03:
             continue  # never paid
         paid_at = at + timedelta(seconds=30)
@@ -106,13 +108,30 @@ def generate(
                     )
                 )
             )
-        session = f"g:h{seed}s{n}"
-        for kind in ("product_view",) * 6 + ("cart_add",) * 2 + ("checkout_start",):
-            activity.append(
-                {"session": session, "kind": kind, "product_id": lines[0]["product_id"], "at": at}
-            )
     rng.shuffle(events)
     return events, activity
+
+
+def _shoppers(
+    rng: random.Random, tag: str, bought: str, catalog: list[Item], at: datetime
+) -> list[dict[str, Any]]:
+    """The steps around one order: its shopper (4 views, a cart add, the checkout start)
+    and two who only browsed (2 views each; the second adds to the cart 40% of the time),
+    so the funnel narrows as a shop's does."""
+
+    def step(session: str, kind: str, product_id: str | None) -> dict[str, Any]:
+        return {"session": f"g:{tag}{session}", "kind": kind, "product_id": product_id, "at": at}
+
+    def browsed() -> str:
+        return catalog[rng.randrange(len(catalog))][0]
+
+    steps = [step("a", "product_view", bought) for _ in range(3)]
+    steps += [step("a", "product_view", browsed()), step("a", "cart_add", bought)]
+    steps.append(step("a", "checkout_start", None))
+    steps += [step(who, "product_view", browsed()) for who in ("b", "b", "c", "c")]
+    if rng.random() < 0.4:
+        steps.append(step("c", "cart_add", browsed()))
+    return steps
 
 
 def records_of(events: list[EventEnvelope], categories: dict[str, str]) -> dict[str, Any]:
