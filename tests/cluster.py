@@ -79,6 +79,8 @@ APP_ENV = {
             dict.fromkeys(("low", "medium", "high", "urgent"), 3600)
         ),
         "BACKOFFICE_TICKET_STAFF_EMAIL": TICKET_STAFF_EMAIL,
+        # The restock list rereads every SKU's level after 2 s (production: 60 s).
+        "BACKOFFICE_RESTOCK_LEVELS_TTL_SECONDS": "2",
     },
     # Mail that failed is retried within a second or two (production: 30 s doubling to an
     # hour, 20 attempts); never dead-lettered while a test holds the mail server down.

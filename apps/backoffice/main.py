@@ -22,7 +22,7 @@ from apps.backoffice.dead_letters_api import router as dead_letters_router
 from apps.backoffice.dead_letters_api import subscribe_dead_letters
 from apps.backoffice.merchandising_api import on_inventory_events, on_order_events
 from apps.backoffice.merchandising_api import router as merchandising_router
-from apps.backoffice.merchandising_service import MerchandisingService
+from apps.backoffice.merchandising_service import CatalogLevels, MerchandisingService
 from apps.backoffice.operations_api import router as operations_router
 from apps.backoffice.settings import get_settings
 from apps.backoffice.tickets_adapters import start_tickets
@@ -58,7 +58,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         analytics.currency,
     )
     app.state.analytics.warm_up()
-    app.state.merchandising = MerchandisingService(app.state.store, sidecar)
+    app.state.merchandising = MerchandisingService(
+        app.state.store, sidecar, CatalogLevels(sidecar, settings.restock_levels_ttl_seconds)
+    )
     try:
         yield
     finally:

@@ -4,6 +4,7 @@ queue's states, and how each list is ordered and paged. Dapr and HTTP are in
 merchandising_service.py / merchandising_api.py."""
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from apps.contracts.inventory import StockLevel
 from apps.contracts.merchandising import (
     FraudReviewItem,
     FraudReviewRequested,
@@ -107,13 +109,83 @@ def reorder_quantity(available: int, reorder_point: float, horizon_demand: float
     return max(0, math.ceil(reorder_point + horizon_demand - available - 1e-9))
 
 
-def restock_order(items: list[StockDoc]) -> list[StockDoc]:
-    """SKUs with an alert first (the oldest alert first), then the rest by SKU."""
-    alerted = sorted(
-        (d for d in items if d.alert is not None),
-        key=lambda d: (d.alert.raised_at if d.alert else d.level_at, d.sku),
+class RestockRow(BaseModel):
+    """One SKU of the restock list before its forecast: the catalog's level merged with what
+    backoffice kept from inventory-events."""
+
+    sku: str
+    product_id: str
+    on_hand: int
+    reserved: int
+    available: int
+    low_stock_threshold: int | None = None
+    alert: RestockAlert | None = None
+    stock_at: datetime
+
+
+def restock_row(level: StockLevel | None, doc: StockDoc | None, levels_at: datetime) -> RestockRow:
+    """A SKU's row from the catalog's level (read at `levels_at`) and its event doc. The
+    figures are the newer of the two (an event after the read wins); the threshold is the
+    catalog's. The alert is the event's if it says so; otherwise a SKU whose figures are at
+    or below its threshold carries one of `source: stock_level` (no LowStock was ever seen,
+    e.g. seeded stock)."""
+    if level is None and doc is None:
+        raise ValueError("a restock row needs a level or an event doc")
+    threshold = level.low_stock_threshold if level is not None else None
+    doc_at = _reported_at(doc)
+    if doc is not None and (level is None or (doc_at is not None and doc_at > levels_at)):
+        figures = (doc.on_hand, doc.reserved, doc.available)
+        at = doc_at or levels_at
+    else:
+        assert level is not None
+        figures = (level.on_hand, level.reserved, level.available)
+        at = levels_at
+    alert = doc.alert if doc is not None else None
+    if alert is None and threshold is not None and figures[2] <= threshold:
+        alert = RestockAlert(
+            available=figures[2],
+            low_stock_threshold=threshold,
+            raised_at=at,
+            source="stock_level",
+        )
+    named: StockLevel | StockDoc = level if level is not None else doc  # type: ignore[assignment]
+    return RestockRow(
+        sku=named.sku,
+        product_id=named.product_id,
+        on_hand=figures[0],
+        reserved=figures[1],
+        available=figures[2],
+        low_stock_threshold=threshold,
+        alert=alert,
+        stock_at=at,
     )
-    quiet = sorted((d for d in items if d.alert is None), key=lambda d: d.sku)
+
+
+def _reported_at(doc: StockDoc | None) -> datetime | None:
+    """When the doc's figures were reported: its last level or alert, the later."""
+    if doc is None:
+        return None
+    times = [t for t in (doc.level_at, doc.alert.raised_at if doc.alert else None) if t]
+    return max(times) if times else None
+
+
+def merge_restock(
+    levels: Mapping[str, StockLevel], docs: Iterable[StockDoc], levels_at: datetime
+) -> list[RestockRow]:
+    """Every SKU the catalog has plus every SKU an event named (one the catalog no longer
+    has keeps its event figures), unordered."""
+    by_sku = {d.sku: d for d in docs}
+    return [
+        restock_row(levels.get(sku), by_sku.get(sku), levels_at)
+        for sku in levels.keys() | by_sku.keys()
+    ]
+
+
+def restock_order(rows: list[RestockRow]) -> list[RestockRow]:
+    """SKUs with an alert first, the lowest available first (then by SKU), then the rest by
+    SKU."""
+    alerted = sorted((r for r in rows if r.alert is not None), key=lambda r: (r.available, r.sku))
+    quiet = sorted((r for r in rows if r.alert is None), key=lambda r: r.sku)
     return alerted + quiet
 
 

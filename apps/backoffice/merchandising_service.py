@@ -5,7 +5,9 @@ review queue kept from order-events. The rules are in merchandising.py."""
 
 import asyncio
 import hashlib
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,10 +17,16 @@ import structlog
 
 from apps.backoffice import merchandising as rules
 from apps.backoffice.merchandising import Decision, StockDoc, Verdict
-from apps.contracts.errors import Conflict, NotFound, UnprocessableError
+from apps.contracts.errors import Conflict, NotFound, Unavailable, UnprocessableError
 from apps.contracts.events import EventEnvelope, utcnow
 from apps.contracts.forecast import ForecastResponse
-from apps.contracts.inventory import LowStock, ProductInventory, StockLevelChanged
+from apps.contracts.inventory import (
+    LowStock,
+    ProductInventory,
+    StockLevel,
+    StockLevelChanged,
+    StockLevelPage,
+)
 from apps.contracts.merchandising import (
     FraudReviewItem,
     FraudReviewPage,
@@ -43,6 +51,12 @@ log = structlog.stdlib.get_logger("merchandising")
 
 #: Forecasts asked for at once while building a page of the restock list.
 FORECAST_PARALLELISM = 8
+#: How long the catalog's levels of every SKU are reused by the restock list: its ordering
+#: and alerts from stock levels are at most this old (the rows shown get the current ones).
+LEVELS_TTL_SECONDS = 60.0
+#: SKUs per call to the catalog's `/inventory/levels` (its maximum), and a bound on calls.
+LEVELS_PAGE = 5000
+LEVELS_MAX_PAGES = 200
 PRODUCT_CHANGED = "The product changed since this suggestion was made; ask for a new one"
 
 
@@ -68,10 +82,68 @@ class RestockQuery:
     service_level: float = 0.95
 
 
+class CatalogLevels:
+    """Every SKU's stock level from the catalog (`GET /inventory/levels`, paged by SKU
+    after a cursor, each page cut from a complete scan: every SKU that exists for the whole
+    read is in it once), kept in memory for `ttl_seconds` and then read again: the restock
+    list's coverage. A page that fails raises `Unavailable` (503) and keeps nothing: never a
+    silently partial list. Concurrent requests share one read."""
+
+    def __init__(
+        self,
+        sidecar: Sidecar,
+        ttl_seconds: float = LEVELS_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sidecar = sidecar
+        self.ttl_seconds = ttl_seconds
+        self.clock = clock
+        self._held: tuple[float, dict[str, StockLevel], datetime] | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> tuple[dict[str, StockLevel], datetime]:
+        """The levels by SKU and when they were read."""
+        async with self._lock:
+            held = self._held
+            if held is None or self.clock() - held[0] >= self.ttl_seconds:
+                began, read_at = self.clock(), utcnow()
+                levels = await self._read()
+                held = self._held = (began, levels, read_at)
+            return held[1], held[2]
+
+    async def _read(self) -> dict[str, StockLevel]:
+        levels: dict[str, StockLevel] = {}
+        after: str | None = None
+        for _ in range(LEVELS_MAX_PAGES):
+            params: dict[str, Any] = {"limit": LEVELS_PAGE}
+            if after is not None:
+                params["after"] = after
+            res = await self.sidecar.invoke(AppId.CATALOG, "inventory/levels", params=params)
+            if not res.ok:
+                error = res.body.get("error", {}) if isinstance(res.body, dict) else {}
+                raise Unavailable(
+                    "The restock list needs every SKU's stock from the catalog, which did not "
+                    "answer; retry shortly",
+                    catalog_status=res.status,
+                    catalog_error=str(error.get("message") or ""),
+                )
+            page = StockLevelPage.model_validate(res.body)
+            levels.update((row.sku, row) for row in page.items)
+            if page.next_after is None:
+                break
+            after = page.next_after
+        else:
+            raise Unavailable("The catalog's stock levels did not end; retry shortly")
+        return levels
+
+
 class MerchandisingService:
-    def __init__(self, store: JsonStateStore, sidecar: Sidecar) -> None:
+    def __init__(
+        self, store: JsonStateStore, sidecar: Sidecar, levels: CatalogLevels | None = None
+    ) -> None:
         self.store = store
         self.sidecar = sidecar
+        self.levels = levels or CatalogLevels(sidecar)
 
     # -- inventory-events --------------------------------------------------------------------
     async def on_stock_level(self, event: EventEnvelope) -> None:
@@ -112,27 +184,34 @@ class MerchandisingService:
 
     # -- restock list ------------------------------------------------------------------------
     async def restock(self, query: RestockQuery, page: int, limit: int) -> RestockPage:
+        """Every SKU of the catalog (its levels, at most `levels.ttl_seconds` old) merged
+        with the alerts kept from events, filtered, ordered, paged; the page's rows get the
+        catalog's current figures and a forecast each."""
+        levels, levels_at = await self.levels.get()
         found = await self.store.scan({"EQ": {"kind": rules.STOCK_KIND}}, "sku")
-        docs = [StockDoc.model_validate(d.value) for d in found]
-        docs = [
-            d
-            for d in docs
-            if (not query.alerts_only or d.alert is not None)
-            and (query.product_id is None or d.product_id == query.product_id)
-            and (query.sku is None or d.sku.startswith(query.sku))
+        docs = {d.sku: d for d in (StockDoc.model_validate(f.value) for f in found)}
+        rows = [
+            r
+            for r in rules.merge_restock(levels, docs.values(), levels_at)
+            if (not query.alerts_only or r.alert is not None)
+            and (query.product_id is None or r.product_id == query.product_id)
+            and (query.sku is None or r.sku.startswith(query.sku))
         ]
-        shown = rules.page_of(rules.restock_order(docs), page, limit)
-        levels = await self._levels({d.product_id for d in shown})
+        shown = rules.page_of(rules.restock_order(rows), page, limit)
+        live, live_at = await self._levels({r.product_id for r in shown}), utcnow()
         gate = asyncio.Semaphore(FORECAST_PARALLELISM)
 
-        async def item(doc: StockDoc) -> RestockItem:
+        async def item(row: rules.RestockRow) -> RestockItem:
+            level = live.get(row.sku)
+            if level is not None:  # the figures of now for the rows shown
+                row = rules.restock_row(level, docs.get(row.sku), live_at)
             async with gate:
-                return await self._restock_item(doc, levels.get(doc.sku), query)
+                return await self._restock_item(row, query)
 
-        items = await asyncio.gather(*(item(d) for d in shown))
-        return RestockPage(items=list(items), page=page, limit=limit, total=len(docs))
+        items = await asyncio.gather(*(item(r) for r in shown))
+        return RestockPage(items=list(items), page=page, limit=limit, total=len(rows))
 
-    async def _levels(self, product_ids: set[str]) -> dict[str, Any]:
+    async def _levels(self, product_ids: set[str]) -> dict[str, StockLevel]:
         """The catalog's current stock of these products' SKUs (a product it no longer has
         keeps the figures of its last event)."""
         answers = await asyncio.gather(
@@ -141,7 +220,7 @@ class MerchandisingService:
                 for pid in sorted(product_ids)
             )
         )
-        levels: dict[str, Any] = {}
+        levels: dict[str, StockLevel] = {}
         for res in answers:
             if res.status == 404:
                 continue
@@ -149,19 +228,14 @@ class MerchandisingService:
                 levels[level.sku] = level
         return levels
 
-    async def _restock_item(self, doc: StockDoc, level: Any, query: RestockQuery) -> RestockItem:
-        on_hand, reserved, available = doc.on_hand, doc.reserved, doc.available
-        threshold = None
-        if level is not None:
-            on_hand, reserved, available = level.on_hand, level.reserved, level.available
-            threshold = level.low_stock_threshold
+    async def _restock_item(self, row: rules.RestockRow, query: RestockQuery) -> RestockItem:
         forecast, problem, quantity = None, None, None
         res = await self.sidecar.invoke(
             AppId.FORECAST,
             "forecast",
             method="POST",
             json_body={
-                "sku": doc.sku,
+                "sku": row.sku,
                 "horizon_days": query.horizon_days,
                 "lead_time_days": query.lead_time_days,
                 "service_level": query.service_level,
@@ -178,22 +252,22 @@ class MerchandisingService:
                 safety_stock=f.safety_stock,
                 reorder_point=f.reorder_point,
             )
-            quantity = rules.reorder_quantity(available, f.reorder_point, f.total_expected)
+            quantity = rules.reorder_quantity(row.available, f.reorder_point, f.total_expected)
         else:
             error = res.body.get("error", {}) if isinstance(res.body, dict) else {}
             problem = str(error.get("message") or f"forecast answered {res.status}")
         return RestockItem(
-            sku=doc.sku,
-            product_id=doc.product_id,
-            on_hand=on_hand,
-            reserved=reserved,
-            available=available,
-            low_stock_threshold=threshold,
-            alert=doc.alert,
+            sku=row.sku,
+            product_id=row.product_id,
+            on_hand=row.on_hand,
+            reserved=row.reserved,
+            available=row.available,
+            low_stock_threshold=row.low_stock_threshold,
+            alert=row.alert,
             forecast=forecast,
             forecast_problem=problem,
             suggested_reorder_quantity=quantity,
-            stock_at=doc.level_at or (doc.alert.raised_at if doc.alert else utcnow()),
+            stock_at=row.stock_at,
         )
 
     # -- price suggestions ---------------------------------------------------------------

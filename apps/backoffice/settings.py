@@ -18,6 +18,12 @@ class BackofficeSettings(AppSettings):
         "Azure App Configuration (BACKOFFICE_APPCONFIG_ENDPOINT, managed identity)",
     )
     appconfig_endpoint: str = Field("", description="https://<store>.azconfig.io")
+    restock_levels_ttl_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="how long the restock list reuses the catalog's levels of every SKU",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -31,8 +31,9 @@ from apps.contracts.catalog import (
     ReviewPage,
     ReviewStatus,
     SeedBatch,
+    Sku,
 )
-from apps.contracts.errors import NotFound
+from apps.contracts.errors import NotFound, Unavailable
 from apps.contracts.events import EventEnvelope
 from apps.contracts.inventory import (
     ProductInventory,
@@ -41,6 +42,7 @@ from apps.contracts.inventory import (
     ReturnStock,
     StockAdjustment,
     StockLevel,
+    StockLevelPage,
 )
 from apps.platform.http import app_state
 from apps.platform.params import Limit, Page
@@ -176,6 +178,29 @@ async def product_inventory(
 ) -> ProductInventory:
     product, _ = await service.get(product_id)
     return await inventory.product_inventory(product)
+
+
+#: SKUs per page of `/inventory/levels` (each page costs a scan of the stock records).
+LEVELS_MAX_LIMIT = 5000
+
+
+@inventory_router.get("/inventory/levels", response_model=StockLevelPage)
+async def stock_levels(
+    request: Request,
+    inventory: Inventory,
+    low_only: Annotated[bool, Query(description="only SKUs at or below their threshold")] = False,
+    after: Annotated[Sku | None, Query(description="the previous page's next_after")] = None,
+    limit: Annotated[int, Query(ge=1, le=LEVELS_MAX_LIMIT)] = 1000,
+) -> StockLevelPage:
+    """Every SKU's stock level, by SKU (internal: backoffice's restock list invokes it; the
+    gateway has no route here, like the reservations). The SKUs are the read model's
+    products' variants plus every stock record; a SKU without a record yet is at its
+    variant's stock. 503 while the read model is not loaded: never a partial list."""
+    browse: BrowseService = request.app.state.browse
+    if browse.loaded_at is None:
+        raise Unavailable("The catalog's product index is not loaded yet; retry")
+    products = [e.product for e in browse.index.entries.values()]
+    return await inventory.levels(products, low_only, after, limit)
 
 
 @inventory_router.post("/products/snapshots", response_model=SnapshotReply)

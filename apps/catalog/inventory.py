@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from apps.contracts.catalog import Product
 from apps.contracts.errors import Conflict
 from apps.contracts.inventory import Reservation as ReservationView
 from apps.contracts.inventory import (
@@ -23,6 +24,7 @@ from apps.contracts.inventory import (
     ReturnStock,
     StockAdjustment,
     StockLevel,
+    StockLevelRow,
 )
 
 
@@ -70,6 +72,29 @@ def level(rec: StockRecord, now: datetime) -> StockLevel:
         available=rec.on_hand - held,
         low_stock_threshold=rec.low_stock_threshold,
     )
+
+
+def catalog_levels(
+    records: Iterable[StockRecord], products: Iterable[Product], now: datetime
+) -> list[StockLevelRow]:
+    """Every SKU's level, by SKU: its stock record's, or, for a SKU no write has touched
+    yet (a seeded or new product has no record until then), the level its record will start
+    with: the variant's stock, no holds, the default threshold (as `_initialise` creates it)."""
+    levels = {rec.sku: level(rec, now) for rec in records}
+    for product in products:
+        for v in product.variants:
+            if v.sku not in levels:
+                fresh = StockRecord(
+                    sku=v.sku,
+                    product_id=product.product_id,
+                    variant_id=v.variant_id,
+                    on_hand=v.stock,
+                )
+                levels[v.sku] = level(fresh, now)
+    return [
+        StockLevelRow(**lv.model_dump(), low=lv.available <= lv.low_stock_threshold)
+        for _, lv in sorted(levels.items())
+    ]
 
 
 def _pruned(rec: StockRecord, now: datetime) -> StockRecord:

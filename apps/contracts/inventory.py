@@ -108,6 +108,19 @@ class StockLevel(BaseModel):
     low_stock_threshold: int
 
 
+class StockLevelRow(StockLevel):
+    low: bool = Field(description="available at or below the SKU's low-stock threshold")
+
+
+class StockLevelPage(BaseModel):
+    """`GET /inventory/levels` on catalog (internal: backoffice's restock list): every SKU's
+    stock, by SKU; the next page starts after `next_after` (null: this was the last)."""
+
+    items: list[StockLevelRow]
+    total: int = Field(description="SKUs matching the filter in the whole catalog")
+    next_after: str | None = None
+
+
 class ProductInventory(BaseModel):
     product_id: str
     variants: list[StockLevel]

@@ -7,7 +7,7 @@ order for review (the queue's source)."""
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,11 +25,15 @@ SUGGESTION_ID_PATTERN = r"^psg-[A-Za-z0-9_.:-]{1,120}$"
 # -- restock ------------------------------------------------------------------------------
 class RestockAlert(BaseModel):
     """The catalog's `LowStock` for a SKU, kept until a `StockLevelChanged` shows the SKU
-    above the threshold again."""
+    above the threshold again; or (`source: stock_level`) a SKU the catalog's level shows at
+    or below its threshold with no LowStock seen (e.g. seeded stock)."""
 
     available: int
     low_stock_threshold: int
-    raised_at: datetime
+    raised_at: datetime = Field(
+        description="the event's time; for a stock_level alert, when the level was read"
+    )
+    source: Literal["event", "stock_level"] = "event"
 
 
 class RestockForecast(BaseModel):

@@ -116,6 +116,66 @@ def test_a_low_stock_alert_appears_with_a_reorder_suggestion_and_clears_after_re
         assert bad.status_code in (400, 422), bad.text
 
 
+def test_the_restock_list_covers_every_sku_even_stock_no_event_reported(
+    cluster: Cluster,
+) -> None:
+    """SKUs created with their stock and never changed (no inventory event, like a seeded
+    shop's): every one is listed, and those at or below the threshold are alerts."""
+    prefix = factories.ref("RS").upper()
+    stocks = [{"1": 2, "2": 50}, {"3": 5, "4": 0}]
+    products = []
+    with cluster.client("storefront", timeout=30) as api:
+        for stock in stocks:
+            pid = factories.ref("p")
+            variants = [
+                {"variant_id": f"{pid}-v{n}", "sku": f"{prefix}-{n}", "stock": units}
+                for n, units in stock.items()
+            ]
+            product = factories.product(product_id=pid, variants=variants)
+            r = api.post("/api/staff/products", json=product)
+            assert r.status_code == 201, r.text
+            products.append(product)
+
+        def listed() -> Json:
+            r = api.get("/api/staff/merchandising/restock", params={"sku": prefix, "limit": 50})
+            assert r.status_code == 200, r.text
+            page = dict(r.json())
+            assert page["total"] == 4, page
+            return page
+
+        page = eventually(listed, timeout=30)
+        rows = page["items"]
+        # alerts first, the lowest available first; then the rest
+        assert [r["sku"] for r in rows] == [f"{prefix}-{n}" for n in ("4", "1", "3", "2")]
+        assert [r["available"] for r in rows] == [0, 2, 5, 50]
+        for row in rows[:3]:
+            assert row["alert"] is not None, row
+            assert row["alert"]["source"] == "stock_level"
+            assert row["alert"]["available"] == row["available"]
+            assert row["alert"]["low_stock_threshold"] == 5 == row["low_stock_threshold"]
+        assert rows[3]["alert"] is None and rows[3]["on_hand"] == 50
+        assert rows[0]["product_id"] == products[1]["product_id"]
+
+        alerts = api.get(
+            "/api/staff/merchandising/restock", params={"sku": prefix, "alerts_only": True}
+        ).json()
+        assert alerts["total"] == 3 and {r["sku"] for r in alerts["items"]} == {
+            f"{prefix}-{n}" for n in ("1", "3", "4")
+        }
+        first = api.get(
+            "/api/staff/merchandising/restock",
+            params={"product_id": products[0]["product_id"]},
+        ).json()
+        assert [r["sku"] for r in first["items"]] == [f"{prefix}-1", f"{prefix}-2"]
+        second_page = api.get(
+            "/api/staff/merchandising/restock",
+            params={"sku": prefix, "limit": 3, "page": 2},
+        ).json()
+        assert second_page["total"] == 4 and [r["sku"] for r in second_page["items"]] == [
+            f"{prefix}-2"
+        ]
+
+
 def _suggest(api: httpx.Client, product: Json, **headers: str) -> Json:
     r = api.post(
         "/api/staff/merchandising/prices",

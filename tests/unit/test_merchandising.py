@@ -16,6 +16,7 @@ from apps.contracts.fraud import Contribution
 from apps.contracts.identity import Principal, Role
 from apps.contracts.merchandising import (
     FraudReviewRequested,
+    RestockAlert,
     ReviewState,
     SuggestionStatus,
 )
@@ -69,15 +70,24 @@ def test_events_out_of_order_give_the_same_answer() -> None:
     assert alone is not None and alone.alert is not None and alone.available == 1
 
 
-def test_alerts_come_first_in_the_restock_list() -> None:
-    quiet = [StockDoc(sku=s, product_id="p") for s in ("B", "A")]
-    old = _low(None, 1, T0)
-    new = _low(None, 1, T0 + timedelta(hours=1))
-    assert old is not None and new is not None
-    new = new.model_copy(update={"sku": "Z"})
-    ordered = rules.restock_order([*quiet, new, old])
-    assert [d.sku for d in ordered] == ["SKU-1", "Z", "A", "B"]
-    assert rules.page_of(ordered, 2, 3) == [ordered[3]]
+def test_alerts_come_first_in_the_restock_list_the_lowest_available_first() -> None:
+    def row(sku: str, available: int, alert: bool) -> rules.RestockRow:
+        raised = RestockAlert(available=available, low_stock_threshold=5, raised_at=T0)
+        return rules.RestockRow(
+            sku=sku,
+            product_id="p",
+            on_hand=available,
+            reserved=0,
+            available=available,
+            alert=raised if alert else None,
+            stock_at=T0,
+        )
+
+    rows = [row("B", 50, False), row("A", 1, False), row("Z", 3, True), row("Y", 0, True)]
+    rows.append(row("X", 3, True))
+    ordered = rules.restock_order(rows)
+    assert [r.sku for r in ordered] == ["Y", "X", "Z", "A", "B"]
+    assert rules.page_of(ordered, 2, 3) == ordered[3:]
 
 
 # -- reorder quantity -----------------------------------------------------------------------

@@ -94,6 +94,11 @@ class DaprInventoryRepository:
             raise UnprocessableError("Unknown SKU", skus=unknown)
         return result
 
+    async def all_stock(self) -> list[StockRecord]:
+        """Every stock record (a complete scan by SKU, or `IncompleteScan`)."""
+        found = await self.store.scan({"EQ": {"kind": "stock"}}, "sku")
+        return [StockRecord.model_validate(d.value) for d in found]
+
     async def _initialise(self, sku: str) -> Versioned | None:
         """First touch of a SKU: its record starts from the variant's stock in the product.
         Insert-only, so two first touches at once cannot both write it."""

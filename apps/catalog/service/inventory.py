@@ -23,6 +23,7 @@ from apps.contracts.inventory import (
     StockAdjustment,
     StockCommitted,
     StockLevel,
+    StockLevelPage,
     StockReleased,
     StockReserved,
     StockReturned,
@@ -36,6 +37,8 @@ class InventoryRepository(Protocol):
     async def stock(self, skus: list[str]) -> dict[str, tuple[StockRecord, str]]: ...
 
     async def reservation(self, order_id: str) -> tuple[Reservation, str] | None: ...
+
+    async def all_stock(self) -> list[StockRecord]: ...
 
     async def save(
         self,
@@ -268,6 +271,20 @@ class InventoryService:
         return {
             sku: max(inventory.level(rec, now).available, 0) for sku, (rec, _) in stocks.items()
         }
+
+    async def levels(
+        self, products: list[Product], low_only: bool, after: str | None, limit: int
+    ) -> StockLevelPage:
+        """A page of every SKU's level (`inventory.catalog_levels`), by SKU after `after`."""
+        rows = inventory.catalog_levels(await self.repo.all_stock(), products, utcnow())
+        if low_only:
+            rows = [r for r in rows if r.low]
+        rest = [r for r in rows if after is None or r.sku > after]
+        page = rest[:limit]
+        more = len(rest) > limit
+        return StockLevelPage(
+            items=page, total=len(rows), next_after=page[-1].sku if more and page else None
+        )
 
     async def product_inventory(self, product: Product) -> ProductInventory:
         stocks = await self.repo.stock([v.sku for v in product.variants])
