@@ -57,6 +57,8 @@ LEVELS_TTL_SECONDS = 60.0
 #: SKUs per call to the catalog's `/inventory/levels` (its maximum), and a bound on calls.
 LEVELS_PAGE = 5000
 LEVELS_MAX_PAGES = 200
+#: A page the catalog failed is asked for once more after this pause, then it is a 503.
+LEVELS_RETRY_PAUSE = 0.5
 PRODUCT_CHANGED = "The product changed since this suggestion was made; ask for a new one"
 
 
@@ -80,6 +82,25 @@ class RestockQuery:
     horizon_days: int = 14
     lead_time_days: int = 7
     service_level: float = 0.95
+
+
+def _restock_rows(
+    levels: dict[str, StockLevel],
+    docs: dict[str, StockDoc],
+    levels_at: datetime,
+    query: RestockQuery,
+    page: int,
+    limit: int,
+) -> tuple[int, list[rules.RestockRow]]:
+    """The rows matching the query (their count) and the page of them shown."""
+    rows = [
+        r
+        for r in rules.merge_restock(levels, docs.values(), levels_at)
+        if (not query.alerts_only or r.alert is not None)
+        and (query.product_id is None or r.product_id == query.product_id)
+        and (query.sku is None or r.sku.startswith(query.sku))
+    ]
+    return len(rows), rules.page_of(rules.restock_order(rows), page, limit)
 
 
 class CatalogLevels:
@@ -119,6 +140,9 @@ class CatalogLevels:
             if after is not None:
                 params["after"] = after
             res = await self.sidecar.invoke(AppId.CATALOG, "inventory/levels", params=params)
+            if not res.ok and res.status >= 500:  # a read: once more after a pause
+                await asyncio.sleep(LEVELS_RETRY_PAUSE)
+                res = await self.sidecar.invoke(AppId.CATALOG, "inventory/levels", params=params)
             if not res.ok:
                 error = res.body.get("error", {}) if isinstance(res.body, dict) else {}
                 raise Unavailable(
@@ -190,14 +214,10 @@ class MerchandisingService:
         levels, levels_at = await self.levels.get()
         found = await self.store.scan({"EQ": {"kind": rules.STOCK_KIND}}, "sku")
         docs = {d.sku: d for d in (StockDoc.model_validate(f.value) for f in found)}
-        rows = [
-            r
-            for r in rules.merge_restock(levels, docs.values(), levels_at)
-            if (not query.alerts_only or r.alert is not None)
-            and (query.product_id is None or r.product_id == query.product_id)
-            and (query.sku is None or r.sku.startswith(query.sku))
-        ]
-        shown = rules.page_of(rules.restock_order(rows), page, limit)
+        # a pass over every SKU: in a worker thread, so the app keeps answering meanwhile
+        total, shown = await asyncio.to_thread(
+            _restock_rows, levels, docs, levels_at, query, page, limit
+        )
         live, live_at = await self._levels({r.product_id for r in shown}), utcnow()
         gate = asyncio.Semaphore(FORECAST_PARALLELISM)
 
@@ -209,7 +229,7 @@ class MerchandisingService:
                 return await self._restock_item(row, query)
 
         items = await asyncio.gather(*(item(r) for r in shown))
-        return RestockPage(items=list(items), page=page, limit=limit, total=len(rows))
+        return RestockPage(items=list(items), page=page, limit=limit, total=total)
 
     async def _levels(self, product_ids: set[str]) -> dict[str, StockLevel]:
         """The catalog's current stock of these products' SKUs (a product it no longer has

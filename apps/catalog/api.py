@@ -191,7 +191,7 @@ async def stock_levels(
     low_only: Annotated[bool, Query(description="only SKUs at or below their threshold")] = False,
     after: Annotated[Sku | None, Query(description="the previous page's next_after")] = None,
     limit: Annotated[int, Query(ge=1, le=LEVELS_MAX_LIMIT)] = 1000,
-) -> StockLevelPage:
+) -> Response:
     """Every SKU's stock level, by SKU (internal: backoffice's restock list invokes it; the
     gateway has no route here, like the reservations). The SKUs are the read model's
     products' variants plus every stock record; a SKU without a record yet is at its
@@ -200,7 +200,8 @@ async def stock_levels(
     if browse.loaded_at is None:
         raise Unavailable("The catalog's product index is not loaded yet; retry")
     products = [e.product for e in browse.index.entries.values()]
-    return await inventory.levels(products, low_only, after, limit)
+    page = await inventory.levels(products, low_only, after, limit)
+    return Response(page, media_type="application/json")
 
 
 @inventory_router.post("/products/snapshots", response_model=SnapshotReply)

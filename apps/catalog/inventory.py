@@ -33,13 +33,17 @@ class Hold(BaseModel):
     expires_at: datetime
 
 
+#: A SKU's low-stock threshold until staff set another.
+DEFAULT_LOW_STOCK_THRESHOLD = 5
+
+
 class StockRecord(BaseModel):
     sku: str
     product_id: str
     variant_id: str
     on_hand: int = Field(ge=0)
     holds: dict[str, Hold] = Field(default_factory=dict)
-    low_stock_threshold: int = Field(default=5, ge=0)
+    low_stock_threshold: int = Field(default=DEFAULT_LOW_STOCK_THRESHOLD, ge=0)
 
 
 class InsufficientStock(Conflict):
@@ -81,20 +85,24 @@ def catalog_levels(
     yet (a seeded or new product has no record until then), the level its record will start
     with: the variant's stock, no holds, the default threshold (as `_initialise` creates it)."""
     levels = {rec.sku: level(rec, now) for rec in records}
+    rows = {
+        sku: StockLevelRow(**dict(lv), low=lv.available <= lv.low_stock_threshold)
+        for sku, lv in levels.items()
+    }
     for product in products:
         for v in product.variants:
-            if v.sku not in levels:
-                fresh = StockRecord(
+            if v.sku not in rows:
+                rows[v.sku] = StockLevelRow(
                     sku=v.sku,
                     product_id=product.product_id,
                     variant_id=v.variant_id,
                     on_hand=v.stock,
+                    reserved=0,
+                    available=v.stock,
+                    low_stock_threshold=DEFAULT_LOW_STOCK_THRESHOLD,
+                    low=v.stock <= DEFAULT_LOW_STOCK_THRESHOLD,
                 )
-                levels[v.sku] = level(fresh, now)
-    return [
-        StockLevelRow(**lv.model_dump(), low=lv.available <= lv.low_stock_threshold)
-        for _, lv in sorted(levels.items())
-    ]
+    return [rows[sku] for sku in sorted(rows)]
 
 
 def _pruned(rec: StockRecord, now: datetime) -> StockRecord:

@@ -14,9 +14,10 @@ from apps.backoffice.merchandising import StockDoc
 from apps.backoffice.merchandising_service import CatalogLevels
 from apps.catalog import inventory
 from apps.catalog.inventory import Hold, StockRecord
+from apps.catalog.service.inventory import _levels_page
 from apps.contracts.catalog import Product
 from apps.contracts.errors import DomainError, ErrorCode
-from apps.contracts.inventory import StockLevel
+from apps.contracts.inventory import StockLevel, StockLevelPage
 from apps.platform.dapr import InvokeResult
 from tests import factories
 
@@ -72,6 +73,22 @@ def test_every_sku_has_a_level_its_record_or_its_variants_stock() -> None:
     assert z9.product_id == "p-gone" and z9.low
 
 
+def test_levels_page_by_sku_after_a_cursor_and_the_low_only_filter() -> None:
+    products = [_product("p-a", {f"A-{i}": i for i in range(7)})]  # A-0..A-5 low, A-6 not
+
+    def page(low_only: bool, after: str | None, limit: int) -> StockLevelPage:
+        raw = _levels_page([], products, low_only, after, limit)
+        return StockLevelPage.model_validate_json(raw)
+
+    first = page(False, None, 3)
+    assert [r.sku for r in first.items] == ["A-0", "A-1", "A-2"] and first.total == 7
+    assert first.next_after == "A-2"
+    last = page(False, "A-4", 3)
+    assert [r.sku for r in last.items] == ["A-5", "A-6"] and last.next_after is None
+    low = page(True, None, 100)
+    assert low.total == 6 and all(r.low for r in low.items) and low.next_after is None
+
+
 # -- backoffice: merge with the events -----------------------------------------------------
 def test_a_sku_at_or_below_its_threshold_is_an_alert_without_any_event() -> None:
     low = rules.restock_row(_level("S-1", 5), None, T0)
@@ -112,12 +129,12 @@ class Catalog:
     def __init__(self, skus: list[str]) -> None:
         self.skus = skus
         self.calls = 0
-        self.fail_at_call: int | None = None
+        self.fail_calls: set[int] = set()
 
     async def invoke(self, app_id: str, path: str, **kw: Any) -> InvokeResult:
         assert path == "inventory/levels"
         self.calls += 1
-        if self.fail_at_call == self.calls:
+        if self.calls in self.fail_calls:
             return InvokeResult(500, {"error": {"message": "boom"}}, {})
         params = kw["params"]
         rest = [s for s in self.skus if params.get("after") is None or s > params["after"]]
@@ -148,12 +165,16 @@ def test_levels_are_read_page_by_page_kept_for_the_ttl_then_read_again(
 
 def test_a_catalog_failure_is_a_503_never_a_partial_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("apps.backoffice.merchandising_service.LEVELS_PAGE", 2)
+    monkeypatch.setattr("apps.backoffice.merchandising_service.LEVELS_RETRY_PAUSE", 0)
     catalog = Catalog([f"S-{i}" for i in range(5)])
-    catalog.fail_at_call = 2  # the second page
+    catalog.fail_calls = {2}  # the second page fails once: asked again
+    got, _ = asyncio.run(CatalogLevels(catalog, ttl_seconds=60).get())  # type: ignore[arg-type]
+    assert len(got) == 5 and catalog.calls == 4
+    catalog.calls, catalog.fail_calls = 0, {2, 3}  # fails twice: 503, nothing kept
     levels = CatalogLevels(catalog, ttl_seconds=60)  # type: ignore[arg-type]
     with pytest.raises(DomainError) as raised:
         asyncio.run(levels.get())
     assert raised.value.code == ErrorCode.SERVICE_UNAVAILABLE
-    assert levels._held is None  # nothing kept
+    assert levels._held is None
     got, _ = asyncio.run(levels.get())  # the next request reads again
     assert len(got) == 5

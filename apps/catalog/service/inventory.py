@@ -1,5 +1,6 @@
 """Inventory use cases: reserve, release, commit, restock, customer returns, adjust."""
 
+import asyncio
 from datetime import timedelta
 from typing import Protocol
 
@@ -274,17 +275,12 @@ class InventoryService:
 
     async def levels(
         self, products: list[Product], low_only: bool, after: str | None, limit: int
-    ) -> StockLevelPage:
-        """A page of every SKU's level (`inventory.catalog_levels`), by SKU after `after`."""
-        rows = inventory.catalog_levels(await self.repo.all_stock(), products, utcnow())
-        if low_only:
-            rows = [r for r in rows if r.low]
-        rest = [r for r in rows if after is None or r.sku > after]
-        page = rest[:limit]
-        more = len(rest) > limit
-        return StockLevelPage(
-            items=page, total=len(rows), next_after=page[-1].sku if more and page else None
-        )
+    ) -> bytes:
+        """A page of every SKU's level (`inventory.catalog_levels`), by SKU after `after`,
+        as `StockLevelPage` JSON. The pass over every SKU runs in a worker thread, so the
+        app keeps answering (its health probe included) while it is built."""
+        records = await self.repo.all_stock()
+        return await asyncio.to_thread(_levels_page, records, products, low_only, after, limit)
 
     async def product_inventory(self, product: Product) -> ProductInventory:
         stocks = await self.repo.stock([v.sku for v in product.variants])
@@ -312,3 +308,25 @@ class InventoryService:
             self._stock_written([after])
             return inventory.level(after, now)
         raise Unavailable("Stock is too contended right now; retry", sku=sku)
+
+
+def _levels_page(
+    records: list[StockRecord],
+    products: list[Product],
+    low_only: bool,
+    after: str | None,
+    limit: int,
+) -> bytes:
+    rows = inventory.catalog_levels(records, products, utcnow())
+    if low_only:
+        rows = [r for r in rows if r.low]
+    rest = [r for r in rows if after is None or r.sku > after]
+    page = rest[:limit]
+    more = len(rest) > limit
+    return (
+        StockLevelPage(
+            items=page, total=len(rows), next_after=page[-1].sku if more and page else None
+        )
+        .model_dump_json()
+        .encode()
+    )
