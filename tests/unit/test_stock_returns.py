@@ -224,3 +224,42 @@ def test_an_order_without_a_reservation_is_a_404() -> None:
     with pytest.raises(NotFound):
         asyncio.run(svc.restock_return("o-none", ret("ret-1", ("A", 1)), "corr-1"))
     assert repo.saves == 0
+
+
+def test_a_paid_event_finding_a_lapsed_hold_asks_again_instead_of_dropping() -> None:
+    """The saga commits a paid order's stock itself; the OrderPaid event is the backstop. A
+    hold that lapsed (its stock taken meanwhile) is retried — a redelivery finds the saga's
+    commit — not dropped to the dead letters on first sight."""
+    from apps.contracts.events import EventEnvelope
+    from apps.contracts.orders import OrderPaid, OrderStatus
+
+    held = committed("o9", ReservationStatus.RESERVED, A=2).model_copy(
+        update={"expires_at": NOW - timedelta(minutes=1)}
+    )
+    other = rec("A", 3).model_copy(
+        update={"holds": {"o8": inventory.Hold(quantity=3, expires_at=NOW + timedelta(hours=1))}}
+    )
+    svc, repo, _ = service(other, reservation=held)
+    paid = EventEnvelope.of(
+        OrderPaid(
+            order_id="o9",
+            order_number="SC-9",
+            email="a@example.com",
+            user_id=None,
+            previous_status=OrderStatus.AWAITING_PAYMENT,
+            at=NOW,
+            status=OrderStatus.PAID,
+            version=2,
+            totals={"subtotal": "2.00", "tax": "0", "shipping": "0", "total": "2.00"},
+            items=[],
+        ),
+        correlation_id="c",
+        source="orders",
+    )
+    with pytest.raises(service_module.LapsedHold):
+        asyncio.run(svc.on_order_event(paid))
+    assert repo.saves == 0  # nothing changed
+    # once the saga's commit has landed, the redelivery is a no-op
+    repo.put_reservation(held.model_copy(update={"status": ReservationStatus.COMMITTED}))
+    asyncio.run(svc.on_order_event(paid))
+    assert repo.saves == 0

@@ -32,6 +32,14 @@ from apps.contracts.inventory import (
 from apps.contracts.orders import OrderEventData, OrderStatus
 
 
+class LapsedHold(RuntimeError):
+    """A paid order's hold lapsed and its stock is taken: retried, not dropped (not a
+    DomainError, so the subscription answers RETRY)."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id}: the hold lapsed and the stock is taken; retrying")
+
+
 class InventoryRepository(Protocol):
     async def claim_identifiers(self, product: Product) -> None: ...
 
@@ -242,7 +250,15 @@ class InventoryService:
         if data.status == OrderStatus.PAID:
             if existing[0].status in (ReservationStatus.COMMITTED, ReservationStatus.RESTOCKED):
                 return  # the saga committed it already, or a late redelivery after a restock
-            await self.commit(data.order_id, event.correlation_id)
+            try:
+                await self.commit(data.order_id, event.correlation_id)
+            except inventory.InsufficientStock as exc:
+                # The saga commits a paid order's stock itself; this event is the backstop.
+                # A hold that lapsed while the saga's own commit is in flight reads as gone
+                # here for a moment (chaos found one): ask again later — a redelivery finds
+                # the reservation committed — rather than dead-letter it at once. If it is
+                # really gone, the retries end in the dead-letter list for staff.
+                raise LapsedHold(data.order_id) from exc
         elif data.status == OrderStatus.PAYMENT_FAILED:
             await self.release(data.order_id, reason, event.correlation_id)
         elif data.status == OrderStatus.CANCELLED:
