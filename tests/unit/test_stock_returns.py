@@ -11,7 +11,9 @@ from apps.catalog.inventory import StockRecord
 from apps.catalog.service import InventoryService
 from apps.catalog.service import inventory as service_module
 from apps.contracts.errors import Conflict, NotFound, Unavailable
+from apps.contracts.events import EventEnvelope
 from apps.contracts.inventory import Reservation, ReservationStatus, ReturnStock
+from apps.contracts.orders import OrderPaid, OrderStatus
 from tests.fakes.inventory import FakeBatchPublisher, FakeInventoryRepository
 
 NOW = datetime(2026, 12, 2, 9, tzinfo=UTC)
@@ -230,9 +232,6 @@ def test_a_paid_event_finding_a_lapsed_hold_asks_again_instead_of_dropping() -> 
     """The saga commits a paid order's stock itself; the OrderPaid event is the backstop. A
     hold that lapsed (its stock taken meanwhile) is retried — a redelivery finds the saga's
     commit — not dropped to the dead letters on first sight."""
-    from apps.contracts.events import EventEnvelope
-    from apps.contracts.orders import OrderPaid, OrderStatus
-
     held = committed("o9", ReservationStatus.RESERVED, A=2).model_copy(
         update={"expires_at": NOW - timedelta(minutes=1)}
     )

@@ -266,6 +266,10 @@ def build(records: Iterable[Record], activity: Iterable[ActivityRow]) -> Frames:
     )
 
 
+def in_period(days: np.ndarray, start: date, end: date) -> np.ndarray:
+    """Which of these day numbers fall from `start` to `end`, inclusive."""
+    return (days >= (start - EPOCH).days) & (days <= (end - EPOCH).days)
+
+
 def between(frame: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
-    day = frame["day"]
-    return frame[(day >= (start - EPOCH).days) & (day <= (end - EPOCH).days)]
+    return frame[in_period(frame["day"].to_numpy(), start, end)]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from apps.backoffice.analytics.frames import EPOCH, Frames, between, day_of
+from apps.backoffice.analytics.frames import EPOCH, Frames, between, day_of, in_period
 from apps.contracts.analytics import (
     ActivityKind,
     CategoryReport,
@@ -134,10 +134,6 @@ def sales(
     )
 
 
-def _in(days: np.ndarray, start: date, end: date) -> np.ndarray:
-    return (days >= (start - EPOCH).days) & (days <= (end - EPOCH).days)
-
-
 def _sums(codes: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
     """Integer sums per code. `bincount` adds in float64, exact while a sum stays below 2^53
     (90 trillion in cents per product and period), so the cents stay exact."""
@@ -153,17 +149,17 @@ def top_products(
 ) -> TopProducts:
     c = frames.codes
     size = len(c.products)
-    in_period = _in(c.line_day, start, end)
-    sold = c.line_product[in_period]
+    sold_in = in_period(c.line_day, start, end)
+    sold = c.line_product[sold_in]
     per = {
-        "units": _sums(sold, c.line_quantity[in_period], size),
-        "revenue": _sums(sold, c.line_total[in_period], size),
-        "orders": _sums(sold, c.pair_first[in_period], size),
+        "units": _sums(sold, c.line_quantity[sold_in], size),
+        "revenue": _sums(sold, c.line_total[sold_in], size),
+        "orders": _sums(sold, c.pair_first[sold_in], size),
         "views": np.zeros(size, dtype="int64"),
     }
     if ActivityKind.PRODUCT_VIEW.value in c.kinds:
         view = c.kinds.get_loc(ActivityKind.PRODUCT_VIEW.value)
-        seen = _in(c.act_day, start, end) & (c.act_kind == view) & (c.act_product >= 0)
+        seen = in_period(c.act_day, start, end) & (c.act_kind == view) & (c.act_product >= 0)
         per["views"] = np.bincount(c.act_product[seen], minlength=size).astype("int64")
     column = {"sales": "units", "revenue": "revenue", "views": "views"}[sort_by]
     shown = np.flatnonzero(per[column] > 0)
@@ -173,7 +169,7 @@ def top_products(
     chosen = ranked["code"].to_numpy()[:limit]
     # Names and categories for the few products shown only (the period's latest line of each).
     latest: dict[int, int] = {}
-    for row in np.flatnonzero(in_period & np.isin(c.line_product, chosen))[::-1]:
+    for row in np.flatnonzero(sold_in & np.isin(c.line_product, chosen))[::-1]:
         latest.setdefault(int(c.line_product[row]), int(row))
     items = []
     for code in chosen:
@@ -215,8 +211,8 @@ def categories(frames: Frames, start: date, end: date) -> CategoryReport:
 
 def conversion(frames: Frames, start: date, end: date) -> Conversion:
     c = frames.codes
-    in_period = _in(c.act_day, start, end)
-    sessions, kinds = c.act_session[in_period], c.act_kind[in_period]
+    steps_in = in_period(c.act_day, start, end)
+    sessions, kinds = c.act_session[steps_in], c.act_kind[steps_in]
 
     def reached(kind: ActivityKind | None) -> int:
         """Distinct sessions of the period with a step of `kind` (any step: None)."""
