@@ -147,5 +147,6 @@ module operations 'modules/operations.bicep' = {
 }
 
 output storefrontUrl string = apps.outputs.storefrontUrl
+output webUrl string = apps.outputs.webUrl
 output identityClientId string = identity.outputs.clientId
 output serviceBusNamespace string = servicebus.outputs.namespaceName

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Everything SmartCommerce needs on a machine with Python 3.11, Go and apt (or the tools
-# already installed): PostgreSQL + Redis + Node.js (Debian packages), the Python environment
-# (.venv, pinned by requirements.lock), the Dapr runtime + CLI (~/.dapr/bin) and the Node.js
-# client of the cross-language test (tests/polyglot/node, pinned by its package-lock.json).
+# already installed): PostgreSQL + Redis + Node.js + Chromium (Debian packages), the Python
+# environment (.venv, pinned by requirements.lock), the Dapr runtime + CLI (~/.dapr/bin) and
+# the tests' Node.js packages (tests/polyglot/node, tests/browser/node, pinned by their locks).
 # Idempotent and cached: a second run checks and finishes in seconds.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 started=$SECONDS
 
 # ---- system packages -------------------------------------------------------------------
-step "System packages (PostgreSQL, Redis, Node.js)"
+step "System packages (PostgreSQL, Redis, Node.js, Chromium)"
 missing=()
 pg_bin_dir >/dev/null || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -16,6 +16,9 @@ command -v curl >/dev/null || missing+=(curl)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 command -v wrk >/dev/null || missing+=(wrk)  # the load generator of ./taskw soak
+# The browser of tests/browser (Playwright drives it; no browser download).
+command -v chromium >/dev/null || missing+=(chromium)
+fc-list 2>/dev/null | grep -q . || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null || die "missing ${missing[*]}: install them with your package manager"
   info "installing ${missing[*]} with apt-get"
@@ -77,25 +80,28 @@ else
   rm -f "$TOOLS_BIN"/.mailpit-* && touch "$mailpit_stamp"
 fi
 
-# ---- Node.js client of the cross-language test ------------------------------------------
-# tests/security/test_polyglot.py runs it with the official Dapr JavaScript SDK; `npm ci`
-# installs exactly the lock file, and only when node_modules is missing or the lock (or the
-# Node.js major) changed since: the stamp lives inside node_modules, so deleting it re-installs.
-step "Node.js packages (tests/polyglot/node)"
-NODE_CLIENT="$ROOT/tests/polyglot/node"
+# ---- Node.js packages of the tests ------------------------------------------------------
+# tests/polyglot/node: the cross-language client (tests/security/test_polyglot.py, the
+# official Dapr JavaScript SDK); tests/browser/node: axe-core, injected into Chromium pages
+# by the accessibility checks. `npm ci` installs exactly each lock file, and only when
+# node_modules is missing or the lock (or the Node.js major) changed since: the stamp lives
+# inside node_modules, so deleting it re-installs. No install scripts: none is needed
+# (protobufjs's only checks versions).
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 18 ] || die "Node.js 18+ is required ($(node --version) found)"
-node_stamp=$( (echo "node $node_major"; cat "$NODE_CLIENT/package.json" "$NODE_CLIENT/package-lock.json") |
-  sha256sum | cut -c1-16)
-if [ "$(cat "$NODE_CLIENT/node_modules/.smartcommerce-stamp" 2>/dev/null)" = "$node_stamp" ]; then
-  info "up to date"
-else
-  info "npm ci (npm cache: $CACHE_DIR/npm)"
-  # No install scripts: nothing in this client needs one (protobufjs's only checks versions).
-  (cd "$NODE_CLIENT" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error \
-    --cache "$CACHE_DIR/npm")
-  echo "$node_stamp" >"$NODE_CLIENT/node_modules/.smartcommerce-stamp"
-  info "installed @dapr/dapr $(node -p "require('$NODE_CLIENT/node_modules/@dapr/dapr/package.json').version")"
-fi
+for NODE_CLIENT in "$ROOT/tests/polyglot/node" "$ROOT/tests/browser/node"; do
+  step "Node.js packages (${NODE_CLIENT#"$ROOT"/})"
+  node_stamp=$( (echo "node $node_major"; cat "$NODE_CLIENT/package.json" "$NODE_CLIENT/package-lock.json") |
+    sha256sum | cut -c1-16)
+  if [ "$(cat "$NODE_CLIENT/node_modules/.smartcommerce-stamp" 2>/dev/null)" = "$node_stamp" ]; then
+    info "up to date"
+  else
+    info "npm ci (npm cache: $CACHE_DIR/npm)"
+    (cd "$NODE_CLIENT" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error \
+      --cache "$CACHE_DIR/npm")
+    echo "$node_stamp" >"$NODE_CLIENT/node_modules/.smartcommerce-stamp"
+    info "installed $(cd "$NODE_CLIENT" && npm ls --depth=0 --parseable 2>/dev/null | tail -n +2 | xargs -n1 basename | tr '\n' ' ')"
+  fi
+done
 
 step "Set-up done in $((SECONDS - started)) s"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs a test suite: all (lint, type check, unit, integration) | unit | integration | e2e.
+# Runs a test suite: all (lint, type check, unit, integration, browser) | unit | integration |
+# browser | e2e.
 # Extra arguments go to pytest. pytest's "no tests collected" (exit 5) is a failure.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$ROOT"
@@ -9,9 +10,10 @@ case "$suite" in
   all) bash "$ROOT/scripts/lint.sh"; paths=(tests) ;;
   unit) paths=(tests/unit) ;;
   integration) paths=(tests/integration tests/security) ;;
+  browser) paths=(tests/browser) ;;
   security) paths=(tests/security) ;;
   e2e) paths=(tests/e2e) ;;
-  *) die "unknown suite: $suite (all | unit | integration | security | e2e)" ;;
+  *) die "unknown suite: $suite (all | unit | integration | security | browser | e2e)" ;;
 esac
 step "pytest ${paths[*]}"
 set +e

@@ -56,6 +56,7 @@ step "Catalog data"
 cat <<MSG
 
   SmartCommerce is up.
+    Web shop         http://localhost:8080   (staff: /staff, admin: /admin/ops)
     Storefront API   http://localhost:8000/api   (OpenAPI: http://localhost:8000/docs)
     Health           http://localhost:8000/health/ready
     Mail sent        http://127.0.0.1:$SC_MAIL_UI_PORT   (Mailpit: every email notifications sent)

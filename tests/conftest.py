@@ -4,11 +4,12 @@ import pytest
 pytest_plugins = ["tests.cluster"]
 
 #: Folders whose tests run against the harness's real sidecars and stores.
-CLUSTER_FOLDERS = ("/tests/integration/", "/tests/security/")
+CLUSTER_FOLDERS = ("/tests/integration/", "/tests/security/", "/tests/browser/")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests under tests/integration, tests/security and tests/e2e carry their marker."""
+    """Tests under tests/integration, tests/security, tests/browser and tests/e2e carry their
+    marker."""
     for item in items:
         path = str(item.path)
         if any(folder in path for folder in CLUSTER_FOLDERS):

@@ -35,8 +35,8 @@ from apps.platform.subscriptions import SUCCESS
 log = structlog.stdlib.get_logger("dead_letters")
 
 #: Apps that may consume a topic (the gateway only reads its broadcast copy; the backoffice
-#: itself is not replayed to).
-CONSUMERS = [a for a in AppId if a not in (AppId.STOREFRONT, AppId.BACKOFFICE)]
+#: itself is not replayed to; web subscribes to nothing).
+CONSUMERS = [a for a in AppId if a not in (AppId.STOREFRONT, AppId.BACKOFFICE, AppId.WEB)]
 DISCOVERY_TIMEOUT = 3.0
 
 router = APIRouter(prefix="/admin/dead-letters", tags=["admin"])

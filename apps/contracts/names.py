@@ -22,6 +22,7 @@ class AppId(StrEnum):
     RECOMMENDATIONS = "recommendations"
     PRICING = "pricing"
     FORECAST = "forecast"
+    WEB = "web"  # the web front end (pages), a client of the storefront API
 
 
 class Component(StrEnum):
@@ -41,6 +42,7 @@ class Component(StrEnum):
     PAYMENTS_SECRETS = "payments-secrets"  # Stripe keys: payments only
     IDENTITY_SECRETS = "identity-secrets"  # the first admin's password: identity only
     NOTIFICATIONS_SECRETS = "notifications-secrets"  # the SMTP login: notifications only
+    WEB_SECRETS = "web-secrets"  # the web session cookie's key: web only
     # Output binding (bindings.smtp): notifications' email. Mailpit locally, Azure
     # Communication Services' SMTP endpoint in Azure; notifications only.
     EMAIL = "email"
@@ -64,6 +66,8 @@ class Secret(StrEnum):
     SMTP_PORT = "smtp-port"
     SMTP_USER = "smtp-user"
     SMTP_PASSWORD = "smtp-password"
+    # The key of the web app's encrypted session cookie (comma-separated, newest first).
+    WEB_SESSION_KEY = "web-session-key"
 
 
 #: The store that holds each secret (tests/unit/test_local_azure_consistency.py checks the
@@ -79,6 +83,7 @@ SECRET_STORE: dict[str, Component] = {
     Secret.SMTP_PORT: Component.NOTIFICATIONS_SECRETS,
     Secret.SMTP_USER: Component.NOTIFICATIONS_SECRETS,
     Secret.SMTP_PASSWORD: Component.NOTIFICATIONS_SECRETS,
+    Secret.WEB_SESSION_KEY: Component.WEB_SECRETS,
 }
 
 

@@ -1,5 +1,5 @@
 // One Container App per Dapr app-id (the apps of dapr.yaml), Dapr enabled with the same
-// app-id and port. Only storefront has external ingress. Actor and workflow hosts keep a
+// app-id and port. Only storefront (the API) and web (the pages) have external ingress. Actor and workflow hosts keep a
 // replica so reminders and timers fire. App resiliency mirrors the `apps` targets of
 // components/local/resiliency.yaml (timeout 5 s, 3 retries on 502-504) and adds the
 // environment's circuit breaker, which counts only 5xx answers (Dapr 1.16's own breaker
@@ -81,6 +81,8 @@ var apps = [
   // Keeps a replica: its sweeper retries mail left pending while the server was down.
   { appId: 'notifications', external: false, minReplicas: 1, maxReplicas: 3, module: 'notifications' }
   { appId: 'backoffice', external: false, minReplicas: 1, maxReplicas: 3, module: 'backoffice' }
+  // The web pages: public ingress beside the storefront API, whose client it is.
+  { appId: 'web', external: true, minReplicas: 1, maxReplicas: 10, module: 'web' }
 ]
 
 resource containerApps 'Microsoft.App/containerApps@2024-03-01' = [for a in apps: {
@@ -141,3 +143,4 @@ resource appResiliency 'Microsoft.App/containerApps/resiliencyPolicies@2024-10-0
 }]
 
 output storefrontUrl string = 'https://${containerApps[0].properties.configuration.ingress.fqdn}'
+output webUrl string = 'https://${containerApps[length(apps) - 1].properties.configuration.ingress.fqdn}'

@@ -151,6 +151,15 @@ var components = [
     scopes: [ 'notifications' ]
   }
   {
+    name: 'web-secrets'
+    componentType: 'secretstores.azure.keyvault'
+    metadata: [
+      { name: 'vaultName', value: keyVaultName }
+      { name: 'azureClientId', value: identityClientId }
+    ]
+    scopes: [ 'web' ]
+  }
+  {
     name: 'identity-secrets'
     componentType: 'secretstores.azure.keyvault'
     metadata: [

@@ -1,0 +1,194 @@
+"""The storefront API as the web app calls it: through this app's own Dapr sidecar (service
+invocation to `storefront`), with the visitor's token or guest session, their address and
+user agent, and one transparent token refresh. Errors come back as `ApiError`, the API's
+error format taken apart into a message and per-field messages for the forms."""
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import Request
+
+from apps.platform.dapr import Sidecar, forwarded_headers, invoke_url
+from apps.web.session import WebSession
+
+#: Renew the access token this long before it expires (a page makes several calls).
+REFRESH_MARGIN_SECONDS = 30
+SESSION_HEADER = "X-Session-Id"
+
+
+@dataclass
+class ApiError(Exception):
+    """An answer other than 2xx: the status, the API's code and message, and the messages
+    about single fields (`{"email": "value is not a valid email address"}`)."""
+
+    status: int
+    code: str
+    message: str
+    fields: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
+
+    @classmethod
+    def of(cls, status: int, body: Any) -> "ApiError":
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            return cls(status, "HTTP_ERROR", _STATUS_MESSAGES.get(status, "Something went wrong"))
+        details = error.get("details") if isinstance(error.get("details"), dict) else {}
+        fields: dict[str, str] = {}
+        for item in details.get("errors", []) if isinstance(details.get("errors"), list) else []:
+            loc = [str(p) for p in item.get("loc", []) if p not in ("body", "query", "path")]
+            if loc:
+                fields.setdefault(".".join(loc), friendly(str(item.get("msg", ""))))
+        if isinstance(details.get("field"), str):
+            fields.setdefault(details["field"], str(error.get("message", "")))
+        message = str(error.get("message") or _STATUS_MESSAGES.get(status, "Something went wrong"))
+        return cls(status, str(error.get("code", "HTTP_ERROR")), message, fields, details)
+
+
+_STATUS_MESSAGES = {
+    400: "Please check what you entered.",
+    401: "Please sign in.",
+    403: "You do not have access to this.",
+    404: "We could not find that.",
+    409: "This changed while you were looking at it; please try again.",
+    422: "Please check what you entered.",
+    429: "Too many attempts; please wait a moment.",
+    503: "This part of the shop is busy; please try again shortly.",
+}
+
+
+def friendly(msg: str) -> str:
+    """pydantic's message, readable by a shopper ('Value error, x' -> 'x', capitalised)."""
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix) :]
+    return (msg[:1].upper() + msg[1:]) if msg else "This value is not valid"
+
+
+class Storefront:
+    """Calls to the storefront API on behalf of one request's visitor."""
+
+    def __init__(self, sidecar: Sidecar, app_id: str, timeout: float) -> None:
+        self.sidecar = sidecar
+        self.app_id = app_id
+        self.timeout = timeout
+
+    def _headers(self, request: Request, session: WebSession) -> dict[str, str]:
+        headers = forwarded_headers(request.headers)
+        ip = request.client.host if request.client else ""
+        xff = request.headers.get("x-forwarded-for")
+        headers["X-Forwarded-For"] = f"{xff}, {ip}" if xff else ip
+        headers["User-Agent"] = request.headers.get("user-agent", "")[:300]
+        headers["Accept-Language"] = request.headers.get("accept-language", "")[:200]
+        if session.signed_in:
+            headers["Authorization"] = f"Bearer {session.access}"
+        headers[SESSION_HEADER] = session.guest_session()
+        return headers
+
+    async def _refresh(self, request: Request, session: WebSession) -> bool:
+        """A new token pair for a signed-in session; signs the session out if refused."""
+        if not session.refresh:
+            session.sign_out()
+            return False
+        response = await self.sidecar.http.post(
+            invoke_url(self.app_id, "api/auth/refresh"),
+            json={"refresh_token": session.refresh},
+            headers={SESSION_HEADER: session.guest_session()},
+            timeout=self.timeout,
+        )
+        if response.status_code != 200:
+            session.sign_out()
+            session.notify("Your session ended; please sign in again.", "warning")
+            return False
+        session.sign_in(response.json())
+        return True
+
+    async def raw(
+        self,
+        request: Request,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """The answer as it came (any status); refreshes an expiring token first, and once
+        more on a 401 for a signed-in visitor."""
+        session: WebSession = request.state.session
+        if session.signed_in and session.access_expires - time.time() < REFRESH_MARGIN_SECONDS:
+            await self._refresh(request, session)
+        url = invoke_url(self.app_id, path.lstrip("/"))
+        clean = {k: v for k, v in (params or {}).items() if v not in (None, "", [])}
+        for attempt in (0, 1):
+            sent = {**self._headers(request, session), **(headers or {})}
+            try:
+                response = await self.sidecar.http.request(
+                    method, url, json=json, params=clean, headers=sent, timeout=self.timeout
+                )
+            except httpx.HTTPError as exc:
+                raise ApiError(503, "SERVICE_UNAVAILABLE", _STATUS_MESSAGES[503]) from exc
+            if response.status_code == 500 and "errorCode" in response.text[:200]:
+                raise ApiError(503, "SERVICE_UNAVAILABLE", _STATUS_MESSAGES[503])
+            retry = response.status_code == 401 and attempt == 0 and session.signed_in
+            if retry and await self._refresh(request, session):
+                continue
+            return response
+        return response
+
+    async def call(
+        self,
+        request: Request,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """The JSON body of a 2xx answer (None when empty); `ApiError` otherwise."""
+        response = await self.raw(request, method, path, json=json, params=params, headers=headers)
+        body: Any = None
+        if response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+        if response.status_code >= 400:
+            raise ApiError.of(response.status_code, body)
+        return body
+
+    async def get(self, request: Request, path: str, **params: Any) -> Any:
+        return await self.call(request, "GET", path, params=params)
+
+    async def stream(
+        self, request: Request, path: str, headers: dict[str, str]
+    ) -> AsyncIterator[bytes]:
+        """A streamed answer (the live order events, SSE) passed through as it comes."""
+        session: WebSession = request.state.session
+        sent = {**self._headers(request, session), **headers}
+        async with self.sidecar.http.stream(
+            "GET",
+            invoke_url(self.app_id, path.lstrip("/")),
+            headers=sent,
+            timeout=httpx.Timeout(None, connect=5.0),
+        ) as response:
+            if response.status_code != 200:
+                body = await response.aread()
+                raise ApiError.of(response.status_code, _json_or_none(body))
+            async for chunk in response.aiter_raw():
+                yield chunk
+
+
+def _json_or_none(body: bytes) -> Any:
+    import json
+
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None

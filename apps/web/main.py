@@ -1,0 +1,244 @@
+"""web: the web front end, a Container App with public ingress beside the storefront API.
+
+Server-rendered pages (Jinja2 + htmx) for shoppers, staff and admins. Every piece of data
+comes from the storefront API through this app's sidecar (apps/web/api.py); the visitor's
+tokens live in an encrypted HttpOnly cookie (apps/web/session.py); every form posts a CSRF
+token, checked here before any route runs."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography.fernet import MultiFernet
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from apps.contracts.names import AppId, Component, Secret
+from apps.platform.dapr import Sidecar
+from apps.platform.health import health_router
+from apps.platform.http import install_common
+from apps.platform.logging import configure_logging
+from apps.web.api import ApiError, Storefront
+from apps.web.images import router as images_router
+from apps.web.pages_account import router as account_router
+from apps.web.pages_admin import router as admin_router
+from apps.web.pages_auth import router as auth_router
+from apps.web.pages_shop import router as shop_router
+from apps.web.pages_staff import router as staff_router
+from apps.web.render import Forbidden, LoginRequired, page, redirect
+from apps.web.session import COOKIE, CSRF_FIELD, CSRF_HEADER, WebSession, cipher
+from apps.web.settings import get_settings
+
+STATIC = Path(__file__).parent / "static"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; font-src 'self'; frame-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+
+
+class SessionKey:
+    """The session cipher from `web-secrets` (read on first use: the sidecar may start after
+    the app), kept for the process."""
+
+    def __init__(self, sidecar: Sidecar) -> None:
+        self.sidecar = sidecar
+        self.box: MultiFernet | None = None
+
+    async def get(self) -> MultiFernet:
+        if self.box is None:
+            self.box = cipher(
+                await self.sidecar.secret(Secret.WEB_SESSION_KEY, Component.WEB_SECRETS)
+            )
+        return self.box
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    configure_logging(AppId.WEB, settings.log_level, settings.log_json, settings.trace_console)
+    app.state.settings = settings
+    app.state.sidecar = Sidecar(settings, grpc=False)
+    app.state.session_key = SessionKey(app.state.sidecar)
+    app.state.api = Storefront(
+        app.state.sidecar, settings.storefront_app_id, settings.api_timeout_seconds
+    )
+    try:
+        yield
+    finally:
+        await app.state.sidecar.close()
+
+
+app = FastAPI(
+    title="SmartCommerce web",
+    version="0.1.0",
+    lifespan=lifespan,
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+)
+install_common(app, invalid_input_status=422, internal=False)
+app.include_router(health_router(set()))
+
+
+def _same_origin(request: Request) -> bool:
+    """A state-changing request must come from our own pages (Origin, else Referer)."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not source:
+        return True  # not sent by every client; the CSRF token still has to match
+    return urlsplit(source).netloc == request.headers.get("host", "")
+
+
+async def _csrf_sent(request: Request) -> str | None:
+    sent = request.headers.get(CSRF_HEADER)
+    if sent:
+        return sent
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        body = await request.body()  # kept: the route reads the same form again
+        return (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [None])[0]
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+@app.middleware("http")
+async def web_session(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Load the session from its cookie; refuse a state change without our CSRF token;
+    write the cookie back when the session changed; security headers on every page."""
+    path = request.url.path
+    if path.startswith(("/health", "/ops", "/static/", "/images/")):
+        return await call_next(request)
+    settings = request.app.state.settings
+    max_age = settings.session_days * 86400
+    try:
+        box = await request.app.state.session_key.get()
+    except RuntimeError:
+        return HTMLResponse("The shop is starting; try again in a moment.", status_code=503)
+    session = WebSession.load(box, request.cookies.get(COOKIE), max_age)
+    request.state.session = session
+    if request.method in UNSAFE and not (
+        _same_origin(request) and session.csrf_ok(await _csrf_sent(request))
+    ):
+        response: Response = page(
+            request,
+            "error.html",
+            {
+                "title": "This form has expired",
+                "message": "For your safety the form was not sent. Please go back, reload the "
+                "page and try again.",
+            },
+            status=403,
+        )
+    else:
+        response = await call_next(request)
+    if session.dirty:
+        response.set_cookie(
+            COOKIE,
+            session.dump(box),
+            max_age=max_age,
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="lax",
+            path="/",
+        )
+    for name, value in PAGE_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if "text/html" in response.headers.get("content-type", ""):
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Vary", "Cookie")
+    return response
+
+
+@app.exception_handler(LoginRequired)
+async def _login_required(request: Request, exc: LoginRequired) -> Response:
+    return redirect(f"/signin?next={_here(request)}", request)
+
+
+@app.exception_handler(Forbidden)
+async def _forbidden(request: Request, exc: Forbidden) -> Response:
+    return page(request, "error.html", _FORBIDDEN, status=403)
+
+
+_FORBIDDEN = {
+    "title": "Not for this account",
+    "message": "This page is for staff. If you think you should see it, ask an administrator.",
+}
+
+
+def _here(request: Request) -> str:
+    from urllib.parse import quote
+
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        target = request.headers.get("referer", "/")
+        target = urlsplit(target).path or "/"
+    return quote(target, safe="")
+
+
+@app.exception_handler(ApiError)
+async def _api_error(request: Request, exc: ApiError) -> Response:
+    """An API answer a page could not use: sign in, 403, 404 or the error page."""
+    if not hasattr(request.state, "session"):
+        return HTMLResponse("Service unavailable", status_code=503)
+    if exc.status == 401:
+        request.state.session.sign_out()
+        return redirect(f"/signin?next={_here(request)}", request)
+    if exc.status == 403:
+        return page(request, "error.html", _FORBIDDEN, status=403)
+    if exc.status == 404:
+        return page(request, "404.html", {}, status=404)
+    status = exc.status if 400 <= exc.status < 600 else 502
+    return page(
+        request,
+        "error.html",
+        {"title": "Something went wrong", "message": exc.message},
+        status=status,
+    )
+
+
+@app.exception_handler(StarletteHTTPException)
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    if not hasattr(request.state, "session"):
+        return HTMLResponse(str(exc.detail), status_code=exc.status_code)
+    if exc.status_code == 404:
+        return page(request, "404.html", {}, status=404)
+    context: dict[str, Any] = {"title": "Something went wrong", "message": str(exc.detail)}
+    return page(request, "error.html", context, status=exc.status_code)
+
+
+@app.exception_handler(RequestValidationError)
+async def _bad_input(request: Request, exc: RequestValidationError) -> Response:
+    """A page address with a value it cannot take (e.g. `?page=x`): said, nothing done."""
+    if not hasattr(request.state, "session"):
+        return HTMLResponse("Invalid request", status_code=422)
+    fields = ", ".join(str(e.get("loc", ["", "?"])[-1]) for e in exc.errors())
+    context = {"title": "Please check the address", "message": f"Not a valid value: {fields}."}
+    return page(request, "error.html", context, status=422)
+
+
+app.mount("/static", StaticFiles(directory=STATIC), name="static")
+app.include_router(images_router)
+app.include_router(auth_router)
+app.include_router(shop_router)
+app.include_router(account_router)
+app.include_router(staff_router)
+app.include_router(admin_router)

@@ -1,0 +1,34 @@
+"""The web app's settings (prefix WEB_)."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from apps.contracts.names import AppId
+from apps.platform.settings import AppSettings
+
+
+class WebSettings(AppSettings):
+    model_config = SettingsConfigDict(env_prefix="WEB_", extra="ignore")
+
+    storefront_app_id: str = Field(AppId.STOREFRONT, description="the API this app is a client of")
+    cookie_secure: bool = Field(
+        True,
+        description="session cookie sent over HTTPS only (browsers treat http://localhost as "
+        "secure, so this stays on locally too)",
+    )
+    session_days: int = Field(30, ge=1, le=365, description="how long a signed-in visit lasts")
+    locale: str = Field("en_US", description="locale prices and dates are written in")
+    timezone: str = Field("UTC", description="time zone dates are shown in")
+    api_timeout_seconds: float = Field(15.0, gt=0, le=120)
+    page_size: int = Field(24, ge=1, le=100, description="products per listing page")
+    stripe_publishable_key: str = Field(
+        "pk_test_smartcommerce_local",
+        description="Stripe.js key for the 3-D Secure step (local: stripe-mock answers it)",
+    )
+
+
+@lru_cache
+def get_settings() -> WebSettings:
+    return WebSettings()
