@@ -32,7 +32,7 @@ from apps.web.pages_admin import router as admin_router
 from apps.web.pages_auth import router as auth_router
 from apps.web.pages_shop import router as shop_router
 from apps.web.pages_staff import router as staff_router
-from apps.web.render import Forbidden, LoginRequired, page, redirect
+from apps.web.render import ROLE_RANK, Forbidden, LoginRequired, page, redirect
 from apps.web.session import COOKIE, CSRF_FIELD, CSRF_HEADER, WebSession, cipher
 from apps.web.settings import get_settings
 
@@ -122,6 +122,18 @@ async def _csrf_sent(request: Request) -> str | None:
     return None
 
 
+#: Whole areas and the role they need, checked before any route (or its form parsing) runs;
+#: each route checks again with `require`.
+AREAS = (("/admin", "admin"), ("/staff", "staff"))
+
+
+def _area_role(path: str) -> str | None:
+    for prefix, role in AREAS:
+        if path == prefix or path.startswith(prefix + "/"):
+            return role
+    return None
+
+
 @app.middleware("http")
 async def web_session(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -140,10 +152,15 @@ async def web_session(
     started = time.perf_counter()
     session = WebSession.load(box, request.cookies.get(COOKIE), max_age)
     request.state.session = session
-    if request.method in UNSAFE and not (
+    needed = _area_role(path)
+    if needed and not session.signed_in:
+        response: Response = redirect(f"/signin?next={_here(request)}", request)
+    elif needed and ROLE_RANK.get(session.role, 0) < ROLE_RANK[needed]:
+        response = page(request, "error.html", _FORBIDDEN, status=403)
+    elif request.method in UNSAFE and not (
         _same_origin(request) and session.csrf_ok(await _csrf_sent(request))
     ):
-        response: Response = page(
+        response = page(
             request,
             "error.html",
             {

@@ -1,0 +1,120 @@
+"""The web app's pure parts: the session cookie, the API's errors taken apart for forms,
+formatting per locale, the generated product images and the sign-in return address."""
+
+import time
+
+import pytest
+from cryptography.fernet import Fernet
+
+from apps.web.api import ApiError, friendly
+from apps.web.images import product_svg
+from apps.web.render import money, safe_next, when
+from apps.web.session import MAX_COOKIE_BYTES, WebSession, cipher
+
+PAIR = {
+    "access_token": "a" * 900,
+    "refresh_token": "r" * 43,
+    "expires_in": 900,
+    "user": {"user_id": "u1", "email": "ann+shop@example.com", "name": "Ann", "role": "customer"},
+}
+
+
+def test_session_round_trip_and_sign_out() -> None:
+    box = cipher("key-one")
+    session = WebSession()
+    session.guest_session()
+    session.sign_in(PAIR)
+    session.notify("Welcome")
+    loaded = WebSession.load(box, session.dump(box), max_age=3600)
+    assert loaded.signed_in and loaded.role == "customer"
+    assert loaded.user["email"] == "ann+shop@example.com"
+    assert loaded.guest == session.guest and loaded.csrf == session.csrf
+    assert loaded.take_flash() == [{"kind": "info", "message": "Welcome"}]
+    loaded.sign_out()
+    assert not loaded.signed_in and loaded.role == "anonymous" and loaded.csrf != session.csrf
+
+
+def test_a_cookie_not_ours_expired_or_tampered_is_a_new_session() -> None:
+    box = cipher("key-one")
+    session = WebSession()
+    session.sign_in(PAIR)
+    token = session.dump(box)
+    assert not WebSession.load(cipher("another-key"), token, 3600).signed_in
+    assert not WebSession.load(box, token[:-4] + "AAAA", 3600).signed_in
+    assert not WebSession.load(box, "x" * (MAX_COOKIE_BYTES + 1), 3600).signed_in
+    assert not WebSession.load(box, None, 3600).signed_in
+    forged = Fernet(Fernet.generate_key()).encrypt(b'{"u":{"role":"admin"},"a":"x"}').decode()
+    assert not WebSession.load(box, forged, 3600).signed_in
+    old = box.encrypt_at_time(b'{"a":"x","u":{"role":"admin"}}', int(time.time()) - 7200)
+    assert not WebSession.load(box, old.decode(), 3600).signed_in
+
+
+def test_key_rotation_keeps_sessions_made_with_the_old_key() -> None:
+    session = WebSession()
+    session.sign_in(PAIR)
+    token = session.dump(cipher("old-key"))
+    assert WebSession.load(cipher("new-key,old-key"), token, 3600).signed_in
+    with pytest.raises(ValueError):
+        cipher(" , ")
+
+
+def test_the_cookie_stays_under_the_browser_limit() -> None:
+    box = cipher("k")
+    session = WebSession()
+    session.sign_in(PAIR)
+    for i in range(50):
+        session.notify("m" * 300 + str(i))
+    assert len(session.dump(box)) <= MAX_COOKIE_BYTES
+
+
+def test_csrf_token_is_compared_exactly() -> None:
+    session = WebSession()
+    token = session.csrf_token()
+    assert session.csrf_ok(token)
+    assert not session.csrf_ok(token + "x") and not session.csrf_ok(None)
+    assert not WebSession().csrf_ok("")
+
+
+def test_api_errors_become_field_messages() -> None:
+    body = {
+        "error": {
+            "code": "INVALID_REQUEST",
+            "message": "Invalid request",
+            "details": {
+                "errors": [
+                    {"loc": ["body", "email"], "msg": "value is not a valid email address"},
+                    {"loc": ["body", "address", "postal_code"], "msg": "Value error, bad zip"},
+                ]
+            },
+        }
+    }
+    error = ApiError.of(400, body)
+    assert error.code == "INVALID_REQUEST" and error.message == "Invalid request"
+    assert error.fields == {
+        "email": "Value is not a valid email address",
+        "address.postal_code": "Bad zip",
+    }
+    plain = ApiError.of(502, "<html>bad gateway</html>")
+    assert plain.status == 502 and plain.fields == {} and plain.message
+    assert ApiError.of(409, None).message.startswith("This changed")
+    assert friendly("") == "This value is not valid"
+
+
+def test_money_and_dates_per_locale() -> None:
+    assert money("1234.50", "USD", "en_US") == "$1,234.50"
+    assert money("1234.50", "EUR", "de_DE") == "1.234,50\xa0€"
+    assert money(None) == "" and money("abc") == "abc"
+    assert when("2026-12-01T15:04:00+00:00", "short", "en_US", "UTC").startswith("12/1/26")
+    assert when("not a date") == "not a date"
+
+
+def test_return_address_after_sign_in_stays_on_this_site() -> None:
+    assert safe_next("/account/orders?page=2") == "/account/orders?page=2"
+    for hostile in ("//evil.example/", "https://evil.example", "/\\evil.example", "", None):
+        assert safe_next(hostile) == "/"
+
+
+def test_product_images_are_deterministic_and_distinct() -> None:
+    assert product_svg("prod-000001") == product_svg("prod-000001")
+    assert product_svg("prod-000001") != product_svg("prod-000002")
+    assert product_svg("p", 64).startswith('<svg xmlns="http://www.w3.org/2000/svg" width="64"')
