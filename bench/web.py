@@ -1,0 +1,149 @@
+"""Benchmark `task bench:web`: how long the web app takes to answer each page type under
+load (render time: the storefront API calls it makes plus Jinja2), and how many bytes a page
+weighs, on a seeded catalog with the catalog caches warm.
+
+    ./taskw bench:web                                   # 2,000 products, 10 s per page type
+    ./taskw bench:web -- --products 10000 --seconds 20 --connections 16
+
+Load comes from `wrk` (native, two threads) on loopback against the web app of a cluster
+the benchmark starts (every app on its own sidecar, as `./taskw up` runs them), rotating over
+many URLs per page type. Each page type is measured with a guest's session cookie (what a
+shopper's browser sends); the staff analytics page with the bootstrap admin's session. Target
+(issue 16): p95 < 100 ms at 16 connections.
+"""
+
+import argparse
+import gzip
+import os
+import platform
+import random
+import re
+import shutil
+import sys
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from apps.catalog.seed import DEPARTMENTS
+from bench.catalog import QUERIES, ROTATE, lua_list, wrk
+from bench.common import save_results, start_cluster
+from tests.harness import ROOT
+
+
+def session_cookie(base: str, email: str | None = None, password: str | None = None) -> str:
+    """`sc_web=...` of a new visitor (signed in when `email` is given). The cookie is
+    Secure, so it is taken from the Set-Cookie header rather than a cookie jar."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        first = client.get("/signin")
+        cookie = _cookie(first)
+        if email is None:
+            return cookie
+        token = re.search(r'name="csrf-token" content="([^"]+)"', first.text)
+        assert token, "no CSRF token on /signin"
+        answer = client.post(
+            "/signin",
+            data={"email": email, "password": password, "next": "/", "csrf_token": token[1]},
+            headers={"Cookie": cookie},
+        )
+        if answer.status_code != 303:
+            sys.exit(f"sign-in for the benchmark failed: {answer.status_code}")
+        return _cookie(answer)
+
+
+def _cookie(response: httpx.Response) -> str:
+    for header in response.headers.get_list("set-cookie"):
+        if header.startswith("sc_web="):
+            return header.split(";", 1)[0]
+    sys.exit("the web app set no session cookie")
+
+
+def page_paths(count: int, rng: random.Random) -> dict[str, list[str]]:
+    leaves = [leaf.slug for _, (_, _, ls) in DEPARTMENTS.items() for leaf in ls]
+    ids = [f"prod-{i:06d}" for i in rng.sample(range(count), min(count, 500))]
+    listings = []
+    for _ in range(200):
+        params = {"page": rng.randint(1, 3), "sort": rng.choice(["price", "popularity", "newest"])}
+        listings.append(f"categories/{rng.choice(leaves + list(DEPARTMENTS))}?{urlencode(params)}")
+    return {
+        "home": [""],
+        "category listing": listings,
+        "product": [f"products/{pid}" for pid in ids],
+        "search": [f"search?{urlencode({'q': q})}" for q in QUERIES],
+        "cart": ["cart"],
+        "staff analytics": ["staff"],
+    }
+
+
+def weigh(base: str, path: str, cookie: str) -> dict[str, Any]:
+    """Bytes of one page as sent (gzip) and as HTML, with its status."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        r = client.get(f"/{path}", headers={"Cookie": cookie, "Accept-Encoding": "identity"})
+    return {
+        "status": r.status_code,
+        "html_bytes": len(r.content),
+        "gzip_bytes": len(gzip.compress(r.content, 5)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--products", type=int, default=2_000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: run ./taskw setup")
+
+    cluster = start_cluster(categories=False)
+    results: dict[str, Any] = {}
+    try:
+        started = time.perf_counter()
+        cluster.seed("--products", str(args.products))
+        print(f"seeded {args.products} products in {time.perf_counter() - started:.1f} s")
+        time.sleep(2)
+        base = cluster.apps["web"].url
+        password = (ROOT / "components" / "local" / "secrets.identity.json").read_text()
+        admin = re.search(r'"identity-admin-password":\s*"([^"]+)"', password)
+        assert admin
+        guest = session_cookie(base)
+        staff = session_cookie(base, "admin@smartcommerce.example", admin[1])
+        for kind, paths in page_paths(args.products, random.Random(11)).items():
+            cookie = staff if kind == "staff analytics" else guest
+            headers = {"Cookie": cookie, "Accept-Encoding": "gzip"}
+            script = ROTATE.replace("{PATHS}", lua_list(paths))
+            wrk(script, base, "/", 2, args.connections, headers)  # warm-up: caches filled
+            result = wrk(script, base, "/", args.seconds, args.connections, headers)
+            result.update(weigh(base, paths[0], cookie))
+            results[kind] = result
+    finally:
+        cluster.stop()
+        cluster.remove()
+
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {args.products} products; wrk -t2 "
+        f"-c{args.connections}, {args.seconds:.0f} s per page type; the whole system on "
+        "this machine\n"
+    )
+    print(
+        "| page type | requests | non-2xx | pages/s | p50 ms | p95 ms | p99 ms | HTML bytes "
+        "| gzip bytes |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r['requests']} | {r['non_2xx'] + r['socket_errors']} | {r['rps']} | "
+            f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['html_bytes']} | "
+            f"{r['gzip_bytes']} |"
+        )
+    worst = max(results.values(), key=lambda r: r["p95_ms"])
+    print(f"\nslowest p95: {worst['p95_ms']} ms (target < 100 ms at 16 connections)")
+    save_results("web", args, results)
+
+
+if __name__ == "__main__":
+    main()
