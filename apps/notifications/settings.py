@@ -16,8 +16,8 @@ class NotificationsSettings(AppSettings):
     email_from: str = Field(
         "SmartCommerce <no-reply@smartcommerce.example>", min_length=3, max_length=200
     )
-    #: Where links in email point (the shop's public address).
-    public_base_url: str = Field("http://localhost:8000", pattern=r"^https?://[^\s]+$")
+    #: Where links in email point (the shop's public address: the web app).
+    public_base_url: str = Field("http://localhost:8080", pattern=r"^https?://[^\s]+$")
     #: How often the sweeper looks for mail due a retry (or left claimed by a dead replica).
     sweep_seconds: float = Field(15.0, gt=0, le=3600)
     retry_base_seconds: float = Field(30.0, gt=0)

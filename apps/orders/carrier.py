@@ -93,7 +93,7 @@ class SimulatedCarrier:
     #: history is computed from it on every poll, so travelling parcels follow the new pace).
     step: timedelta
     origin: Address
-    tracking_url: str = "http://localhost:8000/track/{tracking_number}"
+    tracking_url: str = "http://localhost:8080/track/{tracking_number}"
     exception_rate: float = 0.0
     scenario: Scenario | None = None
     name: str = "SimPost"

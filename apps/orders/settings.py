@@ -52,7 +52,7 @@ class OrdersSettings(AppSettings):
         None, description="Force one simulated scenario on every shipment (demos and tests)"
     )
     carrier_tracking_url: str = Field(
-        "http://localhost:8000/track/{tracking_number}",
+        "http://localhost:8080/track/{tracking_number}",
         description="Where a tracking number is looked up ({tracking_number} is replaced)",
     )
     warehouse: Address = Field(
