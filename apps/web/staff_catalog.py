@@ -19,6 +19,7 @@ from apps.web.staff_common import (
     status_of,
 )
 from apps.web.staff_forms import (
+    humane,
     idem,
     product_create,
     product_form,
@@ -137,7 +138,7 @@ async def product_create_post(request: Request) -> Response:
             {
                 "title": "New product",
                 "form": form,
-                "errors": error.fields,
+                "errors": humane(error.fields),
                 "error": error,
                 "categories": await _categories(request),
                 "statuses": PRODUCT_STATUSES,
@@ -214,14 +215,14 @@ async def product_save(request: Request, product_id: str) -> Response:
     except ApiError as error:
         if error.status in (401, 403, 404):
             raise
-        if error.status in (409, 412):
+        if error.status == 412 or (error.status == 409 and "etag" in error.details):
             error.message = CHANGED
             return await _product_page(request, product_id, error=error, conflict=True, status=409)
         return await _product_page(
             request,
             product_id,
             form=form,
-            errors=error.fields,
+            errors=humane(error.fields),
             error=error,
             status=status_of(error),
         )
@@ -245,7 +246,7 @@ async def product_stock(request: Request, product_id: str) -> Response:
         if error.status in (401, 403):
             raise
         product, _ = await _fetch_product(request, product_id)
-        errors = dict(error.fields)
+        errors = humane(error.fields)
         if "delta" in errors or "on_hand" in errors:
             errors["quantity"] = errors.get("delta") or errors["on_hand"]
         return await _product_page(
@@ -297,7 +298,7 @@ async def product_remove(request: Request, product_id: str, action: str) -> Resp
     except ApiError as error:
         if error.status in (401, 403, 404):
             raise
-        if error.status in (409, 412):
+        if error.status == 412 or (error.status == 409 and "etag" in error.details):
             request.state.session.notify(
                 "This product was changed by someone else; check it before removing it.",
                 "error",
@@ -448,7 +449,7 @@ async def price_ask(request: Request) -> Response:
     except ApiError as error:
         if error.status in (401, 403):
             raise
-        errors = dict(error.fields)
+        errors = humane(error.fields)
         if error.status == 404 and not errors:
             errors["product_id"] = error.message
         return await _prices_page(

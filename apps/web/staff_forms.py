@@ -177,7 +177,7 @@ def product_create(form: dict[str, Any]) -> dict[str, Any]:
     variant_sku = _text(form, "variants.0.sku") or (f"{body['sku']}-1" if body["sku"] else "")
     variant: dict[str, Any] = {
         "variant_id": _text(form, "variants.0.variant_id")
-        or (f"{body.get('product_id') or body['slug'] or 'v'}-v1"),
+        or (f"{body.get('product_id') or body['sku'] or 'v'}-v1"),
         "sku": variant_sku,
         "stock": _int(form, "variants.0.stock") or 0,
     }
@@ -255,3 +255,30 @@ def promotion_body(form: dict[str, Any], *, new: bool) -> dict[str, Any]:
         body["code"] = _text(form, "code").upper()
         body["paused"] = _checked(form, "paused")
     return body
+
+
+#: What a value must look like, said to people instead of a regular expression.
+FORMAT_HINTS = {
+    "slug": "Use lower-case letters, digits and single hyphens, e.g. aurora-laptop-14.",
+    "sku": "Use letters, digits, dots, hyphens or underscores; start with a letter or digit.",
+    "variants.0.sku": "Use letters, digits, dots, hyphens or underscores.",
+    "variants.0.variant_id": "Use letters, digits, dots, colons, hyphens or underscores.",
+    "product_id": "Use letters, digits, dots, colons, hyphens or underscores.",
+    "category_slug": "Choose a category.",
+    "price.currency": "Use a three-letter currency code such as USD.",
+    "image_url": "Use a full https:// address.",
+    "link_url": "Use a page of the shop starting with / or a full https:// address.",
+    "code": "Use 3 to 32 letters, digits, hyphens or underscores.",
+}
+
+
+def humane(errors: dict[str, str]) -> dict[str, str]:
+    """Field errors with 'String should match pattern ...' replaced by what to enter."""
+    return {
+        name: (
+            FORMAT_HINTS.get(name, "This is not in the expected format.")
+            if message.startswith("String should match pattern")
+            else message
+        )
+        for name, message in errors.items()
+    }

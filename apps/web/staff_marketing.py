@@ -14,6 +14,7 @@ from apps.web.staff_common import api_of, flash_error, form_of, status_of
 from apps.web.staff_forms import (
     banner_body,
     banner_form,
+    humane,
     idem,
     promotion_body,
     promotion_form,
@@ -94,7 +95,9 @@ async def banner_create(request: Request) -> Response:
     except ApiError as error:
         if error.status in (401, 403):
             raise
-        ctx = _banner_ctx("New banner", form=form, banner=None, errors=error.fields, error=error)
+        ctx = _banner_ctx(
+            "New banner", form=form, banner=None, errors=humane(error.fields), error=error
+        )
         return page(request, "staff/banner.html", ctx, status=status_of(error))
     request.state.session.notify(f"Banner “{made['title']}” created.", "success")
     return redirect("/staff/banners", request)
@@ -154,7 +157,7 @@ async def banner_save(request: Request, banner_id: str) -> Response:
             request,
             banner_id,
             form=form,
-            errors=error.fields,
+            errors=humane(error.fields),
             error=error,
             status=status_of(error),
         )
@@ -225,7 +228,7 @@ async def promotion_create(request: Request) -> Response:
     except ApiError as error:
         if error.status in (401, 403):
             raise
-        errors = dict(error.fields)
+        errors = humane(error.fields)
         if error.status == 409 and not errors:
             errors["code"] = error.message
         ctx = {
@@ -291,7 +294,12 @@ async def promotion_save(request: Request, code: str) -> Response:
             error.message = CHANGED
             return await _promotion_page(request, code, error=error, status=409)
         return await _promotion_page(
-            request, code, form=form, errors=error.fields, error=error, status=status_of(error)
+            request,
+            code,
+            form=form,
+            errors=humane(error.fields),
+            error=error,
+            status=status_of(error),
         )
     request.state.session.notify(f"Promo code {code.upper()} saved.", "success")
     return redirect("/staff/promotions", request)
