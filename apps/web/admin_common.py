@@ -62,7 +62,7 @@ def form_dict(form: Any) -> dict[str, str]:
 
 
 def confirmed(form: Any) -> bool:
-    return form.get("confirm") == "yes"
+    return bool(form.get("confirm") == "yes")
 
 
 def confirm_page(

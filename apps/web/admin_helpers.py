@@ -3,8 +3,8 @@ back, local search and paging where the API has no such filter, and how an answe
 
 import json
 import math
-from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import Any
 
 from apps.contracts.names import AppId
@@ -101,9 +101,18 @@ def config_kind(entry: dict[str, Any]) -> str:
 
 def config_members(entry: dict[str, Any]) -> list[str]:
     """An object setting's member names (the value's, else the default's)."""
-    value = entry.get("value")
-    source = value if isinstance(value, dict) and value else entry.get("default") or {}
-    return [str(k) for k in source]
+    value, default = entry.get("value"), entry.get("default")
+    source = value if isinstance(value, dict) and value else default
+    return [str(k) for k in source] if isinstance(source, dict) else []
+
+
+def config_message(key: str, message: str) -> str:
+    """The API's refusal of a value, said by the field ('Invalid value for k: Value error,
+    x' -> 'X')."""
+    for prefix in (f"Invalid value for {key}: ", "Value error, "):
+        if message.startswith(prefix):
+            message = message[len(prefix) :]
+    return (message[:1].upper() + message[1:]) if message else "This value is not valid."
 
 
 def _number(raw: str) -> int | float:
@@ -197,7 +206,9 @@ def badge(status: Any) -> str:
     return STATUS_BADGE.get(str(status), "")
 
 
-def merge_ops(health: dict[str, Any] | None, services: dict[str, Any] | None) -> list[dict]:
+def merge_ops(
+    health: dict[str, Any] | None, services: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     """One row per app: its health and what its sidecar reports, in AppId order (apps only
     one of the answers names come after, so nothing reported is hidden)."""
     by_health = {a["app_id"]: a for a in (health or {}).get("apps", [])}
@@ -274,14 +285,3 @@ def terminate_summary(result: dict[str, Any]) -> str:
     if result.get("order_status"):
         parts.append(f"order {result['order_status']}")
     return ", ".join(parts) + "."
-
-
-def when_iso(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def matching(items: Iterable[dict[str, Any]], test: Callable[[dict[str, Any]], bool]) -> list:
-    return [i for i in items if test(i)]

@@ -23,6 +23,7 @@ from apps.web.admin_helpers import (
     config_form,
     config_kind,
     config_members,
+    config_message,
     day_bounds,
     local_page,
     parse_config,
@@ -310,7 +311,9 @@ async def config_save(request: Request, key: ConfigKey) -> Response:
         if error.status in (401, 403):
             raise
         # The API names the key, not a field: its message belongs by the value.
-        error.fields = {"value": error.message, **error.fields} if error.status < 500 else {}
+        if error.status < 500:
+            error.fields = {"value": config_message(key, error.message), **error.fields}
+            error.message = "The setting was not saved."
         return form_error(request, "admin/config_edit.html", error, fields, ctx)
     request.state.session.notify(
         f"{key} is now {shown(change.get('value'))}. {entry['applied_by']} applies it within "
