@@ -99,7 +99,13 @@ async def ops(request: Request) -> Response:
 async def ops_status(request: Request) -> Response:
     """The status panel alone (htmx polls it every 5 s)."""
     require(request, "admin")
-    return show(request, "admin/_ops_status.html", await _ops_status(request))
+    session = request.state.session
+    kept = list(session.flash)  # a message waiting for the next page is not this panel's
+    response = show(request, "admin/_ops_status.html", await _ops_status(request))
+    if kept:
+        session.flash = kept
+        session.dirty = True
+    return response
 
 
 @router.get("/admin/ops/services/{name}")
