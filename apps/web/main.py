@@ -156,7 +156,7 @@ async def web_session(
     if needed and not session.signed_in:
         response: Response = redirect(f"/signin?next={_here(request)}", request)
     elif needed and ROLE_RANK.get(session.role, 0) < ROLE_RANK[needed]:
-        response = page(request, "error.html", _FORBIDDEN, status=403)
+        response = page(request, "error.html", _forbidden(request), status=403)
     elif request.method in UNSAFE and not (
         _same_origin(request) and session.csrf_ok(await _csrf_sent(request))
     ):
@@ -199,13 +199,16 @@ async def _login_required(request: Request, exc: LoginRequired) -> Response:
 
 @app.exception_handler(Forbidden)
 async def _forbidden(request: Request, exc: Forbidden) -> Response:
-    return page(request, "error.html", _FORBIDDEN, status=403)
+    return page(request, "error.html", _forbidden(request), status=403)
 
 
-_FORBIDDEN = {
-    "title": "Not for this account",
-    "message": "This page is for staff. If you think you should see it, ask an administrator.",
-}
+def _forbidden(request: Request) -> dict[str, str]:
+    """The 403 page's words: who the page is for."""
+    who = "administrators" if _area_role(request.url.path) == "admin" else "staff"
+    return {
+        "title": "Not for this account",
+        "message": f"This page is for {who}. If you think you should see it, ask an administrator.",
+    }
 
 
 def _here(request: Request) -> str:
@@ -227,7 +230,7 @@ async def _api_error(request: Request, exc: ApiError) -> Response:
         request.state.session.sign_out()
         return redirect(f"/signin?next={_here(request)}", request)
     if exc.status == 403:
-        return page(request, "error.html", _FORBIDDEN, status=403)
+        return page(request, "error.html", _forbidden(request), status=403)
     if exc.status == 404:
         return page(request, "404.html", {}, status=404)
     status = exc.status if 400 <= exc.status < 600 else 502
