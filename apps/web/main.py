@@ -156,7 +156,7 @@ async def web_session(
     if needed and not session.signed_in:
         response: Response = redirect(f"/signin?next={_here(request)}", request)
     elif needed and ROLE_RANK.get(session.role, 0) < ROLE_RANK[needed]:
-        response = page(request, "error.html", _forbidden(request), status=403)
+        response = page(request, "error.html", _forbidden_words(request), status=403)
     elif request.method in UNSAFE and not (
         _same_origin(request) and session.csrf_ok(await _csrf_sent(request))
     ):
@@ -199,12 +199,15 @@ async def _login_required(request: Request, exc: LoginRequired) -> Response:
 
 @app.exception_handler(Forbidden)
 async def _forbidden(request: Request, exc: Forbidden) -> Response:
-    return page(request, "error.html", _forbidden(request), status=403)
+    return page(request, "error.html", _forbidden_words(request), status=403)
 
 
-def _forbidden(request: Request) -> dict[str, str]:
+def _forbidden_words(request: Request) -> dict[str, str]:
     """The 403 page's words: who the page is for."""
-    who = "administrators" if _area_role(request.url.path) == "admin" else "staff"
+    area = _area_role(request.url.path)
+    if area is None:
+        return {"title": "Not for this account", "message": "This account cannot see this."}
+    who = "administrators" if area == "admin" else "staff"
     return {
         "title": "Not for this account",
         "message": f"This page is for {who}. If you think you should see it, ask an administrator.",
@@ -230,7 +233,7 @@ async def _api_error(request: Request, exc: ApiError) -> Response:
         request.state.session.sign_out()
         return redirect(f"/signin?next={_here(request)}", request)
     if exc.status == 403:
-        return page(request, "error.html", _forbidden(request), status=403)
+        return page(request, "error.html", _forbidden_words(request), status=403)
     if exc.status == 404:
         return page(request, "404.html", {}, status=404)
     status = exc.status if 400 <= exc.status < 600 else 502
