@@ -337,7 +337,6 @@ async def verify_two_factor(
             {},
             _ctx("profile", "Set up two-step sign-in", setup=setup),
         )
-    _session(request).notify("Two-step sign-in is on.", "success")
     return page(
         request,
         "account/twofactor_codes.html",
