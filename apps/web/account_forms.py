@@ -154,7 +154,3 @@ def preferences_from_form(form: dict[str, Any], current: dict[str, Any]) -> dict
         "currency": currency,
         "notifications": {name: form.get(name) == "on" for name in NOTIFICATION_CHOICES},
     }
-
-
-def page_count(total: int, limit: int) -> int:
-    return max(1, (max(0, total) + limit - 1) // limit)

@@ -171,18 +171,22 @@ async def dashboard(request: Request) -> Response:
     require(request, "customer")
     api = _api(request)
     board = await api.get(request, "api/users/me/dashboard")
+    recent = board.get("recent_orders") or []
+    bought = {str(i.get("product_id")) for o in recent for i in (o.get("items") or [])}
+    first = next((o["items"][0] for o in recent if o.get("items")), None)
     picks: list[dict[str, Any]] = []
     picks_title = "Featured for you"
-    recent = board.get("recent_orders") or []
-    first = next((o["items"][0] for o in recent if o.get("items")), None)
+    # Suggestions are a bonus: the page stands without them.
     with contextlib.suppress(ApiError):
         if first is not None:
-            related = await api.get(request, f"api/products/{first['product_id']}/related", limit=4)
-            picks = related.get("items", [])
+            related = await api.get(request, f"api/products/{first['product_id']}/related", limit=8)
+            picks = [p for p in related.get("items", []) if p.get("product_id") not in bought]
             picks_title = f"Because you bought {first.get('name', 'this')}"
         if not picks:
-            picks = (await api.get(request, "api/products/featured", limit=4)).get("items", [])
+            featured = await api.get(request, "api/products/featured", limit=8)
+            picks = [p for p in featured.get("items", []) if p.get("product_id") not in bought]
             picks_title = "Featured for you"
+    picks = picks[:4]
     return page(
         request,
         "account/dashboard.html",
