@@ -397,7 +397,7 @@ def test_a_product_is_created_edited_against_a_concurrent_change_and_restocked(
 
 def test_the_other_staff_pages_and_their_empty_states(cluster: Cluster, staff: Page) -> None:
     for path, name, heading in (
-        ("/staff/reviews", "staff-reviews", "Nothing to moderate"),
+        ("/staff/reviews?status=rejected", "staff-reviews-empty", "No rejected reviews"),
         ("/staff/prices", "staff-prices", "No suggestions yet"),
         ("/staff/fraud", "staff-fraud", "No orders held"),
         ("/staff/restock", "staff-restock", None),
@@ -406,6 +406,41 @@ def test_the_other_staff_pages_and_their_empty_states(cluster: Cluster, staff: P
         if heading:
             expect(staff.locator(".staff-empty h2")).to_have_text(heading)
         _look(staff, name)
+
+    # A price for a product without sales: the model's refusal is said next to the field.
+    staff.goto("/staff/prices")
+    staff.get_by_label("Product ID").fill("p-never-sold")
+    staff.get_by_role("button", name="Suggest a price").click()
+    expect(staff.locator("#e-product_id")).to_be_visible()
+
+    # A customer's review waits for moderation; staff publish it.
+    _, customer = _customer(cluster)
+    with cluster.client("storefront") as api:
+        product = factories.product()
+        assert api.post("/api/staff/products", json=product).status_code == 201
+        title = f"Solid and light {uuid.uuid4().hex[:6]}"
+        written = api.post(
+            f"/api/products/{product['product_id']}/reviews",
+            json={"rating": 4, "title": title, "body": "Good battery life."},
+            headers=customer,
+        )
+        assert written.status_code == 201, written.text
+        review_id = written.json()["review_id"]
+        staff.goto("/staff/reviews")
+        card = staff.locator("li.review").filter(has_text=title)
+        expect(card).to_contain_text("4 out of 5")
+        _look(staff, "staff-reviews")
+        card.get_by_label("Note (optional)").fill("Fine")
+        card.get_by_role("button", name="Publish").click()
+        expect(staff.locator(".flash")).to_contain_text("Review published")
+        expect(staff.locator("li.review").filter(has_text=title)).to_have_count(0)
+
+        def published() -> bool:
+            got = api.get(f"/api/products/{product['product_id']}/reviews").json()
+            assert review_id in [r["review_id"] for r in got["items"]]
+            return True
+
+        eventually(published, timeout=20, interval=0.5)
 
     # A banner: refused per field, then created and listed.
     tag = uuid.uuid4().hex[:6]
