@@ -176,6 +176,7 @@ async def _listing(
         "chosen": chosen,
         "query": query,
         "base": h.page_base(path, query),
+        "range_base": h.page_base(path, {**query, "price_min": "", "price_max": ""}),
         "action": path,
         "sort_key": sort_key,
         "sorts": h.sort_options(searching),
@@ -643,7 +644,7 @@ async def checkout(request: Request) -> Response:
     try:
         checked = await api.call(request, "POST", "api/addresses/validate", json=address)
     except ApiError as error:
-        return form_error(request, "shop/checkout.html", error, form, ctx)
+        return _checkout_error(request, error, form, ctx)
     if not checked.get("valid"):
         invalid = ApiError(422, "INVALID_ADDRESS", "Please check the shipping address.")
         invalid.fields = h.address_errors(checked)
@@ -656,7 +657,7 @@ async def checkout(request: Request) -> Response:
     try:
         quote_ = await api.call(request, "POST", "api/checkout/validate", json=body)
     except ApiError as error:
-        return form_error(request, "shop/checkout.html", error, form, ctx)
+        return _checkout_error(request, error, form, ctx)
     ctx = _checkout_context(cart, form, quote_)
     if form.get("action") != "place" or not quote_.get("valid"):
         return page(request, "shop/checkout.html", ctx)
@@ -675,9 +676,18 @@ async def checkout(request: Request) -> Response:
             headers={"Idempotency-Key": f"web-{form['idem'][:64]}"},
         )
     except ApiError as error:
-        return form_error(request, "shop/checkout.html", error, form, ctx)
+        return _checkout_error(request, error, form, ctx)
     order_id = str(accepted["order_id"])
     return await _after_payment(request, order_id, email, form, ctx)
+
+
+def _checkout_error(
+    request: Request, error: ApiError, form: dict[str, Any], ctx: dict[str, Any]
+) -> Response:
+    """The checkout again with the API's refusal: per field where it names one."""
+    if error.status == 422 and error.fields:
+        error.message = "Please check what you entered."
+    return form_error(request, "shop/checkout.html", error, form, ctx)
 
 
 def _order_url(request: Request, order_id: str, email: str, base: str = "/orders") -> str:

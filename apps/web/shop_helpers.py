@@ -293,7 +293,8 @@ def address_errors(answer: Any, prefix: str = "shipping_address.") -> dict[str, 
     for problem in answer.get("errors") or []:
         name = str(problem.get("field") or "").split(".")[-1]
         key = prefix + name if name in ADDRESS_FIELDS else prefix + "line1"
-        errors.setdefault(key, str(problem.get("message") or "Please check this field"))
+        message = str(problem.get("message") or "Please check this field")
+        errors.setdefault(key, message[:1].upper() + message[1:])
     return errors
 
 
