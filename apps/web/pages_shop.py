@@ -6,6 +6,8 @@ with live updates (the storefront's Server-Sent Events passed through)."""
 
 import asyncio
 import contextlib
+import signal
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
@@ -860,6 +862,7 @@ async def order_events(request: Request, order_id: OrderId, email: Email = "") -
     would need renewing (EventSource then reconnects by itself, a normal request)."""
     email = email.strip()
     order, tracking = await _order_parts(request, order_id, email)  # 404 before streaming
+    _end_streams_on_shutdown()
     session = _session(request)
     limit = LIVE_MAX_SECONDS
     if session.signed_in:
@@ -876,6 +879,30 @@ async def order_events(request: Request, order_id: OrderId, email: Email = "") -
 LIVE_MAX_SECONDS = 230.0
 LIVE_POLL_SECONDS = 1.0
 LIVE_KEEPALIVE_SECONDS = 15.0
+#: While the order is in these, its parcels move without the order changing: read them too.
+PARCELS_MOVING = {"fulfilling", "shipped"}
+_closing = asyncio.Event()
+_hooked = False
+
+
+def _end_streams_on_shutdown() -> None:
+    """uvicorn waits for open responses before it stops, and a live stream would hold it
+    for minutes: SIGTERM/SIGINT first end the streams (browsers reconnect to another
+    replica), then reach uvicorn's own handler. Installed once, from the first stream."""
+    global _hooked
+    if _hooked or threading.current_thread() is not threading.main_thread():
+        return
+    _hooked = True
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if callable(previous):
+
+            def ending(signum: int, frame: Any, previous: Any = previous) -> None:
+                loop.call_soon_threadsafe(_closing.set)
+                previous(signum, frame)
+
+            signal.signal(sig, ending)
 
 
 async def _live_frames(
@@ -886,6 +913,10 @@ async def _live_frames(
     tracking: dict[str, Any],
     max_seconds: float,
 ) -> AsyncIterator[bytes]:
+    """The stream: a snapshot, then what moved at each read, `end` at a settled status.
+    Any failed read ends it (the browser reconnects and starts from a fresh snapshot)."""
+    api = request.app.state.api
+    oid = quote(order_id, safe="")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_seconds
     seen = h.LiveState.of(order, tracking)
@@ -895,16 +926,16 @@ async def _live_frames(
         yield h.sse_frame("end", {"status": seen.status})
         return
     quiet_since = loop.time()
-    while loop.time() < deadline:
+    while loop.time() < deadline and not _closing.is_set():
         await asyncio.sleep(LIVE_POLL_SECONDS)
-        if await request.is_disconnected():
+        if _closing.is_set() or await request.is_disconnected():
             return
         try:
-            order, tracking = await _order_parts(request, order_id, email)
-        except ApiError as error:
-            if error.status in (401, 403, 404):
-                return
-            continue  # busy for a moment: the next read catches up
+            order = await api.get(request, f"api/orders/{oid}", email=email or None)
+            if int(order.get("version") or 0) != seen.version or order["status"] in PARCELS_MOVING:
+                tracking = await api.get(request, f"api/orders/{oid}/tracking", email=email or None)
+        except ApiError:
+            return
         frames, seen = seen.changes(order, tracking)
         for frame in frames:
             yield frame
