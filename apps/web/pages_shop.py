@@ -693,11 +693,17 @@ def _checkout_error(
 
 
 def _order_url(request: Request, order_id: str, email: str, base: str = "/orders") -> str:
-    """The order's page; a guest's carries the order's email (the API's access rule)."""
-    url = f"{base}/{quote(order_id)}"
-    if not _session(request).signed_in and email:
-        url += "?" + urlencode({"email": email})
-    return url
+    """The order's page. A guest's order is opened with its email (the API's access rule),
+    kept in the session rather than in the address (addresses end up in logs and history)."""
+    session = _session(request)
+    if not session.signed_in and email:
+        session.remember_order(order_id, email)
+    return f"{base}/{quote(order_id)}"
+
+
+def _guest_email(request: Request, order_id: str, email: str) -> str:
+    """The email a guest's order is opened with: the one given, else the session's."""
+    return email.strip() or _session(request).order_email(order_id)
 
 
 async def _after_payment(
@@ -732,6 +738,7 @@ async def _after_payment(
 @router.get("/checkout/authenticate/{order_id}")
 async def authenticate_page(request: Request, order_id: OrderId, email: Email = "") -> Response:
     api = request.app.state.api
+    email = _guest_email(request, order_id, email)
     state = await api.get(request, f"api/checkout/{quote(order_id)}", email=email or None)
     payment = h.three_d_secure(state)
     if payment is None:
@@ -795,7 +802,7 @@ def _live_context(
     request: Request, order: dict[str, Any], tracking: dict[str, Any], email: str
 ) -> dict[str, Any]:
     status = str(order.get("status", ""))
-    query = f"?{urlencode({'email': email})}" if email and not _session(request).signed_in else ""
+    query = ""  # a guest's email is in the session (_order_url)
     oid = quote(str(order["order_id"]))
     return {
         "order": order,
@@ -814,7 +821,8 @@ def _live_context(
 
 @router.get("/orders/{order_id}")
 async def order_page(request: Request, order_id: OrderId, email: Email = "") -> Response:
-    email = email.strip()
+    given = email.strip()
+    email = _guest_email(request, order_id, email)
     signed_in = _session(request).signed_in
     if not signed_in and not email:
         return page(
@@ -839,6 +847,9 @@ async def order_page(request: Request, order_id: OrderId, email: Email = "") -> 
             },
             status=404,
         )
+    if given and not signed_in:  # found with the email given: keep it, clean the address
+        _session(request).remember_order(order_id, given)
+        return redirect(f"/orders/{quote(order_id)}", request)
     ctx = _live_context(request, order, tracking, email)
     return page(request, "shop/order.html", {**ctx, "title": f"Order {order['order_number']}"})
 
@@ -846,7 +857,8 @@ async def order_page(request: Request, order_id: OrderId, email: Email = "") -> 
 @router.get("/orders/{order_id}/live")
 async def order_live(request: Request, order_id: OrderId, email: Email = "") -> Response:
     """The order's status, progress, timeline and parcels (what live updates refresh)."""
-    order, tracking = await _order_parts(request, order_id, email.strip())
+    email = _guest_email(request, order_id, email)
+    order, tracking = await _order_parts(request, order_id, email)
     return page(request, "shop/_order_live.html", _live_context(request, order, tracking, email))
 
 
@@ -860,7 +872,7 @@ async def order_events(request: Request, order_id: OrderId, email: Email = "") -
     answer back until it ends (dapr/dapr#8761), so no frame would reach the browser while
     the order moves. The stream ends after LIVE_MAX_SECONDS, or before the visitor's token
     would need renewing (EventSource then reconnects by itself, a normal request)."""
-    email = email.strip()
+    email = _guest_email(request, order_id, email)
     order, tracking = await _order_parts(request, order_id, email)  # 404 before streaming
     _end_streams_on_shutdown()
     session = _session(request)

@@ -20,6 +20,8 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 #: A cookie above this is refused by browsers (4,096 bytes with its name and attributes).
 MAX_COOKIE_BYTES = 3900
+#: A guest's orders remembered in the session (the newest).
+MAX_ORDERS = 5
 
 
 def cipher(secret: str) -> MultiFernet:
@@ -44,6 +46,9 @@ class WebSession:
     csrf: str = ""
     mfa_token: str = ""  # between password and code when two-factor sign-in is on
     flash: list[dict[str, str]] = field(default_factory=list)
+    #: A guest's own recent orders -> the email they were placed with (the API's access
+    #: rule for guests), so order pages need no email in their address.
+    orders: dict[str, str] = field(default_factory=dict)
     dirty: bool = False
 
     @property
@@ -92,6 +97,19 @@ class WebSession:
         self.flash.append({"kind": kind, "message": message[:300]})
         self.dirty = True
 
+    def remember_order(self, order_id: str, email: str) -> None:
+        """Keep a guest's order (the last MAX_ORDERS) so its pages open without the email."""
+        if self.orders.get(order_id) == email:
+            return
+        self.orders.pop(order_id, None)
+        self.orders[order_id] = email[:254]
+        while len(self.orders) > MAX_ORDERS:
+            self.orders.pop(next(iter(self.orders)))
+        self.dirty = True
+
+    def order_email(self, order_id: str) -> str:
+        return self.orders.get(order_id, "")
+
     def take_flash(self) -> list[dict[str, str]]:
         found, self.flash = self.flash, []
         if found:
@@ -109,6 +127,7 @@ class WebSession:
             "c": self.csrf,
             "m": self.mfa_token,
             "f": self.flash[-3:],
+            "o": self.orders,
         }
         token = box.encrypt(json.dumps(data, separators=(",", ":")).encode()).decode()
         if len(token) > MAX_COOKIE_BYTES:  # never a cookie the browser drops silently
@@ -136,4 +155,12 @@ class WebSession:
             csrf=str(data.get("c", "")),
             mfa_token=str(data.get("m", "")),
             flash=[f for f in data.get("f", []) if isinstance(f, dict)][:3],
+            orders=_orders(data.get("o")),
         )
+
+
+def _orders(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    kept = {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
+    return dict(list(kept.items())[-MAX_ORDERS:])

@@ -118,3 +118,14 @@ def test_product_images_are_deterministic_and_distinct() -> None:
     assert product_svg("prod-000001") == product_svg("prod-000001")
     assert product_svg("prod-000001") != product_svg("prod-000002")
     assert product_svg("p", 64).startswith('<svg xmlns="http://www.w3.org/2000/svg" width="64"')
+
+
+def test_a_guests_orders_are_remembered_in_the_session_not_the_address() -> None:
+    box = cipher("k")
+    session = WebSession()
+    for i in range(7):
+        session.remember_order(f"ord-{i}", f"guest{i}@example.com")
+    loaded = WebSession.load(box, session.dump(box), 3600)
+    assert list(loaded.orders) == [f"ord-{i}" for i in range(2, 7)]  # the newest five
+    assert loaded.order_email("ord-6") == "guest6@example.com"
+    assert loaded.order_email("ord-0") == ""
