@@ -22,10 +22,8 @@ moves on its own. The stream also closes after `live_max_seconds` or at shutdown
 import asyncio
 import hmac
 import os
-import signal
-import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -40,6 +38,7 @@ from apps.contracts.names import AppId, Component, Topic
 from apps.contracts.orders import Order, Tracking
 from apps.platform.context import APP_TOKEN_HEADER
 from apps.platform.dapr import InvokeResult, Sidecar
+from apps.platform.shutdown import on_shutdown_signal
 from apps.platform.subscriptions import SUCCESS, subscribe
 from apps.storefront.adapters import outgoing_headers, to_response
 from apps.storefront.auth import Caller
@@ -84,24 +83,8 @@ def start_live(app: FastAPI, settings: StorefrontSettings) -> LiveHub:
         since=datetime.now(UTC),
     )
     app.state.live = hub
-    if threading.current_thread() is not threading.main_thread():
-        return hub  # served in a thread (a test client): no signals to chain
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        previous = signal.getsignal(sig)
-        if callable(previous):
-            signal.signal(sig, _ending_first(loop, hub, previous))
+    on_shutdown_signal(hub.shutdown)
     return hub
-
-
-def _ending_first(
-    loop: asyncio.AbstractEventLoop, hub: LiveHub, previous: Callable[..., Any]
-) -> Callable[[int, Any], None]:
-    def ending(signum: int, frame_: Any) -> None:
-        loop.call_soon_threadsafe(hub.shutdown)
-        previous(signum, frame_)
-
-    return ending
 
 
 @router.get(

@@ -5,6 +5,7 @@ comes from the storefront API through this app's sidecar (apps/web/api.py); the 
 tokens live in an encrypted HttpOnly cookie (apps/web/session.py); every form posts a CSRF
 token, checked here before any route runs."""
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
+from apps.platform.shutdown import on_shutdown_signal
 from apps.web.api import ApiError, Storefront
 from apps.web.images import router as images_router
 from apps.web.pages_account import router as account_router
@@ -77,6 +79,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.settings = settings
     app.state.sidecar = Sidecar(settings, grpc=False)
     app.state.session_key = SessionKey(app.state.sidecar)
+    # Set at SIGTERM/SIGINT: live order streams end so uvicorn can stop (apps/platform/shutdown).
+    app.state.closing = asyncio.Event()
+    on_shutdown_signal(app.state.closing.set)
     app.state.api = Storefront(
         app.state.sidecar, settings.storefront_app_id, settings.api_timeout_seconds
     )

@@ -6,8 +6,6 @@ with live updates (the storefront's Server-Sent Events passed through)."""
 
 import asyncio
 import contextlib
-import signal
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
@@ -874,7 +872,6 @@ async def order_events(request: Request, order_id: OrderId, email: Email = "") -
     would need renewing (EventSource then reconnects by itself, a normal request)."""
     email = _guest_email(request, order_id, email)
     order, tracking = await _order_parts(request, order_id, email)  # 404 before streaming
-    _end_streams_on_shutdown()
     session = _session(request)
     limit = LIVE_MAX_SECONDS
     if session.signed_in:
@@ -893,28 +890,6 @@ LIVE_POLL_SECONDS = 1.0
 LIVE_KEEPALIVE_SECONDS = 15.0
 #: While the order is in these, its parcels move without the order changing: read them too.
 PARCELS_MOVING = {"fulfilling", "shipped"}
-_closing = asyncio.Event()
-_hooked = False
-
-
-def _end_streams_on_shutdown() -> None:
-    """uvicorn waits for open responses before it stops, and a live stream would hold it
-    for minutes: SIGTERM/SIGINT first end the streams (browsers reconnect to another
-    replica), then reach uvicorn's own handler. Installed once, from the first stream."""
-    global _hooked
-    if _hooked or threading.current_thread() is not threading.main_thread():
-        return
-    _hooked = True
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        previous = signal.getsignal(sig)
-        if callable(previous):
-
-            def ending(signum: int, frame: Any, previous: Any = previous) -> None:
-                loop.call_soon_threadsafe(_closing.set)
-                previous(signum, frame)
-
-            signal.signal(sig, ending)
 
 
 async def _live_frames(
@@ -938,9 +913,9 @@ async def _live_frames(
         yield h.sse_frame("end", {"status": seen.status})
         return
     quiet_since = loop.time()
-    while loop.time() < deadline and not _closing.is_set():
+    while loop.time() < deadline and not request.app.state.closing.is_set():
         await asyncio.sleep(LIVE_POLL_SECONDS)
-        if _closing.is_set() or await request.is_disconnected():
+        if request.app.state.closing.is_set() or await request.is_disconnected():
             return
         try:
             order = await api.get(request, f"api/orders/{oid}", email=email or None)
