@@ -3,10 +3,14 @@ invocation to `storefront`), with the visitor's token or guest session, their ad
 user agent, and one transparent token refresh. Errors come back as `ApiError`, the API's
 error format taken apart into a message and per-field messages for the forms."""
 
+import asyncio
+import re
 import time
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from fastapi import Request
@@ -70,13 +74,75 @@ def friendly(msg: str) -> str:
     return (msg[:1].upper() + msg[1:]) if msg else "This value is not valid"
 
 
+#: Reads that are the same for every visitor (the public catalog, categories, banners): the
+#: web app answers them from PublicCache. Anything else (a cart, an order, an account, a
+#: staff list) is asked for every time, with the visitor's own token.
+PUBLIC = re.compile(
+    r"^api/(products(/(search|filters|featured)|/[^/]+(/(related|reviews|inventory))?)?"
+    r"|categories(/[^/]+)?|banners/active)$"
+)
+Fetch = Callable[[str, dict[str, Any]], Awaitable[tuple[int, Any]]]
+
+
+class PublicCache:
+    """Public API reads kept for `ttl` seconds (2 s by default), shared by every visitor of
+    this replica: a catalog page then costs its rendering, not four trips through two
+    sidecars. Concurrent misses of one key make one call (the rest await it); answers other
+    than 200/404 are never kept. Bounded: the oldest entries go first past `max_entries`.
+
+    Staleness: a change reaches a page within `ttl` plus the storefront's own read cache
+    (STOREFRONT_CATALOG_CACHE_SECONDS, 2 s), i.e. within ~4 s by default."""
+
+    def __init__(self, ttl: float, max_entries: int = 2000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.entries: OrderedDict[str, tuple[float, int, Any]] = OrderedDict()
+        self.pending: dict[str, asyncio.Future[tuple[int, Any]]] = {}
+
+    @staticmethod
+    def key(path: str, params: dict[str, Any]) -> str:
+        kept = sorted((k, str(v)) for k, v in params.items() if v not in (None, "", []))
+        return path + "?" + urlencode(kept)
+
+    async def get(self, path: str, params: dict[str, Any], fetch: Fetch) -> tuple[int, Any]:
+        key = self.key(path, params)
+        now = time.monotonic()
+        found = self.entries.get(key)
+        if found is not None and found[0] > now:
+            return found[1], found[2]
+        waiting = self.pending.get(key)
+        if waiting is not None:
+            return await asyncio.shield(waiting)
+        future: asyncio.Future[tuple[int, Any]] = asyncio.get_running_loop().create_future()
+        self.pending[key] = future
+        try:
+            clean = {k: v for k, v in params.items() if v not in (None, "", [])}
+            status, body = await fetch(path, clean)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" noise when nobody waits
+            raise
+        finally:
+            self.pending.pop(key, None)
+        if status in (200, 404):
+            self.entries[key] = (time.monotonic() + self.ttl, status, body)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.max_entries:
+                self.entries.popitem(last=False)
+        future.set_result((status, body))
+        return status, body
+
+
 class Storefront:
     """Calls to the storefront API on behalf of one request's visitor."""
 
-    def __init__(self, sidecar: Sidecar, app_id: str, timeout: float) -> None:
+    def __init__(
+        self, sidecar: Sidecar, app_id: str, timeout: float, cache: "PublicCache | None" = None
+    ) -> None:
         self.sidecar = sidecar
         self.app_id = app_id
         self.timeout = timeout
+        self.cache = cache
 
     def _headers(self, request: Request, session: WebSession) -> dict[str, str]:
         headers = forwarded_headers(request.headers)
@@ -164,31 +230,26 @@ class Storefront:
         return body
 
     async def get(self, request: Request, path: str, **params: Any) -> Any:
+        """GET `path`; a public catalog read is answered from the shared cache (PUBLIC)."""
+        if self.cache is not None and PUBLIC.match(path.lstrip("/")):
+            status, body = await self.cache.get(path.lstrip("/"), params, self._anonymous_get)
+            if status >= 400:
+                raise ApiError.of(status, body)
+            return body
         return await self.call(request, "GET", path, params=params)
 
-    async def stream(
-        self, request: Request, path: str, headers: dict[str, str]
-    ) -> AsyncIterator[bytes]:
-        """A streamed answer (the live order events, SSE) passed through as it comes."""
-        session: WebSession = request.state.session
-        sent = {**self._headers(request, session), **headers}
-        async with self.sidecar.http.stream(
-            "GET",
-            invoke_url(self.app_id, path.lstrip("/")),
-            headers=sent,
-            timeout=httpx.Timeout(None, connect=5.0),
-        ) as response:
-            if response.status_code != 200:
-                body = await response.aread()
-                raise ApiError.of(response.status_code, _json_or_none(body))
-            async for chunk in response.aiter_raw():
-                yield chunk
-
-
-def _json_or_none(body: bytes) -> Any:
-    import json
-
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
+    async def _anonymous_get(self, path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        """A public read made as nobody (no token, no session): the same for every visitor."""
+        try:
+            response = await self.sidecar.http.get(
+                invoke_url(self.app_id, path), params=params, timeout=self.timeout
+            )
+        except httpx.HTTPError as exc:
+            raise ApiError(503, "SERVICE_UNAVAILABLE", _STATUS_MESSAGES[503]) from exc
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        if response.status_code == 500 and isinstance(body, dict) and "errorCode" in body:
+            raise ApiError(503, "SERVICE_UNAVAILABLE", _STATUS_MESSAGES[503])
+        return response.status_code, body

@@ -27,7 +27,7 @@ from apps.platform.health import health_router
 from apps.platform.http import install_common
 from apps.platform.logging import configure_logging
 from apps.platform.shutdown import on_shutdown_signal
-from apps.web.api import ApiError, Storefront
+from apps.web.api import ApiError, PublicCache, Storefront
 from apps.web.images import router as images_router
 from apps.web.pages_account import router as account_router
 from apps.web.pages_admin import router as admin_router
@@ -82,8 +82,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Set at SIGTERM/SIGINT: live order streams end so uvicorn can stop (apps/platform/shutdown).
     app.state.closing = asyncio.Event()
     on_shutdown_signal(app.state.closing.set)
+    cache = PublicCache(settings.public_cache_seconds) if settings.public_cache_seconds else None
     app.state.api = Storefront(
-        app.state.sidecar, settings.storefront_app_id, settings.api_timeout_seconds
+        app.state.sidecar, settings.storefront_app_id, settings.api_timeout_seconds, cache
     )
     try:
         yield

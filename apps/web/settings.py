@@ -22,6 +22,13 @@ class WebSettings(AppSettings):
     locale: str = Field("en_US", description="locale prices and dates are written in")
     timezone: str = Field("UTC", description="time zone dates are shown in")
     api_timeout_seconds: float = Field(15.0, gt=0, le=120)
+    public_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="how long public catalog reads are shared between visitors (0: never); "
+        "a catalog change shows on pages within this plus the storefront's own cache",
+    )
     page_size: int = Field(24, ge=1, le=100, description="products per listing page")
     stripe_publishable_key: str = Field(
         "pk_test_smartcommerce_local",

@@ -1,12 +1,14 @@
 """The web app's pure parts: the session cookie, the API's errors taken apart for forms,
 formatting per locale, the generated product images and the sign-in return address."""
 
+import asyncio
 import time
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 
-from apps.web.api import ApiError, friendly
+from apps.web.api import PUBLIC, ApiError, PublicCache, friendly
 from apps.web.images import product_svg
 from apps.web.render import money, safe_next, when
 from apps.web.session import MAX_COOKIE_BYTES, WebSession, cipher
@@ -129,3 +131,66 @@ def test_a_guests_orders_are_remembered_in_the_session_not_the_address() -> None
     assert list(loaded.orders) == [f"ord-{i}" for i in range(2, 7)]  # the newest five
     assert loaded.order_email("ord-6") == "guest6@example.com"
     assert loaded.order_email("ord-0") == ""
+
+
+@pytest.mark.parametrize(
+    ("path", "shared"),
+    [
+        ("api/products", True),
+        ("api/products/search", True),
+        ("api/products/prod-000001", True),
+        ("api/products/prod-000001/reviews", True),
+        ("api/categories/shoes", True),
+        ("api/banners/active", True),
+        ("api/cart", False),
+        ("api/users/me/orders", False),
+        ("api/staff/products/prod-1", False),
+        ("api/products/prod-1/reviews/r-1", False),
+        ("api/orders/ord-1", False),
+    ],
+)
+def test_only_public_reads_are_shared_between_visitors(path: str, shared: bool) -> None:
+    assert bool(PUBLIC.match(path)) is shared
+
+
+def test_public_cache_makes_one_call_for_concurrent_misses_and_keeps_only_answers() -> None:
+    calls: list[tuple[str, dict[str, Any]]] = []
+    answers = iter([(200, {"n": 1}), (503, {"error": {}}), (503, {}), (404, None)])
+
+    async def fetch(path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        calls.append((path, params))
+        await asyncio.sleep(0.01)
+        return next(answers)
+
+    async def run() -> None:
+        cache = PublicCache(ttl=60, max_entries=2)
+        got = await asyncio.gather(
+            *(cache.get("api/products", {"page": 1}, fetch) for _ in range(20))
+        )
+        assert got == [(200, {"n": 1})] * 20 and len(calls) == 1
+        assert await cache.get("api/products", {"page": 1, "q": ""}, fetch) == (200, {"n": 1})
+        assert (await cache.get("api/categories", {}, fetch))[0] == 503  # not kept
+        assert (await cache.get("api/categories", {}, fetch))[0] == 503
+        assert (await cache.get("api/products/x", {}, fetch))[0] == 404  # kept
+        assert (await cache.get("api/products/x", {}, fetch))[0] == 404
+        assert len(calls) == 4 and len(cache.entries) == 2
+
+    asyncio.run(run())
+
+
+def test_public_cache_entries_expire() -> None:
+    calls = 0
+
+    async def fetch(path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        nonlocal calls
+        calls += 1
+        return 200, calls
+
+    async def run() -> None:
+        cache = PublicCache(ttl=0.05)
+        assert await cache.get("api/products", {}, fetch) == (200, 1)
+        assert await cache.get("api/products", {}, fetch) == (200, 1)
+        await asyncio.sleep(0.06)
+        assert await cache.get("api/products", {}, fetch) == (200, 2)
+
+    asyncio.run(run())
