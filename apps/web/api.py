@@ -4,6 +4,7 @@ user agent, and one transparent token refresh. Errors come back as `ApiError`, t
 error format taken apart into a message and per-field messages for the forms."""
 
 import asyncio
+import contextlib
 import re
 import time
 from collections import OrderedDict
@@ -143,6 +144,7 @@ class Storefront:
         self.app_id = app_id
         self.timeout = timeout
         self.cache = cache
+        self.background: set[asyncio.Task[None]] = set()
 
     def _headers(self, request: Request, session: WebSession) -> dict[str, str]:
         headers = forwarded_headers(request.headers)
@@ -228,6 +230,24 @@ class Storefront:
         if response.status_code >= 400:
             raise ApiError.of(response.status_code, body)
         return body
+
+    def send_later(self, request: Request, path: str, json: Any) -> None:
+        """POST `json` to `path` after the page has gone (an analytics beacon): never waits,
+        never refreshes a token (a refresh made after the cookie was sent would be lost and
+        its successor's reuse end the sign-in), never fails the page."""
+        session: WebSession = request.state.session
+        if session.signed_in and session.access_expires - time.time() < REFRESH_MARGIN_SECONDS:
+            return
+        headers = self._headers(request, session)
+        url = invoke_url(self.app_id, path.lstrip("/"))
+        task = asyncio.create_task(self._quietly(url, json, headers))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _quietly(self, url: str, json: Any, headers: dict[str, str]) -> None:
+        # A lost beacon is a lost page view in the funnel, nothing more.
+        with contextlib.suppress(httpx.HTTPError):
+            await self.sidecar.http.post(url, json=json, headers=headers, timeout=self.timeout)
 
     async def get(self, request: Request, path: str, **params: Any) -> Any:
         """GET `path`; a public catalog read is answered from the shared cache (PUBLIC)."""

@@ -5,7 +5,6 @@ validation and the local 3-D Secure step, and the order's confirmation and track
 with live updates (the storefront's Server-Sent Events passed through)."""
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable
@@ -389,15 +388,11 @@ async def _product_context(
     }
 
 
-async def _beacon(request: Request, product_id: str) -> None:
-    """The product view, for analytics (the page never waits on it failing)."""
-    with contextlib.suppress(ApiError):
-        await request.app.state.api.call(
-            request,
-            "POST",
-            "api/activity",
-            json={"events": [{"kind": "product_view", "product_id": product_id}]},
-        )
+def _beacon(request: Request, product_id: str) -> None:
+    """The product view, for analytics: sent after the page, never waited for."""
+    request.app.state.api.send_later(
+        request, "api/activity", {"events": [{"kind": "product_view", "product_id": product_id}]}
+    )
 
 
 @router.get("/products/{product_id}")
@@ -407,7 +402,7 @@ async def product_page(
     reviews_page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> Response:
     ctx = await _product_context(request, product_id, reviews_page)
-    await _beacon(request, product_id)
+    _beacon(request, product_id)
     return page(request, "shop/product.html", ctx)
 
 

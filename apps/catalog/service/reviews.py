@@ -114,7 +114,11 @@ class ReviewService:
     async def page(self, product_id: str, sort: str, page: int, limit: int) -> ReviewPage:
         if await self.repo.product_status(product_id) is None:
             raise NotFound("Product not found", product_id=product_id)
-        items = await self.repo.published(product_id)
+        stats, _ = await self.repo.stats(product_id)
+        # The aggregates count the published reviews (written in the same transaction as
+        # every review): none, or a page past the last, needs no query of the store.
+        start = (page - 1) * limit
+        items = await self.repo.published(product_id) if stats.count > start else []
         key = {
             "newest": lambda r: r.created_at.timestamp(),
             "oldest": lambda r: -r.created_at.timestamp(),
@@ -122,11 +126,9 @@ class ReviewService:
             "rating_asc": lambda r: (-r.rating, r.created_at.timestamp()),
         }[sort]
         items.sort(key=key, reverse=True)
-        stats, _ = await self.repo.stats(product_id)
-        start = (page - 1) * limit
         return ReviewPage(
             items=items[start : start + limit],
-            total=len(items),
+            total=len(items) if items else stats.count,
             page=page,
             limit=limit,
             average=stats.average,
