@@ -86,19 +86,28 @@ Fetch = Callable[[str, dict[str, Any]], Awaitable[tuple[int, Any]]]
 
 
 class PublicCache:
-    """Public API reads kept for `ttl` seconds (2 s by default), shared by every visitor of
-    this replica: a catalog page then costs its rendering, not four trips through two
-    sidecars. Concurrent misses of one key make one call (the rest await it); answers other
-    than 200/404 are never kept. Bounded: the oldest entries go first past `max_entries`.
+    """Public API reads shared by every visitor of this replica, so a catalog page costs its
+    rendering rather than four trips through two sidecars:
 
-    Staleness: a change reaches a page within `ttl` plus the storefront's own read cache
-    (STOREFRONT_CATALOG_CACHE_SECONDS, 2 s), i.e. within ~4 s by default."""
+    - fresh for `ttl` seconds (2 s): answered from memory;
+    - then, up to `stale` seconds more (30 s), still answered from memory at once while one
+      call in the background fetches the new answer (stale-while-revalidate);
+    - older, or never asked: the page waits for the call. Concurrent misses of one key make
+      one call (the rest await it); answers other than 200/404 are never kept; the oldest
+      entries go first past `max_entries`.
 
-    def __init__(self, ttl: float, max_entries: int = 2000) -> None:
+    Staleness bound: a change shows on a page viewed at least every `stale` seconds within
+    `ttl` + the time to the next view + the storefront's own read cache (2 s); on any page
+    within `ttl + stale` + 2 s (32 s by default). Checkout never relies on it: the cart and
+    the saga price and reserve against the catalog itself."""
+
+    def __init__(self, ttl: float, stale: float = 30.0, max_entries: int = 5000) -> None:
         self.ttl = ttl
+        self.stale = stale
         self.max_entries = max_entries
         self.entries: OrderedDict[str, tuple[float, int, Any]] = OrderedDict()
         self.pending: dict[str, asyncio.Future[tuple[int, Any]]] = {}
+        self.refreshing: set[asyncio.Task[Any]] = set()
 
     @staticmethod
     def key(path: str, params: dict[str, Any]) -> str:
@@ -107,15 +116,29 @@ class PublicCache:
 
     async def get(self, path: str, params: dict[str, Any], fetch: Fetch) -> tuple[int, Any]:
         key = self.key(path, params)
-        now = time.monotonic()
         found = self.entries.get(key)
-        if found is not None and found[0] > now:
-            return found[1], found[2]
+        if found is not None:
+            age = time.monotonic() - found[0]
+            if age < self.ttl:
+                return found[1], found[2]
+            if age < self.ttl + self.stale:
+                if key not in self.pending:
+                    self.pending[key] = asyncio.get_running_loop().create_future()
+                    task = asyncio.create_task(self._load(key, path, params, fetch))
+                    self.refreshing.add(task)
+                    task.add_done_callback(_settled(self.refreshing))
+                return found[1], found[2]
         waiting = self.pending.get(key)
         if waiting is not None:
             return await asyncio.shield(waiting)
-        future: asyncio.Future[tuple[int, Any]] = asyncio.get_running_loop().create_future()
-        self.pending[key] = future
+        self.pending[key] = asyncio.get_running_loop().create_future()
+        return await self._load(key, path, params, fetch)
+
+    async def _load(
+        self, key: str, path: str, params: dict[str, Any], fetch: Fetch
+    ) -> tuple[int, Any]:
+        """The one call for `key` (its future is in `pending`), kept when it is an answer."""
+        future = self.pending[key]
         try:
             clean = {k: v for k, v in params.items() if v not in (None, "", [])}
             status, body = await fetch(path, clean)
@@ -126,12 +149,23 @@ class PublicCache:
         finally:
             self.pending.pop(key, None)
         if status in (200, 404):
-            self.entries[key] = (time.monotonic() + self.ttl, status, body)
+            self.entries[key] = (time.monotonic(), status, body)
             self.entries.move_to_end(key)
             while len(self.entries) > self.max_entries:
                 self.entries.popitem(last=False)
         future.set_result((status, body))
         return status, body
+
+
+def _settled(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
+    """Forget a finished background refresh; its failure leaves the old answer in place."""
+
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled():
+            task.exception()
+
+    return done
 
 
 class Storefront:

@@ -82,7 +82,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Set at SIGTERM/SIGINT: live order streams end so uvicorn can stop (apps/platform/shutdown).
     app.state.closing = asyncio.Event()
     on_shutdown_signal(app.state.closing.set)
-    cache = PublicCache(settings.public_cache_seconds) if settings.public_cache_seconds else None
+    cache = (
+        PublicCache(settings.public_cache_seconds, settings.public_stale_seconds)
+        if settings.public_cache_seconds
+        else None
+    )
     app.state.api = Storefront(
         app.state.sidecar, settings.storefront_app_id, settings.api_timeout_seconds, cache
     )

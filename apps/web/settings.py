@@ -29,6 +29,13 @@ class WebSettings(AppSettings):
         description="how long public catalog reads are shared between visitors (0: never); "
         "a catalog change shows on pages within this plus the storefront's own cache",
     )
+    public_stale_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=300,
+        description="after that, how long an answer is still shown while a newer one is "
+        "fetched in the background (stale-while-revalidate; 0: never)",
+    )
     page_size: int = Field(24, ge=1, le=100, description="products per listing page")
     stripe_publishable_key: str = Field(
         "pk_test_smartcommerce_local",

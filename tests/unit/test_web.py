@@ -187,10 +187,43 @@ def test_public_cache_entries_expire() -> None:
         return 200, calls
 
     async def run() -> None:
-        cache = PublicCache(ttl=0.05)
+        cache = PublicCache(ttl=0.05, stale=0)
         assert await cache.get("api/products", {}, fetch) == (200, 1)
         assert await cache.get("api/products", {}, fetch) == (200, 1)
         await asyncio.sleep(0.06)
         assert await cache.get("api/products", {}, fetch) == (200, 2)
+
+    asyncio.run(run())
+
+
+def test_a_stale_answer_is_served_while_one_call_fetches_the_new_one() -> None:
+    calls = 0
+    fail = False
+
+    async def fetch(path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.02)
+        if fail:
+            raise ApiError(503, "SERVICE_UNAVAILABLE", "busy")
+        return 200, calls
+
+    async def run() -> None:
+        nonlocal fail
+        cache = PublicCache(ttl=0.05, stale=0.2)
+        assert await cache.get("api/products", {}, fetch) == (200, 1)
+        await asyncio.sleep(0.06)
+        stale = await asyncio.gather(*(cache.get("api/products", {}, fetch) for _ in range(10)))
+        assert stale == [(200, 1)] * 10  # at once, from memory
+        await asyncio.sleep(0.03)
+        assert calls == 2 and await cache.get("api/products", {}, fetch) == (200, 2)
+        fail = True  # a failed refresh keeps the old answer until it is too old
+        await asyncio.sleep(0.06)
+        assert await cache.get("api/products", {}, fetch) == (200, 2)
+        await asyncio.sleep(0.03)
+        assert not cache.refreshing
+        await asyncio.sleep(0.25)
+        with pytest.raises(ApiError):
+            await cache.get("api/products", {}, fetch)
 
     asyncio.run(run())
