@@ -334,13 +334,12 @@ async def _product_context(
     product = await api.get(request, f"api/products/{pid}")
     signed_in = _session(request).signed_in
     empty_reviews = {"items": [], "total": 0, "count": 0, "average": "0", "histogram": {}}
-    inventory, reviews, related, wishlist, tree = await asyncio.gather(
+    inventory, reviews, wishlist, tree = await asyncio.gather(
         _try(api.get(request, f"api/products/{pid}/inventory"), {}),
         _try(
             api.get(request, f"api/products/{pid}/reviews", page=reviews_page, limit=5),
             empty_reviews,
         ),
-        _try(api.get(request, f"api/products/{pid}/related", limit=RELATED), {"items": []}),
         _try(api.get(request, "api/users/me/wishlist"), []) if signed_in else asyncio.sleep(0, []),
         _try(api.get(request, "api/categories"), []),
     )
@@ -378,7 +377,7 @@ async def _product_context(
         "in_stock": total_left > 0,
         "reviews": reviews,
         "reviews_page": reviews_page,
-        "related": related.get("items", []) if isinstance(related, dict) else [],
+        "related_url": f"/products/{pid}/related",
         "wished": wished,
         "ratings": [5, 4, 3, 2, 1],
         "trail": h.breadcrumbs(
@@ -404,6 +403,26 @@ async def product_page(
     ctx = await _product_context(request, product_id, reviews_page)
     _beacon(request, product_id)
     return page(request, "shop/product.html", ctx)
+
+
+@router.get("/products/{product_id}/related")
+async def related_products(request: Request, product_id: ProductId) -> Response:
+    """Products like this one: loaded by the product page once it is on screen (htmx,
+    `revealed`), so the recommendations never hold the page back; a full page without JS."""
+    pid = quote(product_id, safe="")
+    found = await _try(
+        request.app.state.api.get(request, f"api/products/{pid}/related", limit=RELATED),
+        {"items": []},
+    )
+    items = found.get("items", []) if isinstance(found, dict) else []
+    if request.headers.get("hx-request"):
+        return page(request, "shop/_related.html", {"related": items})
+    product = await request.app.state.api.get(request, f"api/products/{pid}")
+    return page(
+        request,
+        "shop/related.html",
+        {"related": items, "product": product, "title": f"Like {product.get('name', '')}"},
+    )
 
 
 @router.post("/products/{product_id}/reviews")
