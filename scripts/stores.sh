@@ -33,6 +33,15 @@ start_postgres() {
     local opts="-p $SC_PG_PORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c max_connections=300"
     # Test clusters trade durability for speed; `task up` keeps the defaults.
     [ "${SC_PG_FAST:-0}" = 1 ] && opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # The port lies in Linux's ephemeral range: a connection the machine made lately (a
+    # test or benchmark cluster's thousands) may still hold it as its local port for up to
+    # a minute (TIME_WAIT). Wait for it rather than fail.
+    local waited=0
+    until "$VENV/bin/python" -c "import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int(sys.argv[1])))" "$SC_PG_PORT" 2>/dev/null; do
+      [ $waited -ge 90 ] && die "port $SC_PG_PORT stays in use (SC_PG_PORT picks another)"
+      [ $waited -eq 0 ] && info "port $SC_PG_PORT is still held by a closing connection; waiting"
+      sleep 3; waited=$((waited + 3))
+    done
     pg pg_ctl -D "$PG_DATA" -o "$opts" -l "$PG_LOG" -w -t 60 start >/dev/null || { tail -20 "$PG_LOG"; die "PostgreSQL did not start"; }
   fi
   if ! pg psql -h "$PG_SOCK" -p "$SC_PG_PORT" -U "$PG_USER" -d postgres -tAc \
