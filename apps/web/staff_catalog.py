@@ -2,6 +2,7 @@
 `If-Match`, stock, archive or delete), review moderation, price suggestions, the restock
 list and the fraud review queue. Included in pages_staff.router."""
 
+import functools
 import re
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from apps.web.staff_common import (
     flash_error,
     form_of,
     optional,
+    save_if_match,
     status_of,
 )
 from apps.web.staff_forms import (
@@ -203,29 +205,19 @@ async def product_edit(request: Request, product_id: str) -> Response:
 async def product_save(request: Request, product_id: str) -> Response:
     require(request, "staff")
     form = await form_of(request)
-    etag = form.get("etag", "")
-    try:
-        await api_of(request).call(
-            request,
-            "PATCH",
-            f"api/staff/products/{product_id}",
-            json=product_update(form),
-            headers={"If-Match": etag} if etag else None,
-        )
-    except ApiError as error:
-        if error.status in (401, 403, 404):
-            raise
-        if error.status == 412 or (error.status == 409 and "etag" in error.details):
-            error.message = CHANGED
-            return await _product_page(request, product_id, error=error, conflict=True, status=409)
-        return await _product_page(
-            request,
-            product_id,
-            form=form,
-            errors=humane(error.fields),
-            error=error,
-            status=status_of(error),
-        )
+    refused = await save_if_match(
+        request,
+        "PATCH",
+        f"api/staff/products/{product_id}",
+        product_update(form),
+        form,
+        functools.partial(_product_page, request, product_id),
+        changed=lambda e: e.status == 412 or (e.status == 409 and "etag" in e.details),
+        changed_message=CHANGED,
+        conflict=True,
+    )
+    if refused is not None:
+        return refused
     request.state.session.notify("Product saved.", "success")
     return redirect(f"/staff/products/{product_id}", request)
 

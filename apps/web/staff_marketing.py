@@ -2,6 +2,7 @@
 ETag in `If-Match`; banners deleted, codes paused and resumed). Included in
 pages_staff.router."""
 
+import functools
 import re
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 
 from apps.web.api import ApiError
 from apps.web.render import page, redirect, require
-from apps.web.staff_common import api_of, flash_error, form_of, status_of
+from apps.web.staff_common import api_of, flash_error, form_of, save_if_match, status_of
 from apps.web.staff_forms import (
     banner_body,
     banner_form,
@@ -26,10 +27,6 @@ PLACEMENTS = ("homepage_hero", "homepage_strip", "category_top", "cart")
 BANNER_STATUSES = ("live", "scheduled", "expired", "disabled")
 BANNER_ID = re.compile(r"^bnr-[a-z0-9]{8,32}$")
 PROMO_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")
-CHANGED = (
-    "This was changed by someone else while you were editing it. The form now shows the "
-    "current values: check them and make your change again."
-)
 
 
 async def _fetch(request: Request, path: str) -> tuple[dict[str, Any], str]:
@@ -138,29 +135,13 @@ async def banner_save(request: Request, banner_id: str) -> Response:
     if not BANNER_ID.match(banner_id):
         return page(request, "404.html", {}, status=404)
     form = await form_of(request)
-    etag = form.get("etag", "")
-    try:
-        await api_of(request).call(
-            request,
-            "PUT",
-            f"api/staff/banners/{banner_id}",
-            json=banner_body(form),
-            headers={"If-Match": etag} if etag else None,
-        )
-    except ApiError as error:
-        if error.status in (401, 403, 404):
-            raise
-        if error.status in (409, 412):
-            error.message = CHANGED
-            return await _banner_page(request, banner_id, error=error, status=409)
-        return await _banner_page(
-            request,
-            banner_id,
-            form=form,
-            errors=humane(error.fields),
-            error=error,
-            status=status_of(error),
-        )
+    again = functools.partial(_banner_page, request, banner_id)
+    body = banner_body(form)
+    refused = await save_if_match(
+        request, "PUT", f"api/staff/banners/{banner_id}", body, form, again
+    )
+    if refused is not None:
+        return refused
     request.state.session.notify("Banner saved.", "success")
     return redirect("/staff/banners", request)
 
@@ -278,29 +259,11 @@ async def promotion_save(request: Request, code: str) -> Response:
     if not PROMO_CODE.match(code):
         return page(request, "404.html", {}, status=404)
     form = await form_of(request)
-    etag = form.get("etag", "")
-    try:
-        await api_of(request).call(
-            request,
-            "PUT",
-            f"api/staff/promotions/{code}",
-            json=promotion_body(form, new=False),
-            headers={"If-Match": etag} if etag else None,
-        )
-    except ApiError as error:
-        if error.status in (401, 403, 404):
-            raise
-        if error.status in (409, 412):
-            error.message = CHANGED
-            return await _promotion_page(request, code, error=error, status=409)
-        return await _promotion_page(
-            request,
-            code,
-            form=form,
-            errors=humane(error.fields),
-            error=error,
-            status=status_of(error),
-        )
+    again = functools.partial(_promotion_page, request, code)
+    body = promotion_body(form, new=False)
+    refused = await save_if_match(request, "PUT", f"api/staff/promotions/{code}", body, form, again)
+    if refused is not None:
+        return refused
     request.state.session.notify(f"Promo code {code.upper()} saved.", "success")
     return redirect("/staff/promotions", request)
 
