@@ -37,8 +37,11 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium for the browser tests. Package scope: Playwright's sync API keeps an
+    event loop running in this thread while it is started, and every later test that calls
+    asyncio.run() would fail, so it stops when the last browser test is done."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         launched = pw.chromium.launch(

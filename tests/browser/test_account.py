@@ -50,6 +50,9 @@ def _delivered_order(cluster: Cluster, email: str, password: str) -> Json:
         auth = {"Authorization": f"Bearer {login.json()['access_token']}"}
         product = factories.product(
             name="Trail Water Bottle",
+            # Not a laptop (the factory's default): later tests search the catalog for those.
+            category_slug="home-lighting",
+            description="A steel bottle that keeps water cold on the trail.",
             price={"amount": "19.00", "currency": "USD", "tax_rate": "0.0825"},
         )
         created = api.post("/api/staff/products", json=product)
