@@ -10,7 +10,6 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests import factories
 from tests.browser.conftest import assert_accessible, shoot
+from tests.dead_letters import paid_order, shipment_scheduled
 from tests.harness import ROOT, Cluster, eventually
 from tests.tokens import TokenIssuer
 
@@ -158,51 +158,18 @@ def test_an_admin_terminates_a_stuck_saga_with_its_compensation(
 
 
 # -- (2) a dead letter -----------------------------------------------------------------------
-def _paid_order(cluster: Cluster) -> Json:
-    body = factories.order(shipping_address=factories.address())
-    with cluster.invoker("orders") as orders:
-        assert orders.post("/orders", json=body).status_code == 201
-        for to in ("awaiting_payment", "paid"):
-            r = orders.post(
-                f"/orders/{body['order_id']}/transitions", json=factories.transition(to)
-            )
-            assert r.status_code == 200, r.text
-    return body
-
-
 def _poison(order: Json, event_id: str) -> Json:
     """A ShipmentScheduled for a shipment that does not exist yet: orders drops it. Its
     correlation id carries markup, which the page must show as text."""
-    now = datetime.now(UTC).isoformat()
-    line = order["items"][0]
-    return {
-        "event_id": event_id,
-        "event_type": "ShipmentScheduled",
-        "event_version": 1,
-        "occurred_at": now,
-        "correlation_id": f"{order['correlation_id']}-<script>alert(1)</script>",
-        "source": "orders",
-        "data": {
-            "shipment_id": f"shp-{order['order_id']}-1",
-            "order_id": order["order_id"],
-            "order_number": "SC-2026-000001",
-            "email": order["email"],
-            "carrier": "simulated",
-            "tracking_number": "TRK-1",
-            "status": "label_created",
-            "lines": [
-                {k: line[k] for k in ("product_id", "variant_id", "sku", "name", "quantity")}
-            ],
-            "version": 1,
-            "at": now,
-        },
-    }
+    return shipment_scheduled(
+        order, event_id, correlation_id=f"{order['correlation_id']}-<script>alert(1)</script>"
+    )
 
 
 def test_an_admin_replays_a_dead_letter_after_the_fix(
     cluster: Cluster, admin: Page, api_admin: dict[str, str]
 ) -> None:
-    order = _paid_order(cluster)
+    order = paid_order(cluster)
     event_id = f"poison-{uuid.uuid4()}"
     with cluster.sidecar("orders") as dapr:  # orders owns shipping-events
         r = dapr.post(

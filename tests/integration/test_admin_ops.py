@@ -15,52 +15,12 @@ import httpx
 from apps.contracts.identity import Principal, Role
 from apps.platform.context import sign_context
 from tests import factories
+from tests.dead_letters import paid_order, shipment_scheduled
 from tests.harness import Cluster, eventually
 from tests.tokens import TokenIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
 Json = dict[str, Any]
-
-
-def _paid_order(cluster: Cluster) -> Json:
-    body = factories.order(shipping_address=factories.address())
-    with cluster.invoker("orders") as orders:
-        assert orders.post("/orders", json=body).status_code == 201
-        for to in ("awaiting_payment", "paid"):
-            r = orders.post(
-                f"/orders/{body['order_id']}/transitions", json=factories.transition(to)
-            )
-            assert r.status_code == 200, r.text
-    return body
-
-
-def _shipment_scheduled(order: Json, event_id: str) -> Json:
-    """A ShipmentScheduled for the order's first shipment, published before that shipment
-    exists: orders cannot find it and drops the event (dead-lettered)."""
-    now = datetime.now(UTC).isoformat()
-    line = order["items"][0]
-    return {
-        "event_id": event_id,
-        "event_type": "ShipmentScheduled",
-        "event_version": 1,
-        "occurred_at": now,
-        "correlation_id": order["correlation_id"],
-        "source": "orders",
-        "data": {
-            "shipment_id": f"shp-{order['order_id']}-1",
-            "order_id": order["order_id"],
-            "order_number": "SC-2026-000001",
-            "email": order["email"],
-            "carrier": "simulated",
-            "tracking_number": "TRK-1",
-            "status": "label_created",
-            "lines": [
-                {k: line[k] for k in ("product_id", "variant_id", "sku", "name", "quantity")}
-            ],
-            "version": 1,
-            "at": now,
-        },
-    }
 
 
 def _letters(api: httpx.Client, admin: dict[str, str], **params: Any) -> list[Json]:
@@ -73,13 +33,13 @@ def test_a_poison_message_is_kept_replayed_once_after_the_fix_and_discarded(
     cluster: Cluster, issuer: TokenIssuer
 ) -> None:
     admin = issuer.headers(factories.ref("admin"), "admin")
-    order = _paid_order(cluster)
+    order = paid_order(cluster)
     event_id = f"poison-{uuid.uuid4()}"
     with cluster.sidecar("orders") as dapr:  # orders owns shipping-events
         r = dapr.post(
             "/v1.0/publish/pubsub/shipping-events",
             params={"metadata.cloudevent.id": event_id},
-            json=_shipment_scheduled(order, event_id),
+            json=shipment_scheduled(order, event_id),
         )
         assert r.status_code == 204, r.text
 
@@ -154,7 +114,7 @@ def test_staff_actions_land_in_the_audit_log_with_actor_and_entity(
     started = datetime.now(UTC) - timedelta(seconds=5)
     with cluster.client("storefront") as api:
         assert api.post("/api/staff/products", json=product, headers=staff).status_code == 201
-        order = _paid_order(cluster)
+        order = paid_order(cluster)
         assert (
             api.post(f"/api/staff/orders/{order['order_id']}/release", headers=staff).status_code
             == 200
