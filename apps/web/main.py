@@ -34,7 +34,7 @@ from apps.web.pages_admin import router as admin_router
 from apps.web.pages_auth import router as auth_router
 from apps.web.pages_shop import router as shop_router
 from apps.web.pages_staff import router as staff_router
-from apps.web.render import ROLE_RANK, Forbidden, LoginRequired, page, redirect
+from apps.web.render import Forbidden, LoginRequired, page, redirect, require
 from apps.web.session import COOKIE, CSRF_FIELD, CSRF_HEADER, WebSession, cipher
 from apps.web.settings import get_settings
 
@@ -144,6 +144,20 @@ def _area_role(path: str) -> str | None:
     return None
 
 
+def _area_guard(request: Request) -> Response | None:
+    """The sign-in redirect or 403 page for a staff/admin path the visitor may not see (the
+    routes' own `require`, applied to the whole area before any route runs)."""
+    needed = _area_role(request.url.path)
+    try:
+        if needed:
+            require(request, needed)
+    except LoginRequired:
+        return redirect(f"/signin?next={_here(request)}", request)
+    except Forbidden:
+        return page(request, "error.html", _forbidden_words(request), status=403)
+    return None
+
+
 @app.middleware("http")
 async def web_session(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -162,11 +176,9 @@ async def web_session(
     started = time.perf_counter()
     session = WebSession.load(box, request.cookies.get(COOKIE), max_age)
     request.state.session = session
-    needed = _area_role(path)
-    if needed and not session.signed_in:
-        response: Response = redirect(f"/signin?next={_here(request)}", request)
-    elif needed and ROLE_RANK.get(session.role, 0) < ROLE_RANK[needed]:
-        response = page(request, "error.html", _forbidden_words(request), status=403)
+    refused = _area_guard(request)
+    if refused is not None:
+        response: Response = refused
     elif request.method in UNSAFE and not (
         _same_origin(request) and session.csrf_ok(await _csrf_sent(request))
     ):

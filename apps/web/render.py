@@ -14,12 +14,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from apps.contracts.identity import Role
 from apps.web.api import ApiError
 from apps.web.session import CSRF_FIELD, WebSession
 
 TEMPLATES = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES))
-ROLE_RANK = {"anonymous": 0, "customer": 1, "staff": 2, "admin": 3}
+#: Role name -> rank, as the API ranks roles (apps/contracts/identity.Role).
+ROLE_RANK = {role.value: role.rank for role in Role}
 
 
 def _locale(request: Request | None) -> str:
