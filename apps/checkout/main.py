@@ -1,12 +1,11 @@
-"""checkout: runs the checkout saga (Dapr Workflow) and reports its progress."""
+"""checkout: runs the checkout saga (Dapr Workflow, or the durabletask engine by
+configuration: apps/checkout/engine.py) and reports its progress."""
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from dapr.ext.workflow import DaprWorkflowClient
-from durabletask.aio.client import AsyncTaskHubGrpcClient
 from fastapi import FastAPI
 
 from apps.checkout import activities
@@ -19,9 +18,9 @@ from apps.checkout.adapters import (
     StateRedemptionStore,
     StateSagaIndex,
     WorkerWatch,
-    build_runtime,
 )
 from apps.checkout.api import on_payment_events, router
+from apps.checkout.engine import build_saga_runtime
 from apps.checkout.operations import SagaOperations
 from apps.checkout.ops_api import router as ops_router
 from apps.checkout.promotions import PromotionBook
@@ -51,12 +50,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     promotions = StoredPromotions(
         JsonStateStore(sidecar.http, settings.state_store), PromotionBook.load()
     )
-    client = DaprWorkflowClient(host="127.0.0.1", port=str(settings.dapr_grpc_port))
-    waiter = AsyncTaskHubGrpcClient(
-        host_address=f"127.0.0.1:{settings.dapr_grpc_port}",
-        metadata=[(k, v) for k, v in settings.sidecar_headers.items()],
-    )
-    engine = DaprSagaEngine(client, settings.worker_stall_seconds, waiter)
+    saga = build_saga_runtime(settings)  # CHECKOUT_SAGA_ENGINE: dapr or durabletask
+    engine = saga.engine
     readers = SidecarReaders(sidecar)
     saga_index = StateSagaIndex(JsonStateStore(sidecar.http, settings.state_store))
     service = CheckoutService(
@@ -83,15 +78,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             step_done=engine.step_done,
         )
     )
-    runtime = build_runtime(
-        "127.0.0.1",
-        settings.dapr_grpc_port,
-        settings.workflow_max_activities,
-        settings.workflow_max_orchestrations,
-        settings.workflow_threads,
-    )
-    runtime.start()
-    app.state.worker_watch = WorkerWatch(runtime, settings.worker_stall_seconds)
+    app.state.worker_watch = saga.start()
     app.state.sidecar = sidecar
     app.state.context_key = ContextKey(sidecar)
     app.state.engine = engine
@@ -103,9 +90,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        runtime.shutdown()
+        saga.stop()
         activities.bind(None)
-        await waiter.aclose()
+        await saga.aclose()
         invoker.close()
         await sidecar.close()
 

@@ -1,6 +1,7 @@
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from apps.platform.settings import AppSettings
@@ -46,6 +47,32 @@ class CheckoutSettings(AppSettings):
         le=3 * 24 * 3600,
         description="how long an order held for fraud review waits for staff (then rejected)",
     )
+    # The saga engine (README "Saga engines"): Dapr Workflow through the SDK, or the generic
+    # durabletask client and worker on any durabletask backend: this app's sidecar (no
+    # endpoint), or Azure's Durable Task Scheduler (its endpoint and task hub; an Entra token
+    # from DefaultAzureCredential, AZURE_CLIENT_ID naming the user-assigned identity).
+    saga_engine: Literal["dapr", "durabletask"] = "dapr"
+    durabletask_endpoint: str | None = Field(
+        None,
+        max_length=500,
+        description="the durabletask backend's gRPC address (host:port, or https://... for "
+        "TLS); unset: this app's sidecar",
+    )
+    durabletask_taskhub: str | None = Field(
+        None,
+        max_length=200,
+        description="the scheduler's task hub; set: the backend is a Durable Task Scheduler "
+        "(`taskhub` header and an Entra token on every call)",
+    )
+    durabletask_secure: bool = Field(
+        False, description="TLS to the durabletask backend (an https:// endpoint is TLS anyway)"
+    )
+
+    @model_validator(mode="after")
+    def _scheduler_needs_an_endpoint(self) -> "CheckoutSettings":
+        if self.durabletask_taskhub and not self.durabletask_endpoint:
+            raise ValueError("CHECKOUT_DURABLETASK_TASKHUB needs CHECKOUT_DURABLETASK_ENDPOINT")
+        return self
 
 
 @lru_cache(maxsize=1)
