@@ -4,11 +4,8 @@
 `durabletask`: the generic durabletask client and worker of the same library (the SDK's
 `durabletask` module, durabletask-dapr) on any backend that serves the durabletask gRPC
 protocol: this app's sidecar (what the integration tests run), or Azure's Durable Task
-Scheduler (`CHECKOUT_DURABLETASK_ENDPOINT` + `_TASKHUB`). What durabletask-azuremanaged adds
-to that client is three headers (`taskhub`, `workerid`, `authorization: Bearer <Entra token>`
-for `https://durabletask.io`), which `SchedulerHeaders` sets here: that package depends on
-Microsoft's `durabletask`, a different distribution of the same module name that cannot be
-installed next to durabletask-dapr, which dapr-ext-workflow needs.
+Scheduler (`CHECKOUT_DURABLETASK_ENDPOINT` + `_TASKHUB`; its headers and token:
+`durabletask_backend.py`).
 
 Both engines run the same orchestrator and activities under the same names, so an instance
 started by one is finished by the other. The orchestrator is written against the SDK's
@@ -17,14 +14,10 @@ durabletask does not take); that class and `WorkflowActivityContext` are plain p
 durabletask's contexts with no I/O, so they are the adapter here too.
 """
 
-import asyncio
 import os
 import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -36,28 +29,20 @@ from dapr.ext.workflow.workflow_state import WorkflowState
 from durabletask import client as dt_client
 from durabletask import task, worker
 from durabletask.aio.client import AsyncTaskHubGrpcClient
-from durabletask.aio.internal.grpc_interceptor import (
-    DefaultClientInterceptorImpl as AsyncHeaders,
-)
-from durabletask.internal import orchestrator_service_pb2 as pb
-from durabletask.internal.grpc_interceptor import (
-    DefaultClientInterceptorImpl as Headers,
-)
-from durabletask.internal.grpc_interceptor import _ClientCallDetails
 
 from apps.checkout import activities, workflows
 from apps.checkout.adapters import DaprSagaEngine, WorkerWatch, build_runtime
+from apps.checkout.durabletask_backend import (
+    AsyncTokenHeaders,
+    Backend,
+    EntraToken,
+    backend_of,
+    default_credential,
+    interceptors_for,
+)
 from apps.checkout.settings import CheckoutSettings
 
 log = structlog.stdlib.get_logger("checkout.engine")
-
-#: The Durable Task Scheduler's token audience (durabletask-azuremanaged's default outside
-#: the US government clouds).
-SCHEDULER_SCOPE = "https://durabletask.io/.default"
-#: A token this close to its expiry is renewed before a call.
-TOKEN_MARGIN_SECONDS = 300
-
-Metadata = list[tuple[str, str]]
 
 
 def saga_name() -> str:
@@ -69,187 +54,6 @@ def saga_name() -> str:
 
 def activity_names() -> list[str]:
     return [str(getattr(a, "_dapr_alternate_name", a.__name__)) for a in activities.ACTIVITIES]
-
-
-# -- where the engine is ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Backend:
-    """A durabletask backend as configuration names it."""
-
-    address: str
-    secure: bool
-    #: Headers on every call: the Dapr API token (sidecar), or the task hub (scheduler).
-    metadata: tuple[tuple[str, str], ...]
-    #: Set for the Durable Task Scheduler: calls carry an Entra token, and orchestrator
-    #: answers are cleared of the Dapr fork's fields (`for_scheduler`).
-    taskhub: str | None = None
-
-    @property
-    def scheduler(self) -> bool:
-        return self.taskhub is not None
-
-
-def backend_of(settings: CheckoutSettings) -> Backend:
-    """The durabletask backend: the configured scheduler, else this app's sidecar."""
-    endpoint = settings.durabletask_endpoint
-    if endpoint is None:
-        return Backend(
-            address=f"127.0.0.1:{settings.dapr_grpc_port}",
-            secure=settings.durabletask_secure,
-            metadata=tuple(settings.sidecar_headers.items()),
-        )
-    secure = settings.durabletask_secure or endpoint.lower().startswith(("https://", "grpcs://"))
-    taskhub = settings.durabletask_taskhub
-    return Backend(
-        address=endpoint,
-        secure=secure,
-        metadata=(("taskhub", taskhub),) if taskhub else tuple(settings.sidecar_headers.items()),
-        taskhub=taskhub,
-    )
-
-
-# -- the scheduler's headers --------------------------------------------------------------
-class EntraToken:
-    """A bearer token for the scheduler from an azure-identity credential, renewed
-    `TOKEN_MARGIN_SECONDS` before it expires (one renewal at a time across threads)."""
-
-    def __init__(self, credential: Any, scope: str = SCHEDULER_SCOPE) -> None:
-        self.credential = credential
-        self.scope = scope
-        self._token: Any = None
-        self._lock = threading.Lock()
-
-    def stale(self) -> bool:
-        token = self._token
-        return token is None or token.expires_on - time.time() < TOKEN_MARGIN_SECONDS
-
-    def header(self) -> str:
-        if self.stale():
-            with self._lock:
-                if self.stale():
-                    self._token = self.credential.get_token(self.scope)
-        return f"Bearer {self._token.token}"
-
-
-def _with(details: Any, extra: Metadata) -> _ClientCallDetails:
-    return _ClientCallDetails(
-        details.method,
-        details.timeout,
-        [*(details.metadata or []), *extra],
-        details.credentials,
-        details.wait_for_ready,
-        getattr(details, "compression", None),
-    )
-
-
-#: The Dapr fork's fields whose numbers Microsoft's schema (what the scheduler parses) gives
-#: to something else, in what a worker sends (README "Saga engines": found by comparing
-#: durabletask-dapr 0.17.4's descriptors with Microsoft's durabletask 1.12.0's). The worker
-#: sets each of them, if only empty, on every call: the scheduler would read
-#: `OrchestratorAction.router` (9) as a `rewindOrchestration`, `ScheduleTaskAction`'s
-#: `router` (4) as `tags` and its `taskExecutionId` string (5) as a `parentTraceContext`.
-SCHEDULER_CONFLICTS: dict[str, dict[str, int]] = {
-    "OrchestratorResponse": {"version": 6},
-    "OrchestratorAction": {"router": 9},
-    "ScheduleTaskAction": {"router": 4, "taskExecutionId": 5},
-    "CreateSubOrchestrationAction": {"router": 5},
-}
-
-
-def for_scheduler(response: pb.OrchestratorResponse) -> pb.OrchestratorResponse:
-    """An orchestrator's answer without the fields in `SCHEDULER_CONFLICTS`; against the
-    scheduler the fork's worker needs none of them (no cross-app routing, no orchestration
-    versions, and the execution id only tells Dapr's retries apart)."""
-    clean = pb.OrchestratorResponse()
-    clean.CopyFrom(response)
-    clean.ClearField("version")
-    for action in clean.actions:
-        action.ClearField("router")
-        if action.HasField("scheduleTask"):
-            action.scheduleTask.ClearField("router")
-            action.scheduleTask.ClearField("taskExecutionId")
-        if action.HasField("createSubOrchestration"):
-            action.createSubOrchestration.ClearField("router")
-    return clean
-
-
-class SchedulerHeaders(Headers):
-    """What durabletask-azuremanaged's interceptor adds, for the blocking client and worker:
-    the task hub, the worker's id, a fresh Entra token; and orchestrator answers readable by
-    Microsoft's schema (`for_scheduler`)."""
-
-    def __init__(self, metadata: Metadata, token: EntraToken | None) -> None:
-        super().__init__(metadata)
-        self.token = token
-
-    def _intercept_call(self, client_call_details: Any) -> grpc.ClientCallDetails:
-        extra = list(self._metadata)
-        if self.token is not None:
-            extra.append(("authorization", self.token.header()))
-        return _with(client_call_details, extra)
-
-    def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any):  # type: ignore[no-untyped-def]
-        if isinstance(request, pb.OrchestratorResponse):
-            request = for_scheduler(request)
-        return continuation(self._intercept_call(client_call_details), request)
-
-
-class AsyncTokenHeaders(AsyncHeaders):
-    """Headers for the async client (long polls, history), with the scheduler's Entra token
-    where there is one; a renewal runs in a thread, so the event loop never waits on the
-    identity endpoint."""
-
-    def __init__(self, metadata: Metadata, token: EntraToken | None) -> None:
-        super().__init__(metadata)
-        self.token = token
-
-    async def _details(self, details: Any) -> Any:
-        extra = list(self._metadata)
-        if self.token is not None:
-            bearer = (
-                await asyncio.to_thread(self.token.header)
-                if self.token.stale()
-                else self.token.header()
-            )
-            extra.append(("authorization", bearer))
-        return _with(details, extra)
-
-    async def intercept_unary_unary(
-        self, continuation: Any, client_call_details: Any, request: Any
-    ):  # type: ignore[no-untyped-def]
-        return await continuation(await self._details(client_call_details), request)
-
-    async def intercept_unary_stream(
-        self, continuation: Any, client_call_details: Any, request: Any
-    ):  # type: ignore[no-untyped-def]
-        return await continuation(await self._details(client_call_details), request)
-
-    async def intercept_stream_unary(
-        self, continuation: Any, client_call_details: Any, requests: Any
-    ):  # type: ignore[no-untyped-def]
-        return await continuation(await self._details(client_call_details), requests)
-
-    async def intercept_stream_stream(
-        self, continuation: Any, client_call_details: Any, requests: Any
-    ):  # type: ignore[no-untyped-def]
-        return await continuation(await self._details(client_call_details), requests)
-
-
-def default_credential() -> Any:
-    """Managed identity in Azure (AZURE_CLIENT_ID names the user-assigned one), a developer's
-    az login elsewhere."""
-    from azure.identity import DefaultAzureCredential  # only where a scheduler is configured
-
-    return DefaultAzureCredential()
-
-
-def _interceptors(
-    backend: Backend, token: EntraToken | None, worker_id: str | None = None
-) -> list[Any] | None:
-    if not backend.scheduler:
-        return [Headers(list(backend.metadata))] if backend.metadata else None
-    metadata = list(backend.metadata) + ([("workerid", worker_id)] if worker_id else [])
-    return [SchedulerHeaders(metadata, token)]
 
 
 # -- the durabletask engine ----------------------------------------------------------------
@@ -335,7 +139,7 @@ def build_worker(
     dt_worker = worker.TaskHubGrpcWorker(
         host_address=backend.address,
         secure_channel=backend.secure,
-        interceptors=_interceptors(backend, token, worker_id),
+        interceptors=interceptors_for(backend, token, worker_id),
         concurrency_options=worker.ConcurrencyOptions(
             maximum_concurrent_activity_work_items=settings.workflow_max_activities,
             maximum_concurrent_orchestration_work_items=settings.workflow_max_orchestrations,
@@ -397,7 +201,7 @@ def build_saga_runtime(
     client = dt_client.TaskHubGrpcClient(
         host_address=backend.address,
         secure_channel=backend.secure,
-        interceptors=_interceptors(backend, token),
+        interceptors=interceptors_for(backend, token),
     )
     waiter = AsyncTaskHubGrpcClient(
         host_address=backend.address,

@@ -17,6 +17,7 @@ from durabletask.internal import orchestrator_service_pb2 as pb
 from pydantic import ValidationError
 
 from apps.checkout import activities, engine, workflows
+from apps.checkout import durabletask_backend as backends
 from apps.checkout.adapters import DaprSagaEngine
 from apps.checkout.settings import CheckoutSettings
 from apps.contracts.checkout import Placed, Refusal
@@ -75,8 +76,8 @@ def test_without_an_endpoint_the_backend_is_the_sidecar_with_its_api_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = _settings(monkeypatch, CHECKOUT_SAGA_ENGINE="durabletask", DAPR_API_TOKEN="tok")
-    backend = engine.backend_of(settings)
-    assert backend == engine.Backend("127.0.0.1:50123", False, (("dapr-api-token", "tok"),))
+    backend = backends.backend_of(settings)
+    assert backend == backends.Backend("127.0.0.1:50123", False, (("dapr-api-token", "tok"),))
     assert not backend.scheduler
 
 
@@ -90,15 +91,15 @@ def test_a_task_hub_makes_the_backend_a_scheduler_over_tls(
         CHECKOUT_DURABLETASK_TASKHUB="checkout",
         DAPR_API_TOKEN="tok",  # never sent to the scheduler
     )
-    backend = engine.backend_of(settings)
-    assert backend == engine.Backend(SCHEDULER, True, (("taskhub", "checkout"),), "checkout")
+    backend = backends.backend_of(settings)
+    assert backend == backends.Backend(SCHEDULER, True, (("taskhub", "checkout"),), "checkout")
     # The scheduler's local emulator: plain gRPC, still a task hub.
     emulator = _settings(
         monkeypatch,
         CHECKOUT_DURABLETASK_ENDPOINT="localhost:8080",
         CHECKOUT_DURABLETASK_TASKHUB="default",
     )
-    assert not engine.backend_of(emulator).secure and engine.backend_of(emulator).scheduler
+    assert not backends.backend_of(emulator).secure and backends.backend_of(emulator).scheduler
 
 
 def test_the_factory_builds_the_configured_engine_and_asks_for_a_credential_only_for_a_scheduler(
@@ -133,11 +134,11 @@ def test_the_factory_builds_the_configured_engine_and_asks_for_a_credential_only
 # -- the scheduler's headers ----------------------------------------------------------------
 def test_the_entra_token_is_for_the_scheduler_and_renewed_only_near_its_expiry() -> None:
     credential = Credential()
-    token = engine.EntraToken(credential)
+    token = backends.EntraToken(credential)
     assert token.header() == token.header() == "Bearer t1"
     assert credential.scopes == ["https://durabletask.io/.default"]
-    short = Credential(lifetime=engine.TOKEN_MARGIN_SECONDS - 1)
-    expiring = engine.EntraToken(short)
+    short = Credential(lifetime=backends.TOKEN_MARGIN_SECONDS - 1)
+    expiring = backends.EntraToken(short)
     assert (expiring.header(), expiring.header()) == ("Bearer t1", "Bearer t2")
 
 
@@ -150,8 +151,8 @@ class Details:
 
 
 def test_scheduler_calls_carry_task_hub_worker_id_and_token() -> None:
-    headers = engine.SchedulerHeaders(
-        [("taskhub", "checkout"), ("workerid", "w-1")], engine.EntraToken(Credential())
+    headers = backends.SchedulerHeaders(
+        [("taskhub", "checkout"), ("workerid", "w-1")], backends.EntraToken(Credential())
     )
     sent: list[tuple[Any, Any]] = []
     headers.intercept_unary_unary(
@@ -165,8 +166,8 @@ def test_scheduler_calls_carry_task_hub_worker_id_and_token() -> None:
     ]
 
     async def async_call() -> list[tuple[str, str]]:
-        waiter = engine.AsyncTokenHeaders(
-            [("taskhub", "checkout")], engine.EntraToken(Credential())
+        waiter = backends.AsyncTokenHeaders(
+            [("taskhub", "checkout")], backends.EntraToken(Credential())
         )
 
         async def seen(details: Any, _request: Any) -> list[tuple[str, str]]:
@@ -238,7 +239,7 @@ def test_the_same_orchestrator_runs_on_durabletasks_context() -> None:
 
 # -- answers the scheduler can read -----------------------------------------------------------
 def test_the_conflicting_fields_are_where_the_table_says() -> None:
-    for message, fields in engine.SCHEDULER_CONFLICTS.items():
+    for message, fields in backends.SCHEDULER_CONFLICTS.items():
         numbers = {f.name: f.number for f in pb.DESCRIPTOR.message_types_by_name[message].fields}
         assert {name: numbers[name] for name in fields} == fields, message
 
@@ -250,14 +251,14 @@ def test_orchestrator_answers_to_the_scheduler_lose_the_dapr_forks_fields() -> N
     schedule = response.actions[0]
     assert schedule.HasField("router") and schedule.scheduleTask.HasField("router")
     assert schedule.scheduleTask.taskExecutionId  # what the scheduler would misread
-    clean = engine.for_scheduler(response)
+    clean = backends.for_scheduler(response)
     (action,) = clean.actions
     assert not action.HasField("router") and not action.scheduleTask.HasField("router")
     assert action.scheduleTask.taskExecutionId == "" and not clean.HasField("version")
     assert action.scheduleTask.name == "place_order" and clean.completionToken == "c"
     assert action.scheduleTask.input == schedule.scheduleTask.input
     # Through the interceptor, as the worker completes an orchestration task.
-    headers = engine.SchedulerHeaders([("taskhub", "checkout")], None)
+    headers = backends.SchedulerHeaders([("taskhub", "checkout")], None)
     sent: list[Any] = []
     headers.intercept_unary_unary(lambda _d, request: sent.append(request), Details(), response)
     assert sent == [clean]
