@@ -526,3 +526,18 @@ def test_operations_api_queries_the_table_the_environment_writes() -> None:
         "ContainerAppConsoleLogs\n"
     )
     assert "ContainerAppName ==" in query and "_s ==" not in query
+
+
+def test_readme_costs_use_the_sizes_of_the_app_table() -> None:
+    """The cost section prices the replicas `deploy/apps.json` asks for at min replicas."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Deploy to Azure") :]
+    section = section[: section.index("\n## ", 3)]
+    m = re.search(r"\((\d+(?:\.\d+)?) vCPU / (\d+(?:\.\d+)?) GiB over (\d+) apps at min", section)
+    assert m, "the sizes line is missing"
+    apps = app_table()["apps"]
+    cpu = sum(float(a["cpu"]) * a["minReplicas"] for a in apps)
+    memory = sum(float(a["memory"].removesuffix("Gi")) * a["minReplicas"] for a in apps)
+    assert (float(m.group(1)), float(m.group(2)), int(m.group(3))) == (cpu, memory, len(apps))
+    for step in ("azd auth login", "azd env new", "azd env set", "azd up", "azd down --purge"):
+        assert step in section, step
