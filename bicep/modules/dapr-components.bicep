@@ -1,6 +1,22 @@
 // The Dapr components of the environment: the same names, scopes and settings as
 // components/azure/*.yaml (tests/unit/test_local_azure_consistency.py checks it), and the
 // resiliency policies of components/local/resiliency.yaml in ACA's form.
+//
+// No keys or connection-string secrets: every component signs in with the apps' managed
+// identity (`azureClientId`).
+// - PostgreSQL (statestore: documents, actors and the Dapr Workflow state; identitystore;
+//   ratelimit): state.postgresql v1 with `useAzureAD: "true"` and `azureClientId`, the
+//   connection string carrying no password and the identity's name as the user (the name
+//   under which postgres.bicep makes it a Microsoft Entra role). v1 stays: v2 stores rows in
+//   another layout and cannot read v1's, and the query API the apps use is v1's only.
+// - Runtime settings (runtime-config): configuration.postgresql locally, Azure App
+//   Configuration here (its feature-flag home, which backoffice writes), also with the
+//   identity's Entra token.
+// - pubsub / pubsub-broadcast: Service Bus by namespace + identity; Bicep makes the topics
+//   and subscriptions (servicebus.bicep, from deploy/apps.json). publishingScopes and
+//   subscriptionScopes are components/local/pubsub.yaml's, which deploy/apps.json's
+//   `publishes` / `subscribes` columns are held to (tests/unit/test_azure_apps.py).
+// Scopes: each component is loaded only by the apps listed, as locally.
 param environmentName string
 param identityClientId string
 param identityName string
