@@ -9,11 +9,11 @@ param serviceBusNamespaceId string
 param storefrontAppId string
 param webAppId string
 
-var content = replace(replace(replace(replace(loadTextContent('../workbook.json'),
-  '__WORKSPACE_ID__', workspaceId),
-  '__SERVICEBUS_ID__', serviceBusNamespaceId),
-  '__STOREFRONT_ID__', storefrontAppId),
-  '__WEB_ID__', webAppId)
+var template = loadTextContent('../workbook.json')
+var withWorkspace = replace(template, '__WORKSPACE_ID__', workspaceId)
+var withServiceBus = replace(withWorkspace, '__SERVICEBUS_ID__', serviceBusNamespaceId)
+var withStorefront = replace(withServiceBus, '__STOREFRONT_ID__', storefrontAppId)
+var content = replace(withStorefront, '__WEB_ID__', webAppId)
 
 resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
   // A workbook's resource name must be a GUID.
