@@ -134,8 +134,12 @@ Out = TypeVar("Out", bound=StepResult)
 Activity = Callable[[WorkflowActivityContext, Any], dict[str, Any]]
 
 
-def activity(model: type[In]) -> Callable[[Callable[[In], Out]], Activity]:
-    """An activity of `fn`: its input validated as `model`, its answer timed and dumped."""
+def activity(model: type[In], *, quiet: bool = False) -> Callable[[Callable[[In], Out]], Activity]:
+    """An activity of `fn`: its input validated as `model`, its answer timed and dumped.
+    Its end wakes the shoppers' long polls on the saga (`step_done`) unless it is `quiet`:
+    a step after which the saga always goes on (its status and what the shopper must do
+    are unchanged) and that refused nothing. Every wake costs a few reads of the saga's
+    state, each a read of the workflow store."""
 
     def wrap(fn: Callable[[In], Out]) -> Activity:
         @functools.wraps(fn)
@@ -144,7 +148,7 @@ def activity(model: type[In]) -> Callable[[Callable[[In], Out]], Activity]:
             out = fn(model.model_validate(payload))
             out.took_ms = round((time.perf_counter() - started) * 1000, 2)
             told = deps().step_done
-            if told is not None:
+            if told is not None and not (quiet and getattr(out, "refusal", None) is None):
                 told(ctx.workflow_id)
             return out.model_dump(mode="json")
 
@@ -154,7 +158,7 @@ def activity(model: type[In]) -> Callable[[Callable[[In], Out]], Activity]:
 
 
 # -- the steps ---------------------------------------------------------------------------
-@activity(PlaceStep)
+@activity(PlaceStep, quiet=True)
 def place_order(step: PlaceStep) -> Placed:
     """Price the request (products, promo, shipping, tax), count the promo use, create the
     order. A retry prices again but the order, created once, keeps its first totals."""
@@ -219,7 +223,7 @@ def place_order(step: PlaceStep) -> Placed:
     )
 
 
-@activity(ReserveStep)
+@activity(ReserveStep, quiet=True)
 def reserve_stock(step: ReserveStep) -> Done:
     """All lines or none (idempotent by order id); a shortage is a refusal, not a retry."""
     try:
@@ -233,7 +237,7 @@ def reserve_stock(step: ReserveStep) -> Done:
     return Done()
 
 
-@activity(ScoreStep)
+@activity(ScoreStep, quiet=True)
 def score_fraud(step: ScoreStep) -> Verdict:
     """The fraud app's decision (bands are its configuration) on the order and, for a
     signed-in customer, the account's age and earlier orders."""

@@ -52,8 +52,9 @@ from apps.platform.state import EtagMismatch, JsonStateStore
 log = structlog.stdlib.get_logger("checkout.adapters")
 
 #: A long poll reads the saga this often, and this often (this many times) after one of its
-#: steps ended here: a step's end is when a saga ends, a moment later.
-SLOW_CHECK = 0.25
+#: steps that can end it ended here: the saga ends a moment after such a step. Each read is
+#: a read of the workflow store by the sidecar, so the slow pace is what waiting costs.
+SLOW_CHECK = 1.0
 QUICK_CHECK = 0.02
 QUICK_CHECKS = 10
 

@@ -45,7 +45,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     configure_logging(AppId.CHECKOUT, settings.log_level, settings.log_json, settings.trace_console)
     sidecar = Sidecar(settings, grpc=False)
-    invoker = SyncInvoker(settings)
     rates = Rates.load()
     promotions = StoredPromotions(
         JsonStateStore(sidecar.http, settings.state_store), PromotionBook.load()
@@ -67,6 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         recorder=saga_index,
     )
     loop = asyncio.get_running_loop()
+    invoker = SyncInvoker(sidecar, loop)
     engine.bind_loop(loop)
     promotions.bind_loop(loop)
     promos = PromoUsage(service, loop)
@@ -93,7 +93,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         saga.stop()
         activities.bind(None)
         await saga.aclose()
-        invoker.close()
         await sidecar.close()
 
 

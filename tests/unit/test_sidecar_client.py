@@ -1,5 +1,5 @@
 """The sidecar's HTTP client against a real local HTTP server (no Dapr: this is about the
-connection pool): an exhausted pool is renewed, a cancelled caller frees its slot, and the
+connection pool): a full pool times out as httpx does, a cancelled caller frees its slot, and the
 client records when calls began to fail (what liveness reads)."""
 
 import asyncio
@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from apps.platform.dapr import RenewablePool, Sidecar
+from apps.platform.dapr import Sidecar, sidecar_transport
 from apps.platform.settings import AppSettings
 
 
@@ -36,23 +36,22 @@ async def server(release: asyncio.Event) -> AsyncIterator[int]:
         srv.close()
 
 
-def test_an_exhausted_pool_is_renewed() -> None:
+def test_a_full_pool_times_out_as_httpx_does_and_serves_again() -> None:
     async def scenario() -> None:
         release = asyncio.Event()
         async with server(release) as port:
-            pool = RenewablePool(httpx.Limits(max_connections=1), grace_seconds=5)
+            transport = sidecar_transport(httpx.Limits(max_connections=1))
             timeout = httpx.Timeout(5, pool=0.3)
             async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", transport=pool, timeout=timeout
+                base_url=f"http://127.0.0.1:{port}", transport=transport, timeout=timeout
             ) as client:
-                stuck = asyncio.create_task(client.get("/slow"))  # holds the only slot
+                stuck = asyncio.create_task(client.get("/slow"))  # holds the only connection
                 await asyncio.sleep(0.1)
-                with pytest.raises(httpx.PoolTimeout):
+                with pytest.raises(httpx.TimeoutException):
                     await client.get("/fast")
-                assert pool.renewals == 1
-                assert (await client.get("/fast")).text == "ok"  # the fresh pool serves
                 release.set()
-                assert (await stuck).text == "ok"  # the old pool's call still finished
+                assert (await stuck).text == "ok"
+                assert (await client.get("/fast")).text == "ok"  # the slot is free again
 
     asyncio.run(scenario())
 
