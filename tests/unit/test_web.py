@@ -227,3 +227,33 @@ def test_a_stale_answer_is_served_while_one_call_fetches_the_new_one() -> None:
             await cache.get("api/products", {}, fetch)
 
     asyncio.run(run())
+
+
+def test_public_cache_refreshes_in_the_background_within_its_budget() -> None:
+    calls: list[str] = []
+    gate = asyncio.Event()
+
+    async def fetch(path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        calls.append(path)
+        if len(calls) > 3:  # background refreshes wait until released
+            await gate.wait()
+        return 200, len(calls)
+
+    async def run() -> None:
+        cache = PublicCache(ttl=0.05, stale=5, refreshes=1)
+        for path in ("api/a", "api/b", "api/c"):
+            await cache.get(path, {}, fetch)
+        await asyncio.sleep(0.06)  # all three stale now
+        answers = [await cache.get(p, {}, fetch) for p in ("api/a", "api/b", "api/c")]
+        assert answers == [(200, 1), (200, 2), (200, 3)]  # served stale, at once
+        await asyncio.sleep(0.01)
+        assert calls == ["api/a", "api/b", "api/c", "api/a"]  # one refresh: the budget
+        assert len(cache.refreshing) == 1
+        gate.set()
+        await asyncio.sleep(0.01)
+        assert await cache.get("api/a", {}, fetch) == (200, 4)  # refreshed
+        assert await cache.get("api/b", {}, fetch) == (200, 2)  # still stale: refresh now
+        await asyncio.sleep(0.01)
+        assert calls[-1] == "api/b" and await cache.get("api/b", {}, fetch) == (200, 5)
+
+    asyncio.run(run())
