@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 
+from actors.sidecar_http import close_pool
 from apps.backoffice.analytics.adapters import DaprCatalog, StateSalesRecords
 from apps.backoffice.analytics.api import on_payment_events
 from apps.backoffice.analytics.api import router as analytics_router
@@ -64,6 +65,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await close_pool()
         await sidecar.close()
 
 

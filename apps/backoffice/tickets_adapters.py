@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from actors.serializer import SERIALIZERS
+from actors.sidecar_http import pool_actor_calls
 from actors.ticket.actor import TicketActor
 from actors.ticket.logic import SlaPolicy
 from apps.backoffice.tickets import TicketsService
@@ -163,6 +164,7 @@ async def start_tickets(app: Any, sidecar: Sidecar, store: JsonStateStore, actor
     TicketActor.host = TicketActorHost(
         sidecar, AppId.BACKOFFICE, sla, settings.ticket_staff_email or None
     )
+    pool_actor_calls()
     await actors.register_actor(TicketActor, **SERIALIZERS)
     app.state.tickets = TicketsService(
         DaprTicketActors(sidecar),

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from actors.cart import logic
 from actors.cart.actor import CartActor
 from actors.serializer import SERIALIZERS
+from actors.sidecar_http import close_pool, pool_actor_calls
 from apps.cart.adapters import CartActorHost
 from apps.cart.settings import get_settings
 from apps.contracts.names import AppId, Component
@@ -43,12 +44,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds)
         )
     )
+    pool_actor_calls()
     await actors.register_actor(CartActor, **SERIALIZERS)
     app.state.sidecar = sidecar
     app.state.store = JsonStateStore(sidecar.http, settings.state_store)  # readiness check
     try:
         yield
     finally:
+        await close_pool()
         await sidecar.close()
 
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from actors.order.actor import OrderActor
 from actors.serializer import SERIALIZERS
 from actors.shipment.actor import ShipmentActor
+from actors.sidecar_http import close_pool, pool_actor_calls
 from apps.contracts.names import AppId, Component, Topic
 from apps.contracts.runtime_config import ConfigKey, keys_of
 from apps.orders.adapters import (
@@ -75,6 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds)
         )
     )
+    pool_actor_calls()
     await actors.register_actor(OrderActor, **SERIALIZERS)
     await actors.register_actor(ShipmentActor, **SERIALIZERS)
     app.state.sidecar = sidecar
@@ -115,6 +117,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.runtime_config.stop()
+        await close_pool()
         await sidecar.close()
 
 
