@@ -123,10 +123,8 @@ def test_run_file_apps_are_known_and_scoped() -> None:
     assert set(apps) <= {a.value for a in AppId}
     for name, doc in components(LOCAL).items():
         assert set(doc["scopes"]) <= set(apps), name
-    bicep_apps = set(
-        re.findall(r"appId: '([\w-]+)'", (BICEP / "modules" / "apps.bicep").read_text())
-    )
-    assert bicep_apps == set(apps)
+    # One Container App per row of the apps table (apps.bicep loads it; test_azure_apps.py).
+    assert {row["appId"] for row in app_table()["apps"]} == set(apps)
     ports = [a["appPort"] for a in apps.values()]
     assert len(set(ports)) == len(ports)
 
@@ -141,10 +139,14 @@ def test_configuration_and_resiliency_names() -> None:
     assert set(resiliency["spec"]["targets"]["apps"]) <= set(run_file_apps())
 
 
+def app_table() -> dict[str, Any]:
+    """deploy/apps.json: the apps, topics and subscriptions the Bicep is made from."""
+    return json.loads((ROOT / "deploy" / "apps.json").read_text())
+
+
 def test_topics_exist_in_bicep() -> None:
-    main = (BICEP / "main.bicep").read_text()
-    for topic in Topic:
-        assert f"'{topic.value}'" in main
+    assert set(app_table()["topics"]) == {t.value for t in Topic}
+    assert "var topics = table.topics" in (BICEP / "modules" / "servicebus.bicep").read_text()
 
 
 @pytest.mark.parametrize("folder", [LOCAL, AZURE], ids=["local", "azure"])
@@ -296,8 +298,8 @@ def test_service_bus_subscriptions_match_the_apps_subscriptions() -> None:
         for app_id, topics in app_subscriptions()[Component.PUBSUB].items()
         for topic in topics
     }
-    text = (BICEP / "main.bicep").read_text()
-    in_bicep = set(re.findall(r"\{ topic: '([a-z-]+)', app: '([a-z]+)' \}", text))
+    # servicebus.bicep makes one subscription per (topic, app) of the table's `subscribes`.
+    in_bicep = {(t, row["appId"]) for row in app_table()["apps"] for t in row["subscribes"]}
     assert declared == in_bicep
     assert ("payment-events", "orders") in declared  # two topics on one app both count
 
@@ -307,9 +309,11 @@ def test_sidecar_read_buffers_match() -> None:
     run_file = yaml.safe_load((ROOT / "dapr.yaml").read_text())["apps"]
     local = {a["appID"]: a.get("daprHTTPReadBufferSize", 4) for a in run_file}
     text = (BICEP / "modules" / "apps.bicep").read_text()
+    assert "httpReadBufferSize: a.?httpReadBufferSize ?? 4" in text
     azure = {
-        app: int(size)
-        for app, size in re.findall(r"appId: '([\w-]+)'[^}]*httpReadBufferSize: (\d+)", text)
+        r["appId"]: r["httpReadBufferSize"]
+        for r in app_table()["apps"]
+        if "httpReadBufferSize" in r
     }
     assert {app: size for app, size in local.items() if size != 4} == azure
     assert local["storefront"] >= 64
