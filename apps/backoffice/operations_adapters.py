@@ -84,13 +84,14 @@ ARM_SCOPE = "https://management.azure.com/.default"
 
 def kql_for(app_id: AppId, source: LogSource, lines: int) -> str:
     """The Log Analytics query for an app's last `lines` console lines (its own container,
-    named after the app in bicep/modules/apps.bicep, or the `daprd` sidecar's)."""
+    named after the app in bicep/modules/apps.bicep, or the `daprd` sidecar's), from the
+    resource-specific table the environment's diagnostic settings write (no workspace key)."""
     container = app_id.value if source == "app" else "daprd"
     return (
-        "ContainerAppConsoleLogs_CL"
-        f" | where ContainerAppName_s == '{app_id.value}' and ContainerName_s == '{container}'"
+        "ContainerAppConsoleLogs"
+        f" | where ContainerAppName == '{app_id.value}' and ContainerName == '{container}'"
         f" | top {int(lines)} by TimeGenerated desc"
-        " | project TimeGenerated, Log_s"
+        " | project TimeGenerated, Log"
     )
 
 

@@ -21,7 +21,7 @@ from apps.checkout.adapters import (
 )
 from apps.checkout.api import on_payment_events, router
 from apps.checkout.engine import build_saga_runtime
-from apps.checkout.operations import SagaOperations
+from apps.checkout.operations import SagaOperations, watch_stuck
 from apps.checkout.ops_api import router as ops_router
 from apps.checkout.promotions import PromotionBook
 from apps.checkout.promotions_api import router as promotions_router
@@ -87,9 +87,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine, saga_index, SidecarCompensator(), utcnow, settings.stuck_after_seconds
     )
     app.state.promotions = promotions
+    watcher = asyncio.create_task(watch_stuck(app.state.saga_ops, settings.stuck_check_seconds))
     try:
         yield
     finally:
+        watcher.cancel()
         saga.stop()
         activities.bind(None)
         await saga.aclose()

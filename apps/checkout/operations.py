@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import structlog
+
 from apps.checkout import workflows
 from apps.contracts.checkout import (
     CheckoutOutcome,
@@ -51,6 +53,8 @@ from apps.contracts.operations_sagas import (
 )
 from apps.contracts.orders import OrderStatus
 from apps.contracts.payments import PaymentStatus
+
+log = structlog.stdlib.get_logger("checkout.operations")
 
 #: Added to a saga's own longest wait before it counts as stuck (its timer should have
 #: fired by then: the engine is not running it).
@@ -451,3 +455,39 @@ class SagaOperations:
 
 def _not_available(message: str) -> DomainError:
     return DomainError(message, code=ErrorCode.NOT_IMPLEMENTED)
+
+
+async def watch_stuck(
+    ops: SagaOperations, every_seconds: float, reported: set[str] | None = None
+) -> None:
+    """Every `every_seconds`, log each saga that is stuck (once, until it is not any more):
+    `saga stuck` is the line the operators' alert counts (bicep/modules/alerts.bicep)."""
+    seen: set[str] = set() if reported is None else reported
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            seen.intersection_update(await report_stuck(ops, seen))
+        except Exception as exc:  # a failed look is logged and tried again next round
+            log.warning("stuck saga check failed", error=str(exc))
+
+
+async def report_stuck(ops: SagaOperations, reported: set[str]) -> set[str]:
+    """Log the stuck sagas not reported yet; the ids of every saga stuck now."""
+    stuck: set[str] = set()
+    page, pages = 1, 1
+    while page <= pages:
+        found = await ops.list(SagaQuery(stuck=True, page=page, limit=200))
+        pages = found.pages
+        for item in found.items:
+            stuck.add(item.saga_id)
+            if item.saga_id not in reported:
+                log.warning(
+                    "saga stuck",
+                    saga_id=item.saga_id,
+                    status=item.status.value,
+                    idle_seconds=item.idle_seconds,
+                    stuck_after_seconds=item.stuck_after_seconds,
+                )
+                reported.add(item.saga_id)
+        page += 1
+    return stuck

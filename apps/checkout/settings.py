@@ -41,6 +41,13 @@ class CheckoutSettings(AppSettings):
         description="a saga in flight idle this long is listed as stuck; unset: its own "
         "longest wait (payment or authentication timeout) plus a minute",
     )
+    stuck_check_seconds: float = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="how often checkout looks for stuck sagas and logs each new one "
+        "(`saga stuck`, what the operators' alert counts)",
+    )
     review_timeout_seconds: int = Field(
         24 * 3600,
         ge=1,

@@ -2,16 +2,34 @@
 continues the W3C trace Dapr propagates, and the trace id in every log line.
 
 Spans are exported when an exporter is configured (`SC_TRACE_CONSOLE=true` prints them;
-in Azure the sidecars' own spans reach Application Insights through the environment's
-Dapr telemetry). Outgoing calls carry the current span's `traceparent`.
+in Azure, `APPLICATIONINSIGHTS_CONNECTION_STRING` — set by bicep/modules/apps.bicep — sends
+the apps' spans to Application Insights, signed in with the app's managed identity
+(`AZURE_CLIENT_ID`) where one is named, and the sidecars' own spans go there through the
+environment's Dapr telemetry). Outgoing calls carry the current span's `traceparent`.
 """
+
+import os
 
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
 _configured = False
+#: The connection string of Application Insights (an ingestion address and resource id, not
+#: a secret: with local authentication off, ingestion takes only the identity's token).
+APP_INSIGHTS = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+
+
+def _azure_monitor_exporter() -> SpanExporter:
+    from azure.identity import ManagedIdentityCredential
+    from azure.monitor.opentelemetry.exporter import AzureMonitorTraceExporter
+
+    client_id = os.environ.get("AZURE_CLIENT_ID")
+    credential = ManagedIdentityCredential(client_id=client_id) if client_id else None
+    return AzureMonitorTraceExporter(
+        connection_string=os.environ[APP_INSIGHTS], credential=credential
+    )
 
 
 def configure_tracing(app_id: str, console: bool = False) -> None:
@@ -21,6 +39,8 @@ def configure_tracing(app_id: str, console: bool = False) -> None:
     provider = TracerProvider(resource=Resource.create({"service.name": app_id}))
     if console:
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    if os.environ.get(APP_INSIGHTS):
+        provider.add_span_processor(BatchSpanProcessor(_azure_monitor_exporter()))
     trace.set_tracer_provider(provider)
     _configured = True
 

@@ -26,7 +26,7 @@ var lockDuration = 'PT1M'
 var messageTimeToLive = 'P14D'
 
 resource ns 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
-  name: '${prefix}-bus'
+  name: '${prefix}-bus-${uniqueString(resourceGroup().id)}'
   location: location
   sku: { name: 'Standard', tier: 'Standard' }
   // Entra ID only: no SAS keys or connection strings exist to leak.

@@ -499,10 +499,6 @@ def test_alerts_cover_dead_letters_5xx_and_stuck_sagas() -> None:
     assert {a["appId"] for a in app_table()["apps"] if a["external"]} == {"storefront", "web"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="checkout logs no 'saga stuck' line yet (the alert's app half)",
-)
 def test_the_stuck_saga_alert_matches_a_line_checkout_logs() -> None:
     text = source(MODULES / "alerts.bicep")
     phrase = re.search(r"ContainerName == 'checkout' and Log has '([^']+)'", text).group(1)
@@ -510,10 +506,6 @@ def test_the_stuck_saga_alert_matches_a_line_checkout_logs() -> None:
     assert f'"{phrase}"' in checkout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backoffice still queries ContainerAppConsoleLogs_CL (log-analytics destination)",
-)
 def test_operations_api_queries_the_table_the_environment_writes() -> None:
     """The environment sends console logs through diagnostic settings (no workspace key), to
     the resource-specific table ContainerAppConsoleLogs; the operations API must read it."""

@@ -253,9 +253,10 @@ def test_tail_reads_only_the_end(tmp_path: Path) -> None:
 
 def test_log_analytics_query_and_order() -> None:
     query = kql_for(AppId.CART, "daprd", 50)
-    assert "ContainerAppName_s == 'cart'" in query and "ContainerName_s == 'daprd'" in query
+    assert query.startswith("ContainerAppConsoleLogs |")
+    assert "ContainerAppName == 'cart'" in query and "ContainerName == 'daprd'" in query
     assert "top 50 by TimeGenerated desc" in query
-    assert "ContainerName_s == 'cart'" in kql_for(AppId.CART, "app", 1)
+    assert "ContainerName == 'cart'" in kql_for(AppId.CART, "app", 1)
     assert oldest_first([["t3", "c"], ["t2", "b"], ["t1", "a"]]) == ["a", "b", "c"]
 
 

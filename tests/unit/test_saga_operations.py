@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from apps.checkout import workflows
 from apps.checkout.operations import (
@@ -17,6 +18,7 @@ from apps.checkout.operations import (
     SagaOperations,
     SagaQuery,
     SagaSnapshot,
+    report_stuck,
     select,
     stuck_threshold,
     summary,
@@ -285,3 +287,15 @@ def test_rerun_needs_a_failed_saga_and_an_engine_that_can() -> None:
     assert no_rerun.value.status == 501
     index: Any = without.index
     assert "a-rerun-1" not in index.docs and index.docs["a"].get("rerun_as") is None
+
+
+def test_stuck_sagas_are_logged_once_each_until_they_are_not_stuck() -> None:
+    o = ops(snap("a", idle=10), snap("b", idle=10), snap("c", status=S.COMPLETED), snap("d"))
+    reported: set[str] = set()
+    with structlog.testing.capture_logs() as first:
+        assert asyncio.run(report_stuck(o, reported)) == {"a", "b"}
+    assert sorted(e["saga_id"] for e in first if e["event"] == "saga stuck") == ["a", "b"]
+    assert all(e["log_level"] == "warning" for e in first)
+    with structlog.testing.capture_logs() as again:
+        assert asyncio.run(report_stuck(o, reported)) == {"a", "b"}
+    assert not [e for e in again if e["event"] == "saga stuck"]  # once each
