@@ -573,3 +573,15 @@ def test_product_and_funnel_reports_equal_a_recount_after_many_changes() -> None
             ]
             paid = sum(1 for lines in sales.values() if lo <= lines[0][1] <= hi)
             assert [s.count for s in funnel.steps] == [*reached, paid]
+
+
+def test_a_report_is_computed_once_per_version_of_the_read_model() -> None:
+    svc, _ = service()
+    asyncio.run(feed(svc, life_of("o-1", DAY, {"p-lap": 1})))
+    first = asyncio.run(svc.sales(DAY.date(), DAY.date(), "day"))
+    assert asyncio.run(svc.sales(DAY.date(), DAY.date(), "day")) is first  # the memo
+    assert asyncio.run(svc.sales(DAY.date(), DAY.date(), "week")) is not first  # other args
+    asyncio.run(feed(svc, life_of("o-2", DAY, {"p-mug": 2})))
+    after = asyncio.run(svc.sales(DAY.date(), DAY.date(), "day"))
+    assert (first.totals.orders, after.totals.orders) == (1, 2)  # a change: computed anew
+    assert after == report.sales(asyncio.run(svc.frames()), DAY.date(), DAY.date(), "day", "USD")

@@ -13,7 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import structlog
 
@@ -42,6 +42,9 @@ from apps.contracts.events import EventEnvelope
 from apps.contracts.orders import OrderEventData
 from apps.contracts.payments import PaymentEventData
 
+R = TypeVar("R")
+#: Report results kept per version of the frames (any more and the memo starts again).
+MEMO_SIZE = 256
 log = structlog.stdlib.get_logger("analytics")
 
 
@@ -96,6 +99,10 @@ class AnalyticsService:
         self._refresh: asyncio.Task[None] | None = None
         #: Writes made while a reload runs, merged into what it read.
         self._pending: list[tuple[str, Any]] | None = None
+        #: Reports already computed from `_memo_frames` (a report is a pure function of the
+        #: frames and its arguments; new frames, after any change, start an empty memo).
+        self._memo_frames: Frames | None = None
+        self._memo: dict[tuple[Any, ...], Any] = {}
 
     # -- events ---------------------------------------------------------------------------
     async def on_order_event(self, envelope: EventEnvelope) -> None:
@@ -224,16 +231,30 @@ class AnalyticsService:
         )
 
     # -- reports ------------------------------------------------------------------------------
+    async def _report(self, fn: Callable[..., R], *args: Any) -> R:
+        """`fn(frames, *args)`, computed once per version of the frames: the staff pages ask
+        the same reports again and again between two sales (`MEMO_SIZE` kept at most)."""
+        frames = await self.frames()
+        if frames is not self._memo_frames:
+            self._memo_frames, self._memo = frames, {}
+        key = (fn.__name__, *args)
+        if key not in self._memo:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = fn(frames, *args)
+        found: R = self._memo[key]
+        return found
+
     async def sales(self, start: date, end: date, granularity: Granularity) -> SalesReport:
-        return report.sales(await self.frames(), start, end, granularity, self.currency)
+        return await self._report(report.sales, start, end, granularity, self.currency)
 
     async def top_products(
         self, start: date, end: date, limit: int, sort_by: Literal["sales", "revenue", "views"]
     ) -> TopProducts:
-        return report.top_products(await self.frames(), start, end, limit, sort_by)
+        return await self._report(report.top_products, start, end, limit, sort_by)
 
     async def categories(self, start: date, end: date) -> CategoryReport:
-        return report.categories(await self.frames(), start, end)
+        return await self._report(report.categories, start, end)
 
     async def conversion(self, start: date, end: date) -> Conversion:
-        return report.conversion(await self.frames(), start, end)
+        return await self._report(report.conversion, start, end)
