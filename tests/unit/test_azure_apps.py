@@ -464,23 +464,6 @@ def test_main_passes_every_required_param_and_nothing_unknown(module: str) -> No
     assert {p for p, has_default in declared.items() if not has_default} <= passed
 
 
-def test_apps_bicep_takes_the_deployment_settings() -> None:
-    declared = declared_params(APPS_BICEP)
-    for name in (
-        "registryServer",
-        "appInsightsConnectionString",
-        "serviceBusNamespace",
-        "ipRestrictions",
-        "sagaEngine",
-        "durableTaskEndpoint",
-        "durableTaskHub",
-        "emailEndpoint",
-        "scalerIdentityId",
-    ):
-        assert name in declared, name
-    assert "@allowed(['dapr', 'durabletask'])" in text(APPS_BICEP)
-
-
 def settings_fields() -> dict[str, set[str]]:
     """Env prefix -> the field names of every settings class of the apps (an env var
     PREFIX_FIELD is read only if such a field exists)."""
