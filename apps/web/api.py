@@ -95,12 +95,12 @@ class PublicCache:
     - older, or never asked: the page waits for the call. Concurrent misses of one key make
       one call (the rest await it); answers other than 200/404 are never kept; the oldest
       entries go first past `max_entries`;
-    - at most `refreshes` background refreshes at a time: with hundreds of pages in view,
-      refreshing every one as its `ttl` passes would take more of the machine than the pages
-      themselves (500 product pages ask ~750 refreshes a second). A stale answer whose
-      refresh finds the budget spent is still served, and refreshed by a later view (or
-      waited for once it is older than `ttl + stale`): under load pages get older within
-      the bound below instead of slower.
+    - at most `refreshes` background refreshes at a time and `refresh_rate` a second: with
+      hundreds of pages in view, refreshing every one as its `ttl` passes would take more of
+      the machine than the pages themselves (500 product pages ask ~750 refreshes a
+      second). A stale answer whose refresh finds the budget spent is still served, and
+      refreshed by a later view (or waited for once it is older than `ttl + stale`): under
+      load pages get older within the bound below instead of slower.
 
     Staleness bound: a change shows on a page viewed at least every `stale` seconds within
     `ttl` + the time to the next view + the storefront's own read cache (2 s); on any page
@@ -108,12 +108,21 @@ class PublicCache:
     the saga price and reserve against the catalog itself."""
 
     def __init__(
-        self, ttl: float, stale: float = 30.0, max_entries: int = 5000, refreshes: int = 4
+        self,
+        ttl: float,
+        stale: float = 30.0,
+        max_entries: int = 5000,
+        refreshes: int = 4,
+        refresh_rate: float = 20.0,
     ) -> None:
         self.ttl = ttl
         self.stale = stale
         self.max_entries = max_entries
         self.refreshes = refreshes
+        self.refresh_rate = refresh_rate
+        #: Token bucket of refreshes: up to one second's worth saved, one more per 1/rate s.
+        self._tokens = refresh_rate
+        self._tokens_at = time.monotonic()
         self.entries: OrderedDict[str, tuple[float, int, Any]] = OrderedDict()
         self.pending: dict[str, asyncio.Future[tuple[int, Any]]] = {}
         self.refreshing: set[asyncio.Task[Any]] = set()
@@ -131,7 +140,11 @@ class PublicCache:
             if age < self.ttl:
                 return found[1], found[2]
             if age < self.ttl + self.stale:
-                if key not in self.pending and len(self.refreshing) < self.refreshes:
+                if (
+                    key not in self.pending
+                    and len(self.refreshing) < self.refreshes
+                    and self._may_refresh()
+                ):
                     self.pending[key] = asyncio.get_running_loop().create_future()
                     task = asyncio.create_task(self._load(key, path, params, fetch))
                     self.refreshing.add(task)
@@ -142,6 +155,18 @@ class PublicCache:
             return await asyncio.shield(waiting)
         self.pending[key] = asyncio.get_running_loop().create_future()
         return await self._load(key, path, params, fetch)
+
+    def _may_refresh(self) -> bool:
+        """Take one refresh from the bucket (False: this second's refreshes are spent)."""
+        now = time.monotonic()
+        self._tokens = min(
+            self.refresh_rate, self._tokens + (now - self._tokens_at) * self.refresh_rate
+        )
+        self._tokens_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
 
     async def _load(
         self, key: str, path: str, params: dict[str, Any], fetch: Fetch

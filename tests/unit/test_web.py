@@ -257,3 +257,30 @@ def test_public_cache_refreshes_in_the_background_within_its_budget() -> None:
         assert calls[-1] == "api/b" and await cache.get("api/b", {}, fetch) == (200, 5)
 
     asyncio.run(run())
+
+
+def test_public_cache_refreshes_at_most_its_rate() -> None:
+    calls: list[str] = []
+
+    async def fetch(path: str, params: dict[str, Any]) -> tuple[int, Any]:
+        calls.append(path)
+        return 200, path
+
+    async def run() -> None:
+        cache = PublicCache(ttl=0.01, stale=60, refreshes=100, refresh_rate=5)
+        paths = [f"api/products/p{i}" for i in range(20)]
+        for path in paths:
+            await cache.get(path, {}, fetch)
+        await asyncio.sleep(0.02)  # all stale
+        calls.clear()
+        for path in paths:
+            assert await cache.get(path, {}, fetch) == (200, path)  # stale, at once
+        await asyncio.sleep(0.01)
+        assert len(calls) == 5  # a second's worth of refreshes, no more
+        await asyncio.sleep(0.25)  # ~1 more token
+        for path in paths:
+            await cache.get(path, {}, fetch)
+        await asyncio.sleep(0.01)
+        assert 6 <= len(calls) <= 7
+
+    asyncio.run(run())
