@@ -92,8 +92,8 @@ class AiohttpSidecarTransport(AiohttpTransport):
     """aiohttp's connection pool behind httpx's API. httpcore's pool looks at every idle
     connection (a readability syscall each) for every request it places and again as each
     response closes, and can lose a slot when a call is cancelled at the wrong moment; on
-    this project's 2-core machine it cost ~1.7–1.8 ms of client CPU per call against
-    ~0.33–0.35 ms for aiohttp's (`./taskw bench:client`)."""
+    this project's 2-core machine it cost ~1.7-1.8 ms of client CPU per call against
+    ~0.33-0.35 ms for aiohttp's (`./taskw bench:client`)."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
