@@ -116,6 +116,59 @@ def start_cluster(
     return cluster
 
 
+#: Processes of the system counted by `cpu_seconds` besides the apps and their sidecars.
+SERVICES = ("postgres", "redis-server", "placement", "scheduler", "stripe-mock", "mailpit")
+
+
+def cpu_seconds(cluster: Cluster) -> dict[str, float]:
+    """CPU-seconds (user + system) used so far by each part of the system, read from
+    `/proc`: each app (with any children), all sidecars together, and the stores and
+    control plane by name (every such process on the machine: run with nothing else up).
+    The load generator is not counted."""
+    tick = os.sysconf("SC_CLK_TCK")
+    labels: dict[int, str] = {}
+    for app_id, proc in cluster.apps.items():
+        if proc.app is not None:
+            labels[proc.app.pid] = app_id
+        if proc.daprd is not None:
+            labels[proc.daprd.pid] = "sidecars"
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            stat = (entry / "stat").read_text()
+            name = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+        if pid not in labels and name in SERVICES:
+            labels[pid] = name
+    totals: dict[str, float] = {}
+    for pid, seconds in used.items():
+        node, hops = pid, 0
+        while node not in labels and node in parents and hops < 8:
+            node, hops = parents[node], hops + 1
+        label = labels.get(node)
+        if label is not None:
+            totals[label] = totals.get(label, 0.0) + seconds
+    return totals
+
+
+def cpu_per_unit(before: dict[str, float], after: dict[str, float], units: int) -> dict[str, float]:
+    """CPU-milliseconds per unit of work (a page, a checkout) by part, largest first."""
+    if units <= 0:
+        return {}
+    spent = {k: (after.get(k, 0.0) - before.get(k, 0.0)) * 1000 / units for k in after}
+    return dict(
+        sorted(((k, round(v, 2)) for k, v in spent.items() if v > 0), key=lambda kv: -kv[1])
+    )
+
+
 def table(results: dict[str, dict[str, Any]]) -> None:
     print("| scenario | requests | errors | req/s | p50 ms | p95 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")

@@ -33,7 +33,7 @@ import httpx
 
 from apps.catalog.seed import DEPARTMENTS
 from bench.catalog import QUERIES, ROTATE, lua_list, wrk
-from bench.common import save_results, start_cluster
+from bench.common import cpu_per_unit, cpu_seconds, save_results, start_cluster
 from tests.harness import ROOT
 
 
@@ -127,7 +127,13 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=2_000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="only these page types, comma-separated (e.g. 'product,staff analytics')",
+    )
     args = parser.parse_args()
+    only = {p.strip() for p in args.pages.split(",") if p.strip()}
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: run ./taskw setup")
 
@@ -146,13 +152,19 @@ def main() -> None:
         staff = session_cookie(base, "admin@smartcommerce.example", admin[1])
         ids = product_ids(cluster.apps["storefront"].url)
         for kind, paths in page_paths(ids, random.Random(11)).items():
+            if only and kind not in only:
+                continue
             cookie = staff if kind == "staff analytics" else guest
             headers = {"Cookie": cookie, "Accept-Encoding": "gzip"}
             script = ROTATE.replace("{PATHS}", lua_list(paths))
             took = warm(base, paths, cookie)
             print(f"{kind}: {len(paths)} pages warmed in {took:.1f} s")
             wrk(script, base, "/", 2, args.connections, headers)  # warm-up: connections
+            before = cpu_seconds(cluster)
             result = wrk(script, base, "/", args.seconds, args.connections, headers)
+            result["cpu_ms_per_page"] = cpu_per_unit(
+                before, cpu_seconds(cluster), result["requests"]
+            )
             result.update(weigh(base, paths[0], cookie))
             results[kind] = result
     finally:
@@ -176,6 +188,11 @@ def main() -> None:
             f"{r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['html_bytes']} | "
             f"{r['gzip_bytes']} |"
         )
+    print("\nCPU-milliseconds per page, by part of the system (from /proc during the load):\n")
+    for name, r in results.items():
+        parts = r["cpu_ms_per_page"]
+        shown = ", ".join(f"{k} {v:.1f}" for k, v in list(parts.items())[:7])
+        print(f"- {name}: {sum(parts.values()):.1f} in all; {shown}")
     worst = max(results.values(), key=lambda r: r["p95_ms"])
     print(f"\nslowest p95: {worst['p95_ms']} ms (target < 100 ms at 16 connections)")
     save_results("web", args, results)

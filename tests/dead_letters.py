@@ -11,8 +11,9 @@ from tests.harness import Cluster
 Json = dict[str, Any]
 
 
-def paid_order(cluster: Cluster) -> Json:
-    body = factories.order(shipping_address=factories.address())
+def paid_order(cluster: Cluster, body: Json | None = None) -> Json:
+    """`body` (a new order with a shipping address by default) created and taken to paid."""
+    body = body or factories.order(shipping_address=factories.address())
     with cluster.invoker("orders") as orders:
         assert orders.post("/orders", json=body).status_code == 201
         for to in ("awaiting_payment", "paid"):

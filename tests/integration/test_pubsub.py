@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from tests import factories
+from tests.dead_letters import paid_order
 from tests.harness import Cluster, eventually
 
 
@@ -26,15 +27,7 @@ def _pay(cluster: Cluster, product: dict[str, Any], quantity: int) -> dict[str, 
         "line_total": f"{999 * quantity}.00",
     }
     body = factories.order(items=[line], totals={"subtotal": "1.00", "total": "1.00"})
-    base = f"{cluster.apps['storefront'].dapr_url}/v1.0/invoke/orders/method"
-    with httpx.Client(base_url=base, timeout=20, headers=cluster.sidecar_headers) as orders:
-        assert orders.post("/orders", json=body).status_code == 201
-        for to in ("awaiting_payment", "paid"):
-            r = orders.post(
-                f"/orders/{body['order_id']}/transitions", json=factories.transition(to)
-            )
-            assert r.status_code == 200, r.text
-    return body
+    return paid_order(cluster, body)
 
 
 def test_order_paid_event_reaches_catalog_once(cluster: Cluster) -> None:
