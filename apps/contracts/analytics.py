@@ -175,3 +175,14 @@ class Conversion(BaseModel):
     end_date: date
     steps: list[FunnelStep]
     conversion_rate: float | None
+
+
+class AnalyticsOverview(BaseModel):
+    """The four reports of the staff analytics page for one period, in one answer (one trip
+    through the gateway and two sidecars instead of four): sales by `granularity`, the top
+    products by `sort_by`, revenue by category and the conversion funnel."""
+
+    sales: SalesReport
+    top_products: TopProducts
+    categories: CategoryReport
+    conversion: Conversion

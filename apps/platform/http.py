@@ -216,3 +216,58 @@ def install_common(app: FastAPI, invalid_input_status: int = 400, internal: bool
         app.add_middleware(AppTokenMiddleware, token=os.environ.get("APP_API_TOKEN") or None)
     install_error_handlers(app, invalid_input_status)
     app.include_router(ops_router())
+
+
+class BodyLimitMiddleware:
+    """413 in the standard error format for a body over `max_bytes`, whether announced by
+    Content-Length or streamed without one; nothing reaches the routes."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None:
+            if length.isdigit() and int(length) > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        # Streamed without a length: read it here (at most `max_bytes`), then replay it.
+        messages: list[Any] = []
+        seen = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                await self._refuse(scope, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Any:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        response = error_response(
+            Request(scope),
+            413,
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"Request body larger than {self.max_bytes} bytes",
+            {"max_bytes": self.max_bytes},
+            headers={"Connection": "close"},
+        )
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Any:
+    return {"type": "http.request", "body": b"", "more_body": False}

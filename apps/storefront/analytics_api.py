@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from apps.contracts.analytics import (
     ActivityEvent,
+    AnalyticsOverview,
     Beacon,
     BeaconAccepted,
     CategoryReport,
@@ -88,6 +89,28 @@ async def conversion(
     """Sessions -> product views -> cart -> checkout -> paid, for the period."""
     params = _params(start_date=start_date, end_date=end_date)
     return await forward(request, AppId.BACKOFFICE, "analytics/conversion", params=params)
+
+
+@router.get("/api/staff/analytics/overview", response_model=AnalyticsOverview)
+async def overview(
+    request: Request,
+    staff: Staff,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    granularity: Granularity = "day",
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    sort_by: Literal["sales", "revenue", "views"] = "sales",
+) -> Response:
+    """The four reports above (sales by `granularity`, top products by `sort_by`, revenue by
+    category, the funnel) for one period in one answer: what a dashboard shows at once."""
+    params = _params(
+        start_date=start_date,
+        end_date=end_date,
+        granularity=granularity,
+        limit=limit,
+        sort_by=sort_by,
+    )
+    return await forward(request, AppId.BACKOFFICE, "analytics/overview", params=params)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from apps.contracts.names import AppId, Component
 from apps.platform.context import CONTEXT_SECRET, ContextKey
 from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
-from apps.platform.http import install_common
+from apps.platform.http import BodyLimitMiddleware, install_common
 from apps.platform.logging import configure_logging
 from apps.platform.runtime_config import runtime_config_router
 from apps.platform.state import JsonStateStore
@@ -29,7 +29,6 @@ from apps.storefront.checkout_api import router as checkout_router
 from apps.storefront.config_api import router as config_router
 from apps.storefront.config_api import start_runtime_settings
 from apps.storefront.gateway import (
-    BodyLimitMiddleware,
     RateLimiter,
     SecurityHeadersMiddleware,
     client_ip,

@@ -7,7 +7,7 @@ token, checked here before any route runs."""
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,13 +18,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apps.contracts.names import AppId, Component, Secret
 from apps.platform.dapr import Sidecar
 from apps.platform.health import health_router
-from apps.platform.http import install_common
+from apps.platform.http import BodyLimitMiddleware, install_common
 from apps.platform.logging import configure_logging
 from apps.platform.shutdown import on_shutdown_signal
 from apps.web.api import ApiError, PublicCache, Storefront
@@ -126,8 +128,9 @@ async def _csrf_sent(request: Request) -> str | None:
         body = await request.body()  # kept: the route reads the same form again
         return (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [None])[0]
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        value = form.get(CSRF_FIELD)
+        await request.body()  # kept for the route (`_replay`); the form is parsed from it
+        async with request.form() as form:
+            value = form.get(CSRF_FIELD)
         return value if isinstance(value, str) else None
     return None
 
@@ -158,60 +161,104 @@ def _area_guard(request: Request) -> Response | None:
     return None
 
 
-@app.middleware("http")
-async def web_session(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+#: Paths the session middleware leaves alone: probes, operations, static files, pictures.
+NO_SESSION = ("/health", "/ops", "/static/", "/images/")
+#: A page's form is a few kB; anything larger is refused before a route reads it.
+MAX_BODY_BYTES = 1_000_000
+
+
+class WebSessionMiddleware:
     """Load the session from its cookie; refuse a state change without our CSRF token;
-    write the cookie back when the session changed; security headers on every page."""
-    path = request.url.path
-    if path.startswith(("/health", "/ops", "/static/", "/images/")):
-        return await call_next(request)
-    settings = request.app.state.settings
-    max_age = settings.session_days * 86400
-    try:
-        box = await request.app.state.session_key.get()
-    except RuntimeError:
-        return HTMLResponse("The shop is starting; try again in a moment.", status_code=503)
-    started = time.perf_counter()
-    session = WebSession.load(box, request.cookies.get(COOKIE), max_age)
-    request.state.session = session
-    refused = _area_guard(request)
-    if refused is not None:
-        response: Response = refused
-    elif request.method in UNSAFE and not (
-        _same_origin(request) and session.csrf_ok(await _csrf_sent(request))
-    ):
-        response = page(
-            request,
-            "error.html",
-            {
-                "title": "This form has expired",
-                "message": "For your safety the form was not sent. Please go back, reload the "
-                "page and try again.",
-            },
-            status=403,
-        )
-    else:
-        response = await call_next(request)
-    if session.dirty:
-        response.set_cookie(
-            COOKIE,
-            session.dump(box),
-            max_age=max_age,
-            httponly=True,
-            secure=settings.cookie_secure,
-            samesite="lax",
-            path="/",
-        )
-    for name, value in PAGE_HEADERS.items():
-        response.headers.setdefault(name, value)
-    # How long this app took (API calls + render), for browsers' dev tools and bench:web.
-    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-    if "text/html" in response.headers.get("content-type", ""):
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("Vary", "Cookie")
-    return response
+    write the cookie back when the session changed; security headers on every page.
+
+    Plain ASGI: Starlette's `BaseHTTPMiddleware` runs every request in a task group and
+    streams the answer through a memory channel, a visible share of a page's CPU. A form
+    body read here for its CSRF token is handed to the route again (`_replay`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(NO_SESSION):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        settings = request.app.state.settings
+        max_age = settings.session_days * 86400
+        try:
+            box = await request.app.state.session_key.get()
+        except RuntimeError:
+            starting = HTMLResponse("The shop is starting; try again in a moment.", 503)
+            await starting(scope, receive, send)
+            return
+        started = time.perf_counter()
+        session = WebSession.load(box, request.cookies.get(COOKIE), max_age)
+        request.state.session = session
+        answer: Response | None = _area_guard(request)
+        if answer is None and request.method in UNSAFE:
+            sent = await _csrf_sent(request)
+            receive = _replay(request, receive)
+            if not (_same_origin(request) and session.csrf_ok(sent)):
+                answer = page(
+                    request,
+                    "error.html",
+                    {
+                        "title": "This form has expired",
+                        "message": "For your safety the form was not sent. Please go back, "
+                        "reload the page and try again.",
+                    },
+                    status=403,
+                )
+
+        async def send_page(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if session.dirty:
+                    jar = Response()  # Starlette's own Set-Cookie, as a route would write it
+                    jar.set_cookie(
+                        COOKIE,
+                        session.dump(box),
+                        max_age=max_age,
+                        httponly=True,
+                        secure=settings.cookie_secure,
+                        samesite="lax",
+                        path="/",
+                    )
+                    for name, value in jar.raw_headers:
+                        if name == b"set-cookie":
+                            headers.append("set-cookie", value.decode("latin-1"))
+                for name, value in PAGE_HEADERS.items():
+                    headers.setdefault(name, value)
+                # How long this app took (API calls + render), for dev tools and bench:web.
+                took = (time.perf_counter() - started) * 1000
+                headers["Server-Timing"] = f"app;dur={took:.1f}"
+                if "text/html" in headers.get("content-type", ""):
+                    headers.setdefault("Cache-Control", "no-store")
+                    headers.setdefault("Vary", "Cookie")
+            await send(message)
+
+        if answer is not None:
+            await answer(scope, receive, send_page)
+        else:
+            await self.app(scope, receive, send_page)
+
+
+def _replay(request: Request, receive: Receive) -> Receive:
+    """`receive` for the route: the body this middleware already read (if it did), then
+    the client's own messages (a disconnect)."""
+    body: bytes | None = getattr(request, "_body", None)
+    if body is None:
+        return receive
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
+app.add_middleware(WebSessionMiddleware)
+app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
 
 
 @app.exception_handler(LoginRequired)

@@ -168,36 +168,26 @@ async def analytics(
     if start and end and start > end:
         errors["end_date"] = "The last day must not be before the first day."
     period = {"start_date": start, "end_date": end}
-    reports: list[Any] = [None, None, None, None]
+    overview: dict[str, Any] = {}
     error: ApiError | None = None
     if not errors:
-        reports = list(
-            await asyncio.gather(
-                api.get(request, "api/staff/analytics/sales", granularity=granularity, **period),
-                api.get(
-                    request,
-                    "api/staff/analytics/products/top",
-                    limit=10,
-                    sort_by=sort_by,
-                    **period,
-                ),
-                api.get(request, "api/staff/analytics/categories", **period),
-                api.get(request, "api/staff/analytics/conversion", **period),
-                return_exceptions=True,
+        try:
+            overview = await api.get(
+                request,
+                "api/staff/analytics/overview",
+                granularity=granularity,
+                limit=10,
+                sort_by=sort_by,
+                **period,
             )
-        )
-        for found in reports:
-            if isinstance(found, ApiError):
-                if found.status in (400, 422):
-                    error = found
-                    errors.update(found.fields)
-                else:
-                    raise found
-            elif isinstance(found, BaseException):
-                raise found
-        if error is not None:
-            reports = [None if isinstance(r, BaseException) else r for r in reports]
-    sales, top, categories, funnel = reports
+        except ApiError as refused:
+            if refused.status not in (400, 422):
+                raise
+            error = refused
+            errors.update(refused.fields)
+    sales, top, categories, funnel = (
+        overview.get(part) for part in ("sales", "top_products", "categories", "conversion")
+    )
     form = {
         "start_date": (sales or {}).get("start_date") or start_date,
         "end_date": (sales or {}).get("end_date") or end_date,

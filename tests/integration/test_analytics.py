@@ -36,6 +36,7 @@ ROUTES = [
     "/api/staff/analytics/products/top",
     "/api/staff/analytics/categories",
     "/api/staff/analytics/conversion",
+    "/api/staff/analytics/overview",
     "/api/staff/reports/sales/export?format=csv",
     "/api/staff/reports/sales/export?format=xlsx",
 ]
@@ -251,6 +252,32 @@ def test_export_opens_in_pandas_with_the_same_totals(cluster: Cluster) -> None:
             assert int(opened["orders"].sum()) == totals["orders"]
             for column in ("revenue", "refunds", "net"):
                 assert Decimal(f"{opened[column].sum():.2f}") == _money(totals, column)
+
+
+def test_the_overview_is_the_four_reports_in_one_answer(cluster: Cluster) -> None:
+    with cluster.client("storefront") as api:
+        before = _totals(api)
+        paid_order(cluster, api, ship=False)
+        eventually(lambda: _totals(api)["orders"] == before["orders"] + 1, timeout=60)
+        asked = {"granularity": "week", "limit": 3, "sort_by": "revenue"}
+        overview = _get(api, "/api/staff/analytics/overview", **asked)
+        assert overview["sales"] == _get(api, "/api/staff/analytics/sales", granularity="week")
+        assert overview["top_products"] == _get(
+            api, "/api/staff/analytics/products/top", limit=3, sort_by="revenue"
+        )
+        assert overview["categories"] == _get(api, "/api/staff/analytics/categories")
+        assert overview["conversion"] == _get(api, "/api/staff/analytics/conversion")
+        assert overview["sales"]["totals"]["orders"] == before["orders"] + 1
+        assert len(overview["top_products"]["items"]) <= 3
+        for bad in (
+            {"start_date": "2026-03-02", "end_date": "2026-03-01"},
+            {"granularity": "hour"},
+            {"limit": 0},
+            {"sort_by": "price"},
+        ):
+            r = api.get("/api/staff/analytics/overview", params=bad)
+            assert r.status_code in (400, 422), (bad, r.text)
+            assert r.json()["error"]["code"], r.text
 
 
 def test_a_customer_gets_403_on_every_analytics_route(

@@ -17,6 +17,7 @@ from apps.backoffice.analytics.service import AnalyticsService
 from apps.contracts.analytics import (
     ActivityAccepted,
     ActivityBatch,
+    AnalyticsOverview,
     CategoryReport,
     Conversion,
     Granularity,
@@ -103,6 +104,22 @@ async def conversion(
 ) -> Conversion:
     start, end = period(start_date, end_date)
     return await service.conversion(start, end)
+
+
+@router.get("/analytics/overview", response_model=AnalyticsOverview)
+async def overview(
+    service: Service,
+    who: Staff,
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    granularity: Granularity = "day",
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    sort_by: Literal["sales", "revenue", "views"] = "sales",
+) -> AnalyticsOverview:
+    """The staff analytics page's four reports in one answer (each as its own route gives
+    it, from the same copy of the read model)."""
+    start, end = period(start_date, end_date)
+    return await service.overview(start, end, granularity, limit, sort_by)
 
 
 MEDIA = {

@@ -32,6 +32,7 @@ from apps.backoffice.analytics.frames import (
 from apps.contracts.analytics import (
     ActivityAccepted,
     ActivityBatch,
+    AnalyticsOverview,
     CategoryReport,
     Conversion,
     Granularity,
@@ -258,3 +259,31 @@ class AnalyticsService:
 
     async def conversion(self, start: date, end: date) -> Conversion:
         return await self._report(report.conversion, start, end)
+
+    async def overview(
+        self,
+        start: date,
+        end: date,
+        granularity: Granularity,
+        limit: int,
+        sort_by: Literal["sales", "revenue", "views"],
+    ) -> AnalyticsOverview:
+        """The four reports of the analytics page from one version of the frames."""
+        return await self._report(_overview, start, end, granularity, limit, sort_by, self.currency)
+
+
+def _overview(
+    frames: Frames,
+    start: date,
+    end: date,
+    granularity: Granularity,
+    limit: int,
+    sort_by: Literal["sales", "revenue", "views"],
+    currency: str,
+) -> AnalyticsOverview:
+    return AnalyticsOverview(
+        sales=report.sales(frames, start, end, granularity, currency),
+        top_products=report.top_products(frames, start, end, limit, sort_by),
+        categories=report.categories(frames, start, end),
+        conversion=report.conversion(frames, start, end),
+    )
