@@ -8,9 +8,11 @@ import re
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
+from apps.web.main import MAX_BODY_BYTES
 from apps.web.main import app as web_app
 from tests.browser.conftest import assert_accessible, shoot
 from tests.harness import Cluster
@@ -189,3 +191,20 @@ def test_not_found_page(page: Page) -> None:
     assert "could not find" in page.locator("h1").inner_text().lower()
     shoot(page, "not-found")
     assert_accessible(page, "not-found")
+
+
+def test_an_oversized_form_is_refused_before_any_route(cluster: Cluster) -> None:
+    """A body over the web app's 1 MB is refused (413) whether announced or streamed."""
+    big = b"q=" + b"a" * (MAX_BODY_BYTES + 10)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def streamed() -> Any:
+        for start in range(0, len(big), 65536):
+            yield big[start : start + 65536]
+
+    with httpx.Client(base_url=cluster.apps["web"].url, timeout=30) as web:
+        announced = web.post("/signin", content=big, headers=headers)
+        assert announced.status_code == 413, announced.text[:200]
+        chunked = web.post("/signin", content=streamed(), headers=headers)
+        assert chunked.status_code == 413, chunked.text[:200]
+        assert web.get("/signin").status_code == 200
