@@ -50,6 +50,24 @@ class TokenVerifier:
             )
             for url, headers in jwks_sources
         ]
+        #: kid -> (until, key): a known key is used without the JWKS clients' thread hop
+        #: (they may fetch, so each lookup runs in a worker thread: ~10% of the gateway's
+        #: CPU on signed-in calls). Kept `KEY_SECONDS`, well within the clients' own 300 s.
+        self._keys: dict[str, tuple[float, jwt.PyJWK]] = {}
+
+    KEY_SECONDS = 60.0
+
+    async def _key(self, token: str, kid: Any) -> jwt.PyJWK:
+        now = time.monotonic()
+        known = self._keys.get(kid) if isinstance(kid, str) else None
+        if known is not None and known[0] > now:
+            return known[1]
+        key = await asyncio.to_thread(self._signing_key, token)
+        if isinstance(kid, str):
+            if len(self._keys) > 64:  # kids are few; a flood of made-up ones never lands here
+                self._keys.clear()
+            self._keys[kid] = (now + self.KEY_SECONDS, key)
+        return key
 
     def _signing_key(self, token: str) -> jwt.PyJWK:
         """The key of the token's `kid` from the first JWKS that has it."""
@@ -75,7 +93,7 @@ class TokenVerifier:
         if header.get("alg") not in ALGORITHMS:
             raise Unauthorized("Token algorithm not accepted", alg=str(header.get("alg")))
         try:
-            key = await asyncio.to_thread(self._signing_key, token)
+            key = await self._key(token, header.get("kid"))
         except jwt.PyJWKClientConnectionError as exc:
             log.warning("JWKS unreachable", error=str(exc))
             raise DomainError(
