@@ -231,12 +231,14 @@ def test_an_order_without_a_reservation_is_a_404() -> None:
 def test_a_paid_event_finding_a_lapsed_hold_asks_again_instead_of_dropping() -> None:
     """The saga commits a paid order's stock itself; the OrderPaid event is the backstop. A
     hold that lapsed (its stock taken meanwhile) is retried — a redelivery finds the saga's
-    commit — not dropped to the dead letters on first sight."""
+    commit — not dropped to the dead letters on first sight. The service reads the wall
+    clock for expiry, so the holds are set relative to it, not to the fixed NOW."""
+    now = datetime.now(UTC)
     held = committed("o9", ReservationStatus.RESERVED, A=2).model_copy(
-        update={"expires_at": NOW - timedelta(minutes=1)}
+        update={"expires_at": now - timedelta(minutes=1)}
     )
     other = rec("A", 3).model_copy(
-        update={"holds": {"o8": inventory.Hold(quantity=3, expires_at=NOW + timedelta(hours=1))}}
+        update={"holds": {"o8": inventory.Hold(quantity=3, expires_at=now + timedelta(hours=1))}}
     )
     svc, repo, _ = service(other, reservation=held)
     paid = EventEnvelope.of(
