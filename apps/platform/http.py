@@ -203,6 +203,14 @@ def app_state(name: str) -> Callable[[Request], Any]:
     return get
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison, as `If-None-Match` uses: any listed tag, `W/` aside, or *."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
 def install_common(app: FastAPI, invalid_input_status: int = 400, internal: bool = True) -> None:
     """Request context, the standard error format and, for `internal` apps (every app but
     the storefront, which the internet reaches), the Dapr app API token check: with

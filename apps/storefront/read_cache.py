@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import Response
 
+from apps.platform.http import etag_matches
+
 MAX_ENTRIES = 4096
 #: An entry is renewed by the first hit after this share of its life.
 RENEW_AT = 0.75
@@ -42,17 +44,9 @@ class Cached:
 
     def answer(self, request: Request, cache_control: str) -> Response:
         headers = {"ETag": self.etag, "Cache-Control": cache_control}
-        if matches(request.headers.get("if-none-match"), self.etag):
+        if etag_matches(request.headers.get("if-none-match"), self.etag):
             return Response(status_code=304, headers=headers)
         return Response(self.body, media_type="application/json", headers=headers)
-
-
-def matches(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 weak comparison, as `If-None-Match` uses: any listed tag, `W/` aside, or *."""
-    if not if_none_match:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in tags or etag in tags
 
 
 class ReadCache:

@@ -202,8 +202,21 @@ def _settled(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], Non
     return done
 
 
+@dataclass
+class Kept:
+    """A visitor's own answer kept by `Storefront.get_private`: the body, its ETag, and what
+    a page derived from it (e.g. its charts), reused for as long as the body is."""
+
+    etag: str
+    body: Any
+    derived: dict[str, Any] = field(default_factory=dict)
+
+
 class Storefront:
     """Calls to the storefront API on behalf of one request's visitor."""
+
+    #: Answers kept by `get_private` (per visitor and address), the oldest going first.
+    PRIVATE_ENTRIES = 512
 
     def __init__(
         self, sidecar: Sidecar, app_id: str, timeout: float, cache: "PublicCache | None" = None
@@ -213,6 +226,7 @@ class Storefront:
         self.timeout = timeout
         self.cache = cache
         self.background: set[asyncio.Task[None]] = set()
+        self.private: OrderedDict[tuple[str, str], Kept] = OrderedDict()
 
     def _headers(self, request: Request, session: WebSession) -> dict[str, str]:
         headers = forwarded_headers(request.headers)
@@ -325,6 +339,37 @@ class Storefront:
                 raise ApiError.of(status, body)
             return body
         return await self.call(request, "GET", path, params=params)
+
+    async def get_private(self, request: Request, path: str, **params: Any) -> Kept:
+        """GET `path` as this visitor, conditionally: their last answer for this address is
+        kept (for them alone: the key is their user id) and sent again as `If-None-Match`;
+        a 304 reuses it, anything else replaces it. The API still checks the visitor on every
+        call, so a revoked sign-in or a lost role ends access at once."""
+        session: WebSession = request.state.session
+        who = session.user.get("user_id") if session.signed_in and session.user else None
+        key = (str(who or session.guest_session()), PublicCache.key(path, params))
+        kept = self.private.get(key)
+        headers = {"If-None-Match": kept.etag} if kept is not None else None
+        response = await self.raw(request, "GET", path, params=params, headers=headers)
+        if response.status_code == 304 and kept is not None:
+            self.private.move_to_end(key)
+            return kept
+        body: Any = None
+        if response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+        if response.status_code >= 400:
+            self.private.pop(key, None)
+            raise ApiError.of(response.status_code, body)
+        kept = Kept(response.headers.get("etag", ""), body)
+        if kept.etag:
+            self.private[key] = kept
+            self.private.move_to_end(key)
+            while len(self.private) > self.PRIVATE_ENTRIES:
+                self.private.popitem(last=False)
+        return kept
 
     async def _anonymous_get(self, path: str, params: dict[str, Any]) -> tuple[int, Any]:
         """A public read made as nobody (no token, no session): the same for every visitor."""

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from apps.web.api import ApiError
+from apps.web.api import ApiError, Kept
 from apps.web.render import money, page, redirect, require, templates
 from apps.web.staff_charts import (
     bar_list_chart,
@@ -168,11 +168,11 @@ async def analytics(
     if start and end and start > end:
         errors["end_date"] = "The last day must not be before the first day."
     period = {"start_date": start, "end_date": end}
-    overview: dict[str, Any] = {}
+    kept: Kept | None = None
     error: ApiError | None = None
     if not errors:
         try:
-            overview = await api.get(
+            kept = await api.get_private(
                 request,
                 "api/staff/analytics/overview",
                 granularity=granularity,
@@ -185,9 +185,15 @@ async def analytics(
                 raise
             error = refused
             errors.update(refused.fields)
+    overview = kept.body if kept is not None and isinstance(kept.body, dict) else {}
     sales, top, categories, funnel = (
         overview.get(part) for part in ("sales", "top_products", "categories", "conversion")
     )
+    charts = kept.derived.get("charts") if kept is not None else None
+    if charts is None:
+        charts = build_charts(request, sales, top, categories, funnel, sort_by)
+        if kept is not None:
+            kept.derived["charts"] = charts  # the same answer draws the same charts
     form = {
         "start_date": (sales or {}).get("start_date") or start_date,
         "end_date": (sales or {}).get("end_date") or end_date,
@@ -201,7 +207,7 @@ async def analytics(
         "top": top,
         "categories": categories,
         "funnel": funnel,
-        "charts": build_charts(request, sales, top, categories, funnel, sort_by),
+        "charts": charts,
         "form": form,
         "errors": errors,
         "error": error,

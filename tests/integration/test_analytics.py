@@ -255,11 +255,32 @@ def test_export_opens_in_pandas_with_the_same_totals(cluster: Cluster) -> None:
 
 
 def test_the_overview_is_the_four_reports_in_one_answer(cluster: Cluster) -> None:
+    asked = {"granularity": "week", "limit": 3, "sort_by": "revenue"}
     with cluster.client("storefront") as api:
         before = _totals(api)
+        first = api.get("/api/staff/analytics/overview", params={**PERIOD, **asked})
+        assert first.status_code == 200 and first.headers["etag"], first.text
+        again = api.get(
+            "/api/staff/analytics/overview",
+            params={**PERIOD, **asked},
+            headers={"If-None-Match": first.headers["etag"]},
+        )
+        assert again.status_code == 304 and again.content == b"", again.text
+        other = api.get(
+            "/api/staff/analytics/overview",
+            params={**PERIOD, **asked, "limit": 4},
+            headers={"If-None-Match": first.headers["etag"]},
+        )
+        assert other.status_code == 200 and other.headers["etag"] != first.headers["etag"]
         paid_order(cluster, api, ship=False)
         eventually(lambda: _totals(api)["orders"] == before["orders"] + 1, timeout=60)
-        asked = {"granularity": "week", "limit": 3, "sort_by": "revenue"}
+        changed = api.get(
+            "/api/staff/analytics/overview",
+            params={**PERIOD, **asked},
+            headers={"If-None-Match": first.headers["etag"]},
+        )
+        assert changed.status_code == 200, changed.text  # a sale: the old tag no longer holds
+        assert changed.headers["etag"] != first.headers["etag"]
         overview = _get(api, "/api/staff/analytics/overview", **asked)
         assert overview["sales"] == _get(api, "/api/staff/analytics/sales", granularity="week")
         assert overview["top_products"] == _get(

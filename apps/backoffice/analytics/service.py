@@ -10,7 +10,9 @@ merged with the writes made while it ran loses nothing.
 """
 
 import asyncio
+import hashlib
 import time
+import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal, Protocol, TypeVar
@@ -104,6 +106,10 @@ class AnalyticsService:
         #: frames and its arguments; new frames, after any change, start an empty memo).
         self._memo_frames: Frames | None = None
         self._memo: dict[tuple[Any, ...], Any] = {}
+        #: Which copy of the frames the memo is of: this process (`_boot`) and the count of
+        #: copies it has made (`_version`), the ETag of what is computed from them.
+        self._boot = uuid.uuid4().hex[:8]
+        self._version = 0
 
     # -- events ---------------------------------------------------------------------------
     async def on_order_event(self, envelope: EventEnvelope) -> None:
@@ -238,6 +244,7 @@ class AnalyticsService:
         frames = await self.frames()
         if frames is not self._memo_frames:
             self._memo_frames, self._memo = frames, {}
+            self._version += 1
         key = (fn.__name__, *args)
         if key not in self._memo:
             if len(self._memo) >= MEMO_SIZE:
@@ -260,16 +267,21 @@ class AnalyticsService:
     async def conversion(self, start: date, end: date) -> Conversion:
         return await self._report(report.conversion, start, end)
 
-    async def overview(
+    async def overview_json(
         self,
         start: date,
         end: date,
         granularity: Granularity,
         limit: int,
         sort_by: Literal["sales", "revenue", "views"],
-    ) -> AnalyticsOverview:
-        """The four reports of the analytics page from one version of the frames."""
-        return await self._report(_overview, start, end, granularity, limit, sort_by, self.currency)
+    ) -> tuple[str, bytes]:
+        """The analytics page's four reports (`AnalyticsOverview`) as JSON, encoded once per
+        version of the frames, with its strong ETag (this process, the frames' version, the
+        question): a client that has it is answered 304 with nothing encoded or sent."""
+        asked = (start, end, granularity, limit, sort_by)
+        body = await self._report(_overview_json, *asked, self.currency)
+        question = hashlib.blake2b(repr(asked).encode(), digest_size=6).hexdigest()
+        return f'"{self._boot}-{self._version}-{question}"', body
 
 
 def _overview(
@@ -287,3 +299,7 @@ def _overview(
         categories=report.categories(frames, start, end),
         conversion=report.conversion(frames, start, end),
     )
+
+
+def _overview_json(frames: Frames, *asked: Any) -> bytes:
+    return _overview(frames, *asked).model_dump_json().encode()
