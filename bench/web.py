@@ -38,13 +38,15 @@ from tests.harness import ROOT
 
 
 def session_cookie(base: str, email: str | None = None, password: str | None = None) -> str:
-    """`sc_web=...` of a new visitor (signed in when `email` is given). The cookie is
-    Secure, so it is taken from the Set-Cookie header rather than a cookie jar."""
+    """`sc_web=...` of a new visitor (signed in when `email` is given), as a browser holds
+    it after a few pages: settled, so the load does not replay a first visit on every
+    request (a new guest session, a welcome message shown again, the cookie written anew).
+    The cookie is Secure, so it is taken from the Set-Cookie header, not a cookie jar."""
     with httpx.Client(base_url=base, timeout=30) as client:
         first = client.get("/signin")
         cookie = _cookie(first)
         if email is None:
-            return cookie
+            return _settled(client, cookie)
         token = re.search(r'name="csrf-token" content="([^"]+)"', first.text)
         assert token, "no CSRF token on /signin"
         answer = client.post(
@@ -54,7 +56,18 @@ def session_cookie(base: str, email: str | None = None, password: str | None = N
         )
         if answer.status_code != 303:
             sys.exit(f"sign-in for the benchmark failed: {answer.status_code}")
-        return _cookie(answer)
+        return _settled(client, _cookie(answer))
+
+
+def _settled(client: httpx.Client, cookie: str) -> str:
+    """The cookie once pages stop rewriting it (the cart page makes the guest session)."""
+    for _ in range(5):
+        answer = client.get("/cart", headers={"Cookie": cookie})
+        newer = [h for h in answer.headers.get_list("set-cookie") if h.startswith("sc_web=")]
+        if not newer:
+            return cookie
+        cookie = newer[0].split(";", 1)[0]
+    sys.exit("the web app keeps rewriting the session cookie")
 
 
 def _cookie(response: httpx.Response) -> str:

@@ -24,7 +24,7 @@ from apps.platform.http import (
 )
 from apps.storefront.read_cache import Cached, ReadCache
 
-PASSED_HEADERS = ("ETag", "Location", "Idempotent-Replayed")
+PASSED_HEADERS = ("ETag", "Location", "Idempotent-Replayed", "Cache-Control")
 
 
 def idempotency_header(key: str | None) -> dict[str, str] | None:

@@ -210,6 +210,21 @@ class Kept:
     etag: str
     body: Any
     derived: dict[str, Any] = field(default_factory=dict)
+    #: Until when (monotonic) it may be shown without asking: the answer's `private,
+    #: max-age`; 0 when it said nothing, `no-cache` or `no-store`.
+    fresh_until: float = 0.0
+
+
+def max_age(cache_control: str) -> float:
+    """Seconds a private cache may reuse an answer without asking (0: ask every time)."""
+    words = [w.strip().lower() for w in cache_control.split(",")]
+    if "no-cache" in words or "no-store" in words:
+        return 0.0
+    for word in words:
+        name, _, value = word.partition("=")
+        if name == "max-age" and value.isdigit():
+            return min(float(value), 60.0)
+    return 0.0
 
 
 class Storefront:
@@ -341,17 +356,23 @@ class Storefront:
         return await self.call(request, "GET", path, params=params)
 
     async def get_private(self, request: Request, path: str, **params: Any) -> Kept:
-        """GET `path` as this visitor, conditionally: their last answer for this address is
-        kept (for them alone: the key is their user id) and sent again as `If-None-Match`;
-        a 304 reuses it, anything else replaces it. The API still checks the visitor on every
-        call, so a revoked sign-in or a lost role ends access at once."""
+        """GET `path` as this visitor, as a private HTTP cache would: their last answer for
+        this address is kept (for them alone: the key is their user id); within the answer's
+        own `private, max-age` it is shown again without a call, after that it is asked for
+        with `If-None-Match` and a 304 reuses it. The API checks the visitor on every call it
+        gets, so a revoked sign-in or a lost role ends access within that max-age (the pages
+        check the role in the session first)."""
         session: WebSession = request.state.session
         who = session.user.get("user_id") if session.signed_in and session.user else None
         key = (str(who or session.guest_session()), PublicCache.key(path, params))
         kept = self.private.get(key)
-        headers = {"If-None-Match": kept.etag} if kept is not None else None
+        now = time.monotonic()
+        if kept is not None and now < kept.fresh_until:
+            return kept
+        headers = {"If-None-Match": kept.etag} if kept is not None and kept.etag else None
         response = await self.raw(request, "GET", path, params=params, headers=headers)
         if response.status_code == 304 and kept is not None:
+            kept.fresh_until = now + max_age(response.headers.get("cache-control", ""))
             self.private.move_to_end(key)
             return kept
         body: Any = None
@@ -364,7 +385,8 @@ class Storefront:
             self.private.pop(key, None)
             raise ApiError.of(response.status_code, body)
         kept = Kept(response.headers.get("etag", ""), body)
-        if kept.etag:
+        kept.fresh_until = now + max_age(response.headers.get("cache-control", ""))
+        if kept.etag or kept.fresh_until > now:
             self.private[key] = kept
             self.private.move_to_end(key)
             while len(self.private) > self.PRIVATE_ENTRIES:

@@ -260,6 +260,7 @@ def test_the_overview_is_the_four_reports_in_one_answer(cluster: Cluster) -> Non
         before = _totals(api)
         first = api.get("/api/staff/analytics/overview", params={**PERIOD, **asked})
         assert first.status_code == 200 and first.headers["etag"], first.text
+        assert first.headers["cache-control"] == "private, max-age=2"  # for its user only
         again = api.get(
             "/api/staff/analytics/overview",
             params={**PERIOD, **asked},

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from apps.web.api import PUBLIC, ApiError, PublicCache, friendly
+from apps.web.api import PUBLIC, ApiError, PublicCache, friendly, max_age
 from apps.web.images import product_svg
 from apps.web.render import money, safe_next, when
 from apps.web.session import MAX_COOKIE_BYTES, WebSession, cipher
@@ -284,3 +284,20 @@ def test_public_cache_refreshes_at_most_its_rate() -> None:
         assert 6 <= len(calls) <= 7
 
     asyncio.run(run())
+
+
+def test_a_private_answer_is_reused_only_within_its_own_max_age() -> None:
+    assert max_age("private, max-age=2") == 2
+    assert max_age("Private, Max-Age=5, must-revalidate") == 5
+    assert max_age("private, no-cache, max-age=5") == 0
+    assert max_age("no-store") == 0
+    assert max_age("") == 0 and max_age("max-age=x") == 0 and max_age("max-age=-1") == 0
+    assert max_age("private, max-age=86400") == 60  # a kept answer is never older than 1 min
+
+
+def test_formatting_is_cached_per_value_and_locale() -> None:
+    assert money("5", "USD", "en_US") == "$5.00" and money(5, "USD", "en_US") == "$5.00"
+    assert money("5", "EUR", "de_DE") == "5,00\xa0€"  # the locale is part of the key
+    assert when("2026-12-02T10:00:00+00:00", "short", "en_US") != when(
+        "2026-12-02T10:00:00+00:00", "short", "de_DE"
+    )
