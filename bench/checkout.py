@@ -28,7 +28,7 @@ import httpx
 
 from apps.checkout.activities import order_placed
 from apps.contracts.orders import Order
-from bench.common import save_results, start_cluster, summary, table
+from bench.common import cpu_per_unit, cpu_seconds, save_results, start_cluster, summary, table
 from tests import factories
 from tests.harness import Cluster
 
@@ -264,9 +264,12 @@ def main() -> None:
         asyncio.run(saga_loop(cluster, product, 3, 2))  # warm-up
         paid: list[str] = []
         name = "checkout saga (Dapr Workflow), POST to paid"
+        before = cpu_seconds(cluster)
         figures, errors = asyncio.run(
             saga_loop(cluster, product, args.seconds, args.concurrency, paid, args.poll_ms / 1000)
         )
+        cpu = cpu_per_unit(before, cpu_seconds(cluster), figures["requests"] - figures["errors"])
+        figures["cpu_ms_per_checkout"] = cpu
         results[name] = figures
         print(f"[bench] {name}: {figures}" + (f" errors e.g. {errors}" if errors else ""))
         steps = step_timings(cluster, paid)
@@ -283,6 +286,11 @@ def main() -> None:
 
     print(f"\n{args.concurrency} concurrent shoppers, {args.seconds:.0f} s per variant\n")
     table(results)
+    cpu = results.get("checkout saga (Dapr Workflow), POST to paid", {}).get("cpu_ms_per_checkout")
+    if cpu:
+        parts = ", ".join(f"{k} {v:.0f}" for k, v in list(cpu.items())[:10])
+        total = sum(cpu.values())
+        print(f"\nCPU-ms per paid checkout (saga, from /proc): {total:.0f} in all; {parts}")
     print("\nWhere a paid checkout's time goes (saga outcome `steps`; p50 over every paid one):\n")
     print("| step | activity p50 ms | since previous step p50 ms |")
     print("| --- | ---: | ---: |")
