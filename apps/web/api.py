@@ -191,6 +191,19 @@ class PublicCache:
         return status, body
 
 
+def _body_or_raise(response: httpx.Response) -> Any:
+    """The JSON body of a 2xx answer (None when empty or not JSON); `ApiError` otherwise."""
+    body: Any = None
+    if response.content:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+    if response.status_code >= 400:
+        raise ApiError.of(response.status_code, body)
+    return body
+
+
 def _settled(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
     """Forget a finished background refresh; its failure leaves the old answer in place."""
 
@@ -318,15 +331,7 @@ class Storefront:
     ) -> Any:
         """The JSON body of a 2xx answer (None when empty); `ApiError` otherwise."""
         response = await self.raw(request, method, path, json=json, params=params, headers=headers)
-        body: Any = None
-        if response.content:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-        if response.status_code >= 400:
-            raise ApiError.of(response.status_code, body)
-        return body
+        return _body_or_raise(response)
 
     def send_later(self, request: Request, path: str, json: Any) -> None:
         """POST `json` to `path` after the page has gone (an analytics beacon): never waits,
@@ -375,16 +380,9 @@ class Storefront:
             kept.fresh_until = now + max_age(response.headers.get("cache-control", ""))
             self.private.move_to_end(key)
             return kept
-        body: Any = None
-        if response.content:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
         if response.status_code >= 400:
             self.private.pop(key, None)
-            raise ApiError.of(response.status_code, body)
-        kept = Kept(response.headers.get("etag", ""), body)
+        kept = Kept(response.headers.get("etag", ""), _body_or_raise(response))
         kept.fresh_until = now + max_age(response.headers.get("cache-control", ""))
         if kept.etag or kept.fresh_until > now:
             self.private[key] = kept
