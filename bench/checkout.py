@@ -19,6 +19,7 @@ checkouts/s, p50/p95/p99 and the ratios; writes bench-results/checkout.json.
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import time
 import uuid
@@ -253,10 +254,20 @@ def main() -> None:
         default=0,
         help="poll the checkout status every N ms (default 0: long polls, `?wait=4`)",
     )
+    parser.add_argument(
+        "--keep-logs",
+        default="",
+        help="copy every app's and sidecar's log of the run to this folder before it is removed",
+    )
+    parser.add_argument(
+        "--log-level", default="WARNING", help="the apps' log level (INFO: a line a request)"
+    )
     args = parser.parse_args()
 
     print("[bench] starting a cluster (payments in local mode) ...", flush=True)
-    cluster = start_cluster(env={"payments": {"PAYMENTS_SIMULATE_WEBHOOKS": "true"}})
+    cluster = start_cluster(
+        args.log_level, env={"payments": {"PAYMENTS_SIMULATE_WEBHOOKS": "true"}}
+    )
     results: dict[str, Any] = {}
     try:
         product = factories.product(category_slug="home-cookware", name="Bench Kettle")
@@ -286,6 +297,9 @@ def main() -> None:
             print(f"[bench] {name}: {figures}" + (f" errors e.g. {errors}" if errors else ""))
     finally:
         cluster.stop()
+        if args.keep_logs:
+            shutil.copytree(cluster.logs, args.keep_logs, dirs_exist_ok=True)
+            print(f"[bench] logs kept in {args.keep_logs}")
         cluster.remove()
 
     print(f"\n{args.concurrency} concurrent shoppers, {args.seconds:.0f} s per variant\n")
