@@ -13,12 +13,13 @@ from apps.contracts.schema import StrippedInput
 BANNER_ID_PATTERN = r"^bnr-[a-z0-9]{8,32}$"
 BannerId = Annotated[str, Field(pattern=BANNER_ID_PATTERN, examples=["bnr-4f1c2a9b0d3e"])]
 #: An absolute https URL (no spaces, no `user@` part).
-HttpsUrl = Annotated[
-    str, Field(min_length=9, max_length=2048, pattern=r"^https://[^\s/@?#]+(/\S*)?$")
-]
+#: No NUL anywhere (PostgreSQL cannot store it): the gateway refuses it with 400, and the
+#: OpenAPI document says so with these patterns (`forbid_nul` leaves patterns alone).
+HTTPS_URL = r"https://[^\s/@?#\u0000]+(/[^\s\u0000]*)?"
+HttpsUrl = Annotated[str, Field(min_length=9, max_length=2048, pattern=rf"^{HTTPS_URL}$")]
 #: Where a banner leads: a path of this site (`/category/sale`) or an https URL.
 LinkUrl = Annotated[
-    str, Field(max_length=2048, pattern=r"^(/([^/\s]\S*)?|https://[^\s/@?#]+(/\S*)?)$")
+    str, Field(max_length=2048, pattern=rf"^(/([^/\s\u0000][^\s\u0000]*)?|{HTTPS_URL})$")
 ]
 MAX_PRIORITY = 1000
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from apps.backoffice import banners as rules
 from apps.backoffice.banners_api import banner_id_for
@@ -23,7 +23,7 @@ from apps.checkout.promotions import (
     usage_problem,
     view,
 )
-from apps.contracts.banners import BannerIn, BannerPlacement, BannerStatus
+from apps.contracts.banners import BannerIn, BannerPlacement, BannerStatus, HttpsUrl, LinkUrl
 from apps.contracts.cart import PromoQuoteRequest
 from apps.contracts.errors import Conflict, InvalidRequest, UnprocessableError
 from apps.contracts.promotions import (
@@ -244,3 +244,26 @@ def test_an_expired_shipped_code_is_refused() -> None:
     assert quote_terms(seeded.terms, req, NOW, None).reason == "Promo code SUMMER2025 has expired"
     with pytest.raises(UnprocessableError):
         quote_terms(None, req, NOW, None)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "ok"),
+    [
+        (HttpsUrl, "https://cdn.example.com/a.png", True),
+        (HttpsUrl, "https://cdn.example.com/a\x00.png", False),
+        (HttpsUrl, "https://cdn\x00.example.com/a.png", False),
+        (LinkUrl, "/category/sale", True),
+        (LinkUrl, "/category/sa\x00le", False),
+        (LinkUrl, "https://example.com/\x00", False),
+    ],
+)
+def test_banner_urls_never_hold_nul(kind: Any, value: str, ok: bool) -> None:
+    """The URL patterns say what the gateway enforces (no NUL), so the OpenAPI document
+    never calls a request valid that the gateway refuses with 400."""
+    adapter = TypeAdapter(kind)
+    if ok:
+        assert adapter.validate_python(value) == value
+    else:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(value)
+    assert "\\u0000" in adapter.json_schema()["pattern"]
