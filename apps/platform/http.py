@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind
 from starlette.datastructures import Headers, MutableHeaders
@@ -209,6 +209,15 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
     return "*" in tags or etag in tags
+
+
+def conditional_json(request: Request, body: bytes, etag: str, cache_control: str) -> Response:
+    """`body` (JSON) with its ETag and Cache-Control, or a bare 304 with the same headers when
+    the request's `If-None-Match` names that ETag."""
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def install_common(app: FastAPI, invalid_input_status: int = 400, internal: bool = True) -> None:

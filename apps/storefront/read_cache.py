@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import Response
 
-from apps.platform.http import etag_matches
+from apps.platform.http import conditional_json
 
 MAX_ENTRIES = 4096
 #: An entry is renewed by the first hit after this share of its life.
@@ -43,10 +43,7 @@ class Cached:
     renew_after: float
 
     def answer(self, request: Request, cache_control: str) -> Response:
-        headers = {"ETag": self.etag, "Cache-Control": cache_control}
-        if etag_matches(request.headers.get("if-none-match"), self.etag):
-            return Response(status_code=304, headers=headers)
-        return Response(self.body, media_type="application/json", headers=headers)
+        return conditional_json(request, self.body, self.etag, cache_control)
 
 
 class ReadCache:

@@ -25,7 +25,7 @@ from apps.contracts.analytics import (
     TopProducts,
 )
 from apps.contracts.errors import InvalidRequest
-from apps.platform.http import app_state, etag_matches
+from apps.platform.http import app_state, conditional_json
 from apps.platform.roles import StaffCaller
 from apps.platform.subscriptions import dispatch
 
@@ -126,10 +126,7 @@ async def overview(
     client may reuse it for its own user for `OVERVIEW_MAX_AGE` seconds without asking."""
     start, end = period(start_date, end_date)
     etag, body = await service.overview_json(start, end, granularity, limit, sort_by)
-    headers = {"ETag": etag, "Cache-Control": f"private, max-age={OVERVIEW_MAX_AGE}"}
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return conditional_json(request, body, etag, f"private, max-age={OVERVIEW_MAX_AGE}")
 
 
 MEDIA = {
