@@ -237,7 +237,7 @@ resource appResiliency 'Microsoft.App/containerApps/resiliencyPolicies@2024-10-0
     timeoutPolicy: { responseTimeoutInSeconds: 5, connectionTimeoutInSeconds: 2 }
     httpRetryPolicy: {
       maxRetries: 3
-      retryBackOff: { initialDelayInMilliseconds: 100, maxIntervalInMilliseconds: 2000 }
+      retryBackOff: { initialDelayInMilliseconds: 500, maxIntervalInMilliseconds: 2000 }
       matches: { httpStatusCodes: [ 502, 503, 504 ] }
     }
     circuitBreakerPolicy: { consecutiveErrors: 5, intervalInSeconds: 10, maxEjectionPercent: 100 }

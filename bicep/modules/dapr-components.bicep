@@ -218,14 +218,16 @@ resource daprComponents 'Microsoft.App/managedEnvironments/daprComponents@2024-0
 }]
 
 // components/local/resiliency.yaml -> statestore and pubsub policies (outbound: state
-// and publish calls; inbound: event delivery to the apps).
+// and publish calls; inbound: event delivery to the apps). The same numbers as there
+// (tests/unit/test_resiliency.py): a constant delay is an initial delay equal to the cap,
+// and Dapr's exponential policies start from 500 ms.
 resource statestoreResiliency 'Microsoft.App/managedEnvironments/daprComponents/resiliencyPolicies@2024-10-02-preview' = {
   name: '${environmentName}/statestore/resiliency'
   dependsOn: [daprComponents]
   properties: {
     outboundPolicy: {
       timeoutPolicy: { responseTimeoutInSeconds: 5 }
-      httpRetryPolicy: { maxRetries: 2, retryBackOff: { initialDelayInMilliseconds: 20, maxIntervalInMilliseconds: 200 } }
+      httpRetryPolicy: { maxRetries: 2, retryBackOff: { initialDelayInMilliseconds: 10, maxIntervalInMilliseconds: 10 } }
     }
   }
 }
@@ -236,7 +238,7 @@ resource identitystoreResiliency 'Microsoft.App/managedEnvironments/daprComponen
   properties: {
     outboundPolicy: {
       timeoutPolicy: { responseTimeoutInSeconds: 5 }
-      httpRetryPolicy: { maxRetries: 2, retryBackOff: { initialDelayInMilliseconds: 20, maxIntervalInMilliseconds: 200 } }
+      httpRetryPolicy: { maxRetries: 2, retryBackOff: { initialDelayInMilliseconds: 10, maxIntervalInMilliseconds: 10 } }
     }
   }
 }
@@ -247,7 +249,7 @@ resource pubsubResiliency 'Microsoft.App/managedEnvironments/daprComponents/resi
   properties: {
     outboundPolicy: {
       timeoutPolicy: { responseTimeoutInSeconds: 30 }
-      httpRetryPolicy: { maxRetries: 3, retryBackOff: { initialDelayInMilliseconds: 50, maxIntervalInMilliseconds: 1000 } }
+      httpRetryPolicy: { maxRetries: 3, retryBackOff: { initialDelayInMilliseconds: 50, maxIntervalInMilliseconds: 50 } }
     }
     inboundPolicy: {
       timeoutPolicy: { responseTimeoutInSeconds: 30 }
