@@ -120,18 +120,18 @@ def start_cluster(
 SERVICES = ("postgres", "redis-server", "placement", "scheduler", "stripe-mock", "mailpit")
 
 
-def cpu_seconds(cluster: Cluster) -> dict[str, float]:
+def cpu_seconds(cluster: Cluster, by_sidecar: bool = False) -> dict[str, float]:
     """CPU-seconds (user + system) used so far by each part of the system, read from
-    `/proc`: each app (with any children), all sidecars together, and the stores and
-    control plane by name (every such process on the machine: run with nothing else up).
-    The load generator is not counted."""
+    `/proc`: each app (with any children), all sidecars together (each as `daprd:<app>`
+    with `by_sidecar`), and the stores and control plane by name (every such process on
+    the machine: run with nothing else up). The load generator is not counted."""
     tick = os.sysconf("SC_CLK_TCK")
     labels: dict[int, str] = {}
     for app_id, proc in cluster.apps.items():
         if proc.app is not None:
             labels[proc.app.pid] = app_id
         if proc.daprd is not None:
-            labels[proc.daprd.pid] = "sidecars"
+            labels[proc.daprd.pid] = f"daprd:{app_id}" if by_sidecar else "sidecars"
     parents: dict[int, int] = {}
     used: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
@@ -167,6 +167,15 @@ def cpu_per_unit(before: dict[str, float], after: dict[str, float], units: int) 
     return dict(
         sorted(((k, round(v, 2)) for k, v in spent.items() if v > 0), key=lambda kv: -kv[1])
     )
+
+
+def sidecars_apart(spent: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    """`cpu_per_unit` of `cpu_seconds(..., by_sidecar=True)` as (the parts with the
+    sidecars summed as `sidecars`, largest first; each sidecar's own share)."""
+    each = {k.removeprefix("daprd:"): v for k, v in spent.items() if k.startswith("daprd:")}
+    parts = {k: v for k, v in spent.items() if not k.startswith("daprd:")}
+    parts["sidecars"] = round(sum(each.values()), 2)
+    return dict(sorted(parts.items(), key=lambda kv: -kv[1])), each
 
 
 def table(results: dict[str, dict[str, Any]]) -> None:

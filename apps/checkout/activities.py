@@ -259,7 +259,10 @@ def score_fraud(step: ScoreStep) -> Verdict:
 @activity(PaymentStep)
 def request_payment(step: PaymentStep) -> PaymentStarted:
     """`awaiting_payment`, then the PaymentIntent created and confirmed once per order
-    (a retry answers the same payment). An order cancelled meanwhile is a refusal."""
+    (a retry answers the same payment). An order cancelled meanwhile is a refusal. With
+    `step.settle`, a payment that succeeded at once is settled here as well (`settle`'s
+    work, idempotent the same way): a retry of the whole finds the same payment and
+    repeats none of the settlement."""
     try:
         move(step.order_id, step.instance_id, OrderStatus.AWAITING_PAYMENT, "payment requested")
     except DomainError as exc:
@@ -275,11 +278,16 @@ def request_payment(step: PaymentStep) -> PaymentStarted:
             email=step.email,
         )
     )
-    return PaymentStarted(
+    started = PaymentStarted(
         status=payment.status,
         payment_intent_id=payment.payment_intent_id,
         failure_reason=payment.failure_reason,
     )
+    if step.settle is not None and payment.status == PaymentStatus.SUCCEEDED:
+        began = time.perf_counter()
+        started.settled = settle_order(step.settle)
+        started.settled.took_ms = round((time.perf_counter() - began) * 1000, 2)
+    return started
 
 
 @activity(CancelPaymentStep)
@@ -299,9 +307,14 @@ def cancel_payment_of(order_id: str, reason: str) -> PaymentStatus | None:
 
 @activity(SettleStep)
 def settle(step: SettleStep) -> Settled:
-    """`paid`, the holds turned into sales, the cart cleared, `OrderPlaced` published: each
-    part idempotent, so a retry repeats none of them. An order cancelled while the payment
-    went through is a refusal (the saga refunds it)."""
+    """`paid`, the holds turned into sales, the cart cleared, `OrderPlaced` published (after
+    a payment that did not succeed at once; `request_payment` settles one that did)."""
+    return settle_order(step)
+
+
+def settle_order(step: SettleStep) -> Settled:
+    """`settle`'s work: each part idempotent, so a retry repeats none of them. An order
+    cancelled while the payment went through is a refusal (the saga refunds it)."""
     d = deps()
     try:
         order = move(step.order_id, step.instance_id, OrderStatus.PAID, "payment received")

@@ -123,12 +123,17 @@ async def on_payment_events(
     request: Request, cloud_event: dict[str, Any] = Body(...)
 ) -> dict[str, str]:
     """payment-events: a payment's result becomes its saga's `payment_result` event (a
-    duplicate is harmless: the saga consumes one; a saga that ended ignores it)."""
+    duplicate is harmless: the saga consumes one; a saga that ended ignores it). A result
+    the confirmation answered itself is not: the saga's `request_payment` has it already,
+    and an event raised into a saga that never waits for it still costs it a round."""
     service: CheckoutService = request.app.state.service
 
     async def handle(envelope: EventEnvelope) -> None:
         data = PaymentEventData.model_validate(envelope.data)
-        if data.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED):
+        if data.at_confirmation or data.status not in (
+            PaymentStatus.SUCCEEDED,
+            PaymentStatus.FAILED,
+        ):
             return
         await service.payment_result(
             data.order_id,

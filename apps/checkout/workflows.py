@@ -13,13 +13,16 @@ Steps (round trips to the engine in brackets):
    use, create the order.
 2. [1] `reserve_stock` (all or none) alongside `score_fraud` (reject / hold for staff
    review / approve): neither depends on the other.
-3. [1] `request_payment`: `awaiting_payment`, then the PaymentIntent created and confirmed.
-4. the payment result (external event `payment_result`, raised from payment-events) or the
-   timeout (then the PaymentIntent is cancelled, unless it succeeded after all). A payment
-   Stripe holds for 3-D Secure waits for the shopper instead, with its own, longer
-   authentication timeout; meanwhile the saga's custom status says so
-   (`AWAITING_AUTHENTICATION`), and the checkout's state shows what the client needs.
-5. [1] `settle`: `paid`, the stock committed, the cart cleared, `OrderPlaced` published.
+3. [1] `request_payment`: `awaiting_payment`, then the PaymentIntent created and confirmed;
+   a payment that succeeded at once (most cards) is settled in the same activity
+   (`paid`, the stock committed, the cart cleared, `OrderPlaced` published): the saga
+   ends there.
+4. otherwise the payment result (external event `payment_result`, raised from
+   payment-events) or the timeout (then the PaymentIntent is cancelled, unless it
+   succeeded after all). A payment Stripe holds for 3-D Secure waits for the shopper
+   instead, with its own, longer authentication timeout; meanwhile the saga's custom status
+   says so (`AWAITING_AUTHENTICATION`), and the checkout's state shows what the client needs.
+5. [1] `settle` after such a wait: what `request_payment` does for a payment paid at once.
 
 Every failure compensates exactly what was done (`compensate`): the payment refunded, the
 stock released, the promo use given back, the order `cancelled` or `payment_failed` with a
@@ -208,6 +211,12 @@ def checkout_saga(
             reason=Refusal(code="FRAUD_REJECTED", message=FRAUD_REJECTED, details={"score": score}),
         )
 
+    settlement = SettleStep(
+        order_id=order_id,
+        instance_id=iid,
+        cart_id=request.cart_id,
+        correlation_id=request.correlation_id,
+    )
     started = yield from step(
         request_payment,
         PaymentStep(
@@ -217,6 +226,7 @@ def checkout_saga(
             currency=placed.totals.currency,
             payment_method=request.payment_method,
             email=request.email,
+            settle=settlement,
         ),
         PaymentStarted,
     )
@@ -229,7 +239,10 @@ def checkout_saga(
     wait = domain.payment_wait(
         status, request.payment_timeout_seconds, request.authentication_timeout_seconds
     )
-    if wait is not None:
+    settled = started.settled
+    if settled is not None:  # paid at once, and settled in the same activity
+        clock.mark("settle", settled)
+    elif wait is not None:
         if wait.shopper_acts:
             ctx.set_custom_status(AWAITING_AUTHENTICATION)
         result = ctx.wait_for_external_event(PAYMENT_RESULT_EVENT)
@@ -261,16 +274,8 @@ def checkout_saga(
             reason=Refusal(code="PAYMENT_FAILED", message=reason),
         )
 
-    settled = yield from step(
-        settle,
-        SettleStep(
-            order_id=order_id,
-            instance_id=iid,
-            cart_id=request.cart_id,
-            correlation_id=request.correlation_id,
-        ),
-        Settled,
-    )
+    if settled is None:
+        settled = yield from step(settle, settlement, Settled)
     if settled.refusal is not None:
         # The order was cancelled while the payment went through: give the money back.
         yield from undo_all(settled.refusal.message, release_stock=True, refund=True)

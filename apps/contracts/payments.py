@@ -136,6 +136,10 @@ class PaymentEventData(EventPayload):
     currency: Currency
     refunded_amount: Amount = Decimal("0.00")
     reason: str = ""
+    #: The status is the confirmation's own answer (a card paid or declined at once): the
+    #: caller that created the payment has it already (checkout's saga does not wait for
+    #: this event); False when it came later (a webhook, a sync, a cancellation).
+    at_confirmation: bool = False
 
 
 class PaymentProcessed(PaymentEventData):

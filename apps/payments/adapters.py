@@ -232,16 +232,26 @@ def local_next_action(intent_id: str, order_id: str) -> dict[str, Any]:
 
 class LocalStripe:
     """stripe-mock answers every confirmation with the same fixture status: in local mode
-    this gateway answers what Stripe answers for its 3-D Secure test methods
-    (`pm_card_authenticationRequired`, `pm_card_threeDSecure2Required`): `requires_action`
-    with the intent's client secret and a `use_stripe_sdk` next action. Everything else is
-    stripe-mock's answer. Off in Azure (real Stripe answers `requires_action` itself)."""
+    this gateway answers what Stripe answers for its test methods: `succeeded` for a card
+    that pays (`pm_card_visa`: Stripe confirms it at once, and its webhook that follows
+    changes nothing), and for its 3-D Secure test methods (`pm_card_authenticationRequired`,
+    `pm_card_threeDSecure2Required`) `requires_action` with the intent's client secret and
+    a `use_stripe_sdk` next action. A declining test card keeps stripe-mock's answer and is
+    declined by the local webhook (`LocalWebhookRelay`), so that path stays exercised too.
+    Off in Azure (real Stripe answers all of this itself)."""
 
     def __init__(self, stripe: StripeGateway) -> None:
         self.stripe = stripe
 
     async def create_and_confirm(self, cmd: CreatePayment, idempotency_key: str) -> Confirmation:
         answer = await self.stripe.create_and_confirm(cmd, idempotency_key)
+        if local_outcome(cmd.payment_method) == "payment_intent.succeeded":
+            return Confirmation(
+                intent_id=answer.intent_id,
+                status="succeeded",
+                client_secret=answer.client_secret,
+                next_action=None,
+            )
         if cmd.payment_method not in UNAUTHENTICATED_TEST_METHODS:
             return answer
         return Confirmation(

@@ -73,11 +73,17 @@ class Change:
 
 
 def apply_status(
-    payment: Payment, status: PaymentStatus, reason: str, now: datetime, stripe_event: str = ""
+    payment: Payment,
+    status: PaymentStatus,
+    reason: str,
+    now: datetime,
+    stripe_event: str = "",
+    at_confirmation: bool = False,
 ) -> Change:
-    """Move a payment to `status` (from the confirm answer or a webhook). A webhook applied
-    before changes nothing; a succeeded payment never becomes failed (a late failure of an
-    earlier attempt); a failed one may still succeed (a later attempt)."""
+    """Move a payment to `status` (from the confirm answer, `at_confirmation`, or a
+    webhook). A webhook applied before changes nothing; a succeeded payment never becomes
+    failed (a late failure of an earlier attempt); a failed one may still succeed (a later
+    attempt)."""
     if stripe_event and stripe_event in payment.stripe_events:
         return Change(payment, None)
     seen = [*payment.stripe_events, stripe_event][-STRIPE_EVENTS_KEPT:] if stripe_event else None
@@ -101,7 +107,7 @@ def apply_status(
     kind = {S.SUCCEEDED: PaymentProcessed, S.FAILED: PaymentFailed, S.CANCELED: PaymentFailed}.get(
         status
     )
-    return Change(updated, _event(kind, updated, reason) if kind else None)
+    return Change(updated, _event(kind, updated, reason, at_confirmation) if kind else None)
 
 
 def apply_refund(
@@ -193,7 +199,9 @@ def event_id(payment: Payment) -> str:
     return f"{payment.payment_intent_id}:{payment.version}"
 
 
-def _event(kind: type[PaymentEventData], payment: Payment, reason: str) -> PaymentEventData:
+def _event(
+    kind: type[PaymentEventData], payment: Payment, reason: str, at_confirmation: bool = False
+) -> PaymentEventData:
     return kind(
         order_id=payment.order_id,
         payment_intent_id=payment.payment_intent_id,
@@ -202,4 +210,5 @@ def _event(kind: type[PaymentEventData], payment: Payment, reason: str) -> Payme
         currency=payment.currency,
         refunded_amount=payment.refunded_amount,
         reason=reason,
+        at_confirmation=at_confirmation,
     )

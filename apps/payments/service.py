@@ -153,7 +153,7 @@ class PaymentsService:
             )
             change = domain.Change(waiting, None)
         else:
-            change = domain.apply_status(created, status, reason, now)
+            change = domain.apply_status(created, status, reason, now, at_confirmation=True)
         events = self._envelopes(change, correlation_id)
 
         def decide(

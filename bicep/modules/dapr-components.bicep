@@ -227,7 +227,7 @@ resource statestoreResiliency 'Microsoft.App/managedEnvironments/daprComponents/
   properties: {
     outboundPolicy: {
       timeoutPolicy: { responseTimeoutInSeconds: 5 }
-      httpRetryPolicy: { maxRetries: 2, retryBackOff: { initialDelayInMilliseconds: 10, maxIntervalInMilliseconds: 10 } }
+      httpRetryPolicy: { maxRetries: 1, retryBackOff: { initialDelayInMilliseconds: 10, maxIntervalInMilliseconds: 10 } }
     }
   }
 }
@@ -238,7 +238,7 @@ resource identitystoreResiliency 'Microsoft.App/managedEnvironments/daprComponen
   properties: {
     outboundPolicy: {
       timeoutPolicy: { responseTimeoutInSeconds: 5 }
-      httpRetryPolicy: { maxRetries: 2, retryBackOff: { initialDelayInMilliseconds: 10, maxIntervalInMilliseconds: 10 } }
+      httpRetryPolicy: { maxRetries: 1, retryBackOff: { initialDelayInMilliseconds: 10, maxIntervalInMilliseconds: 10 } }
     }
   }
 }

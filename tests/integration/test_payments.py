@@ -118,9 +118,11 @@ def test_bad_payment_requests(cluster: Cluster) -> None:
         assert payments.get("/payments/o-none").status_code == 404
 
 
-def test_local_mode_sends_itself_the_success_webhook(cluster: Cluster) -> None:
-    """stripe-mock sends no webhooks: with PAYMENTS_SIMULATE_WEBHOOKS the app signs and
-    sends the one Stripe would, through the real webhook endpoint."""
+def test_local_mode_answers_as_stripe_does(cluster: Cluster) -> None:
+    """stripe-mock answers every confirmation alike and sends no webhooks: with
+    PAYMENTS_SIMULATE_WEBHOOKS a card that pays is `succeeded` at confirmation (as Stripe
+    confirms `pm_card_visa`), a declining card is declined by the webhook the app signs and
+    sends itself through the real webhook endpoint, and one that needs 3-D Secure waits."""
     cluster.start_app(
         "payments-local", app_id="payments", env={"PAYMENTS_SIMULATE_WEBHOOKS": "true"}
     )
@@ -134,6 +136,7 @@ def test_local_mode_sends_itself_the_success_webhook(cluster: Cluster) -> None:
         with cluster.client("payments-local") as app:
             created = app.post("/payments", json=body)
             assert created.status_code == 201, created.text
+            assert created.json()["status"] == "succeeded", created.text
         settled = eventually(
             lambda: (p := _get(cluster, body["order_id"]))["status"] == "succeeded" and p,
             timeout=20,

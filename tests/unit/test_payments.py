@@ -56,6 +56,17 @@ def test_webhooks_apply_once_and_never_unsettle_a_success() -> None:
     assert "evt_2" in late_failure.payment.stripe_events
 
 
+def test_an_event_says_whether_the_confirmation_itself_answered() -> None:
+    """Checkout's saga has a confirmation's own answer from `request_payment`; only a
+    result that came later (a webhook) is raised into it."""
+    at_once = domain.apply_status(payment(), S.SUCCEEDED, "", NOW, at_confirmation=True)
+    assert at_once.event is not None and at_once.event.at_confirmation
+    later = domain.apply_status(payment(), S.SUCCEEDED, "", NOW, "evt_1")
+    assert later.event is not None and not later.event.at_confirmation
+    declined = domain.apply_status(payment(), S.FAILED, "declined", NOW, at_confirmation=True)
+    assert declined.event is not None and declined.event.at_confirmation
+
+
 def test_failure_then_a_later_success() -> None:
     failed = domain.apply_status(payment(), S.FAILED, "Your card was declined.", NOW, "evt_1")
     assert failed.payment.failure_reason == "Your card was declined."

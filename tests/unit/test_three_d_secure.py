@@ -89,7 +89,11 @@ def test_local_stripe_answers_requires_action_for_the_authentication_test_cards(
         assert answer.client_secret == "pi_o-3ds_secret_fixture"  # the intent's own secret
         assert answer.next_action == local_next_action("pi_o-3ds", "o-3ds")
     visa = asyncio.run(local.create_and_confirm(create("o-v", "pm_card_visa"), "o-v:intent"))
-    assert visa.status == "requires_payment_method"  # stripe-mock's answer, untouched
+    assert visa.status == "succeeded"  # what Stripe confirms for its paying test card
+    assert visa.intent_id == "pi_o-v" and visa.next_action is None
+    declined = create("o-d", "pm_card_chargeDeclined")
+    answer = asyncio.run(local.create_and_confirm(declined, "o-d:intent"))
+    assert answer.status == "requires_payment_method"  # stripe-mock's; the webhook declines
     action = local_next_action("pi_o-3ds", "o-3ds")
     assert action["type"] == "use_stripe_sdk"
     sdk = action["use_stripe_sdk"]
@@ -169,7 +173,7 @@ def test_the_stand_in_is_refused_with_real_stripe_and_for_payments_not_waiting()
         with pytest.raises(NotFound):  # no relay: Stripe hosts the challenge
             await real.authenticate("o-3", passed=True)
         service, _, _ = local_service()
-        await service.create(create("o-4", "pm_card_visa"), "corr")  # processing, not 3DS
+        await service.create(create("o-4", "pm_card_visa"), "corr")  # paid at once, not 3DS
         with pytest.raises(Conflict):
             await service.authenticate("o-4", passed=True)
         with pytest.raises(NotFound):
