@@ -30,10 +30,12 @@ import httpx
 from apps.checkout.activities import order_placed
 from apps.contracts.orders import Order
 from bench.common import (
+    calls_per_unit,
     cpu_per_unit,
     cpu_seconds,
     pct,
     save_results,
+    sidecar_calls,
     sidecars_apart,
     start_cluster,
     summary,
@@ -288,12 +290,14 @@ def main() -> None:
         asyncio.run(saga_loop(cluster, product, 3, 2))  # warm-up
         paid: list[str] = []
         name = "checkout saga (Dapr Workflow), POST to paid"
-        before = cpu_seconds(cluster, by_sidecar=True)
+        before, calls_before = cpu_seconds(cluster, by_sidecar=True), sidecar_calls(cluster)
         figures, errors = asyncio.run(
             saga_loop(cluster, product, args.seconds, args.concurrency, paid, args.poll_ms / 1000)
         )
-        spent = cpu_per_unit(
-            before, cpu_seconds(cluster, by_sidecar=True), figures["requests"] - figures["errors"]
+        done = figures["requests"] - figures["errors"]
+        spent = cpu_per_unit(before, cpu_seconds(cluster, by_sidecar=True), done)
+        figures["sidecar_calls_per_checkout"] = calls_per_unit(
+            calls_before, sidecar_calls(cluster), done
         )
         figures["cpu_ms_per_checkout"], figures["sidecar_cpu_ms_per_checkout"] = sidecars_apart(
             spent
@@ -324,6 +328,10 @@ def main() -> None:
         print(f"\nCPU-ms per paid checkout (saga, from /proc): {total:.0f} in all; {parts}")
         each = results["checkout saga (Dapr Workflow), POST to paid"]["sidecar_cpu_ms_per_checkout"]
         print("of which sidecars: " + ", ".join(f"{k} {v:.0f}" for k, v in each.items()))
+        calls = results["checkout saga (Dapr Workflow), POST to paid"]["sidecar_calls_per_checkout"]
+        print("\nSidecar calls per paid checkout (from each sidecar's metrics), by kind:")
+        for kind, per_app in calls.items():
+            print(f"- {kind}: " + ", ".join(f"{k} {v:g}" for k, v in per_app.items()))
     print("\nWhere a paid checkout's time goes (saga outcome `steps`; over every paid one):\n")
     print("| step | activity p50 ms | p95 | since previous step p50 ms | p95 |")
     print("| --- | ---: | ---: | ---: | ---: |")

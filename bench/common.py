@@ -159,6 +159,59 @@ def cpu_seconds(cluster: Cluster, by_sidecar: bool = False) -> dict[str, float]:
     return totals
 
 
+#: Counters of each sidecar's Prometheus metrics that `sidecar_calls` adds up, by what they
+#: count: calls of the app to its sidecar's API, calls of the sidecar to its app (invocations,
+#: actor turns, event deliveries), gRPC calls between sidecars (invocation, actors, workflow),
+#: state store operations, events delivered and published.
+CALL_COUNTERS = {
+    "dapr_http_server_request_count": "app->sidecar",
+    "dapr_http_client_completed_count": "sidecar->app",
+    "dapr_grpc_io_server_completed_rpcs": "grpc in",
+    "dapr_component_state_count": "state ops",
+    "dapr_component_pubsub_ingress_count": "deliveries",
+    "dapr_component_pubsub_egress_count": "publishes",
+}
+
+
+def sidecar_calls(cluster: Cluster) -> dict[str, dict[str, float]]:
+    """Each sidecar's call counts so far, by kind (`CALL_COUNTERS`), read from its metrics
+    port; health probes and the sidecar's own metadata/health calls are left out."""
+    counts: dict[str, dict[str, float]] = {}
+    for app_id, proc in cluster.apps.items():
+        if proc.daprd is None:
+            continue
+        try:
+            text = httpx.get(f"http://127.0.0.1:{proc.metrics_port}/metrics", timeout=5).text
+        except httpx.HTTPError:
+            continue
+        mine = counts.setdefault(app_id, {})
+        for line in text.splitlines():
+            name, _, rest = line.partition("{")
+            kind = CALL_COUNTERS.get(name)
+            if kind is None or "healthz" in rest or "/health/" in rest:
+                continue
+            mine[kind] = mine.get(kind, 0.0) + float(rest.rsplit(" ", 1)[1])
+    return counts
+
+
+def calls_per_unit(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], units: int
+) -> dict[str, dict[str, float]]:
+    """`sidecar_calls` spent per unit of work: {kind: {app: calls}} (apps with none left out),
+    each kind's apps largest first, with the kind's total as `all`."""
+    if units <= 0:
+        return {}
+    out: dict[str, dict[str, float]] = {}
+    for kind in CALL_COUNTERS.values():
+        per_app = {
+            app: round((counts.get(kind, 0.0) - before.get(app, {}).get(kind, 0.0)) / units, 1)
+            for app, counts in after.items()
+        }
+        per_app = {k: v for k, v in sorted(per_app.items(), key=lambda kv: -kv[1]) if v > 0}
+        out[kind] = {"all": round(sum(per_app.values()), 1), **per_app}
+    return out
+
+
 def cpu_per_unit(before: dict[str, float], after: dict[str, float], units: int) -> dict[str, float]:
     """CPU-milliseconds per unit of work (a page, a checkout) by part, largest first."""
     if units <= 0:
