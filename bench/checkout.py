@@ -19,6 +19,7 @@ checkouts/s, p50/p95/p99 and the ratios; writes bench-results/checkout.json.
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import time
@@ -30,6 +31,7 @@ import httpx
 from apps.checkout.activities import order_placed
 from apps.contracts.orders import Order
 from bench.common import (
+    SERVICES,
     calls_per_unit,
     cpu_per_unit,
     cpu_seconds,
@@ -254,6 +256,64 @@ def _fraud_context(amount: float, email: str) -> dict[str, Any]:
     }
 
 
+PROBE_TYPE = "BenchProbeNobodyHandles"
+
+
+async def ignored_events(cluster: Cluster, n: int) -> dict[str, Any]:
+    """Publish `n` order-events of a type no app handles and wait until every subscriber has
+    answered each one: what a delivery costs when the subscriber only has to say "not mine"
+    (every order event reaches eight apps and the storefront's live feed; most handle few of
+    its types). Returns deliveries per event and CPU-ms per event and per delivery."""
+    topic = "order-events"
+
+    def delivered() -> float:
+        return sum(counts.get("deliveries", 0.0) for counts in sidecar_calls(cluster).values())
+
+    # What the idle system spends (health probes, heartbeats, polls) is taken off the figure.
+    time.sleep(2)
+    idle_from, idle_start = cpu_seconds(cluster), time.monotonic()
+    time.sleep(5)
+    idle_rate = (sum(cpu_seconds(cluster).values()) - sum(idle_from.values())) / (
+        time.monotonic() - idle_start
+    )
+    start_deliveries, before = delivered(), cpu_seconds(cluster, by_sidecar=True)
+    started = time.monotonic()
+    url = f"{cluster.apps['checkout'].dapr_url}/v1.0/publish/pubsub/{topic}"
+    async with httpx.AsyncClient(timeout=30, headers=cluster.sidecar_headers) as dapr:
+        for i in range(n):
+            envelope = {
+                "event_id": f"probe-{uuid.uuid4()}",
+                "event_type": PROBE_TYPE,
+                "event_version": 1,
+                "occurred_at": "2026-12-02T00:00:00Z",
+                "correlation_id": f"probe-{i}",
+                "source": "bench",
+                "data": {},
+            }
+            r = await dapr.post(url, json=envelope)
+            r.raise_for_status()
+    deadline = time.monotonic() + 60
+    subscribers = 0.0
+    while time.monotonic() < deadline:
+        got = delivered() - start_deliveries
+        subscribers = got / n
+        if got and abs(subscribers - round(subscribers)) < 1e-9 and subscribers >= 1:
+            time.sleep(1)  # settle: a slower subscriber may still be catching up
+            if delivered() - start_deliveries == got:
+                break
+        time.sleep(0.5)
+    spent = cpu_per_unit(before, cpu_seconds(cluster, by_sidecar=True), n)
+    total = sum(spent.values()) - idle_rate * (time.monotonic() - started) * 1000 / n
+    return {
+        "events": n,
+        "deliveries_per_event": round(subscribers, 2),
+        "cpu_ms_per_event": round(total, 2),
+        "cpu_ms_per_delivery": round(total / subscribers, 2) if subscribers else None,
+        "idle_cpu_ms_per_s": round(idle_rate * 1000, 1),
+        "cpu_ms_per_event_by_part": dict(list(sidecars_apart(spent)[0].items())[:8]),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20)
@@ -272,6 +332,13 @@ def main() -> None:
     )
     parser.add_argument(
         "--log-level", default="WARNING", help="the apps' log level (INFO: a line a request)"
+    )
+    parser.add_argument(
+        "--ignored-events",
+        type=int,
+        default=300,
+        help="after the saga, publish N order-events no app handles and report what a "
+        "delivery costs (0: skip)",
     )
     args = parser.parse_args()
 
@@ -305,6 +372,11 @@ def main() -> None:
         results[name] = figures
         print(f"[bench] {name}: {figures}" + (f" errors e.g. {errors}" if errors else ""))
         steps = step_timings(cluster, paid)
+        if args.ignored_events:
+            results["ignored order-events"] = asyncio.run(
+                ignored_events(cluster, args.ignored_events)
+            )
+            print(f"[bench] ignored order-events: {results['ignored order-events']}")
         if not args.saga_only:
             name = "same steps as direct async calls (no workflow engine)"
             figures, errors = asyncio.run(
@@ -320,7 +392,16 @@ def main() -> None:
         cluster.remove()
 
     print(f"\n{args.concurrency} concurrent shoppers, {args.seconds:.0f} s per variant\n")
-    table(results)
+    table({k: v for k, v in results.items() if "requests" in v})
+    probe = results.get("ignored order-events")
+    if probe:
+        print(
+            f"\nAn order event no app handles ({probe['events']} published): "
+            f"{probe['deliveries_per_event']:g} deliveries, {probe['cpu_ms_per_event']} CPU-ms "
+            f"({probe['cpu_ms_per_delivery']} a delivery; "
+            + ", ".join(f"{k} {v:.1f}" for k, v in probe["cpu_ms_per_event_by_part"].items())
+            + f" before the idle system's {probe['idle_cpu_ms_per_s']} CPU-ms/s is taken off)"
+        )
     cpu = results.get("checkout saga (Dapr Workflow), POST to paid", {}).get("cpu_ms_per_checkout")
     if cpu:
         parts = ", ".join(f"{k} {v:.0f}" for k, v in list(cpu.items())[:10])
@@ -328,6 +409,13 @@ def main() -> None:
         print(f"\nCPU-ms per paid checkout (saga, from /proc): {total:.0f} in all; {parts}")
         each = results["checkout saga (Dapr Workflow), POST to paid"]["sidecar_cpu_ms_per_checkout"]
         print("of which sidecars: " + ", ".join(f"{k} {v:.0f}" for k, v in each.items()))
+        runtime = sum(v for k, v in cpu.items() if k == "sidecars" or k in SERVICES)
+        cores = os.cpu_count() or 1
+        print(
+            f"outside the Python apps (sidecars, scheduler, placement, PostgreSQL, Redis, "
+            f"stripe-mock, mailpit): {runtime:.0f} CPU-ms per checkout, so {cores} cores give at "
+            f"most {cores * 1000 / runtime:.1f} checkouts/s even if the apps cost nothing"
+        )
         calls = results["checkout saga (Dapr Workflow), POST to paid"]["sidecar_calls_per_checkout"]
         print("\nSidecar calls per paid checkout (from each sidecar's metrics), by kind:")
         for kind, per_app in calls.items():
@@ -342,9 +430,10 @@ def main() -> None:
             f"| {row['step']} | {took} | {took95} | {row['since_previous_p50_ms']} | "
             f"{row['since_previous_p95_ms']} |"
         )
-    if len(results) == 2:
-        saga, direct = results.values()
-    if len(results) == 2 and saga["requests"] and direct["requests"]:
+    loops = [v for v in results.values() if "requests" in v]
+    if len(loops) == 2:
+        saga, direct = loops
+    if len(loops) == 2 and saga["requests"] and direct["requests"]:
         print(
             f"\nworkflow vs direct: throughput {saga['rps'] / direct['rps']:.2f}x, "
             f"p50 {saga['p50_ms'] / direct['p50_ms']:.2f}x, "

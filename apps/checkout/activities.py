@@ -12,6 +12,7 @@ order itself are idempotent by order id, `OrderPlaced` has the event id `{order}
 import functools
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -312,6 +313,11 @@ def settle(step: SettleStep) -> Settled:
     return settle_order(step)
 
 
+#: Threads for a step's calls that run alongside the activity's own (each call blocks its
+#: thread on the app's event loop, as the activity's do).
+_ALONGSIDE = ThreadPoolExecutor(max_workers=8, thread_name_prefix="checkout-alongside")
+
+
 def settle_order(step: SettleStep) -> Settled:
     """`settle`'s work: each part idempotent, so a retry repeats none of them. An order
     cancelled while the payment went through is a refusal (the saga refunds it)."""
@@ -322,16 +328,21 @@ def settle_order(step: SettleStep) -> Settled:
         if exc.code == ErrorCode.CONFLICT:
             return Settled(refusal=_refusal(exc))
         raise
-    committed = True
-    try:  # catalog also commits on OrderPaid
-        d.ports.commit_stock(step.order_id)
-    except DomainError as exc:
-        if exc.code not in (ErrorCode.CONFLICT, ErrorCode.RESOURCE_NOT_FOUND):
-            raise
-        committed = False
-    if step.cart_id:
-        d.ports.clear_cart(step.cart_id, f"{step.instance_id}:clear")
-    d.ports.publish(Topic.ORDER_EVENTS, order_placed(order, step.correlation_id))
+    # The commit runs alongside the cart and the event: none waits on another (a retry
+    # repeats none of them: the commit, the clear and the event id are per order).
+    commit = _ALONGSIDE.submit(d.ports.commit_stock, step.order_id)
+    try:
+        if step.cart_id:
+            d.ports.clear_cart(step.cart_id, f"{step.instance_id}:clear")
+        d.ports.publish(Topic.ORDER_EVENTS, order_placed(order, step.correlation_id))
+    finally:
+        try:  # catalog also commits on OrderPaid
+            commit.result()
+            committed = True
+        except DomainError as exc:
+            if exc.code not in (ErrorCode.CONFLICT, ErrorCode.RESOURCE_NOT_FOUND):
+                raise
+            committed = False
     return Settled(stock_committed=committed)
 
 

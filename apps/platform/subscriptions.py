@@ -5,7 +5,11 @@ redelivers, then dead-letters after the resiliency policy's retries), DROP for a
 message that can never be handled (it goes to the dead-letter topic, not a hot loop).
 """
 
+import hmac
+import json
+import os
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -15,6 +19,7 @@ from pydantic import ValidationError
 from apps.contracts.errors import DomainError
 from apps.contracts.events import EventEnvelope
 from apps.contracts.names import Topic
+from apps.platform.context import APP_TOKEN_HEADER
 
 log = structlog.stdlib.get_logger("subscriptions")
 
@@ -23,6 +28,10 @@ RETRY = {"status": "RETRY"}
 DROP = {"status": "DROP"}
 
 Handler = Callable[[EventEnvelope], Awaitable[None]]
+
+#: The subscription route a delivery came in on (set by `IgnoredEventFastPath`), so that
+#: `dispatch` can record which event types that route handles.
+_ROUTE: ContextVar[str | None] = ContextVar("subscription_route", default=None)
 
 
 async def dispatch(cloud_event: dict[str, Any], handlers: dict[str, Handler]) -> dict[str, str]:
@@ -36,6 +45,9 @@ async def dispatch(cloud_event: dict[str, Any], handlers: dict[str, Handler]) ->
             errors=exc.errors(include_url=False)[:3],
         )
         return DROP
+    route = _ROUTE.get()
+    if route is not None:  # what this route handles, for IgnoredEventFastPath
+        HANDLED.setdefault(route, set()).update(handlers)
     handler = handlers.get(envelope.event_type)
     if handler is None:
         return SUCCESS
@@ -57,14 +69,98 @@ async def dispatch(cloud_event: dict[str, Any], handlers: dict[str, Handler]) ->
     return SUCCESS
 
 
+#: Event types each subscription route's `dispatch` has handled, by route (every app process
+#: learns its own routes from their first delivery).
+HANDLED: dict[str, set[str]] = {}
+_SUCCESS_BODY = json.dumps(SUCCESS).encode()
+
+
+class IgnoredEventFastPath:
+    """Answers SUCCESS at once to a delivery whose event type its route does not handle.
+
+    A topic's every event reaches every subscriber (order-events has eight), and most
+    subscribers handle a few of its types: an ignored delivery took the whole request stack
+    (context, token check, routing, body model, envelope validation) to end in `dispatch`'s
+    "not ours" SUCCESS, ~2 CPU-ms each and ~22 per checkout. Here it costs one JSON parse.
+
+    Only for routes registered by `subscribe`, only once `dispatch` has handled a delivery
+    on the route (so the route's handled types are known), only from this app's own sidecar
+    (the app API token, as `AppTokenMiddleware` checks), and only for a well-formed
+    `event_type` string; anything else (a poison message among them) takes the full path
+    and gets `dispatch`'s answer."""
+
+    def __init__(self, app: Any, routes: set[str]) -> None:
+        self.app = app
+        self.routes = routes
+        token = os.environ.get("APP_API_TOKEN")
+        self.token = token.encode() if token else None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path") if scope["type"] == "http" else None
+        if path not in self.routes or scope.get("method") != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        more = True
+        messages: list[Any] = []
+        while more:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        if self._ignored(path, scope, body):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(_SUCCESS_BODY)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": _SUCCESS_BODY})
+            return
+
+        async def replay() -> Any:
+            return messages.pop(0) if messages else await receive()
+
+        token = _ROUTE.set(path)
+        try:
+            await self.app(scope, replay, send)
+        finally:
+            _ROUTE.reset(token)
+
+    def _ignored(self, path: str, scope: Any, body: bytes) -> bool:
+        handled = HANDLED.get(path)
+        if handled is None:
+            return False
+        if self.token is not None:
+            sent = dict(scope.get("headers") or []).get(APP_TOKEN_HEADER.encode())
+            if sent is None or not hmac.compare_digest(sent, self.token):
+                return False
+        try:
+            data = json.loads(body).get("data")
+        except (ValueError, AttributeError):
+            return False
+        event_type = data.get("event_type") if isinstance(data, dict) else None
+        return isinstance(event_type, str) and event_type not in handled
+
+
 def subscribe(app: Any, topic: str, route: str, endpoint: Callable[..., Any], pubsub: str) -> None:
     """Register `endpoint` for `topic` with Dapr (programmatic subscription), poison messages
-    to the dead-letter topic."""
+    to the dead-letter topic; deliveries of event types the route does not handle are
+    answered by `IgnoredEventFastPath`."""
     # One DaprApp per app: each instance registers its own `/dapr/subscribe` route and only
     # the first answers, so a second instance's topics would be silently lost.
     dapr_app = getattr(app.state, "dapr_app", None)
     if dapr_app is None:
         dapr_app = app.state.dapr_app = DaprApp(app)
+        app.state.event_routes = set()
+        app.add_middleware(IgnoredEventFastPath, routes=app.state.event_routes)
+    app.state.event_routes.add(route)
     dapr_app.subscribe(
         pubsub=pubsub, topic=topic, route=route, dead_letter_topic=Topic.DEAD_LETTER
     )(endpoint)
