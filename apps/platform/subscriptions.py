@@ -8,7 +8,7 @@ message that can never be handled (it goes to the dead-letter topic, not a hot l
 import hmac
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from typing import Any
 
@@ -29,9 +29,11 @@ DROP = {"status": "DROP"}
 
 Handler = Callable[[EventEnvelope], Awaitable[None]]
 
-#: The subscription route a delivery came in on (set by `IgnoredEventFastPath`), so that
-#: `dispatch` can record which event types that route handles.
-_ROUTE: ContextVar[str | None] = ContextVar("subscription_route", default=None)
+#: Set by `IgnoredEventFastPath` for a delivery: records the event types that the app's
+#: route it came in on handles, which `dispatch` reports.
+_LEARN: ContextVar[Callable[[Iterable[str]], None] | None] = ContextVar(
+    "subscription_learn", default=None
+)
 
 
 async def dispatch(cloud_event: dict[str, Any], handlers: dict[str, Handler]) -> dict[str, str]:
@@ -45,9 +47,9 @@ async def dispatch(cloud_event: dict[str, Any], handlers: dict[str, Handler]) ->
             errors=exc.errors(include_url=False)[:3],
         )
         return DROP
-    route = _ROUTE.get()
-    if route is not None:  # what this route handles, for IgnoredEventFastPath
-        HANDLED.setdefault(route, set()).update(handlers)
+    learn = _LEARN.get()
+    if learn is not None:  # what this route handles, for IgnoredEventFastPath
+        learn(handlers)
     handler = handlers.get(envelope.event_type)
     if handler is None:
         return SUCCESS
@@ -69,9 +71,6 @@ async def dispatch(cloud_event: dict[str, Any], handlers: dict[str, Handler]) ->
     return SUCCESS
 
 
-#: Event types each subscription route's `dispatch` has handled, by route (every app process
-#: learns its own routes from their first delivery).
-HANDLED: dict[str, set[str]] = {}
 _SUCCESS_BODY = json.dumps(SUCCESS).encode()
 
 
@@ -92,6 +91,8 @@ class IgnoredEventFastPath:
     def __init__(self, app: Any, routes: set[str]) -> None:
         self.app = app
         self.routes = routes
+        #: The event types each route's `dispatch` handles, once it has run there.
+        self.handled: dict[str, set[str]] = {}
         token = os.environ.get("APP_API_TOKEN")
         self.token = token.encode() if token else None
 
@@ -100,17 +101,22 @@ class IgnoredEventFastPath:
         if path not in self.routes or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        body = b""
-        more = True
+        handled = self.handled.get(path)
+        if handled is None or not self._from_sidecar(scope):
+            await self._full_path(path, scope, receive, send)
+            return
+        chunks: list[bytes] = []
         messages: list[Any] = []
-        while more:
+        while True:
             message = await receive()
             messages.append(message)
             if message["type"] != "http.request":
                 break
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        if self._ignored(path, scope, body):
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        event_type = _event_type(b"".join(chunks))
+        if event_type is not None and event_type not in handled:
             await send(
                 {
                     "type": "http.response.start",
@@ -127,26 +133,33 @@ class IgnoredEventFastPath:
         async def replay() -> Any:
             return messages.pop(0) if messages else await receive()
 
-        token = _ROUTE.set(path)
-        try:
-            await self.app(scope, replay, send)
-        finally:
-            _ROUTE.reset(token)
+        await self._full_path(path, scope, replay, send)
 
-    def _ignored(self, path: str, scope: Any, body: bytes) -> bool:
-        handled = HANDLED.get(path)
-        if handled is None:
-            return False
-        if self.token is not None:
-            sent = dict(scope.get("headers") or []).get(APP_TOKEN_HEADER.encode())
-            if sent is None or not hmac.compare_digest(sent, self.token):
-                return False
+    async def _full_path(self, path: str, scope: Any, receive: Any, send: Any) -> None:
+        def learn(types: Iterable[str]) -> None:
+            self.handled.setdefault(path, set()).update(types)
+
+        token = _LEARN.set(learn)
         try:
-            data = json.loads(body).get("data")
-        except (ValueError, AttributeError):
-            return False
-        event_type = data.get("event_type") if isinstance(data, dict) else None
-        return isinstance(event_type, str) and event_type not in handled
+            await self.app(scope, receive, send)
+        finally:
+            _LEARN.reset(token)
+
+    def _from_sidecar(self, scope: Any) -> bool:
+        if self.token is None:
+            return True
+        sent = dict(scope.get("headers") or []).get(APP_TOKEN_HEADER.encode())
+        return sent is not None and hmac.compare_digest(sent, self.token)
+
+
+def _event_type(body: bytes) -> str | None:
+    """The `data.event_type` of a CloudEvent body when it is a string, else None."""
+    try:
+        data = json.loads(body).get("data")
+    except (ValueError, AttributeError):
+        return None
+    event_type = data.get("event_type") if isinstance(data, dict) else None
+    return event_type if isinstance(event_type, str) else None
 
 
 def subscribe(app: Any, topic: str, route: str, endpoint: Callable[..., Any], pubsub: str) -> None:

@@ -8,7 +8,6 @@ from fastapi import Body, FastAPI
 from fastapi.testclient import TestClient
 
 from apps.contracts.events import EventEnvelope
-from apps.platform import subscriptions
 from apps.platform.subscriptions import dispatch, subscribe
 
 TOKEN = "app-token-for-the-test"
@@ -29,7 +28,6 @@ def delivery(event_type: Any, **data: Any) -> dict[str, Any]:
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch) -> tuple[TestClient, list[tuple[str, str]]]:
     monkeypatch.setenv("APP_API_TOKEN", TOKEN)
-    monkeypatch.setattr(subscriptions, "HANDLED", {})
     seen: list[tuple[str, str]] = []
     api = FastAPI()
 
@@ -66,7 +64,6 @@ def test_an_ignored_type_is_answered_without_the_endpoint_once_the_route_is_know
     }
     assert seen == [("endpoint", "OrderCreated")]
     client.post("/events/order-events", json=delivery("OrderPaid"))
-    assert subscriptions.HANDLED["/events/order-events"] == {"OrderPaid"}
     seen.clear()
     r = client.post("/events/order-events", json=delivery("OrderCreated"))
     assert (r.status_code, r.json()) == (200, {"status": "SUCCESS"})
@@ -121,3 +118,28 @@ def test_other_routes_are_untouched(app: tuple[TestClient, list[tuple[str, str]]
             "deadLetterTopic": "dead-letter-events",
         }
     ]
+
+
+def test_each_app_learns_its_own_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two apps in one process with the same route: what one handles says nothing of the
+    other (a handled type must never be answered for an app that has not learned yet)."""
+    monkeypatch.setenv("APP_API_TOKEN", TOKEN)
+    seen: list[str] = []
+
+    def app_handling(event_type: str) -> TestClient:
+        api = FastAPI()
+
+        async def on_events(cloud_event: dict[str, Any] = Body(...)) -> dict[str, str]:
+            async def handle(event: EventEnvelope) -> None:
+                seen.append(f"{event_type} handled")
+
+            return await dispatch(cloud_event, {event_type: handle})
+
+        subscribe(api, "order-events", "/events/order-events", on_events, "pubsub")
+        return TestClient(api, headers={"dapr-api-token": TOKEN})
+
+    first, second = app_handling("OrderPaid"), app_handling("OrderCreated")
+    first.post("/events/order-events", json=delivery("OrderPaid"))
+    first.post("/events/order-events", json=delivery("OrderCreated"))  # ignored by the first
+    second.post("/events/order-events", json=delivery("OrderCreated"))
+    assert seen == ["OrderPaid handled", "OrderCreated handled"]
