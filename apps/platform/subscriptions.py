@@ -84,9 +84,11 @@ class IgnoredEventFastPath:
 
     Only for routes registered by `subscribe`, only once `dispatch` has handled a delivery
     on the route (so the route's handled types are known), only from this app's own sidecar
-    (the app API token, as `AppTokenMiddleware` checks), and only for a well-formed
-    `event_type` string; anything else (a poison message among them) takes the full path
-    and gets `dispatch`'s answer."""
+    (the app API token, as `AppTokenMiddleware` checks), and only when the body's
+    `data.event_type` is a string; anything else (a body that is not a CloudEvent with an
+    envelope) takes the full path and gets `dispatch`'s answer, DROP for poison. A delivery
+    of an ignored type is not validated further: nothing in this app would read it.
+    Learned per app instance: each app's middleware keeps its own routes' types."""
 
     def __init__(self, app: Any, routes: set[str]) -> None:
         self.app = app
