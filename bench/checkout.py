@@ -14,7 +14,10 @@ direct variant makes the saga's calls from checkout's sidecar (product, order, r
 alongside the fraud score, awaiting_payment, PaymentIntent, wait for the payment to
 succeed, paid, commit, OrderPlaced) with nothing durable in between: it shows what the
 workflow engine costs (`--saga-only` skips it). Prints
-checkouts/s, p50/p95/p99 and the ratios; writes bench-results/checkout.json.
+checkouts/s, p50/p95/p99 and the ratios, the CPU per checkout by process (and what lies
+outside the Python apps), each sidecar's calls per checkout by kind from its metrics, and
+what an order event no app handles costs (`--ignored-events N`, 0 skips); writes
+bench-results/checkout.json.
 """
 
 import argparse
