@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from apps.checkout.activities import order_placed
+from apps.contracts.events import EventEnvelope
 from apps.contracts.orders import Order
 from bench.common import (
     SERVICES,
@@ -284,16 +285,10 @@ async def ignored_events(cluster: Cluster, n: int) -> dict[str, Any]:
     url = f"{cluster.apps['checkout'].dapr_url}/v1.0/publish/pubsub/{topic}"
     async with httpx.AsyncClient(timeout=30, headers=cluster.sidecar_headers) as dapr:
         for i in range(n):
-            envelope = {
-                "event_id": f"probe-{uuid.uuid4()}",
-                "event_type": PROBE_TYPE,
-                "event_version": 1,
-                "occurred_at": "2026-12-02T00:00:00Z",
-                "correlation_id": f"probe-{i}",
-                "source": "bench",
-                "data": {},
-            }
-            r = await dapr.post(url, json=envelope)
+            envelope = EventEnvelope(
+                event_type=PROBE_TYPE, correlation_id=f"probe-{i}", source="bench", data={}
+            )
+            r = await dapr.post(url, json=envelope.model_dump(mode="json"))
             r.raise_for_status()
     # Done when the count has not moved for 2 s (each subscriber has answered every event).
     deadline, last, still_since = time.monotonic() + 60, -1.0, time.monotonic()

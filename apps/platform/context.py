@@ -73,6 +73,12 @@ ASGIApp = Callable[
 ]
 
 
+def carries_app_token(scope: MutableMapping[str, Any], token: bytes) -> bool:
+    """Whether an ASGI request carries the app API token its sidecar adds."""
+    sent = dict(scope.get("headers") or []).get(APP_TOKEN_HEADER.encode())
+    return sent is not None and hmac.compare_digest(sent, token)
+
+
 class AppTokenMiddleware:
     """With `token` set, every HTTP request must carry it in `dapr-api-token` (the sidecar adds
     it when daprd runs with APP_API_TOKEN); health probes, which the platform sends to the app
@@ -93,8 +99,7 @@ class AppTokenMiddleware:
         if self.token is None or scope["type"] != "http" or scope["path"].startswith(self.EXEMPT):
             await self.app(scope, receive, send)
             return
-        sent = dict(scope.get("headers") or []).get(APP_TOKEN_HEADER.encode())
-        if sent is not None and hmac.compare_digest(sent, self.token):
+        if carries_app_token(scope, self.token):
             await self.app(scope, receive, send)
             return
         from fastapi import Request

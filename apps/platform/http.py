@@ -235,6 +235,15 @@ def install_common(app: FastAPI, invalid_input_status: int = 400, internal: bool
     app.include_router(ops_router())
 
 
+def replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A `receive` that gives the request messages already read, then reads on."""
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
+
+
 class BodyLimitMiddleware:
     """413 in the standard error format for a body over `max_bytes`, whether announced by
     Content-Length or streamed without one; nothing reaches the routes."""
@@ -269,10 +278,7 @@ class BodyLimitMiddleware:
             if not message.get("more_body", False):
                 break
 
-        async def replay() -> Any:
-            return messages.pop(0) if messages else await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(messages, receive), send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         response = error_response(

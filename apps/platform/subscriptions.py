@@ -5,7 +5,6 @@ redelivers, then dead-letters after the resiliency policy's retries), DROP for a
 message that can never be handled (it goes to the dead-letter topic, not a hot loop).
 """
 
-import hmac
 import json
 import os
 from collections.abc import Awaitable, Callable, Iterable
@@ -15,11 +14,13 @@ from typing import Any
 import structlog
 from dapr.ext.fastapi import DaprApp
 from pydantic import ValidationError
+from starlette.responses import JSONResponse
 
 from apps.contracts.errors import DomainError
 from apps.contracts.events import EventEnvelope
 from apps.contracts.names import Topic
-from apps.platform.context import APP_TOKEN_HEADER
+from apps.platform.context import carries_app_token
+from apps.platform.http import replaying
 
 log = structlog.stdlib.get_logger("subscriptions")
 
@@ -71,9 +72,6 @@ async def dispatch(cloud_event: dict[str, Any], handlers: dict[str, Handler]) ->
     return SUCCESS
 
 
-_SUCCESS_BODY = json.dumps(SUCCESS).encode()
-
-
 class IgnoredEventFastPath:
     """Answers SUCCESS at once to a delivery whose event type its route does not handle.
 
@@ -104,7 +102,7 @@ class IgnoredEventFastPath:
             await self.app(scope, receive, send)
             return
         handled = self.handled.get(path)
-        if handled is None or not self._from_sidecar(scope):
+        if handled is None or (self.token is not None and not carries_app_token(scope, self.token)):
             await self._full_path(path, scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -119,23 +117,9 @@ class IgnoredEventFastPath:
                 break
         event_type = _event_type(b"".join(chunks))
         if event_type is not None and event_type not in handled:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(_SUCCESS_BODY)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": _SUCCESS_BODY})
+            await JSONResponse(SUCCESS)(scope, receive, send)
             return
-
-        async def replay() -> Any:
-            return messages.pop(0) if messages else await receive()
-
-        await self._full_path(path, scope, replay, send)
+        await self._full_path(path, scope, replaying(messages, receive), send)
 
     async def _full_path(self, path: str, scope: Any, receive: Any, send: Any) -> None:
         def learn(types: Iterable[str]) -> None:
@@ -146,12 +130,6 @@ class IgnoredEventFastPath:
             await self.app(scope, receive, send)
         finally:
             _LEARN.reset(token)
-
-    def _from_sidecar(self, scope: Any) -> bool:
-        if self.token is None:
-            return True
-        sent = dict(scope.get("headers") or []).get(APP_TOKEN_HEADER.encode())
-        return sent is not None and hmac.compare_digest(sent, self.token)
 
 
 def _event_type(body: bytes) -> str | None:
